@@ -1,0 +1,399 @@
+/**
+ * One collection: documents keyed by their `_id`, its secondary indexes, and the read/write
+ * operations the commands are made of. Stored documents are never changed in place: an update
+ * works on a copy and swaps it in after every check passed, so a failed write changes nothing
+ * and an open cursor keeps the version it read.
+ */
+import { randomUUID } from "node:crypto";
+import { ObjectId, UUID } from "bson";
+import { MongoServerError, badValue } from "./errors.js";
+import { Index, type IndexSpec } from "./indexes.js";
+import { type ApplyOptions, type UpdateSpec, applyUpdate, compileFilter, prepareFilter, project, upsertSeed } from "./query.js";
+import { parseSearch, scoreDocument } from "./text.js";
+import {
+  type CollationSpec, type Doc, cloneDoc, collationStrength, compareValues, getPath, idFirst, isObjectId,
+  isPlainObject, keyOf, sortKeyOf, valuesEqual,
+} from "./values.js";
+
+export interface FindOptions {
+  sort?: Doc;
+  skip?: number;
+  limit?: number;
+  projection?: Doc;
+  collation?: CollationSpec | null;
+}
+
+/** How a filter was served: by which index, or by scanning. */
+export interface QueryPlan {
+  stage: "IXSCAN" | "IDHACK" | "COLLSCAN" | "TEXT" | "EOF";
+  indexName?: string;
+  keysExamined: number;
+  docsExamined: number;
+}
+
+export interface WriteOptions {
+  upsert?: boolean;
+  multi?: boolean;
+  arrayFilters?: Doc[];
+  collation?: CollationSpec | null;
+  sort?: Doc;
+}
+
+export interface UpdateOutcome {
+  matched: number;
+  modified: number;
+  upsertedId?: unknown;
+  /** The first affected document before and after (findAndModify). */
+  before?: Doc;
+  after?: Doc;
+}
+
+const TEXT_SCORE = "\u0000textScore";
+
+/** Values an index can look up by hash: scalars whose equality does not depend on arrays. */
+function indexable(v: unknown): boolean {
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean" || isObjectId(v) || v instanceof Date;
+}
+
+/** The equality values a filter gives for a field (`x: v`, `x: {$eq: v}`, `x: {$in: [...]}`), or null. */
+function equalityValues(filter: Doc, field: string): unknown[] | null {
+  if (!(field in filter)) return null;
+  const cond = filter[field];
+  if (indexable(cond)) return [cond];
+  if (isPlainObject(cond)) {
+    if ("$eq" in cond && indexable(cond.$eq)) return [cond.$eq];
+    if (Array.isArray(cond.$in) && cond.$in.length > 0 && cond.$in.every(indexable)) return cond.$in;
+  }
+  return null;
+}
+
+export class Collection {
+  readonly uuid = new UUID(randomUUID());
+  readonly createdAt = new Date();
+  options: Doc;
+  private readonly docs = new Map<string, Doc>();
+  private readonly indexes = new Map<string, Index>();
+
+  constructor(readonly db: string, readonly name: string, options: Doc = {}) {
+    this.options = options;
+  }
+
+  get ns(): string {
+    return `${this.db}.${this.name}`;
+  }
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  /** All documents in natural (insertion) order; callers must not change them. */
+  all(): Doc[] {
+    return [...this.docs.values()];
+  }
+
+  // ---------------------------------------------------------------- indexes
+
+  indexSpecs(): IndexSpec[] {
+    return [{ v: 2, key: { _id: 1 }, name: "_id_" }, ...[...this.indexes.values()].map((i) => i.spec)];
+  }
+
+  indexList(): Index[] {
+    return [...this.indexes.values()];
+  }
+
+  /** Creates an index; returns false when an identical one exists. Builds over existing documents. */
+  createIndex(spec: IndexSpec): boolean {
+    if (spec.name === "_id_" || keyOf(spec.key) === keyOf({ _id: 1 })) {
+      if (spec.name !== "_id_" && spec.name !== undefined) {
+        throw new MongoServerError("IndexOptionsConflict", `Index with name: ${spec.name} already exists with a different name`);
+      }
+      return false;
+    }
+    const byName = this.indexes.get(spec.name);
+    if (byName) {
+      if (!byName.sameKey(spec.key)) {
+        throw new MongoServerError("IndexKeySpecsConflict", `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`);
+      }
+      if (!byName.sameOptions(spec)) {
+        throw new MongoServerError("IndexOptionsConflict", `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`);
+      }
+      return false;
+    }
+    for (const other of this.indexes.values()) {
+      if (other.sameKey(spec.key) && keyOf(other.spec.collation ?? null) === keyOf(spec.collation ?? null) && keyOf(other.spec.partialFilterExpression ?? null) === keyOf(spec.partialFilterExpression ?? null)) {
+        throw new MongoServerError("IndexOptionsConflict", `Index already exists with a different name: ${other.name}`);
+      }
+      if (other.text && Object.values(spec.key).includes("text")) {
+        throw new MongoServerError("IndexOptionsConflict", `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(other.spec)}`);
+      }
+    }
+    const index = new Index(spec);
+    for (const [k, doc] of this.docs) {
+      const c = index.conflict(k, doc);
+      if (c) {
+        index.clear();
+        throw index.duplicateError(this.ns, doc);
+      }
+      index.add(k, doc);
+    }
+    this.indexes.set(spec.name, index);
+    return true;
+  }
+
+  dropIndex(name: string): void {
+    if (!this.indexes.delete(name)) throw new MongoServerError("IndexNotFound", `index not found with name [${name}]`);
+  }
+
+  findIndexByKey(key: Doc): Index | undefined {
+    return [...this.indexes.values()].find((i) => i.sameKey(key));
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  private checkUnique(docKey: string, doc: Doc): void {
+    for (const index of this.indexes.values()) {
+      if (index.conflict(docKey, doc)) throw index.duplicateError(this.ns, doc);
+    }
+  }
+
+  private store(docKey: string, doc: Doc): void {
+    this.docs.set(docKey, doc);
+    for (const index of this.indexes.values()) index.add(docKey, doc);
+  }
+
+  private unstore(docKey: string, doc: Doc): void {
+    this.docs.delete(docKey);
+    for (const index of this.indexes.values()) index.remove(docKey, doc);
+  }
+
+  /** Inserts one document (the caller's object becomes stored; pass a copy you do not keep). */
+  insert(input: Doc): Doc {
+    const doc = idFirst("_id" in input ? input : { _id: new ObjectId(), ...input });
+    validateForStorage(doc);
+    const docKey = keyOf(doc._id);
+    if (this.docs.has(docKey)) {
+      throw new MongoServerError("DuplicateKey", `E11000 duplicate key error collection: ${this.ns} index: _id_ dup key: { _id: ${JSON.stringify(doc._id)} }`, {
+        keyPattern: { _id: 1 },
+        keyValue: { _id: doc._id },
+      });
+    }
+    this.checkUnique(docKey, doc);
+    this.store(docKey, doc);
+    return doc;
+  }
+
+  /** Replaces a stored document by a changed copy, after the `_id` and unique checks. */
+  private swap(oldDoc: Doc, newDoc: Doc): Doc {
+    const docKey = keyOf(oldDoc._id);
+    if (!valuesEqual(oldDoc._id, newDoc._id)) {
+      throw new MongoServerError("ImmutableField", "Performing an update on the path '_id' would modify the immutable field '_id'");
+    }
+    const stored = idFirst(newDoc);
+    validateForStorage(stored);
+    this.checkUnique(docKey, stored);
+    this.unstore(docKey, oldDoc);
+    this.store(docKey, stored);
+    return stored;
+  }
+
+  /** Updates the first or every matching document, or upserts. */
+  update(filter: Doc, spec: UpdateSpec, opts: WriteOptions): UpdateOutcome {
+    const prepared = prepareFilter(filter);
+    let targets = this.query(filter, { collation: opts.collation, sort: opts.sort, limit: opts.multi ? 0 : 1 }).docs;
+    if (!opts.multi) targets = targets.slice(0, 1);
+    if (targets.length === 0) {
+      if (!opts.upsert) return { matched: 0, modified: 0 };
+      return this.upsert(prepared.filter, spec, opts);
+    }
+    const applyOpts: ApplyOptions = { condition: prepared.filter, arrayFilters: opts.arrayFilters, collation: opts.collation, inserting: false };
+    let modified = 0;
+    let before: Doc | undefined;
+    let after: Doc | undefined;
+    for (const doc of targets) {
+      let next: Doc;
+      let changed: boolean;
+      if (spec.kind === "replacement") {
+        if ("_id" in spec.doc && !valuesEqual(spec.doc._id, doc._id)) {
+          throw new MongoServerError("ImmutableField", `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${JSON.stringify(spec.doc._id)}`);
+        }
+        next = { _id: doc._id, ...cloneDoc(spec.doc) };
+        changed = keyOf(next) !== keyOf(doc);
+      } else {
+        next = cloneDoc(doc);
+        changed = applyUpdate(next, spec, applyOpts);
+        if (changed) changed = keyOf(next) !== keyOf(doc);
+      }
+      let stored = doc;
+      if (changed) {
+        stored = this.swap(doc, next);
+        modified++;
+      }
+      if (!before) {
+        before = doc;
+        after = stored;
+      }
+    }
+    return { matched: targets.length, modified, before, after };
+  }
+
+  private upsert(filter: Doc, spec: UpdateSpec, opts: WriteOptions): UpdateOutcome {
+    let doc: Doc;
+    if (spec.kind === "replacement") {
+      const seed = upsertSeed(filter);
+      doc = { ...cloneDoc(spec.doc) };
+      if (!("_id" in doc) && "_id" in seed) doc = { _id: seed._id, ...doc };
+    } else {
+      doc = cloneDoc(upsertSeed(filter));
+      applyUpdate(doc, spec, { condition: {}, arrayFilters: opts.arrayFilters, collation: opts.collation, inserting: true });
+      const seedId = upsertSeed(filter)._id;
+      if (seedId !== undefined && "_id" in doc && !valuesEqual(seedId, doc._id)) {
+        throw new MongoServerError("ImmutableField", "Performing an update on the path '_id' would modify the immutable field '_id'");
+      }
+    }
+    const stored = this.insert(doc);
+    return { matched: 0, modified: 0, upsertedId: stored._id, after: stored };
+  }
+
+  /** Deletes the first (limit 1) or every matching document; returns the deleted ones. */
+  delete(filter: Doc, opts: { limit?: number; collation?: CollationSpec | null; sort?: Doc }): Doc[] {
+    const { docs } = this.query(filter, { collation: opts.collation, sort: opts.sort, limit: opts.limit === 1 ? 1 : 0 });
+    for (const doc of docs) this.unstore(keyOf(doc._id), doc);
+    return docs;
+  }
+
+  /** Removes every document whose TTL-indexed date is older than the index allows. */
+  sweepExpired(now: number): number {
+    let removed = 0;
+    for (const index of this.indexes.values()) {
+      if (index.expireAfterSeconds === null || index.fields.length !== 1) continue;
+      const limit = now - index.expireAfterSeconds * 1000;
+      for (const [k, doc] of [...this.docs]) {
+        const v = getPath(doc, index.fields[0]);
+        const dates = (Array.isArray(v) ? v : [v]).filter((d): d is Date => d instanceof Date);
+        if (dates.length && Math.min(...dates.map((d) => d.getTime())) <= limit) {
+          this.unstore(k, doc);
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Picks the documents worth testing for a filter: by `_id`, by an index, by text, or all. */
+  private candidates(filter: Doc, text: ReturnType<typeof prepareFilter>["text"], collation: CollationSpec | null | undefined): { docs: Iterable<Doc>; plan: QueryPlan; scores?: Map<Doc, number> } {
+    const strength = collationStrength(collation);
+    if (text) {
+      const index = [...this.indexes.values()].find((i) => i.text);
+      if (!index) throw new MongoServerError("IndexNotFound", "text index required for $text query");
+      const q = parseSearch(text.search, text.caseSensitive, text.diacriticSensitive);
+      const keys = index.lookupTerms(q.terms.length ? q.terms : []);
+      const scores = new Map<Doc, number>();
+      for (const k of keys) {
+        const doc = this.docs.get(k);
+        if (!doc) continue;
+        const s = scoreDocument(doc, index.text!, q, text.caseSensitive, text.diacriticSensitive);
+        if (s > 0) scores.set(doc, s);
+      }
+      return { docs: scores.keys(), scores, plan: { stage: "TEXT", indexName: index.name, keysExamined: keys.size, docsExamined: keys.size } };
+    }
+    const ids = equalityValues(filter, "_id");
+    if (ids && (strength === 3 || ids.every((v) => typeof v !== "string"))) {
+      const docs = ids.map((v) => this.docs.get(keyOf(v))).filter((d): d is Doc => d !== undefined);
+      return { docs, plan: { stage: "IDHACK", indexName: "_id_", keysExamined: ids.length, docsExamined: docs.length } };
+    }
+    let best: { index: Index; keys: Set<string> } | null = null;
+    for (const index of this.indexes.values()) {
+      if (index.fields.length === 0 || index.spec.partialFilterExpression) continue;
+      const values = equalityValues(filter, index.fields[0]);
+      if (!values) continue;
+      // A string lookup is only exact when the query compares strings the way the index stores them.
+      if (index.strength !== strength && values.some((v) => typeof v === "string")) continue;
+      if (index.sparse && values.some((v) => v === null)) continue;
+      const keys = index.lookupLeading(values);
+      if (!best || keys.size < best.keys.size || (keys.size === best.keys.size && index.unique && !best.index.unique)) best = { index, keys };
+    }
+    if (best) {
+      const docs = [...best.keys].map((k) => this.docs.get(k)).filter((d): d is Doc => d !== undefined);
+      return { docs, plan: { stage: "IXSCAN", indexName: best.index.name, keysExamined: best.keys.size, docsExamined: docs.length } };
+    }
+    return { docs: this.docs.values(), plan: { stage: "COLLSCAN", keysExamined: 0, docsExamined: this.docs.size } };
+  }
+
+  /**
+   * Runs a query: candidates → filter → sort → skip/limit → projection. Returned documents are
+   * the stored objects unless projected; callers serialize them (the wire is the copy).
+   */
+  query(filter: unknown, opts: FindOptions = {}): { docs: Doc[]; plan: QueryPlan } {
+    const prepared = prepareFilter(filter);
+    const matches = compileFilter(prepared.filter, opts.collation);
+    const { docs: source, plan, scores } = this.candidates(prepared.filter, prepared.text, opts.collation);
+    const wantsScore = (spec: Doc | undefined): string[] =>
+      Object.entries(spec ?? {}).filter(([, v]) => isPlainObject(v) && v.$meta === "textScore").map(([k]) => k);
+    const sortScore = wantsScore(opts.sort);
+    const projScore = wantsScore(opts.projection);
+    if ((sortScore.length || projScore.length) && !scores) {
+      throw badValue("query requires text score metadata, but it is not available");
+    }
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+    const skip = opts.skip && opts.skip > 0 ? opts.skip : 0;
+    const sort = opts.sort && Object.keys(opts.sort).length ? opts.sort : null;
+    let out: Doc[] = [];
+    for (const doc of source) {
+      if (!matches(doc)) continue;
+      out.push(doc);
+      // Without a sort, stop as soon as the page is full.
+      if (!sort && limit && out.length >= skip + limit) break;
+    }
+    if (sort) out = this.sorted(out, sort, opts.collation, scores);
+    if (skip) out = out.slice(skip);
+    if (limit) out = out.slice(0, limit);
+    if (opts.projection && Object.keys(opts.projection).length) {
+      const rest = Object.fromEntries(Object.entries(opts.projection).filter(([k]) => !projScore.includes(k)));
+      const projected = Object.keys(rest).length ? project(out, rest, prepared.filter, opts.collation) : out;
+      out = projScore.length
+        ? projected.map((d, i) => ({ ...d, ...Object.fromEntries(projScore.map((k) => [k, scores!.get(out[i]) ?? 0])) }))
+        : projected;
+    }
+    return { docs: out, plan };
+  }
+
+  private sorted(docs: Doc[], sort: Doc, collation: CollationSpec | null | undefined, scores?: Map<Doc, number>): Doc[] {
+    const strength = collationStrength(collation);
+    const keys = Object.entries(sort).map(([path, dir]) => {
+      if (isPlainObject(dir) && dir.$meta === "textScore") return { path: TEXT_SCORE, dir: -1 as const };
+      if (dir !== 1 && dir !== -1) throw badValue(`$sort key ordering must be 1 (for ascending) or -1 (for descending)`);
+      return { path, dir: dir as 1 | -1 };
+    });
+    const decorated = docs.map((doc, i) => ({
+      doc,
+      i,
+      k: keys.map(({ path, dir }) => (path === TEXT_SCORE ? scores?.get(doc) ?? 0 : sortKeyOf(doc, path, dir, strength))),
+    }));
+    decorated.sort((a, b) => {
+      for (let j = 0; j < keys.length; j++) {
+        const c = compareValues(a.k[j], b.k[j], strength);
+        if (c) return c * keys[j].dir;
+      }
+      return a.i - b.i;
+    });
+    return decorated.map((d) => d.doc);
+  }
+
+  /** Removes every document (drop keeps the collection object out of the catalog instead). */
+  clear(): void {
+    this.docs.clear();
+    for (const index of this.indexes.values()) index.clear();
+  }
+}
+
+/** Rejects what MongoDB refuses to store: arrays or regexes as `_id`, `$`-prefixed top-level fields. */
+function validateForStorage(doc: Doc): void {
+  if (Array.isArray(doc._id)) throw badValue("The '_id' value cannot be of type array");
+  if (doc._id instanceof RegExp) throw badValue("can't use a regex for _id");
+  if (doc._id === undefined) throw badValue("_id cannot be undefined");
+  for (const k of Object.keys(doc)) {
+    if (k.startsWith("$")) throw new MongoServerError("BadValue", `Document can't have $ prefixed field names: ${k}`);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Handshake and server information. The hello reply is what decides how the driver treats us:
+ * wire version 21, sessions (logicalSessionTimeoutMinutes), and for replica-set mode the
+ * set name with hosts/primary/me equal to the address clients dial. No topologyVersion: it
+ * would switch the driver to streaming hello, which this server does not implement.
+ */
+import { ObjectId } from "bson";
+import type { CommandContext, CommandHandler } from "./context.js";
+import type { Doc } from "../values.js";
+
+export const SERVER_VERSION = "7.0.0";
+export const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
+export const MAX_MESSAGE_SIZE = 48_000_000;
+const ELECTION_ID = new ObjectId("7fffffff0000000000000001");
+
+export function helloReply(ctx: CommandContext, legacy: boolean): Doc {
+  const { server } = ctx;
+  const reply: Doc = {
+    helloOk: true,
+    ...(legacy ? { ismaster: true } : { isWritablePrimary: true }),
+    maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
+    maxMessageSizeBytes: MAX_MESSAGE_SIZE,
+    maxWriteBatchSize: 100_000,
+    localTime: new Date(),
+    logicalSessionTimeoutMinutes: 30,
+    connectionId: ctx.connectionId,
+    minWireVersion: 0,
+    maxWireVersion: 21,
+    readOnly: false,
+  };
+  if (server.replicaSet) {
+    const me = `${server.host}:${server.port}`;
+    Object.assign(reply, {
+      setName: server.replicaSet,
+      setVersion: 1,
+      hosts: [me],
+      primary: me,
+      me,
+      secondary: false,
+      electionId: ELECTION_ID,
+    });
+  }
+  reply.ok = 1;
+  return reply;
+}
+
+const hello: CommandHandler = (_cmd, ctx) => helloReply(ctx, false);
+const isMaster: CommandHandler = (_cmd, ctx) => helloReply(ctx, true);
+
+const buildInfo: CommandHandler = () => ({
+  version: SERVER_VERSION,
+  gitVersion: "embedded",
+  versionArray: [7, 0, 0, 0],
+  bits: 64,
+  debug: false,
+  maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
+  storageEngines: ["embedded-memory"],
+  javascriptEngine: "none",
+  ok: 1,
+});
+
+const serverStatus: CommandHandler = (_cmd, ctx) => {
+  const { server } = ctx;
+  const mem = process.memoryUsage();
+  const conns = server.connections();
+  return {
+    host: `${server.host}:${server.port}`,
+    version: SERVER_VERSION,
+    process: "letsapp-embedded-mongo",
+    pid: process.pid,
+    uptime: Math.floor((Date.now() - server.startedAt.getTime()) / 1000),
+    uptimeMillis: Date.now() - server.startedAt.getTime(),
+    localTime: new Date(),
+    connections: { current: conns.current, available: 10_000 - conns.current, totalCreated: conns.totalCreated },
+    mem: { bits: 64, resident: Math.round(mem.rss / 1048576), virtual: Math.round(mem.rss / 1048576) },
+    opcounters: { ...server.opcounters },
+    metrics: { cursor: { open: { total: ctx.cursors.size } } },
+    ok: 1,
+  };
+};
+
+const listDatabases: CommandHandler = (cmd, ctx) => {
+  const databases = ctx.storage.databaseNames().map((name) => {
+    const colls = ctx.storage.collections(name);
+    return { name, sizeOnDisk: 0, empty: colls.every((c) => c.size === 0) };
+  });
+  const list = cmd.nameOnly ? databases.map(({ name }) => ({ name })) : databases;
+  return { databases: list, totalSize: 0, totalSizeMb: 0, ok: 1 };
+};
+
+const ok: CommandHandler = () => ({ ok: 1 });
+
+export const adminCommands: Record<string, CommandHandler> = {
+  hello,
+  isMaster,
+  ismaster: isMaster,
+  ping: ok,
+  buildInfo,
+  buildinfo: buildInfo,
+  serverStatus,
+  listDatabases,
+  endSessions: ok,
+  refreshSessions: ok,
+  getLog: () => ({ totalLinesWritten: 0, log: [], ok: 1 }),
+  whatsmyuri: (_cmd, ctx) => ({ you: `${ctx.server.host}:0`, ok: 1 }),
+  hostInfo: () => ({ system: { currentTime: new Date(), hostname: "localhost", numCores: 1 }, os: { type: process.platform }, ok: 1 }),
+  getParameter: () => ({ featureCompatibilityVersion: { version: "7.0" }, ok: 1 }),
+  getCmdLineOpts: () => ({ argv: ["embedded-mongo"], parsed: {}, ok: 1 }),
+};

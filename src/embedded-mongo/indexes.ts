@@ -1,0 +1,186 @@
+/**
+ * Secondary indexes as hash maps: key string → document keys. Unique checks are one map lookup
+ * per key, and equality / `$in` on an index's leading field are served from it, so finds by an
+ * indexed field cost the same at 1k or 100k documents. Text indexes keep an inverted term map.
+ */
+import { MongoServerError, badValue } from "./errors.js";
+import { compileFilter } from "./query.js";
+import { documentTerms, type TextFields } from "./text.js";
+import { type CollationSpec, type Doc, collationStrength, isPlainObject, keyOf, valuesAtPath } from "./values.js";
+
+const MAX_KEY_COMBINATIONS = 1000;
+
+export interface IndexSpec extends Doc {
+  v: number;
+  key: Doc;
+  name: string;
+}
+
+/** Options that make two index specs differ (for IndexOptionsConflict). */
+const OPTION_FIELDS = ["unique", "sparse", "partialFilterExpression", "expireAfterSeconds", "collation", "weights"];
+
+export class Index {
+  readonly spec: IndexSpec;
+  readonly name: string;
+  /** Non-text key fields in order. */
+  readonly fields: string[];
+  readonly unique: boolean;
+  readonly sparse: boolean;
+  readonly strength: number;
+  readonly collation: CollationSpec | null;
+  readonly expireAfterSeconds: number | null;
+  readonly text: TextFields | null;
+  private readonly partial: ((doc: Doc) => boolean) | null;
+  /** Full key → document keys. */
+  private readonly entries = new Map<string, Set<string>>();
+  /** Leading field key → document keys (compound indexes only; otherwise `entries`). */
+  private readonly leading: Map<string, Set<string>> | null;
+  /** Text indexes: term → document keys. */
+  private readonly terms = new Map<string, Set<string>>();
+
+  constructor(spec: IndexSpec) {
+    this.spec = spec;
+    this.name = spec.name;
+    const keyEntries = Object.entries(spec.key);
+    if (keyEntries.length === 0) throw badValue("Index keys cannot be empty.");
+    const textKeys = keyEntries.filter(([, v]) => v === "text");
+    this.fields = keyEntries.filter(([, v]) => v !== "text").map(([k]) => k);
+    for (const [k, v] of keyEntries) {
+      if (v !== "text" && v !== 1 && v !== -1 && typeof v !== "number" && v !== "hashed" && v !== "2dsphere") {
+        throw new MongoServerError("CannotCreateIndex", `Values in the index key pattern can't be '${String(v)}' for field ${k}`);
+      }
+    }
+    if (textKeys.length > 0 || isPlainObject(spec.weights)) {
+      const weights = (isPlainObject(spec.weights) ? spec.weights : {}) as Record<string, number>;
+      const paths = new Set([...textKeys.map(([k]) => (k === "_fts" ? "$**" : k)), ...Object.keys(weights)]);
+      this.text = [...paths].map((path) => ({ path, weight: Number(weights[path] ?? 1) }));
+      this.fields = this.fields.filter((f) => f !== "_ftsx");
+    } else {
+      this.text = null;
+    }
+    this.unique = spec.unique === true;
+    this.sparse = spec.sparse === true;
+    this.collation = isPlainObject(spec.collation) ? (spec.collation as CollationSpec) : null;
+    this.strength = collationStrength(this.collation);
+    this.expireAfterSeconds = typeof spec.expireAfterSeconds === "number" ? spec.expireAfterSeconds : null;
+    this.partial = isPlainObject(spec.partialFilterExpression) ? compileFilter(spec.partialFilterExpression) : null;
+    this.leading = this.fields.length > 1 ? new Map() : null;
+  }
+
+  /** True when another spec names the same key pattern. */
+  sameKey(key: Doc): boolean {
+    return keyOf(key) === keyOf(this.spec.key);
+  }
+
+  /** True when another spec has the same key pattern and options (creating it again is a no-op). */
+  sameOptions(spec: Doc): boolean {
+    return OPTION_FIELDS.every((f) => keyOf(spec[f] ?? null) === keyOf(this.spec[f] ?? null));
+  }
+
+  /** Whether the document has an entry at all (sparse and partial indexes skip some). */
+  covers(doc: Doc): boolean {
+    if (this.partial && !this.partial(doc)) return false;
+    if (this.sparse && this.fields.every((f) => valuesAtPath(doc, f, false)[0] === undefined)) return false;
+    return true;
+  }
+
+  private fieldKeys(doc: Doc, field: string): string[] {
+    return [...new Set(valuesAtPath(doc, field, true).map((v) => keyOf(v, this.strength)))];
+  }
+
+  /** Every full key the document has in this index (several for array values). */
+  keysOf(doc: Doc): string[] {
+    let combos: string[] = [""];
+    for (const [i, f] of this.fields.entries()) {
+      const ks = this.fieldKeys(doc, f);
+      const next: string[] = [];
+      for (const c of combos) for (const k of ks) next.push(i === 0 ? k : c + "\u0000" + k);
+      combos = next;
+      if (combos.length > MAX_KEY_COMBINATIONS) throw new MongoServerError("BadValue", "cannot index parallel arrays");
+    }
+    return combos;
+  }
+
+  /** The document key of another document holding one of `doc`'s unique keys, if any. */
+  conflict(docKey: string, doc: Doc): { key: string } | null {
+    if (!this.unique || !this.covers(doc)) return null;
+    for (const k of this.keysOf(doc)) {
+      const holders = this.entries.get(k);
+      if (holders) for (const h of holders) if (h !== docKey) return { key: k };
+    }
+    return null;
+  }
+
+  duplicateError(ns: string, doc: Doc): MongoServerError {
+    const keyValue: Doc = {};
+    for (const f of this.fields) keyValue[f] = valuesAtPath(doc, f, false)[0] ?? null;
+    const shown = Object.entries(keyValue).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ");
+    return new MongoServerError("DuplicateKey", `E11000 duplicate key error collection: ${ns} index: ${this.name} dup key: { ${shown} }`, {
+      keyPattern: Object.fromEntries(this.fields.map((f) => [f, 1])),
+      keyValue,
+    });
+  }
+
+  add(docKey: string, doc: Doc): void {
+    if (this.text) {
+      for (const t of documentTerms(doc, this.text)) addTo(this.terms, t, docKey);
+    }
+    if (!this.covers(doc) || this.fields.length === 0) return;
+    for (const k of this.keysOf(doc)) addTo(this.entries, k, docKey);
+    if (this.leading) for (const k of this.fieldKeys(doc, this.fields[0])) addTo(this.leading, k, docKey);
+  }
+
+  remove(docKey: string, doc: Doc): void {
+    if (this.text) {
+      for (const t of documentTerms(doc, this.text)) removeFrom(this.terms, t, docKey);
+    }
+    if (!this.covers(doc) || this.fields.length === 0) return;
+    for (const k of this.keysOf(doc)) removeFrom(this.entries, k, docKey);
+    if (this.leading) for (const k of this.fieldKeys(doc, this.fields[0])) removeFrom(this.leading, k, docKey);
+  }
+
+  /** Document keys whose leading field equals one of the given values. */
+  lookupLeading(values: unknown[]): Set<string> {
+    const map = this.leading ?? this.entries;
+    const out = new Set<string>();
+    for (const v of values) {
+      const hit = map.get(keyOf(v, this.strength));
+      if (hit) for (const d of hit) out.add(d);
+    }
+    return out;
+  }
+
+  /** Document keys holding any of the terms (text indexes). */
+  lookupTerms(terms: string[]): Set<string> {
+    const out = new Set<string>();
+    for (const t of terms) {
+      const hit = this.terms.get(t);
+      if (hit) for (const d of hit) out.add(d);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.leading?.clear();
+    this.terms.clear();
+  }
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, docKey: string): void {
+  let s = map.get(key);
+  if (!s) map.set(key, (s = new Set()));
+  s.add(docKey);
+}
+
+function removeFrom(map: Map<string, Set<string>>, key: string, docKey: string): void {
+  const s = map.get(key);
+  if (!s) return;
+  s.delete(docKey);
+  if (s.size === 0) map.delete(key);
+}
+
+/** The default index name MongoDB derives from a key pattern: `a_1_b_-1`. */
+export function defaultIndexName(key: Doc): string {
+  return Object.entries(key).map(([k, v]) => `${k}_${String(v)}`).join("_");
+}

@@ -1,0 +1,336 @@
+/**
+ * The bridge to mingo: one operator context with MongoDB's BSON-aware behaviour where mingo's
+ * differs ($type by BSON name/number, ObjectId conversions), filter preparation ($comment is
+ * dropped, $text is taken out for the text index), and the update and projection helpers.
+ *
+ * mingo's Context.from keeps the first definition of an operator, so the overrides are
+ * spread into a full context here rather than merged onto mingo's default one.
+ */
+import { Context, ProcessingMode } from "mingo";
+import { Query } from "mingo/query";
+import { Aggregator } from "mingo/aggregator";
+import { evalExpr } from "mingo/core";
+import { updateOne as mingoUpdateOne } from "mingo/updater";
+import * as accumulatorOps from "mingo/operators/accumulator";
+import * as expressionOps from "mingo/operators/expression";
+import * as pipelineOps from "mingo/operators/pipeline";
+import * as projectionOps from "mingo/operators/projection";
+import * as queryOps from "mingo/operators/query";
+import * as windowOps from "mingo/operators/window";
+import { Binary, Decimal128, Long, ObjectId, Timestamp, BSONRegExp, MinKey, MaxKey, Code } from "bson";
+import type { Options } from "mingo/types";
+import { MongoServerError, badValue, failedToParse, toServerError } from "./errors.js";
+import { type CollationSpec, type Doc, isObjectId, isPlainObject, valuesAtPath, collationStrength } from "./values.js";
+
+/** BSON type names and numbers as `$type` accepts them. */
+const TYPE_ALIASES: Record<string, number> = {
+  double: 1, string: 2, object: 3, array: 4, binData: 5, undefined: 6, objectId: 7, bool: 8,
+  date: 9, null: 10, regex: 11, javascript: 13, int: 16, timestamp: 17, long: 18, decimal: 19,
+  minKey: -1, maxKey: 127,
+};
+
+/** The BSON type number a stored value serializes as. */
+function bsonTypeOf(v: unknown): number {
+  if (v === undefined) return 6;
+  if (v === null) return 10;
+  if (typeof v === "number") {
+    if (Number.isInteger(v)) return v >= -2147483648 && v <= 2147483647 ? 16 : 1;
+    return 1;
+  }
+  if (typeof v === "bigint" || v instanceof Long) return 18;
+  if (v instanceof Decimal128) return 19;
+  if (typeof v === "string") return 2;
+  if (typeof v === "boolean") return 8;
+  if (Array.isArray(v)) return 4;
+  if (isObjectId(v)) return 7;
+  if (v instanceof Date) return 9;
+  if (v instanceof Binary || v instanceof Uint8Array) return 5;
+  if (v instanceof RegExp || v instanceof BSONRegExp) return 11;
+  if (v instanceof Timestamp) return 17;
+  if (v instanceof Code) return 13;
+  if (v instanceof MinKey) return -1;
+  if (v instanceof MaxKey) return 127;
+  return 3;
+}
+
+function typeMatches(value: unknown, wanted: unknown): boolean {
+  if (wanted === "number") return [1, 16, 18, 19].includes(bsonTypeOf(value));
+  const num = typeof wanted === "string" ? TYPE_ALIASES[wanted] : Number(wanted);
+  if (num === undefined || Number.isNaN(num)) throw badValue(`Unknown type name alias: ${String(wanted)}`);
+  // Integers may have been stored as int64 or double and promoted on the way in: a whole
+  // number answers to every numeric type it could have been written as.
+  const actual = bsonTypeOf(value);
+  if (actual === num) return true;
+  if (typeof value === "number" && Number.isInteger(value)) return num === 18 || num === 1 || num === 16;
+  return false;
+}
+
+/** `$type` with MongoDB's names and numbers: an array field matches "array" or by its elements. */
+function $type(selector: string, value: unknown): (doc: Doc) => boolean {
+  const wanted = Array.isArray(value) ? value : [value];
+  return (doc: Doc) => {
+    const raw = valuesAtPath(doc, selector, false);
+    return raw.some((v) => {
+      if (v === undefined && !selector.includes(".")) {
+        return false;
+      }
+      if (Array.isArray(v)) {
+        if (wanted.some((w) => typeMatches(v, w))) return true;
+        return v.some((e) => wanted.some((w) => typeMatches(e, w)));
+      }
+      if (v === undefined) return false;
+      return wanted.some((w) => typeMatches(v, w));
+    });
+  };
+}
+
+type ExprOptions = Parameters<typeof evalExpr>[2];
+
+function $toObjectId(obj: unknown, expr: unknown, options: ExprOptions): unknown {
+  const v = evalExpr(obj, expr, options);
+  if (v === null || v === undefined) return null;
+  if (isObjectId(v)) return v;
+  if (typeof v === "string" && ObjectId.isValid(v) && v.length === 24) return new ObjectId(v);
+  throw new MongoServerError("ConversionFailure", `Failed to parse objectId '${String(v)}' in $convert`);
+}
+
+function $toString(obj: unknown, expr: unknown, options: ExprOptions): unknown {
+  const v = evalExpr(obj, expr, options);
+  if (v === null || v === undefined) return null;
+  if (isObjectId(v)) return v.toHexString();
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Long || v instanceof Decimal128) return v.toString();
+  if (typeof v === "object" && !(v instanceof RegExp)) throw badValue("$toString cannot convert from object to string");
+  return String(v);
+}
+
+function $meta(): unknown {
+  // The text score is attached by the find path before mingo sees the projection.
+  throw badValue("$meta is only supported as { $meta: \"textScore\" } with a $text query");
+}
+
+/** The one operator context the server uses for queries, updates and aggregations. */
+export const mingoContext: Context = Context.init({
+  accumulator: { ...accumulatorOps } as never,
+  expression: { ...expressionOps, $toObjectId, $toString, $meta } as never,
+  pipeline: { ...pipelineOps } as never,
+  projection: { ...projectionOps } as never,
+  query: { ...queryOps, $type } as never,
+  window: { ...windowOps } as never,
+});
+
+export function mingoOptions(collation?: CollationSpec | null, extra: Partial<Options> = {}): Partial<Options> {
+  const opts: Partial<Options> = {
+    context: mingoContext,
+    processingMode: ProcessingMode.CLONE_OFF,
+    useStrictMode: true,
+    scriptEnabled: false,
+    ...extra,
+  };
+  if (collation && collationStrength(collation) < 3) {
+    return { ...opts, collation: { locale: collation.locale ?? "en", strength: collation.strength as 1 | 2 | 3 } };
+  }
+  return opts;
+}
+
+export interface TextSearch {
+  search: string;
+  caseSensitive: boolean;
+  diacriticSensitive: boolean;
+}
+
+/** A filter split into what mingo evaluates and the parts the server serves itself. */
+export interface PreparedFilter {
+  filter: Doc;
+  text: TextSearch | null;
+}
+
+/**
+ * Drops `$comment` (top level and inside $and/$or/$nor) and takes a top-level `$text` (or one
+ * inside a top-level $and) out for the text index, as MongoDB allows $text only there.
+ */
+export function prepareFilter(input: unknown): PreparedFilter {
+  if (input === undefined || input === null) return { filter: {}, text: null };
+  if (!isPlainObject(input)) throw badValue("filter must be an object");
+  let text: TextSearch | null = null;
+  const strip = (f: Doc, top: boolean): Doc => {
+    const out: Doc = {};
+    for (const [k, v] of Object.entries(f)) {
+      if (k === "$comment") continue;
+      if (k === "$text") {
+        if (!top) throw badValue("$text is only allowed at the top level of a query");
+        if (text) throw badValue("Too many text expressions");
+        if (!isPlainObject(v) || typeof v.$search !== "string") throw failedToParse("$text requires a $search string");
+        text = {
+          search: v.$search,
+          caseSensitive: v.$caseSensitive === true,
+          diacriticSensitive: v.$diacriticSensitive === true,
+        };
+        continue;
+      }
+      if ((k === "$and" || k === "$or" || k === "$nor") && Array.isArray(v)) {
+        const parts = v.map((e) => (isPlainObject(e) ? strip(e, top && k === "$and") : e));
+        out[k] = parts;
+        continue;
+      }
+      out[k] = v;
+    }
+    return out;
+  };
+  const filter = strip(input, true);
+  if (Array.isArray(filter.$and)) {
+    filter.$and = (filter.$and as Doc[]).filter((e) => Object.keys(e).length > 0);
+    if ((filter.$and as Doc[]).length === 0) delete filter.$and;
+  }
+  return { filter, text };
+}
+
+/** Compiles a filter; mingo's errors (unknown operators, bad arguments) become BadValue. */
+export function compileFilter(filter: Doc, collation?: CollationSpec | null): (doc: Doc) => boolean {
+  if (Object.keys(filter).length === 0) return () => true;
+  try {
+    const q = new Query(filter, mingoOptions(collation));
+    return (doc: Doc) => q.test(doc);
+  } catch (err) {
+    throw toServerError(err);
+  }
+}
+
+/** Applies a find-style projection (mingo implements inclusion, exclusion, $slice, $elemMatch, $). */
+export function project(docs: Doc[], projection: Doc | undefined, filter: Doc, collation?: CollationSpec | null): Doc[] {
+  if (!projection || Object.keys(projection).length === 0) return docs;
+  try {
+    return new Query(filter, mingoOptions(collation)).find(docs, projection).all() as Doc[];
+  } catch (err) {
+    throw toServerError(err);
+  }
+}
+
+/** Runs an aggregation pipeline over documents with the server's context. */
+export function runPipeline(docs: Doc[], pipeline: Doc[], options: Partial<Options>): Doc[] {
+  try {
+    return new Aggregator(pipeline, { ...mingoOptions(options.collation), ...options }).run(docs) as Doc[];
+  } catch (err) {
+    throw toServerError(err);
+  }
+}
+
+const UPDATE_OPERATORS = new Set([
+  "$set", "$unset", "$inc", "$mul", "$min", "$max", "$rename", "$currentDate", "$push", "$pop",
+  "$pull", "$pullAll", "$addToSet", "$bit", "$setOnInsert",
+]);
+
+export type UpdateSpec =
+  | { kind: "replacement"; doc: Doc }
+  | { kind: "operators"; ops: Doc }
+  | { kind: "pipeline"; stages: Doc[] };
+
+/** Classifies an update document and checks its operators, as the server does before any write. */
+export function parseUpdate(u: unknown): UpdateSpec {
+  if (Array.isArray(u)) {
+    for (const s of u) {
+      if (!isPlainObject(s) || Object.keys(s).length !== 1) throw failedToParse("Each pipeline update stage must be an object with one field");
+      const op = Object.keys(s)[0];
+      if (!["$addFields", "$set", "$project", "$unset", "$replaceRoot", "$replaceWith"].includes(op)) {
+        throw new MongoServerError("InvalidOptions", `${op} is not allowed to be used within an update`);
+      }
+    }
+    return { kind: "pipeline", stages: u as Doc[] };
+  }
+  if (!isPlainObject(u)) throw failedToParse("Update argument must be either an object or an array");
+  const keys = Object.keys(u);
+  const dollar = keys.filter((k) => k.startsWith("$"));
+  if (dollar.length === 0) return { kind: "replacement", doc: u };
+  if (dollar.length !== keys.length) {
+    throw failedToParse(`Unknown modifier: ${keys.find((k) => !k.startsWith("$"))}. Expected a valid update modifier or pipeline-style update specified as an array`);
+  }
+  for (const k of keys) {
+    if (!UPDATE_OPERATORS.has(k)) throw failedToParse(`Unknown modifier: ${k}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    if (!isPlainObject(u[k])) throw failedToParse(`Modifiers operate on fields but we found type ${typeof u[k]} instead. For example: {$mod: {<field>: ...}} not {${k}: ${JSON.stringify(u[k])}}`);
+  }
+  return { kind: "operators", ops: u };
+}
+
+export interface ApplyOptions {
+  /** The query that selected the document (for the positional `$`). */
+  condition: Doc;
+  arrayFilters?: Doc[];
+  collation?: CollationSpec | null;
+  /** True when the update inserts (upsert): `$setOnInsert` applies. */
+  inserting: boolean;
+}
+
+/**
+ * Applies an update to a copy the caller owns, in place, and reports whether it changed.
+ * `$setOnInsert` is handled here because mingo does not know it.
+ */
+export function applyUpdate(target: Doc, spec: UpdateSpec, opts: ApplyOptions): boolean {
+  if (spec.kind === "replacement") throw new Error("replacements are applied by the collection");
+  const docs = [target];
+  try {
+    if (spec.kind === "pipeline") {
+      const res = mingoUpdateOne(docs, {}, spec.stages as never, {}, mingoOptions(opts.collation));
+      if (docs[0] !== target) {
+        for (const k of Object.keys(target)) delete target[k];
+        Object.assign(target, docs[0]);
+      }
+      return res.modifiedCount > 0;
+    }
+    const ops: Doc = { ...spec.ops };
+    const onInsert = ops.$setOnInsert as Doc | undefined;
+    delete ops.$setOnInsert;
+    if (opts.inserting && onInsert) ops.$set = { ...(ops.$set as Doc | undefined), ...onInsert };
+    if (Object.keys(ops).length === 0) return false;
+    const res = mingoUpdateOne(
+      docs,
+      opts.condition,
+      ops as never,
+      { arrayFilters: opts.arrayFilters ?? [], cloneMode: "deep" },
+      mingoOptions(opts.collation),
+    );
+    return res.modifiedCount > 0;
+  } catch (err) {
+    const e = toServerError(err);
+    if (/path .* (conflict|collision)|would create a conflict/i.test(e.message)) {
+      throw new MongoServerError("Location40324", e.message);
+    }
+    throw e;
+  }
+}
+
+/**
+ * The document an upsert starts from: the equality parts of the query (field: value, $eq, and
+ * those inside a top-level $and), as MongoDB seeds an upserted document.
+ */
+export function upsertSeed(filter: Doc): Doc {
+  const seed: Doc = {};
+  const take = (f: Doc): void => {
+    for (const [k, v] of Object.entries(f)) {
+      if (k === "$and" && Array.isArray(v)) {
+        for (const e of v) if (isPlainObject(e)) take(e);
+        continue;
+      }
+      if (k.startsWith("$")) continue;
+      let value: unknown = v;
+      if (isPlainObject(v)) {
+        const keys = Object.keys(v);
+        if (keys.length === 1 && keys[0] === "$eq") value = v.$eq;
+        else if (keys.some((x) => x.startsWith("$"))) continue;
+      }
+      if (value instanceof RegExp) continue;
+      setDotted(seed, k, value);
+    }
+  };
+  take(filter);
+  return seed;
+}
+
+function setDotted(doc: Doc, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let cur: Doc = doc;
+  for (const p of parts.slice(0, -1)) {
+    if (!isPlainObject(cur[p])) cur[p] = {};
+    cur = cur[p] as Doc;
+  }
+  cur[parts[parts.length - 1]] = value;
+}

@@ -1,0 +1,167 @@
+/**
+ * The TCP server: frames messages per connection, dispatches commands against the shared
+ * storage, and keeps one bad client from affecting the others. A message with an impossible
+ * length or an unknown opcode closes that connection (as mongod does); a message whose body
+ * cannot be parsed gets an error reply; a handler error becomes `{ ok: 0, code, codeName }`.
+ */
+import net from "node:net";
+import { MongoServerError, toServerError } from "./errors.js";
+import { runCommand, commandName, type CommandContext, type ServerInfo } from "./commands/index.js";
+import { MAX_MESSAGE_SIZE } from "./commands/admin.js";
+import { CursorTable, Storage } from "./storage.js";
+import {
+  HEADER_SIZE, MSG_MORE_TO_COME, OP_MSG, OP_QUERY, WireError, buildOpMsg, buildOpReply, parseOpMsg, parseOpQuery, readHeader,
+} from "./wire.js";
+import type { Doc } from "./values.js";
+
+const HANDSHAKE_COMMANDS = new Set(["hello", "isMaster", "ismaster"]);
+
+export interface WireServerOptions {
+  host: string;
+  port: number;
+  replicaSet: string | null;
+  /** How often TTL indexes are enforced (MongoDB's monitor runs every 60 s; we go faster). */
+  ttlSweepMs: number;
+  /** Idle cursors are closed after this long (MongoDB: 10 minutes). */
+  cursorTimeoutMs: number;
+}
+
+export class WireServer {
+  readonly storage = new Storage();
+  readonly cursors = new CursorTable();
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private nextConnectionId = 1;
+  private nextRequestId = 1;
+  private totalCreated = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private info!: ServerInfo;
+
+  constructor(private readonly options: WireServerOptions) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    const port = (this.server.address() as net.AddressInfo).port;
+    this.info = {
+      host: this.options.host,
+      port,
+      replicaSet: this.options.replicaSet,
+      startedAt: new Date(),
+      connections: () => ({ current: this.sockets.size, totalCreated: this.totalCreated }),
+      opcounters: { insert: 0, query: 0, update: 0, delete: 0, getmore: 0, command: 0 },
+    };
+    this.timers.push(setInterval(() => this.storage.sweepExpired(), this.options.ttlSweepMs).unref());
+    this.timers.push(setInterval(() => this.cursors.reap(this.options.cursorTimeoutMs), 30_000).unref());
+    return port;
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  reset(): void {
+    this.storage.clear();
+    this.cursors.clear();
+  }
+
+  private accept(socket: net.Socket): void {
+    const connectionId = this.nextConnectionId++;
+    this.totalCreated++;
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    socket.on("data", (chunk: Buffer) => {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      // Frame as many complete messages as have arrived.
+      while (pendingBytes >= 4) {
+        const buf = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+        pending = [buf];
+        const length = buf.readInt32LE(0);
+        if (length < HEADER_SIZE || length > MAX_MESSAGE_SIZE) {
+          socket.destroy();
+          return;
+        }
+        if (buf.length < length) return;
+        const message = buf.subarray(0, length);
+        const rest = buf.subarray(length);
+        pending = rest.length ? [rest] : [];
+        pendingBytes = rest.length;
+        if (!this.handle(socket, connectionId, message)) {
+          socket.destroy();
+          return;
+        }
+      }
+    });
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => this.sockets.delete(socket));
+  }
+
+  /** Handles one framed message; returns false when the connection must be closed. */
+  private handle(socket: net.Socket, connectionId: number, message: Buffer): boolean {
+    const head = readHeader(message);
+    const body = message.subarray(HEADER_SIZE);
+    const reply = (doc: Doc, legacy: boolean): void => {
+      const requestId = this.nextRequestId++;
+      socket.write(legacy ? buildOpReply(requestId, head.requestId, doc) : buildOpMsg(requestId, head.requestId, doc));
+    };
+    if (head.opCode === OP_QUERY) {
+      try {
+        const { collection, query } = parseOpQuery(body);
+        const cmd = (query.$query && typeof query.$query === "object" ? query.$query : query) as Doc;
+        if (!collection.endsWith(".$cmd") || !HANDSHAKE_COMMANDS.has(commandName(cmd))) {
+          reply({ ok: 0, errmsg: "Unsupported OP_QUERY command: use OP_MSG", code: 352, codeName: "UnsupportedOpQueryCommand" }, true);
+          return true;
+        }
+        reply(this.execute(cmd, collection.slice(0, -5), connectionId), true);
+      } catch (err) {
+        reply(errorReply(err), true);
+      }
+      return true;
+    }
+    if (head.opCode !== OP_MSG) return false;
+    let flags = 0;
+    try {
+      const req = parseOpMsg(body);
+      flags = req.flags;
+      const db = typeof req.command.$db === "string" ? req.command.$db : null;
+      const result = db === null
+        ? new MongoServerError("InvalidNamespace", "OP_MSG requests require a $db argument").toReply()
+        : this.execute(req.command, db, connectionId);
+      if (!(flags & MSG_MORE_TO_COME)) reply(result, false);
+    } catch (err) {
+      if (err instanceof WireError && err.fatal) return false;
+      if (!(flags & MSG_MORE_TO_COME)) reply(errorReply(err), false);
+    }
+    return true;
+  }
+
+  private execute(cmd: Doc, db: string, connectionId: number): Doc {
+    const ctx: CommandContext = { storage: this.storage, cursors: this.cursors, server: this.info, db, connectionId };
+    const name = commandName(cmd);
+    const counter = name === "find" ? "query" : name === "getMore" ? "getmore" : name in this.info.opcounters ? name : "command";
+    this.info.opcounters[counter]++;
+    try {
+      return runCommand(cmd, ctx);
+    } catch (err) {
+      return errorReply(err);
+    }
+  }
+}
+
+function errorReply(err: unknown): Doc {
+  if (err instanceof WireError) return { ok: 0, errmsg: err.message, code: 22, codeName: "InvalidBSON" };
+  return toServerError(err).toReply();
+}

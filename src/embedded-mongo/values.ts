@@ -1,0 +1,258 @@
+/**
+ * BSON value helpers: the comparison order MongoDB uses across types, canonical keys for
+ * hash-based indexes, collation-aware string keys, deep cloning and dotted-path reads.
+ *
+ * Documents arrive deserialized with the driver's defaults (Int32/Int64/Double promoted to JS
+ * numbers when safe), so numbers are plain JS numbers here, except Int64 values outside the safe
+ * range and Decimal128, which keep their BSON classes and are compared through Number().
+ */
+import { Binary, Decimal128, Long, ObjectId, Timestamp, MinKey, MaxKey, BSONRegExp } from "bson";
+
+export type Doc = Record<string, unknown>;
+
+/** A collation as a find/update/index carries it; only `strength` changes matching here. */
+export interface CollationSpec {
+  locale?: string;
+  strength?: number;
+  caseLevel?: boolean;
+}
+
+/** Strength 3 (the default) and the "simple" locale compare code points exactly. */
+export function collationStrength(c: CollationSpec | undefined | null): number {
+  if (!c || c.locale === "simple") return 3;
+  return typeof c.strength === "number" ? c.strength : 3;
+}
+
+/** Normalizes a string for equality under a collation strength: 1 ignores case and accents, 2 case only. */
+export function collate(s: string, strength: number): string {
+  if (strength >= 3) return s;
+  const lower = s.toLocaleLowerCase("en-US");
+  if (strength === 2) return lower;
+  return lower.normalize("NFD").replace(/\p{M}/gu, "");
+}
+
+export function isPlainObject(v: unknown): v is Doc {
+  if (v === null || typeof v !== "object") return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+export function isObjectId(v: unknown): v is ObjectId {
+  return v instanceof ObjectId || (v as { _bsontype?: string } | null)?._bsontype === "ObjectId";
+}
+
+function isNumeric(v: unknown): boolean {
+  return typeof v === "number" || v instanceof Long || v instanceof Decimal128;
+}
+
+function toNumber(v: unknown): number {
+  if (typeof v === "number") return v;
+  if (v instanceof Long) return v.toNumber();
+  if (v instanceof Decimal128) return Number(v.toString());
+  return NaN;
+}
+
+/** MongoDB's canonical type order for comparisons and sorting. */
+function typeRank(v: unknown): number {
+  if (v instanceof MinKey) return 1;
+  if (v === undefined || v === null) return 2;
+  if (isNumeric(v)) return 3;
+  if (typeof v === "string" || typeof v === "symbol") return 4;
+  if (Array.isArray(v)) return 6;
+  if (v instanceof Binary || v instanceof Uint8Array) return 7;
+  if (isObjectId(v)) return 8;
+  if (typeof v === "boolean") return 9;
+  if (v instanceof Date) return 10;
+  if (v instanceof Timestamp) return 11;
+  if (v instanceof RegExp || v instanceof BSONRegExp) return 12;
+  if (v instanceof MaxKey) return 100;
+  return 5; // embedded document
+}
+
+function cmp<T>(a: T, b: T): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function bytesOf(v: Binary | Uint8Array): Uint8Array {
+  return v instanceof Binary ? v.buffer : v;
+}
+
+/** Compares two BSON values the way MongoDB orders them (arrays compared element-wise). */
+export function compareValues(a: unknown, b: unknown, strength = 3): number {
+  const ra = typeRank(a);
+  const rb = typeRank(b);
+  if (ra !== rb) return cmp(ra, rb);
+  switch (ra) {
+    case 3: {
+      const x = toNumber(a);
+      const y = toNumber(b);
+      if (Number.isNaN(x) || Number.isNaN(y)) return cmp(Number.isNaN(x) ? 0 : 1, Number.isNaN(y) ? 0 : 1);
+      return cmp(x, y);
+    }
+    case 4: {
+      const x = String(a);
+      const y = String(b);
+      return strength >= 3 ? cmp(x, y) : cmp(collate(x, strength), collate(y, strength));
+    }
+    case 5: {
+      const ka = Object.keys(a as Doc);
+      const kb = Object.keys(b as Doc);
+      for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
+        const va = (a as Doc)[ka[i]];
+        const vb = (b as Doc)[kb[i]];
+        const t = cmp(typeRank(va), typeRank(vb));
+        if (t) return t;
+        const k = cmp(ka[i], kb[i]);
+        if (k) return k;
+        const c = compareValues(va, vb, strength);
+        if (c) return c;
+      }
+      return cmp(ka.length, kb.length);
+    }
+    case 6: {
+      const xa = a as unknown[];
+      const xb = b as unknown[];
+      for (let i = 0; i < Math.min(xa.length, xb.length); i++) {
+        const c = compareValues(xa[i], xb[i], strength);
+        if (c) return c;
+      }
+      return cmp(xa.length, xb.length);
+    }
+    case 7: {
+      const x = bytesOf(a as Binary);
+      const y = bytesOf(b as Binary);
+      if (x.length !== y.length) return cmp(x.length, y.length);
+      return Buffer.compare(Buffer.from(x), Buffer.from(y));
+    }
+    case 8:
+      return cmp((a as ObjectId).toHexString(), (b as ObjectId).toHexString());
+    case 9:
+      return cmp(a ? 1 : 0, b ? 1 : 0);
+    case 10:
+      return cmp((a as Date).getTime(), (b as Date).getTime());
+    case 11:
+      return (a as Timestamp).compare(b as Timestamp);
+    case 12:
+      return cmp(String(a), String(b));
+    default:
+      return 0;
+  }
+}
+
+/**
+ * The value a sort key takes for a document: for arrays, ascending sorts use the smallest
+ * element and descending sorts the largest (MongoDB's rule); an empty array sorts before null.
+ */
+export function sortKeyOf(doc: unknown, path: string, direction: 1 | -1, strength: number): unknown {
+  const values = valuesAtPath(doc, path, true);
+  if (values.length === 1) return values[0];
+  let best: unknown = values[0];
+  for (const v of values.slice(1)) {
+    const c = compareValues(v, best, strength);
+    if ((direction === 1 && c < 0) || (direction === -1 && c > 0)) best = v;
+  }
+  return best;
+}
+
+/**
+ * Every value a dotted path reaches in a document, descending into arrays as MongoDB's
+ * multikey indexes do. A missing path yields [undefined]. With `expandLeaf`, an array at the
+ * end of the path contributes its elements (index keys); otherwise the array itself.
+ */
+export function valuesAtPath(doc: unknown, path: string, expandLeaf: boolean): unknown[] {
+  const parts = path.split(".");
+  const out: unknown[] = [];
+  const walk = (v: unknown, i: number): void => {
+    if (i === parts.length) {
+      if (expandLeaf && Array.isArray(v)) {
+        if (v.length === 0) out.push(undefined);
+        else for (const e of v) out.push(e);
+      } else out.push(v);
+      return;
+    }
+    if (Array.isArray(v)) {
+      const idx = /^\d+$/.test(parts[i]) ? Number(parts[i]) : -1;
+      if (idx >= 0 && idx < v.length) return walk(v[idx], i + 1);
+      let any = false;
+      for (const e of v) {
+        if (e !== null && typeof e === "object" && !Array.isArray(e)) {
+          any = true;
+          walk(e, i);
+        }
+      }
+      if (!any) out.push(undefined);
+      return;
+    }
+    if (v !== null && typeof v === "object" && !(v instanceof Date) && !isObjectId(v)) {
+      walk((v as Doc)[parts[i]], i + 1);
+      return;
+    }
+    out.push(undefined);
+  };
+  walk(doc, 0);
+  return out.length ? out : [undefined];
+}
+
+/** Reads one dotted path without array expansion (for _id and plain nested documents). */
+export function getPath(doc: unknown, path: string): unknown {
+  let v: unknown = doc;
+  for (const p of path.split(".")) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Doc)[p];
+  }
+  return v;
+}
+
+/**
+ * A canonical string for a value such that two values MongoDB considers equal (1, 1.0 and
+ * Long 1; the same ObjectId; strings equal under the collation) give the same key. Used by the
+ * hash indexes and as the storage key of `_id`.
+ */
+export function keyOf(v: unknown, strength = 3): string {
+  if (v === undefined || v === null) return "z";
+  if (typeof v === "string") return "s" + collate(v, strength);
+  if (isNumeric(v)) {
+    const n = toNumber(v);
+    return "n" + (Object.is(n, -0) ? "0" : String(n));
+  }
+  if (typeof v === "boolean") return v ? "b1" : "b0";
+  if (isObjectId(v)) return "o" + v.toHexString();
+  if (v instanceof Date) return "d" + v.getTime();
+  if (Array.isArray(v)) return "a[" + v.map((e) => keyOf(e, strength)).join(",") + "]";
+  if (v instanceof Binary) return "x" + v.sub_type + ":" + Buffer.from(v.buffer).toString("base64");
+  if (v instanceof Uint8Array) return "x0:" + Buffer.from(v).toString("base64");
+  if (v instanceof RegExp) return "r" + v.source + "/" + v.flags;
+  if (v instanceof Timestamp) return "t" + v.toString();
+  if (isPlainObject(v)) {
+    return "{" + Object.entries(v).map(([k, e]) => JSON.stringify(k) + ":" + keyOf(e, strength)).join(",") + "}";
+  }
+  return "?" + String(v);
+}
+
+/**
+ * Deep copy that keeps BSON classes. ObjectId, Long, Decimal128, Binary and Timestamp are
+ * immutable in practice and shared; Dates, arrays and plain objects are copied.
+ */
+export function cloneDoc<T>(v: T): T {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map((e) => cloneDoc(e)) as T;
+  if (v instanceof Date) return new Date(v.getTime()) as T;
+  if (isPlainObject(v)) {
+    const out: Doc = {};
+    for (const [k, e] of Object.entries(v)) out[k] = cloneDoc(e);
+    return out as T;
+  }
+  return v;
+}
+
+/** Structural equality in MongoDB's sense (field order matters for documents). */
+export function valuesEqual(a: unknown, b: unknown): boolean {
+  return keyOf(a) === keyOf(b) && typeRank(a) === typeRank(b);
+}
+
+/** Puts `_id` first, as MongoDB stores it. */
+export function idFirst(doc: Doc): Doc {
+  if (!("_id" in doc) || Object.keys(doc)[0] === "_id") return doc;
+  const { _id, ...rest } = doc;
+  return { _id, ...rest };
+}

@@ -20,7 +20,7 @@ import * as windowOps from "mingo/operators/window";
 import { Binary, Decimal128, Long, ObjectId, Timestamp, BSONRegExp, MinKey, MaxKey, Code } from "bson";
 import type { Options } from "mingo/types";
 import { MongoServerError, badValue, failedToParse, toServerError } from "./errors.js";
-import { type CollationSpec, type Doc, isObjectId, isPlainObject, valuesAtPath, collationStrength } from "./values.js";
+import { type CollationSpec, type Doc, isObjectId, isPlainObject, valuesAtPath, collationStrength, foldStrings } from "./values.js";
 
 /** BSON type names and numbers as `$type` accepts them. */
 const TYPE_ALIASES: Record<string, number> = {
@@ -188,7 +188,12 @@ export function prepareFilter(input: unknown): PreparedFilter {
 /** Compiles a filter; mingo's errors (unknown operators, bad arguments) become BadValue. */
 export function compileFilter(filter: Doc, collation?: CollationSpec | null): (doc: Doc) => boolean {
   if (Object.keys(filter).length === 0) return () => true;
+  const strength = collationStrength(collation);
   try {
+    if (strength < 3) {
+      const q = new Query(foldStrings(filter, strength), mingoOptions(collation));
+      return (doc: Doc) => q.test(foldStrings(doc, strength));
+    }
     const q = new Query(filter, mingoOptions(collation));
     return (doc: Doc) => q.test(doc);
   } catch (err) {
@@ -281,9 +286,12 @@ export function applyUpdate(target: Doc, spec: UpdateSpec, opts: ApplyOptions): 
     delete ops.$setOnInsert;
     if (opts.inserting && onInsert) ops.$set = { ...(ops.$set as Doc | undefined), ...onInsert };
     if (Object.keys(ops).length === 0) return false;
+    // The condition only serves the positional `$` operator; the caller already matched the
+    // document (under its collation, which mingo's matcher would not apply).
+    const positional = Object.values(ops).some((fields) => Object.keys(fields as Doc).some((p) => /(^|\.)\$(\.|$)/.test(p)));
     const res = mingoUpdateOne(
       docs,
-      opts.condition,
+      positional ? opts.condition : {},
       ops as never,
       { arrayFilters: opts.arrayFilters ?? [], cloneMode: "deep" },
       mingoOptions(opts.collation),

@@ -256,3 +256,19 @@ export function idFirst(doc: Doc): Doc {
   const { _id, ...rest } = doc;
   return { _id, ...rest };
 }
+
+/**
+ * Copies a value with every string folded for a collation strength below 3. Matching a folded
+ * filter against a folded document gives MongoDB's case- (and accent-) insensitive equality,
+ * which mingo lacks (its collation only affects sorting).
+ */
+export function foldStrings<T>(v: T, strength: number): T {
+  if (typeof v === "string") return collate(v, strength) as T;
+  if (Array.isArray(v)) return v.map((e) => foldStrings(e, strength)) as T;
+  if (isPlainObject(v)) {
+    const out: Doc = {};
+    for (const [k, e] of Object.entries(v)) out[k] = foldStrings(e, strength);
+    return out as T;
+  }
+  return v;
+}

@@ -1,0 +1,23 @@
+/**
+ * The database a test file talks to: the embedded server over TCP, or a real MongoDB when
+ * MONGODB_URI is set. Each test file gets its own database name so files never share data.
+ */
+import { randomBytes } from "node:crypto";
+import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
+
+export interface TestMongo {
+  uri: string;
+  /** A database name unique to this test file. */
+  dbName: string;
+  /** The embedded server, or null against a real MongoDB. */
+  embedded: EmbeddedMongo | null;
+  stop(): Promise<void>;
+}
+
+export async function startTestMongo(prefix = "test"): Promise<TestMongo> {
+  const dbName = `${prefix}_${randomBytes(4).toString("hex")}`;
+  const external = process.env.MONGODB_URI;
+  if (external) return { uri: external, dbName, embedded: null, stop: async () => {} };
+  const embedded = await startEmbeddedMongo();
+  return { uri: embedded.uri, dbName, embedded, stop: () => embedded.stop() };
+}

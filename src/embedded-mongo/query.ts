@@ -57,11 +57,11 @@ function typeMatches(value: unknown, wanted: unknown): boolean {
   if (wanted === "number") return [1, 16, 18, 19].includes(bsonTypeOf(value));
   const num = typeof wanted === "string" ? TYPE_ALIASES[wanted] : Number(wanted);
   if (num === undefined || Number.isNaN(num)) throw badValue(`Unknown type name alias: ${String(wanted)}`);
-  // Integers may have been stored as int64 or double and promoted on the way in: a whole
-  // number answers to every numeric type it could have been written as.
   const actual = bsonTypeOf(value);
   if (actual === num) return true;
-  if (typeof value === "number" && Number.isInteger(value)) return num === 18 || num === 1 || num === 16;
+  // Int64 values are promoted to JS numbers on the way in, so a whole number beyond the int32
+  // range answers to both long and double (it is written back as a double).
+  if (actual === 1 && typeof value === "number" && Number.isInteger(value)) return num === 18;
   return false;
 }
 
@@ -299,6 +299,7 @@ export function applyUpdate(target: Doc, spec: UpdateSpec, opts: ApplyOptions): 
     return res.modifiedCount > 0;
   } catch (err) {
     const e = toServerError(err);
+    if (/immutable field '_id'/.test(e.message)) throw new MongoServerError("ImmutableField", e.message);
     if (/path .* (conflict|collision)|would create a conflict/i.test(e.message)) {
       throw new MongoServerError("Location40324", e.message);
     }

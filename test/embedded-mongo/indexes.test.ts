@@ -1,0 +1,152 @@
+/**
+ * Index semantics: unique (single, compound, sparse, partial, collation), index-served finds
+ * (explain), text search with scores, TTL expiry, and index management errors.
+ */
+import { MongoClient, type Db } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
+import { startTestMongo, type TestMongo } from "../helpers/mongo.js";
+
+describe("indexes", () => {
+  let mongo: TestMongo;
+  let client: MongoClient;
+  let db: Db;
+
+  beforeAll(async () => {
+    mongo = await startTestMongo("indexes");
+    client = await new MongoClient(mongo.uri).connect();
+    db = client.db(mongo.dbName);
+  });
+  afterAll(async () => {
+    await db?.dropDatabase();
+    await client?.close();
+    await mongo?.stop();
+  });
+
+  it("enforces a unique index and leaves the collection unchanged on a violation", async () => {
+    const c = db.collection("u_single");
+    await c.createIndex({ email: 1 }, { unique: true });
+    await c.insertOne({ email: "a@x.io" });
+    await expect(c.insertOne({ email: "a@x.io" })).rejects.toMatchObject({ code: 11000, keyPattern: { email: 1 }, keyValue: { email: "a@x.io" } });
+    const b = await c.insertOne({ email: "b@x.io" });
+    await expect(c.updateOne({ _id: b.insertedId }, { $set: { email: "a@x.io" } })).rejects.toMatchObject({ code: 11000 });
+    expect(await c.findOne({ _id: b.insertedId })).toMatchObject({ email: "b@x.io" });
+    expect(await c.countDocuments()).toBe(2);
+  });
+
+  it("enforces compound unique keys on the combination only", async () => {
+    const c = db.collection("u_compound");
+    await c.createIndex({ conversation_id: 1, seq: 1 }, { unique: true });
+    await c.insertMany([{ conversation_id: 1, seq: 1 }, { conversation_id: 1, seq: 2 }, { conversation_id: 2, seq: 1 }]);
+    await expect(c.insertOne({ conversation_id: 1, seq: 2 })).rejects.toMatchObject({ code: 11000, keyValue: { conversation_id: 1, seq: 2 } });
+  });
+
+  it("skips documents without the field in a sparse unique index", async () => {
+    const c = db.collection("u_sparse");
+    await c.createIndex({ phone: 1 }, { unique: true, sparse: true });
+    await c.insertMany([{ name: "a" }, { name: "b" }, { phone: "+1" }]);
+    await expect(c.insertOne({ phone: "+1" })).rejects.toMatchObject({ code: 11000 });
+  });
+
+  it("applies a partial unique index only to matching documents", async () => {
+    const c = db.collection("u_partial");
+    await c.createIndex({ sender: 1, client_id: 1 }, { unique: true, partialFilterExpression: { client_id: { $type: "string" } } });
+    await c.insertMany([{ sender: 1 }, { sender: 1 }, { sender: 1, client_id: "x" }]);
+    await expect(c.insertOne({ sender: 1, client_id: "x" })).rejects.toMatchObject({ code: 11000 });
+    await c.insertOne({ sender: 2, client_id: "x" });
+  });
+
+  it("compares keys case-insensitively in a unique index with collation strength 2", async () => {
+    const c = db.collection("u_collation");
+    await c.createIndex({ username: 1 }, { unique: true, collation: { locale: "en", strength: 2 } });
+    await c.insertOne({ username: "Alice" });
+    await expect(c.insertOne({ username: "aLiCe" })).rejects.toMatchObject({ code: 11000 });
+    const found = await c.find({ username: "ALICE" }, { collation: { locale: "en", strength: 2 } }).toArray();
+    expect(found).toHaveLength(1);
+  });
+
+  it("refuses to build a unique index over duplicate data", async () => {
+    const c = db.collection("u_build");
+    await c.insertMany([{ k: 1 }, { k: 1 }]);
+    await expect(c.createIndex({ k: 1 }, { unique: true })).rejects.toMatchObject({ code: 11000 });
+    expect((await c.listIndexes().toArray()).map((i) => i.name)).toEqual(["_id_"]);
+  });
+
+  it("serves equality and $in on a leading field from the index", async () => {
+    const c = db.collection("plan");
+    await c.createIndex({ owner: 1, at: -1 });
+    await c.insertMany(Array.from({ length: 50 }, (_, i) => ({ owner: i % 5, at: i })));
+    const eq = await c.find({ owner: 3 }).explain("executionStats");
+    expect(JSON.stringify(eq.queryPlanner.winningPlan)).toContain("IXSCAN");
+    expect(eq.executionStats.totalDocsExamined).toBe(10);
+    const inq = await c.find({ owner: { $in: [1, 2] }, at: { $gt: 10 } }).explain("executionStats");
+    expect(JSON.stringify(inq.queryPlanner.winningPlan)).toContain("IXSCAN");
+    expect(inq.executionStats.totalDocsExamined).toBeLessThanOrEqual(20);
+    const scan = await c.find({ at: 3 }).explain("executionStats");
+    expect(JSON.stringify(scan.queryPlanner.winningPlan)).toContain("COLLSCAN");
+    expect(await c.countDocuments({ owner: { $in: [1, 2] }, at: { $gt: 10 } })).toBe(16);
+  });
+
+  it("searches a text index with phrases, negations and textScore", async () => {
+    const c = db.collection("text");
+    await c.createIndex({ content: "text" });
+    await c.insertMany([
+      { _id: 1, content: "Lunch tomorrow at the cafe?" },
+      { _id: 2, content: "The cafe is closed, lunch at home" },
+      { _id: 3, content: "Meeting moved to Monday" },
+      { _id: 4, content: "cafés and lunches everywhere" },
+    ]);
+    const lunch = await c
+      .find({ $text: { $search: "lunch" } }, { projection: { score: { $meta: "textScore" } } })
+      .sort({ score: { $meta: "textScore" } })
+      .toArray();
+    expect(lunch.map((d) => d._id).sort()).toEqual([1, 2, 4]);
+    expect(lunch.every((d) => typeof d.score === "number" && d.score > 0)).toBe(true);
+    expect(lunch[0].score).toBeGreaterThanOrEqual(lunch[lunch.length - 1].score);
+    expect((await c.find({ $text: { $search: "lunch -home" } }).toArray()).map((d) => d._id).sort()).toEqual([1, 4]);
+    expect((await c.find({ $text: { $search: '"at the cafe"' } }).toArray()).map((d) => d._id)).toEqual([1]);
+    expect((await c.find({ $text: { $search: "cafe" }, _id: { $gt: 1 } }).toArray()).map((d) => d._id).sort()).toEqual([2, 4]);
+    await db.collection("notext").insertOne({ content: "x" });
+    await expect(db.collection("notext").find({ $text: { $search: "x" } }).toArray()).rejects.toMatchObject({ code: 27 });
+  });
+
+  it("manages indexes with MongoDB's errors (85, 86, 27, 26)", async () => {
+    const c = db.collection("manage");
+    await c.createIndex({ a: 1 }, { name: "a_idx" });
+    expect(await c.createIndex({ a: 1 }, { name: "a_idx" })).toBe("a_idx");
+    await expect(c.createIndex({ b: 1 }, { name: "a_idx" })).rejects.toMatchObject({ code: 86 });
+    await expect(c.createIndex({ a: 1 }, { name: "a_idx", unique: true })).rejects.toMatchObject({ code: 85 });
+    await expect(c.createIndex({ a: 1 }, { name: "other" })).rejects.toMatchObject({ code: 85 });
+    await expect(c.dropIndex("nope")).rejects.toMatchObject({ code: 27 });
+    await c.dropIndex("a_idx");
+    expect((await c.listIndexes().toArray()).map((i) => i.name)).toEqual(["_id_"]);
+    await expect(db.command({ listIndexes: "does_not_exist" })).rejects.toMatchObject({ code: 26 });
+  });
+});
+
+describe("TTL indexes", () => {
+  let server: EmbeddedMongo;
+  let client: MongoClient;
+
+  beforeAll(async () => {
+    server = await startEmbeddedMongo({ ttlSweepMs: 50 });
+    client = await new MongoClient(server.uri).connect();
+  });
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+
+  it("removes expired documents on the sweep and keeps the others", async () => {
+    const c = client.db("ttl").collection("sessions");
+    await c.createIndex({ expires_at: 1 }, { expireAfterSeconds: 0 });
+    await c.insertMany([
+      { _id: "old", expires_at: new Date(Date.now() - 60_000) },
+      { _id: "new", expires_at: new Date(Date.now() + 3_600_000) },
+      { _id: "none" },
+    ]);
+    // Poll until the sweep ran (bounded); the assertion is on content, not on time.
+    for (let i = 0; i < 200 && (await c.countDocuments({ _id: "old" })) > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await c.find().sort({ _id: 1 }).toArray()).map((d) => d._id)).toEqual(["new", "none"]);
+  });
+});

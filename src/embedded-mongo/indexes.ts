@@ -31,12 +31,12 @@ export class Index {
   readonly expireAfterSeconds: number | null;
   readonly text: TextFields | null;
   private readonly partial: ((doc: Doc) => boolean) | null;
-  /** Full key → document keys. */
-  private readonly entries = new Map<string, Set<string>>();
+  /** Full key → document key(s). */
+  private readonly entries: Postings = new Map();
   /** Leading field key → document keys (compound indexes only; otherwise `entries`). */
-  private readonly leading: Map<string, Set<string>> | null;
+  private readonly leading: Postings | null;
   /** Text indexes: term → document keys. */
-  private readonly terms = new Map<string, Set<string>>();
+  private readonly terms: Postings = new Map();
 
   constructor(spec: IndexSpec) {
     this.spec = spec;
@@ -105,8 +105,7 @@ export class Index {
   conflict(docKey: string, doc: Doc): { key: string } | null {
     if (!this.unique || !this.covers(doc)) return null;
     for (const k of this.keysOf(doc)) {
-      const holders = this.entries.get(k);
-      if (holders) for (const h of holders) if (h !== docKey) return { key: k };
+      for (const h of holders(this.entries, k)) if (h !== docKey) return { key: k };
     }
     return null;
   }
@@ -143,20 +142,14 @@ export class Index {
   lookupLeading(values: unknown[]): Set<string> {
     const map = this.leading ?? this.entries;
     const out = new Set<string>();
-    for (const v of values) {
-      const hit = map.get(keyOf(v, this.strength));
-      if (hit) for (const d of hit) out.add(d);
-    }
+    for (const v of values) for (const d of holders(map, keyOf(v, this.strength))) out.add(d);
     return out;
   }
 
   /** Document keys holding any of the terms (text indexes). */
   lookupTerms(terms: string[]): Set<string> {
     const out = new Set<string>();
-    for (const t of terms) {
-      const hit = this.terms.get(t);
-      if (hit) for (const d of hit) out.add(d);
-    }
+    for (const t of terms) for (const d of holders(this.terms, t)) out.add(d);
     return out;
   }
 
@@ -167,17 +160,38 @@ export class Index {
   }
 }
 
-function addTo(map: Map<string, Set<string>>, key: string, docKey: string): void {
-  let s = map.get(key);
-  if (!s) map.set(key, (s = new Set()));
-  s.add(docKey);
+/**
+ * Key → the document keys holding it. Most keys (every key of a unique index) have one holder,
+ * stored as the bare string; a Set is made only for the second one, which keeps 100k-entry
+ * indexes small.
+ */
+type Postings = Map<string, string | Set<string>>;
+
+const NONE: readonly string[] = [];
+
+function holders(map: Postings, key: string): Iterable<string> {
+  const v = map.get(key);
+  if (v === undefined) return NONE;
+  return typeof v === "string" ? [v] : v;
 }
 
-function removeFrom(map: Map<string, Set<string>>, key: string, docKey: string): void {
-  const s = map.get(key);
-  if (!s) return;
-  s.delete(docKey);
-  if (s.size === 0) map.delete(key);
+function addTo(map: Postings, key: string, docKey: string): void {
+  const v = map.get(key);
+  if (v === undefined) map.set(key, docKey);
+  else if (typeof v === "string") {
+    if (v !== docKey) map.set(key, new Set([v, docKey]));
+  } else v.add(docKey);
+}
+
+function removeFrom(map: Postings, key: string, docKey: string): void {
+  const v = map.get(key);
+  if (v === undefined) return;
+  if (typeof v === "string") {
+    if (v === docKey) map.delete(key);
+    return;
+  }
+  v.delete(docKey);
+  if (v.size === 1) map.set(key, v.values().next().value as string);
 }
 
 /** The default index name MongoDB derives from a key pattern: `a_1_b_-1`. */

@@ -5,7 +5,7 @@
  */
 import { MongoClient, ObjectId, type Db } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestMongo, type TestMongo } from "../helpers/mongo.js";
+import { startTestMongo, type AnyDoc, type TestMongo } from "../helpers/mongo.js";
 
 describe("cursors, errors and shared use", () => {
   let mongo: TestMongo;
@@ -29,7 +29,7 @@ describe("cursors, errors and shared use", () => {
   });
 
   it("continues a cursor with getMore from another client's connection, then kills one", async () => {
-    await dbA.collection("many").insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i })));
+    await dbA.collection<AnyDoc>("many").insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i })));
     const first = await dbA.command({ find: "many", batchSize: 3, sort: { _id: 1 } });
     expect(first.cursor.firstBatch.map((d: { _id: number }) => d._id)).toEqual([0, 1, 2]);
     const id = first.cursor.id;
@@ -41,10 +41,10 @@ describe("cursors, errors and shared use", () => {
   });
 
   it("returns 101 documents in a default first batch and the rest through getMore", async () => {
-    await dbA.collection("batch").insertMany(Array.from({ length: 250 }, (_, i) => ({ i })));
+    await dbA.collection<AnyDoc>("batch").insertMany(Array.from({ length: 250 }, (_, i) => ({ i })));
     const first = await dbA.command({ find: "batch" });
     expect(first.cursor.firstBatch).toHaveLength(101);
-    const all = await dbA.collection("batch").find().toArray();
+    const all = await dbA.collection<AnyDoc>("batch").find().toArray();
     expect(all).toHaveLength(250);
     const single = await dbA.command({ find: "batch", limit: 5, singleBatch: true });
     expect(single.cursor.firstBatch).toHaveLength(5);
@@ -53,13 +53,13 @@ describe("cursors, errors and shared use", () => {
 
   it("caps a batch at 16 MiB", async () => {
     const big = "x".repeat(1024 * 1024);
-    await dbA.collection("big").insertMany(Array.from({ length: 20 }, (_, i) => ({ i, big })));
+    await dbA.collection<AnyDoc>("big").insertMany(Array.from({ length: 20 }, (_, i) => ({ i, big })));
     const first = await dbA.command({ find: "big", batchSize: 100 });
     expect(first.cursor.firstBatch.length).toBeGreaterThan(0);
     expect(first.cursor.firstBatch.length).toBeLessThan(20);
-    expect(await dbA.collection("big").countDocuments()).toBe(20);
-    expect((await dbA.collection("big").find().toArray()).length).toBe(20);
-    await dbA.collection("big").drop();
+    expect(await dbA.collection<AnyDoc>("big").countDocuments()).toBe(20);
+    expect((await dbA.collection<AnyDoc>("big").find().toArray()).length).toBe(20);
+    await dbA.collection<AnyDoc>("big").drop();
   });
 
   it("answers errors with MongoDB's codes", async () => {
@@ -67,20 +67,20 @@ describe("cursors, errors and shared use", () => {
     await expect(dbA.command({ drop: "never_created" })).rejects.toMatchObject({ code: 26 });
     await dbA.createCollection("made");
     await expect(dbA.createCollection("made", { capped: true, size: 1000 })).rejects.toMatchObject({ code: 48 });
-    await expect(dbA.collection("made").find({ a: { $bogus: 1 } }).toArray()).rejects.toMatchObject({ code: 2 });
+    await expect(dbA.collection<AnyDoc>("made").find({ a: { $bogus: 1 } }).toArray()).rejects.toMatchObject({ code: 2 });
     await expect(dbA.command({ update: "made", updates: [{ q: {}, u: { $frob: { a: 1 } } }] })).resolves.toMatchObject({
       writeErrors: [expect.objectContaining({ code: 9 })],
     });
-    const doc = await dbA.collection("made").insertOne({ a: 1 });
-    await expect(dbA.collection("made").updateOne({ _id: doc.insertedId }, { $set: { _id: new ObjectId() } })).rejects.toMatchObject({ code: 66 });
-    await dbA.collection("made").createIndex({ a: 1 }, { unique: true });
-    await dbA.collection("made").insertOne({ a: 2 });
+    const doc = await dbA.collection<AnyDoc>("made").insertOne({ a: 1 });
+    await expect(dbA.collection<AnyDoc>("made").updateOne({ _id: doc.insertedId }, { $set: { _id: new ObjectId() } })).rejects.toMatchObject({ code: 66 });
+    await dbA.collection<AnyDoc>("made").createIndex({ a: 1 }, { unique: true });
+    await dbA.collection<AnyDoc>("made").insertOne({ a: 2 });
     const dup = await dbA.command({ findAndModify: "made", query: { a: 2 }, update: { $set: { a: 1 } } }).catch((e: unknown) => e);
     expect(dup).toMatchObject({ code: 11000, keyPattern: { a: 1 }, keyValue: { a: 1 } });
   });
 
   it("applies pipeline updates, arrayFilters, $setOnInsert and upserts", async () => {
-    const c = dbA.collection("upd");
+    const c = dbA.collection<AnyDoc>("upd");
     await c.insertOne({ _id: 1, n: 2, items: [{ k: "a", v: 1 }, { k: "b", v: 2 }] });
     await c.updateOne({ _id: 1 }, [{ $set: { doubled: { $multiply: ["$n", 2] } } }]);
     await c.updateOne({ _id: 1 }, { $inc: { "items.$[it].v": 10 } }, { arrayFilters: [{ "it.k": "b" }] });
@@ -93,7 +93,7 @@ describe("cursors, errors and shared use", () => {
   });
 
   it("matches $type by BSON name and accepts $comment", async () => {
-    const c = dbA.collection("types");
+    const c = dbA.collection<AnyDoc>("types");
     const oid = new ObjectId();
     await c.insertMany([{ v: oid }, { v: "s" }, { v: 1.5 }, { v: new Date() }, { v: [1, 2] }]);
     expect(await c.countDocuments({ v: { $type: "objectId" } })).toBe(1);
@@ -106,17 +106,17 @@ describe("cursors, errors and shared use", () => {
   });
 
   it("sorts across types in BSON order", async () => {
-    const c = dbA.collection("order");
+    const c = dbA.collection<AnyDoc>("order");
     await c.insertMany([{ _id: 1, v: "a" }, { _id: 2, v: 5 }, { _id: 3, v: null }, { _id: 4, v: new ObjectId() }, { _id: 5, v: true }, { _id: 6, v: { x: 1 } }, { _id: 7, v: new Date(0) }]);
     const order = (await c.find().sort({ v: 1 }).toArray()).map((d) => d._id);
     expect(order).toEqual([3, 2, 1, 6, 4, 5, 7]);
   });
 
   it("shows one client's writes to another client on the same server", async () => {
-    await dbA.collection("shared").insertOne({ from: "a" });
-    await dbB.collection("shared").insertOne({ from: "b" });
-    expect((await dbA.collection("shared").find().toArray()).map((d) => d.from).sort()).toEqual(["a", "b"]);
-    expect(await dbB.collection("shared").countDocuments()).toBe(2);
+    await dbA.collection<AnyDoc>("shared").insertOne({ from: "a" });
+    await dbB.collection<AnyDoc>("shared").insertOne({ from: "b" });
+    expect((await dbA.collection<AnyDoc>("shared").find().toArray()).map((d) => d.from).sort()).toEqual(["a", "b"]);
+    expect(await dbB.collection<AnyDoc>("shared").countDocuments()).toBe(2);
     const names = (await a.db().admin().listDatabases()).databases.map((d) => d.name);
     expect(names).toContain(mongo.dbName);
   });

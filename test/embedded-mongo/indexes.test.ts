@@ -5,7 +5,7 @@
 import { MongoClient, type Db } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
-import { startTestMongo, type TestMongo } from "../helpers/mongo.js";
+import { startTestMongo, type AnyDoc, type TestMongo } from "../helpers/mongo.js";
 
 describe("indexes", () => {
   let mongo: TestMongo;
@@ -24,7 +24,7 @@ describe("indexes", () => {
   });
 
   it("enforces a unique index and leaves the collection unchanged on a violation", async () => {
-    const c = db.collection("u_single");
+    const c = db.collection<AnyDoc>("u_single");
     await c.createIndex({ email: 1 }, { unique: true });
     await c.insertOne({ email: "a@x.io" });
     await expect(c.insertOne({ email: "a@x.io" })).rejects.toMatchObject({ code: 11000, keyPattern: { email: 1 }, keyValue: { email: "a@x.io" } });
@@ -35,21 +35,21 @@ describe("indexes", () => {
   });
 
   it("enforces compound unique keys on the combination only", async () => {
-    const c = db.collection("u_compound");
+    const c = db.collection<AnyDoc>("u_compound");
     await c.createIndex({ conversation_id: 1, seq: 1 }, { unique: true });
     await c.insertMany([{ conversation_id: 1, seq: 1 }, { conversation_id: 1, seq: 2 }, { conversation_id: 2, seq: 1 }]);
     await expect(c.insertOne({ conversation_id: 1, seq: 2 })).rejects.toMatchObject({ code: 11000, keyValue: { conversation_id: 1, seq: 2 } });
   });
 
   it("skips documents without the field in a sparse unique index", async () => {
-    const c = db.collection("u_sparse");
+    const c = db.collection<AnyDoc>("u_sparse");
     await c.createIndex({ phone: 1 }, { unique: true, sparse: true });
     await c.insertMany([{ name: "a" }, { name: "b" }, { phone: "+1" }]);
     await expect(c.insertOne({ phone: "+1" })).rejects.toMatchObject({ code: 11000 });
   });
 
   it("applies a partial unique index only to matching documents", async () => {
-    const c = db.collection("u_partial");
+    const c = db.collection<AnyDoc>("u_partial");
     await c.createIndex({ sender: 1, client_id: 1 }, { unique: true, partialFilterExpression: { client_id: { $type: "string" } } });
     await c.insertMany([{ sender: 1 }, { sender: 1 }, { sender: 1, client_id: "x" }]);
     await expect(c.insertOne({ sender: 1, client_id: "x" })).rejects.toMatchObject({ code: 11000 });
@@ -57,7 +57,7 @@ describe("indexes", () => {
   });
 
   it("compares keys case-insensitively in a unique index with collation strength 2", async () => {
-    const c = db.collection("u_collation");
+    const c = db.collection<AnyDoc>("u_collation");
     await c.createIndex({ username: 1 }, { unique: true, collation: { locale: "en", strength: 2 } });
     await c.insertOne({ username: "Alice" });
     await expect(c.insertOne({ username: "aLiCe" })).rejects.toMatchObject({ code: 11000 });
@@ -66,14 +66,14 @@ describe("indexes", () => {
   });
 
   it("refuses to build a unique index over duplicate data", async () => {
-    const c = db.collection("u_build");
+    const c = db.collection<AnyDoc>("u_build");
     await c.insertMany([{ k: 1 }, { k: 1 }]);
     await expect(c.createIndex({ k: 1 }, { unique: true })).rejects.toMatchObject({ code: 11000 });
     expect((await c.listIndexes().toArray()).map((i) => i.name)).toEqual(["_id_"]);
   });
 
   it("serves equality and $in on a leading field from the index", async () => {
-    const c = db.collection("plan");
+    const c = db.collection<AnyDoc>("plan");
     await c.createIndex({ owner: 1, at: -1 });
     await c.insertMany(Array.from({ length: 50 }, (_, i) => ({ owner: i % 5, at: i })));
     const eq = await c.find({ owner: 3 }).explain("executionStats");
@@ -88,7 +88,7 @@ describe("indexes", () => {
   });
 
   it("searches a text index with phrases, negations and textScore", async () => {
-    const c = db.collection("text");
+    const c = db.collection<AnyDoc>("text");
     await c.createIndex({ content: "text" });
     await c.insertMany([
       { _id: 1, content: "Lunch tomorrow at the cafe?" },
@@ -106,12 +106,12 @@ describe("indexes", () => {
     expect((await c.find({ $text: { $search: "lunch -home" } }).toArray()).map((d) => d._id).sort()).toEqual([1, 4]);
     expect((await c.find({ $text: { $search: '"at the cafe"' } }).toArray()).map((d) => d._id)).toEqual([1]);
     expect((await c.find({ $text: { $search: "cafe" }, _id: { $gt: 1 } }).toArray()).map((d) => d._id).sort()).toEqual([2, 4]);
-    await db.collection("notext").insertOne({ content: "x" });
-    await expect(db.collection("notext").find({ $text: { $search: "x" } }).toArray()).rejects.toMatchObject({ code: 27 });
+    await db.collection<AnyDoc>("notext").insertOne({ content: "x" });
+    await expect(db.collection<AnyDoc>("notext").find({ $text: { $search: "x" } }).toArray()).rejects.toMatchObject({ code: 27 });
   });
 
   it("manages indexes with MongoDB's errors (85, 86, 27, 26)", async () => {
-    const c = db.collection("manage");
+    const c = db.collection<AnyDoc>("manage");
     await c.createIndex({ a: 1 }, { name: "a_idx" });
     expect(await c.createIndex({ a: 1 }, { name: "a_idx" })).toBe("a_idx");
     await expect(c.createIndex({ b: 1 }, { name: "a_idx" })).rejects.toMatchObject({ code: 86 });
@@ -138,7 +138,7 @@ describe("TTL indexes", () => {
   });
 
   it("removes expired documents on the sweep and keeps the others", async () => {
-    const c = client.db("ttl").collection("sessions");
+    const c = client.db("ttl").collection<AnyDoc>("sessions");
     await c.createIndex({ expires_at: 1 }, { expireAfterSeconds: 0 });
     await c.insertMany([
       { _id: "old", expires_at: new Date(Date.now() - 60_000) },

@@ -63,7 +63,7 @@ describe("typegoose / mongoose on the embedded server", () => {
 
     const upserted = await AuthorModel.findOneAndUpdate({ handle: "bob" }, { $set: { name: "Bob" } }, { upsert: true, new: true }).lean();
     expect(upserted?.handle).toBe("bob");
-    expect(upserted?.created_at).toBeInstanceOf(Date);
+    expect((upserted as { created_at?: unknown } | null)?.created_at).toBeInstanceOf(Date);
 
     const stats = await PostModel.aggregate<{ _id: mongoose.Types.ObjectId; total: number; handle: string[] }>([
       { $group: { _id: "$author", total: { $sum: "$likes" } } },

@@ -3,6 +3,7 @@
  * MONGODB_URI is set. Each test file gets its own database name so files never share data.
  */
 import { randomBytes } from "node:crypto";
+import type { ObjectId } from "mongodb";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 
 export interface TestMongo {
@@ -21,3 +22,7 @@ export async function startTestMongo(prefix = "test"): Promise<TestMongo> {
   const embedded = await startEmbeddedMongo();
   return { uri: embedded.uri, dbName, embedded, stop: () => embedded.stop() };
 }
+
+/** Documents with any `_id` type (the driver's default typing assumes ObjectId). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test documents of any shape
+export type AnyDoc = { _id?: number | string | ObjectId; [key: string]: any };

@@ -83,7 +83,7 @@ export function opMsg(requestId: number, body: Document, flags = 0, sequences: A
   const parts: Buffer[] = [];
   const f = Buffer.alloc(4);
   f.writeUInt32LE(flags, 0);
-  parts.push(f, Buffer.from([0]), serialize(body));
+  parts.push(f, Buffer.from([0]), Buffer.from(serialize(body)));
   for (const [id, docs] of sequences) {
     const payload = Buffer.concat([Buffer.from(id + "\0"), ...docs.map((d) => serialize(d))]);
     const size = Buffer.alloc(4);

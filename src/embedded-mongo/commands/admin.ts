@@ -72,7 +72,7 @@ const serverStatus: CommandHandler = (_cmd, ctx) => {
     uptimeMillis: Date.now() - server.startedAt.getTime(),
     localTime: new Date(),
     connections: { current: conns.current, available: 10_000 - conns.current, totalCreated: conns.totalCreated },
-    mem: { bits: 64, resident: Math.round(mem.rss / 1048576), virtual: Math.round(mem.rss / 1048576) },
+    mem: { bits: 64, resident: Math.round(mem.rss / 1048576), virtual: Math.round(mem.rss / 1048576), heapUsedMB: Math.round(mem.heapUsed / 1048576) },
     opcounters: { ...server.opcounters },
     metrics: { cursor: { open: { total: ctx.cursors.size } } },
     ok: 1,

@@ -58,10 +58,10 @@ describe("typegoose / mongoose on the embedded server", () => {
     expect(posts.map((p) => p.body)).toEqual(["first", "second"]);
     expect((posts[0].author as unknown as Author).handle).toBe("ada");
 
-    const updated = await PostModel.findOneAndUpdate({ body: "first" }, { $inc: { likes: 2 } }, { new: true }).lean();
+    const updated = await PostModel.findOneAndUpdate({ body: "first" }, { $inc: { likes: 2 } }, { returnDocument: "after" }).lean();
     expect(updated?.likes).toBe(2);
 
-    const upserted = await AuthorModel.findOneAndUpdate({ handle: "bob" }, { $set: { name: "Bob" } }, { upsert: true, new: true }).lean();
+    const upserted = await AuthorModel.findOneAndUpdate({ handle: "bob" }, { $set: { name: "Bob" } }, { upsert: true, returnDocument: "after" }).lean();
     expect(upserted?.handle).toBe("bob");
     expect((upserted as { created_at?: unknown } | null)?.created_at).toBeInstanceOf(Date);
 

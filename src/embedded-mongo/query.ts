@@ -20,7 +20,7 @@ import * as windowOps from "mingo/operators/window";
 import { Binary, Decimal128, Long, ObjectId, Timestamp, BSONRegExp, MinKey, MaxKey, Code } from "bson";
 import type { Options } from "mingo/types";
 import { MongoServerError, badValue, failedToParse, toServerError } from "./errors.js";
-import { type CollationSpec, type Doc, isObjectId, isPlainObject, valuesAtPath, collationStrength, foldStrings } from "./values.js";
+import { type CollationSpec, type Doc, compareValues, isObjectId, isPlainObject, typeRank, valuesAtPath, collationStrength, foldStrings } from "./values.js";
 
 /** BSON type names and numbers as `$type` accepts them. */
 const TYPE_ALIASES: Record<string, number> = {
@@ -84,6 +84,27 @@ function $type(selector: string, value: unknown): (doc: Doc) => boolean {
   };
 }
 
+/**
+ * $gt/$gte/$lt/$lte with MongoDB's type bracketing over BSON values: numbers of every kind
+ * (int, long, double, Decimal128) compare with each other, other types only within their own
+ * type; an array field matches when one element does (or the array itself, for array values).
+ */
+function comparison(test: (c: number) => boolean) {
+  return (selector: string, value: unknown): ((doc: Doc) => boolean) => {
+    const rank = typeRank(value);
+    return (doc: Doc) =>
+      valuesAtPath(doc, selector, false).some((v) => {
+        const candidates = Array.isArray(v) ? [...v, v] : [v];
+        return candidates.some((c) => typeRank(c) === rank && test(compareValues(c, value)));
+      });
+  };
+}
+
+const $gt = comparison((c) => c > 0);
+const $gte = comparison((c) => c >= 0);
+const $lt = comparison((c) => c < 0);
+const $lte = comparison((c) => c <= 0);
+
 type ExprOptions = Parameters<typeof evalExpr>[2];
 
 function $toObjectId(obj: unknown, expr: unknown, options: ExprOptions): unknown {
@@ -115,7 +136,7 @@ export const mingoContext: Context = Context.init({
   expression: { ...expressionOps, $toObjectId, $toString, $meta } as never,
   pipeline: { ...pipelineOps } as never,
   projection: { ...projectionOps } as never,
-  query: { ...queryOps, $type } as never,
+  query: { ...queryOps, $type, $gt, $gte, $lt, $lte } as never,
   window: { ...windowOps } as never,
 });
 

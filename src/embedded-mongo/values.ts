@@ -53,7 +53,7 @@ function toNumber(v: unknown): number {
 }
 
 /** MongoDB's canonical type order for comparisons and sorting. */
-function typeRank(v: unknown): number {
+export function typeRank(v: unknown): number {
   if (v instanceof MinKey) return 1;
   if (v === undefined || v === null) return 2;
   if (isNumeric(v)) return 3;

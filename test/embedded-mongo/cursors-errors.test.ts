@@ -3,7 +3,7 @@
  * the 16 MiB cap), command errors with MongoDB's codes, update features (pipeline updates,
  * arrayFilters, $setOnInsert, $type by BSON name, $comment), and two clients sharing a server.
  */
-import { MongoClient, ObjectId, type Db } from "mongodb";
+import { Decimal128, Long, MongoClient, ObjectId, type Db } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestMongo, type AnyDoc, type TestMongo } from "../helpers/mongo.js";
 
@@ -103,6 +103,22 @@ describe("cursors, errors and shared use", () => {
     expect(await c.countDocuments({ v: { $type: "double" } })).toBe(1);
     const ids = await c.aggregate([{ $match: { v: { $type: 7 } } }, { $project: { s: { $toString: "$v" } } }]).toArray();
     expect(ids[0].s).toBe(oid.toHexString());
+  });
+
+  it("round-trips ObjectId, Date, Long and Decimal128 values", async () => {
+    const c = dbA.collection<AnyDoc>("bsontypes");
+    const oid = new ObjectId();
+    const at = new Date("2026-01-01T08:00:00.000Z");
+    const big = Long.fromString("9007199254740993");
+    await c.insertOne({ _id: 1, oid, at, big, price: Decimal128.fromString("19.99"), small: Long.fromNumber(42) });
+    const raw = await dbA.collection<AnyDoc>("bsontypes").findOne({ _id: 1 }, { promoteLongs: false });
+    expect(raw?.oid).toEqual(oid);
+    expect(raw?.at).toEqual(at);
+    expect((raw?.big as Long).toString()).toBe("9007199254740993");
+    expect((raw?.price as Decimal128).toString()).toBe("19.99");
+    expect(await c.countDocuments({ oid, at: { $gte: new Date("2025-12-31T00:00:00Z") } })).toBe(1);
+    expect(await c.countDocuments({ price: { $gt: 10 } })).toBe(1);
+    expect(await c.countDocuments({ small: 42 })).toBe(1);
   });
 
   it("sorts across types in BSON order", async () => {

@@ -1,0 +1,58 @@
+/**
+ * Access tokens: short-lived JWTs (HS256 pinned) carrying the user and the session family.
+ * Refresh tokens: opaque random strings; only their SHA-256 is stored (in `sessions`).
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
+
+export interface AccessClaims {
+  userId: string;
+  /** The session family the token was issued for (logout revokes it). */
+  sessionId: string;
+}
+
+export class TokenService {
+  constructor(
+    private readonly secret: Uint8Array,
+    private readonly accessTtlSeconds: number,
+  ) {}
+
+  async issueAccess(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }> {
+    const expiresAt = new Date(Date.now() + this.accessTtlSeconds * 1000);
+    const token = await new SignJWT({ sid: claims.sessionId })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(claims.userId)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .sign(this.secret);
+    return { token, expiresAt };
+  }
+
+  /** The claims of a valid token, or null for a missing, malformed, tampered or expired one. */
+  async verifyAccess(token: string): Promise<AccessClaims | null> {
+    try {
+      const { payload } = await jwtVerify(token, this.secret, { algorithms: ["HS256"] });
+      if (typeof payload.sub !== "string" || typeof payload.sid !== "string") return null;
+      return { userId: payload.sub, sessionId: payload.sid };
+    } catch (err) {
+      if (err instanceof joseErrors.JOSEError) return null;
+      throw err;
+    }
+  }
+}
+
+/** 32 random bytes, URL-safe: refresh tokens and password reset tokens. */
+export function randomToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export function sha256(value: string): string {
+  return createHash("sha256").update(value).digest("hex");
+}
+
+/** The token from an `Authorization: Bearer …` value, or null. */
+export function bearerToken(header: unknown): string | null {
+  if (typeof header !== "string") return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return m ? m[1] : null;
+}

@@ -1,0 +1,98 @@
+/**
+ * Configuration from the environment, parsed and validated once at start-up into one frozen,
+ * typed object. A bad value stops start-up with a message naming the variable.
+ */
+import { randomBytes } from "node:crypto";
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface Config {
+  readonly env: "production" | "development" | "test";
+  readonly port: number;
+  /** Null: start the embedded MongoDB-compatible server. */
+  readonly mongodbUri: string | null;
+  readonly redisUrl: string | null;
+  readonly jwtSecret: Uint8Array;
+  /** True when JWT_SECRET was not set and a random one is in use (development only). */
+  readonly jwtSecretGenerated: boolean;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly passwordResetTtlSeconds: number;
+  readonly introspection: boolean;
+  readonly uploadMaxBytes: number;
+  readonly logLevel: LogLevel;
+  readonly publicUrl: string | null;
+  readonly smtpUrl: string | null;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${env[name]}"`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `must use ${protocols.join(" or ")}, got ${parsed.protocol}`);
+  return raw;
+}
+
+const LOG_LEVELS: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = env.NODE_ENV ?? "development";
+  if (!["production", "development", "test"].includes(nodeEnv)) {
+    throw new ConfigError("NODE_ENV", `must be production, development or test, got "${nodeEnv}"`);
+  }
+  const production = nodeEnv === "production";
+
+  const secret = env.JWT_SECRET;
+  if (production && !secret) throw new ConfigError("JWT_SECRET", "is required in production");
+  if (secret !== undefined && secret.length < 32) throw new ConfigError("JWT_SECRET", "must be at least 32 characters");
+
+  const logLevel = (env.LOG_LEVEL ?? (nodeEnv === "test" ? "silent" : "info")) as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
+
+  return Object.freeze({
+    env: nodeEnv as Config["env"],
+    port: int(env, "PORT", 4000, 0, 65535),
+    mongodbUri: url(env, "MONGODB_URI", ["mongodb:", "mongodb+srv:"]),
+    redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
+    jwtSecret: secret ? new TextEncoder().encode(secret) : new Uint8Array(randomBytes(32)),
+    jwtSecretGenerated: !secret,
+    accessTokenTtlSeconds: int(env, "ACCESS_TOKEN_TTL_SECONDS", 15 * 60, 30, 24 * 3600),
+    refreshTokenTtlSeconds: int(env, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    passwordResetTtlSeconds: int(env, "PASSWORD_RESET_TTL_SECONDS", 3600, 60, 7 * 24 * 3600),
+    introspection: bool(env, "GRAPHQL_INTROSPECTION", true),
+    uploadMaxBytes: int(env, "UPLOAD_MAX_BYTES", 25 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    logLevel,
+    publicUrl: url(env, "PUBLIC_URL", ["http:", "https:"]),
+    smtpUrl: url(env, "SMTP_URL", ["smtp:", "smtps:"]),
+  });
+}

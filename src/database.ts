@@ -1,0 +1,62 @@
+/**
+ * The database connection and the models bound to it. Models are built per connection (not
+ * through typegoose's global model cache) so several API instances can live in one process,
+ * as the multi-instance tests need.
+ */
+import { buildSchema, type ReturnModelType } from "@typegoose/typegoose";
+import mongoose from "mongoose";
+import { startEmbeddedMongo, type EmbeddedMongo } from "./embedded-mongo/index.js";
+import { Session } from "./modules/account/session.entity.js";
+import { User } from "./modules/user/user.entity.js";
+
+export interface Models {
+  User: ReturnModelType<typeof User>;
+  Session: ReturnModelType<typeof Session>;
+}
+
+export interface Database {
+  connection: mongoose.Connection;
+  models: Models;
+  /** The embedded server when MONGODB_URI was not set (stopped with the database). */
+  embedded: EmbeddedMongo | null;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+function model<T extends new () => unknown>(conn: mongoose.Connection, cls: T): ReturnModelType<T> {
+  return conn.model(cls.name, buildSchema(cls)) as unknown as ReturnModelType<T>;
+}
+
+export interface DatabaseOptions {
+  uri: string | null;
+  dbName?: string;
+}
+
+export async function connectDatabase(options: DatabaseOptions): Promise<Database> {
+  const embedded = options.uri ? null : await startEmbeddedMongo();
+  const uri = options.uri ?? embedded!.uri;
+  mongoose.set("sanitizeFilter", true);
+  const connection = await mongoose.createConnection(uri, { dbName: options.dbName ?? "letsapp", autoIndex: false }).asPromise();
+  const models: Models = {
+    User: model(connection, User),
+    Session: model(connection, Session),
+  };
+  await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
+  return {
+    connection,
+    models,
+    embedded,
+    async ping() {
+      try {
+        await connection.db!.admin().command({ ping: 1 });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await connection.close();
+      await embedded?.stop();
+    },
+  };
+}

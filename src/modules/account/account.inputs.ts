@@ -1,0 +1,87 @@
+/** Inputs and outputs of the accounts part of the contract, validated with class-validator. */
+import { IsEmail, IsOptional, Length, Matches, MaxLength, MinLength, ValidateNested } from "class-validator";
+import { Field, InputType, ObjectType } from "type-graphql";
+import { User } from "../user/user.entity.js";
+
+export const USERNAME_PATTERN = /^[A-Za-z0-9_.]+$/;
+export const E164_PATTERN = /^\+[1-9]\d{1,14}$/;
+
+@InputType()
+export class DeviceInfoInput {
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(64)
+  deviceType?: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(64)
+  appVersion?: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(64)
+  platform?: string;
+}
+
+@InputType()
+export class RegisterInput {
+  @Field({ description: "3-32 chars: letters, digits, underscore, dot; unique case-insensitively." })
+  @Length(3, 32)
+  @Matches(USERNAME_PATTERN, { message: "username may contain letters, digits, underscore and dot only" })
+  username!: string;
+
+  @Field()
+  @IsEmail({}, { message: "email must be a valid email address" })
+  @MaxLength(254)
+  email!: string;
+
+  @Field({ description: "At least 8 characters." })
+  @MinLength(8)
+  @MaxLength(256)
+  password!: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(100)
+  fullName?: string;
+
+  @Field(() => String, { nullable: true, description: "E.164, e.g. +1234567890; unique when given." })
+  @IsOptional()
+  @Matches(E164_PATTERN, { message: "phoneNumber must be in E.164 format, e.g. +1234567890" })
+  phoneNumber?: string;
+}
+
+@InputType()
+export class LoginInput {
+  @Field()
+  @Length(1, 254)
+  login!: string;
+
+  @Field()
+  @Length(1, 256)
+  password!: string;
+
+  @Field(() => DeviceInfoInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  device?: DeviceInfoInput;
+}
+
+@ObjectType()
+export class AuthPayload {
+  @Field()
+  accessToken!: string;
+
+  @Field()
+  accessTokenExpiresAt!: Date;
+
+  @Field()
+  refreshToken!: string;
+
+  @Field(() => User)
+  user!: User;
+
+  /** The session family (not exposed): lets the resolver treat the new user as the viewer. */
+  sessionId!: string;
+}

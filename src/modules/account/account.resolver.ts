@@ -1,0 +1,37 @@
+/** Accounts part of the contract; thin: every rule is in AccountService. */
+import { Arg, Authorized, Ctx, Mutation, Resolver } from "type-graphql";
+import type { Context } from "../../context.js";
+import { AuthPayload, LoginInput, RegisterInput } from "./account.inputs.js";
+
+/**
+ * The payload's user is the one who just authenticated: the rest of this operation sees them
+ * as the viewer, so their own email and settings resolve.
+ */
+function asViewer(ctx: Context, payload: AuthPayload): AuthPayload {
+  ctx.viewer = { id: payload.user._id.toHexString(), sessionId: payload.sessionId };
+  return payload;
+}
+
+@Resolver()
+export class AccountResolver {
+  @Mutation(() => AuthPayload)
+  async register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return asViewer(ctx, await ctx.services.accounts.register(input));
+  }
+
+  @Mutation(() => AuthPayload, { description: "login is a username or an email. Wrong login and wrong password give the same error." })
+  async login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return asViewer(ctx, await ctx.services.accounts.login(input));
+  }
+
+  @Mutation(() => AuthPayload, { description: "Rotates: the old refresh token stops working." })
+  async refreshToken(@Arg("refreshToken") refreshToken: string, @Ctx() ctx: Context): Promise<AuthPayload> {
+    return asViewer(ctx, await ctx.services.accounts.refresh(refreshToken));
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: "Revokes the refresh token of this session; with allSessions, every session of the viewer." })
+  logout(@Arg("allSessions", { defaultValue: false }) allSessions: boolean, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.accounts.logout(ctx.viewer!.id, ctx.viewer!.sessionId, allSessions);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Users part of the contract: lookups and the fields only the user themself may see.
+ * Roots are typed DocumentType<User>, not User: with a class type, type-graphql copies the root
+ * into a new instance, which drops a mongoose document's getters (`_id`).
+ */
+import type { DocumentType } from "@typegoose/typegoose";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
+import type { Context } from "../../context.js";
+import { parseId } from "../../common/ids.js";
+import { notFound } from "../../errors.js";
+import { User, UserSettings } from "./user.entity.js";
+
+@Resolver(() => User)
+export class UserResolver {
+  @Authorized()
+  @Query(() => User)
+  async me(@Ctx() ctx: Context): Promise<DocumentType<User>> {
+    const user = await ctx.loaders.user.load(ctx.viewer!.id);
+    if (!user) throw notFound("User");
+    return user;
+  }
+
+  @Authorized()
+  @Query(() => User, { nullable: true })
+  user(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<User> | null> {
+    return ctx.loaders.user.load(parseId(id).toHexString());
+  }
+
+  @Authorized()
+  @Query(() => User, { nullable: true })
+  userByUsername(@Arg("username") username: string, @Ctx() ctx: Context): Promise<DocumentType<User> | null> {
+    return ctx.services.users.findByUsername(username);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "Visible to the user themself only; null for others." })
+  email(@Root() user: DocumentType<User>, @Ctx() ctx: Context): string | null {
+    return ctx.viewer?.id === user._id.toHexString() ? user.email : null;
+  }
+
+  @FieldResolver(() => UserSettings, { nullable: true, description: "Visible to the user themself only." })
+  settings(@Root() user: DocumentType<User>, @Ctx() ctx: Context): UserSettings | null {
+    return ctx.viewer?.id === user._id.toHexString() ? user.settings : null;
+  }
+
+  @FieldResolver(() => Date, { nullable: true, description: "Null for users who blocked the viewer." })
+  lastSeen(@Root() user: DocumentType<User>): Date | null {
+    return user.last_seen ?? null;
+  }
+}

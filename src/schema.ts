@@ -1,0 +1,25 @@
+/**
+ * The GraphQL schema, built from the code with type-graphql. `npm run schema` writes it to
+ * schema/schema.graphql (committed); a test fails when that file is stale.
+ */
+import "reflect-metadata";
+import { DateTimeResolver, JSONResolver } from "graphql-scalars";
+import type { GraphQLSchema } from "graphql";
+import { buildSchema } from "type-graphql";
+import { authChecker } from "./auth/auth-checker.js";
+import { AccountResolver } from "./modules/account/account.resolver.js";
+import { UserResolver } from "./modules/user/user.resolver.js";
+
+export const resolvers = [AccountResolver, UserResolver] as const;
+
+export function buildAppSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers,
+    authChecker,
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    validate: { forbidUnknownValues: false },
+    orphanedTypes: [],
+  });
+}
+
+export { JSONResolver };

@@ -1,0 +1,179 @@
+/**
+ * createServer(config, db): one Node HTTP server carrying Apollo (POST/GET /graphql through
+ * Apollo's own HTTP integration API), the graphql-ws endpoint on the same path, and the health
+ * routes. No side effects on import; listen() and stop() are the caller's.
+ */
+import http from "node:http";
+import { randomUUID } from "node:crypto";
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
+import { execute, subscribe, type GraphQLSchema } from "graphql";
+import { WebSocketServer } from "ws";
+import { useServer } from "graphql-ws/use/ws";
+import type { Config } from "./config.js";
+import type { Database } from "./database.js";
+import { buildContext, resolveViewer, createLoaders, type Context } from "./context.js";
+import { createFormatError } from "./errors.js";
+import { buildAppSchema } from "./schema.js";
+import { createServices, type AppServices } from "./services.js";
+
+/** Largest accepted request body (GraphQL documents and variables; uploads go elsewhere). */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest accepted WebSocket message. */
+const MAX_WS_PAYLOAD = 256 * 1024;
+
+export interface AppServer {
+  httpServer: http.Server;
+  services: AppServices;
+  schema: GraphQLSchema;
+  listen(port?: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(Object.assign(new Error("request body too large"), { status: 413 }));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+  res.end(JSON.stringify(body));
+}
+
+export async function createServer(config: Config, db: Database): Promise<AppServer> {
+  const schema = await buildAppSchema();
+  const services = createServices(config, db);
+  const httpServer = http.createServer();
+  const armor = new ApolloArmor({
+    maxDepth: { n: 10 },
+    costLimit: { maxCost: 5000 },
+    maxAliases: { n: 15 },
+    maxDirectives: { n: 50 },
+    maxTokens: { n: 2000 },
+  });
+  const protection = armor.protect();
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_WS_PAYLOAD });
+  const wsCleanup = useServer<Record<string, unknown>, { context?: Context }>(
+    {
+      schema,
+      execute,
+      subscribe,
+      onConnect: async (ctx) => {
+        const viewer = await resolveViewer(services, ctx.connectionParams?.authorization);
+        if (ctx.connectionParams?.authorization !== undefined && !viewer) {
+          // A token was presented but is bad or expired: 4403 Forbidden, per graphql-ws.
+          return false;
+        }
+        ctx.extra.context = undefined;
+        return true;
+      },
+      context: async (ctx) => ({
+        requestId: randomUUID(),
+        viewer: await resolveViewer(services, ctx.connectionParams?.authorization),
+        services,
+        loaders: createLoaders(services),
+      }),
+    },
+    wsServer,
+  );
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: config.introspection,
+    formatError: createFormatError(config.env === "production"),
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: config.env !== "production",
+    validationRules: protection.validationRules,
+    plugins: [
+      // graphql-armor's typings point at Apollo's CJS build; the plugin objects are the same.
+      ...(protection.plugins as unknown as ApolloServerPlugin<Context>[]),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  httpServer.on("request", (req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      const status = (err as { status?: number }).status ?? 500;
+      if (!res.headersSent) sendJson(res, status, { errors: [{ message: status === 413 ? "Request body too large" : "Internal server error" }] });
+      else res.end();
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (url.pathname === "/readyz") {
+      const ok = await db.ping();
+      return sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "database unreachable" });
+    }
+    if (url.pathname !== "/graphql") return sendJson(res, 404, { error: "not found" });
+
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    const raw = req.method === "POST" ? await readBody(req) : "";
+    let body: unknown = raw;
+    if (raw && (headers.get("content-type") ?? "").includes("application/json")) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return sendJson(res, 400, { errors: [{ message: "Request body is not valid JSON", extensions: { code: "BAD_REQUEST" } }] });
+      }
+    }
+    const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? "GET", headers, search: url.search, body };
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest,
+      context: () => buildContext(services, req.headers.authorization, headers.get("x-request-id") ?? undefined),
+    });
+    for (const [k, v] of result.headers) res.setHeader(k, v);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === "complete") {
+      res.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  return {
+    httpServer,
+    services,
+    schema,
+    listen(port = config.port) {
+      return new Promise((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(port, () => resolve((httpServer.address() as { port: number }).port));
+      });
+    },
+    async stop() {
+      await apollo.stop();
+    },
+  };
+}

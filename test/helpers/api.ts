@@ -1,0 +1,53 @@
+/**
+ * The API on a free port over real HTTP, on the test database (embedded or MONGODB_URI), in the
+ * manner of graphql-ws's tests/utils/tservers.ts: start, use, and a cleanup that stops it all.
+ */
+import "reflect-metadata";
+import { loadConfig, type Config } from "../../src/config.js";
+import { connectDatabase, type Database } from "../../src/database.js";
+import { createServer, type AppServer } from "../../src/server.js";
+import { startTestMongo, type TestMongo } from "./mongo.js";
+
+export interface GqlResult<T = Record<string, unknown>> {
+  status: number;
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+export interface TestApi {
+  url: string;
+  server: AppServer;
+  db: Database;
+  config: Config;
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>>;
+  stop(): Promise<void>;
+}
+
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+  const mongo: TestMongo = await startTestMongo("api");
+  const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: "test-secret-that-is-long-enough-0123456789", ...env });
+  const db = await connectDatabase({ uri: mongo.uri, dbName: mongo.dbName });
+  const server = await createServer(config, db);
+  const port = await server.listen(0);
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    server,
+    db,
+    config,
+    async gql(query, variables, token) {
+      const res = await fetch(`${url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: res.status, ...((await res.json()) as object) };
+    },
+    async stop() {
+      await server.stop();
+      await db.connection.dropDatabase().catch(() => undefined);
+      await db.close();
+      await mongo.stop();
+    },
+  };
+}

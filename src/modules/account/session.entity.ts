@@ -3,7 +3,7 @@
  * old one `rotated_at`; presenting a rotated token again revokes the whole family (token theft).
  * Only the SHA-256 of the token is stored; `expires_at` has a TTL index.
  */
-import { index, modelOptions, prop } from "@typegoose/typegoose";
+import { index, modelOptions, prop, Severity } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 
 @index({ token_hash: 1 }, { unique: true })
@@ -33,7 +33,7 @@ export class Session {
   @prop({ type: Date, default: null })
   revoked_at!: Date | null;
 
-  @prop({ type: Object, default: null })
+  @prop({ type: Object, default: null, allowMixed: Severity.ALLOW })
   device!: Record<string, string> | null;
 
   created_at!: Date;

@@ -1,10 +1,19 @@
+import { createRequire } from "node:module";
 import swc from "unplugin-swc";
 import { defineConfig } from "vitest/config";
+
+const require = createRequire(import.meta.url);
 
 // esbuild (vitest's default transform) emits no decorator metadata, which typegoose and
 // type-graphql need: SWC compiles the sources instead.
 export default defineConfig({
   plugins: [swc.vite({ module: { type: "es6" } })],
+  resolve: {
+    // graphql 16 ships CJS (main) and ESM (module) builds. Node, and so every dependency,
+    // loads the CJS one; vite would hand our sources the ESM one, and graphql refuses objects
+    // from "another module or realm". One copy for everyone:
+    alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,

@@ -1,5 +1,5 @@
 /** Inputs and outputs of the accounts part of the contract, validated with class-validator. */
-import { IsEmail, IsOptional, Length, Matches, MaxLength, MinLength, ValidateNested } from "class-validator";
+import { IsEmail, IsOptional, Length, Matches, MaxLength, MinLength, ValidateIf, ValidateNested } from "class-validator";
 import { Field, InputType, ObjectType } from "type-graphql";
 import { User } from "../user/user.entity.js";
 
@@ -85,3 +85,36 @@ export class AuthPayload {
   /** The session family (not exposed): lets the resolver treat the new user as the viewer. */
   sessionId!: string;
 }
+
+@InputType()
+export class UpdateProfileInput {
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(100)
+  fullName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(500)
+  bio?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @ValidateIf((_o, v) => v !== null && v !== undefined)
+  @Matches(E164_PATTERN, { message: "phoneNumber must be in E.164 format, e.g. +1234567890" })
+  phoneNumber?: string | null;
+}
+
+@InputType()
+export class UpdateSettingsInput {
+  @Field(() => Boolean, { nullable: true })
+  notificationsEnabled?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true })
+  readReceiptsEnabled?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true })
+  typingIndicatorsEnabled?: boolean | null;
+}
+
+/** New passwords follow the same rule as at registration. */
+export const MIN_PASSWORD_LENGTH = 8;

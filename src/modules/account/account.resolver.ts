@@ -1,7 +1,9 @@
 /** Accounts part of the contract; thin: every rule is in AccountService. */
 import { Arg, Authorized, Ctx, Mutation, Resolver } from "type-graphql";
 import type { Context } from "../../context.js";
-import { AuthPayload, LoginInput, RegisterInput } from "./account.inputs.js";
+import { AuthPayload, LoginInput, RegisterInput, UpdateProfileInput, UpdateSettingsInput } from "./account.inputs.js";
+import { User } from "../user/user.entity.js";
+import type { DocumentType } from "@typegoose/typegoose";
 
 /**
  * The payload's user is the one who just authenticated: the rest of this operation sees them
@@ -33,5 +35,29 @@ export class AccountResolver {
   @Mutation(() => Boolean, { description: "Revokes the refresh token of this session; with allSessions, every session of the viewer." })
   logout(@Arg("allSessions", { defaultValue: false }) allSessions: boolean, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.accounts.logout(ctx.viewer!.id, ctx.viewer!.sessionId, allSessions);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: "Rejects the current and the last 5 passwords (PASSWORD_REUSED). Revokes the other sessions." })
+  changePassword(@Arg("currentPassword") currentPassword: string, @Arg("newPassword") newPassword: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.accounts.changePassword(ctx.viewer!.id, ctx.viewer!.sessionId, currentPassword, newPassword);
+  }
+
+  @Authorized()
+  @Mutation(() => User)
+  updateProfile(@Arg("input", () => UpdateProfileInput) input: UpdateProfileInput, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    return ctx.services.accounts.updateProfile(ctx.viewer!.id, input);
+  }
+
+  @Authorized()
+  @Mutation(() => User)
+  updateSettings(@Arg("input", () => UpdateSettingsInput) input: UpdateSettingsInput, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    return ctx.services.accounts.updateSettings(ctx.viewer!.id, input);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: "Sets is_active false, revokes sessions; the user can no longer log in or be messaged." })
+  deactivateAccount(@Arg("password") password: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.accounts.deactivate(ctx.viewer!.id, password);
   }
 }

@@ -2,13 +2,13 @@
  * Accounts: registration, login, refresh-token rotation and logout. The rules live here; the
  * resolver only passes arguments through.
  */
-import { Types, type mongo } from "mongoose";
+import mongoose, { Types, type mongo } from "mongoose";
 import type { Config } from "../../config.js";
 import type { Models } from "../../database.js";
-import { AppError, ErrorCode, conflict, invalidToken, unauthenticated } from "../../errors.js";
+import { AppError, ErrorCode, badInput, conflict, invalidToken, notFound, unauthenticated } from "../../errors.js";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../../auth/password.js";
 import { type TokenService, randomToken, sha256 } from "../../auth/tokens.js";
-import type { AuthPayload, DeviceInfoInput, LoginInput, RegisterInput } from "./account.inputs.js";
+import { type AuthPayload, type DeviceInfoInput, type LoginInput, type RegisterInput, type UpdateProfileInput, type UpdateSettingsInput, MIN_PASSWORD_LENGTH } from "./account.inputs.js";
 import type { User } from "../user/user.entity.js";
 import type { DocumentType } from "@typegoose/typegoose";
 
@@ -86,6 +86,93 @@ export class AccountService {
     const filter = allSessions ? { user_id: new Types.ObjectId(userId) } : { family_id: sessionId };
     await this.models.Session.updateMany({ ...filter, revoked_at: null }, { $set: { revoked_at: new Date() } });
     return true;
+  }
+
+  /**
+   * Rejects the current password and the last five (PASSWORD_REUSED); keeps the previous hash
+   * in `password_history` (at most 5, as seed 004 says) and revokes every other session.
+   */
+  async changePassword(userId: string, sessionId: string, currentPassword: string, newPassword: string): Promise<boolean> {
+    const user = await this.requireUser(userId);
+    if (!(await verifyPassword(user.password, currentPassword))) {
+      throw badInput([{ field: "currentPassword", message: "currentPassword is incorrect" }]);
+    }
+    await this.assertNewPassword(user, newPassword);
+    await this.setPassword(user, newPassword);
+    await this.models.Session.updateMany(
+      { user_id: user._id, family_id: mongoose.trusted({ $ne: sessionId }), revoked_at: null },
+      { $set: { revoked_at: new Date() } },
+    );
+    return true;
+  }
+
+  async updateProfile(userId: string, input: UpdateProfileInput): Promise<DocumentType<User>> {
+    const set: Record<string, unknown> = {};
+    const unset: Record<string, 1> = {};
+    if (input.fullName !== undefined) set.full_name = input.fullName;
+    if (input.bio !== undefined) set.bio = input.bio ?? "";
+    if (input.phoneNumber !== undefined) {
+      if (input.phoneNumber === null) unset.phone_number = 1;
+      else set.phone_number = input.phoneNumber;
+    }
+    try {
+      const user = await this.models.User.findOneAndUpdate(
+        { _id: new Types.ObjectId(userId), is_active: true },
+        { ...(Object.keys(set).length ? { $set: set } : {}), ...(Object.keys(unset).length ? { $unset: unset } : {}) },
+        { returnDocument: "after" },
+      );
+      if (!user) throw notFound("User");
+      return user;
+    } catch (err) {
+      if (isDuplicateKey(err)) throw conflict("phoneNumber", "phoneNumber is already taken");
+      throw err;
+    }
+  }
+
+  async updateSettings(userId: string, input: UpdateSettingsInput): Promise<DocumentType<User>> {
+    const set: Record<string, boolean> = {};
+    if (typeof input.notificationsEnabled === "boolean") set["settings.notifications_enabled"] = input.notificationsEnabled;
+    if (typeof input.readReceiptsEnabled === "boolean") set["settings.read_receipts_enabled"] = input.readReceiptsEnabled;
+    if (typeof input.typingIndicatorsEnabled === "boolean") set["settings.typing_indicators_enabled"] = input.typingIndicatorsEnabled;
+    const user = await this.models.User.findOneAndUpdate({ _id: new Types.ObjectId(userId) }, { $set: set }, { returnDocument: "after" });
+    if (!user) throw notFound("User");
+    return user;
+  }
+
+  /** Sets is_active false and revokes every session: the user can no longer log in. */
+  async deactivate(userId: string, password: string): Promise<boolean> {
+    const user = await this.requireUser(userId);
+    if (!(await verifyPassword(user.password, password))) throw badInput([{ field: "password", message: "password is incorrect" }]);
+    await this.models.User.updateOne({ _id: user._id }, { $set: { is_active: false } });
+    await this.models.Session.updateMany({ user_id: user._id, revoked_at: null }, { $set: { revoked_at: new Date() } });
+    return true;
+  }
+
+  private async requireUser(userId: string): Promise<DocumentType<User>> {
+    const user = await this.models.User.findById(userId);
+    if (!user || !user.is_active) throw notFound("User");
+    return user;
+  }
+
+  private async assertNewPassword(user: DocumentType<User>, newPassword: string): Promise<void> {
+    if (newPassword.length < MIN_PASSWORD_LENGTH || newPassword.length > 256) {
+      throw badInput([{ field: "newPassword", message: `newPassword must be ${MIN_PASSWORD_LENGTH} to 256 characters` }]);
+    }
+    for (const hash of [user.password, ...user.password_history]) {
+      if (await verifyPassword(hash, newPassword)) {
+        throw new AppError(ErrorCode.PASSWORD_REUSED, "The new password equals the current one or one of the last 5");
+      }
+    }
+  }
+
+  private async setPassword(user: DocumentType<User>, newPassword: string): Promise<void> {
+    await this.models.User.updateOne(
+      { _id: user._id },
+      {
+        $set: { password: await hashPassword(newPassword), last_password_change: new Date() },
+        $push: { password_history: { $each: [user.password], $slice: -5 } },
+      },
+    );
   }
 
   /** True while the session family of an access token has not been revoked. */

@@ -8,10 +8,12 @@ import mongoose from "mongoose";
 import { startEmbeddedMongo, type EmbeddedMongo } from "./embedded-mongo/index.js";
 import { Session } from "./modules/account/session.entity.js";
 import { User } from "./modules/user/user.entity.js";
+import { PasswordReset } from "./modules/password-reset/password-reset.entity.js";
 
 export interface Models {
   User: ReturnModelType<typeof User>;
   Session: ReturnModelType<typeof Session>;
+  PasswordReset: ReturnModelType<typeof PasswordReset>;
 }
 
 export interface Database {
@@ -40,6 +42,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
   const models: Models = {
     User: model(connection, User),
     Session: model(connection, Session),
+    PasswordReset: model(connection, PasswordReset),
   };
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
   return {

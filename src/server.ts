@@ -18,6 +18,7 @@ import { buildContext, resolveViewer, createLoaders, type Context } from "./cont
 import { createFormatError } from "./errors.js";
 import { buildAppSchema } from "./schema.js";
 import { createServices, type AppServices } from "./services.js";
+import type { Mailer } from "./mail/mailer.js";
 
 /** Largest accepted request body (GraphQL documents and variables; uploads go elsewhere). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -55,9 +56,13 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
   res.end(JSON.stringify(body));
 }
 
-export async function createServer(config: Config, db: Database): Promise<AppServer> {
+export interface ServerOptions {
+  mailer: Mailer;
+}
+
+export async function createServer(config: Config, db: Database, options: ServerOptions): Promise<AppServer> {
   const schema = await buildAppSchema();
-  const services = createServices(config, db);
+  const services = createServices(config, db, options.mailer);
   const httpServer = http.createServer();
   const armor = new ApolloArmor({
     maxDepth: { n: 10 },

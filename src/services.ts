@@ -4,6 +4,8 @@ import type { Database } from "./database.js";
 import { TokenService } from "./auth/tokens.js";
 import { AccountService } from "./modules/account/account.service.js";
 import { UserService } from "./modules/user/user.service.js";
+import { PasswordResetService } from "./modules/password-reset/password-reset.service.js";
+import type { Mailer } from "./mail/mailer.js";
 
 export interface AppServices {
   config: Config;
@@ -11,15 +13,20 @@ export interface AppServices {
   tokens: TokenService;
   accounts: AccountService;
   users: UserService;
+  passwordResets: PasswordResetService;
+  mailer: Mailer;
 }
 
-export function createServices(config: Config, db: Database): AppServices {
+export function createServices(config: Config, db: Database, mailer: Mailer): AppServices {
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
+  const accounts = new AccountService(db.models, tokens, config);
   return {
     config,
     db,
     tokens,
-    accounts: new AccountService(db.models, tokens, config),
+    accounts,
     users: new UserService(db.models),
+    passwordResets: new PasswordResetService(db.models, accounts, mailer, config),
+    mailer,
   };
 }

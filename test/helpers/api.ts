@@ -7,6 +7,7 @@ import { loadConfig, type Config } from "../../src/config.js";
 import { connectDatabase, type Database } from "../../src/database.js";
 import { createServer, type AppServer } from "../../src/server.js";
 import { startTestMongo, type TestMongo } from "./mongo.js";
+import { MemoryMailer } from "../../src/mail/mailer.js";
 
 export interface GqlResult<T = Record<string, unknown>> {
   status: number;
@@ -19,6 +20,8 @@ export interface TestApi {
   server: AppServer;
   db: Database;
   config: Config;
+  /** Mail the API sent (password reset links). */
+  mailer: MemoryMailer;
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>>;
   stop(): Promise<void>;
 }
@@ -27,7 +30,8 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const mongo: TestMongo = await startTestMongo("api");
   const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: "test-secret-that-is-long-enough-0123456789", ...env });
   const db = await connectDatabase({ uri: mongo.uri, dbName: mongo.dbName });
-  const server = await createServer(config, db);
+  const mailer = new MemoryMailer();
+  const server = await createServer(config, db, { mailer });
   const port = await server.listen(0);
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -35,6 +39,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     server,
     db,
     config,
+    mailer,
     async gql(query, variables, token) {
       const res = await fetch(`${url}/graphql`, {
         method: "POST",

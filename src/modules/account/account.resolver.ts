@@ -60,4 +60,14 @@ export class AccountResolver {
   deactivateAccount(@Arg("password") password: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.accounts.deactivate(ctx.viewer!.id, password);
   }
+
+  @Mutation(() => Boolean, { description: "Always true, whether or not the email is known. The token goes out through the mailer." })
+  requestPasswordReset(@Arg("email") email: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.passwordResets.request(email);
+  }
+
+  @Mutation(() => Boolean, { description: "Single use; expires after 1 hour by default. Revokes every session of the user." })
+  resetPassword(@Arg("token") token: string, @Arg("newPassword") newPassword: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.passwordResets.reset(token, newPassword);
+  }
 }

@@ -148,6 +148,18 @@ export class AccountService {
     return true;
   }
 
+  /** The new-password rules (length, not current or last 5) for a user, without changing anything. */
+  async checkNewPassword(userId: string, newPassword: string): Promise<void> {
+    await this.assertNewPassword(await this.requireUser(userId), newPassword);
+  }
+
+  /** Sets a new password (reset flow) and revokes every session of the user. */
+  async replacePassword(userId: string, newPassword: string): Promise<void> {
+    const user = await this.requireUser(userId);
+    await this.setPassword(user, newPassword);
+    await this.models.Session.updateMany({ user_id: user._id, revoked_at: null }, { $set: { revoked_at: new Date() } });
+  }
+
   private async requireUser(userId: string): Promise<DocumentType<User>> {
     const user = await this.models.User.findById(userId);
     if (!user || !user.is_active) throw notFound("User");

@@ -21,6 +21,8 @@ export interface Loaders {
 
 export interface Context {
   requestId: string;
+  /** The client's address, for per-IP rate limits. */
+  ip: string;
   viewer: Viewer | null;
   services: AppServices;
   loaders: Loaders;
@@ -42,9 +44,10 @@ export async function resolveViewer(services: AppServices, authorization: unknow
   return { id: claims.userId, sessionId: claims.sessionId };
 }
 
-export async function buildContext(services: AppServices, authorization: unknown, requestId?: string): Promise<Context> {
+export async function buildContext(services: AppServices, authorization: unknown, ip: string, requestId?: string): Promise<Context> {
   return {
     requestId: requestId ?? randomUUID(),
+    ip,
     viewer: await resolveViewer(services, authorization),
     services,
     loaders: createLoaders(services),

@@ -90,6 +90,7 @@ export async function createServer(config: Config, db: Database, options: Server
       },
       context: async (ctx) => ({
         requestId: randomUUID(),
+        ip: ctx.extra.request.socket.remoteAddress ?? "unknown",
         viewer: await resolveViewer(services, ctx.connectionParams?.authorization),
         services,
         loaders: createLoaders(services),
@@ -155,7 +156,7 @@ export async function createServer(config: Config, db: Database, options: Server
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? "GET", headers, search: url.search, body };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => buildContext(services, req.headers.authorization, headers.get("x-request-id") ?? undefined),
+      context: () => buildContext(services, req.headers.authorization, req.socket.remoteAddress ?? "unknown", headers.get("x-request-id") ?? undefined),
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.statusCode = result.status ?? 200;

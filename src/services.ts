@@ -6,6 +6,7 @@ import { AccountService } from "./modules/account/account.service.js";
 import { UserService } from "./modules/user/user.service.js";
 import { PasswordResetService } from "./modules/password-reset/password-reset.service.js";
 import type { Mailer } from "./mail/mailer.js";
+import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
 
 export interface AppServices {
   config: Config;
@@ -15,18 +16,21 @@ export interface AppServices {
   users: UserService;
   passwordResets: PasswordResetService;
   mailer: Mailer;
+  rateLimiter: RateLimiter;
 }
 
 export function createServices(config: Config, db: Database, mailer: Mailer): AppServices {
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
-  const accounts = new AccountService(db.models, tokens, config);
+  const rateLimiter = new MemoryRateLimiter();
+  const accounts = new AccountService(db.models, tokens, config, rateLimiter);
   return {
     config,
     db,
     tokens,
     accounts,
     users: new UserService(db.models),
-    passwordResets: new PasswordResetService(db.models, accounts, mailer, config),
+    passwordResets: new PasswordResetService(db.models, accounts, mailer, config, rateLimiter),
     mailer,
+    rateLimiter,
   };
 }

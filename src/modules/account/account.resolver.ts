@@ -23,7 +23,7 @@ export class AccountResolver {
 
   @Mutation(() => AuthPayload, { description: "login is a username or an email. Wrong login and wrong password give the same error." })
   async login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return asViewer(ctx, await ctx.services.accounts.login(input));
+    return asViewer(ctx, await ctx.services.accounts.login(input, ctx.ip));
   }
 
   @Mutation(() => AuthPayload, { description: "Rotates: the old refresh token stops working." })
@@ -63,7 +63,7 @@ export class AccountResolver {
 
   @Mutation(() => Boolean, { description: "Always true, whether or not the email is known. The token goes out through the mailer." })
   requestPasswordReset(@Arg("email") email: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.passwordResets.request(email);
+    return ctx.services.passwordResets.request(email, ctx.ip);
   }
 
   @Mutation(() => Boolean, { description: "Single use; expires after 1 hour by default. Revokes every session of the user." })

@@ -8,6 +8,7 @@ import type { Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, conflict, invalidToken, notFound, unauthenticated } from "../../errors.js";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../../auth/password.js";
 import { type TokenService, randomToken, sha256 } from "../../auth/tokens.js";
+import { LOGIN_PER_ACCOUNT, LOGIN_PER_IP, type RateLimiter } from "../../auth/rate-limiter.js";
 import { type AuthPayload, type DeviceInfoInput, type LoginInput, type RegisterInput, type UpdateProfileInput, type UpdateSettingsInput, MIN_PASSWORD_LENGTH } from "./account.inputs.js";
 import type { User } from "../user/user.entity.js";
 import type { DocumentType } from "@typegoose/typegoose";
@@ -26,6 +27,7 @@ export class AccountService {
     private readonly models: Models,
     private readonly tokens: TokenService,
     private readonly config: Config,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async register(input: RegisterInput): Promise<AuthPayload> {
@@ -52,13 +54,17 @@ export class AccountService {
   }
 
   /** Unknown login and wrong password answer the same error after the same work. */
-  async login(input: LoginInput): Promise<AuthPayload> {
+  async login(input: LoginInput, ip: string): Promise<AuthPayload> {
     const login = input.login.trim();
+    const accountKey = `login:account:${login.toLowerCase()}`;
+    await this.limiter.hit(`login:ip:${ip}`, LOGIN_PER_IP);
+    await this.limiter.hit(accountKey, LOGIN_PER_ACCOUNT);
     const filter = login.includes("@") ? { email: login.toLowerCase() } : { username: login };
     const user = await this.models.User.findOne(filter).collation(CASE_INSENSITIVE);
     const ok = await verifyPassword(user?.password ?? (await dummyPasswordHash()), input.password);
     if (!user || !ok) throw unauthenticated("Invalid login or password");
     if (!user.is_active) throw new AppError(ErrorCode.FORBIDDEN, "This account is deactivated");
+    await this.limiter.reset(accountKey);
     await this.models.User.updateOne({ _id: user._id }, { $set: { last_seen: new Date() } });
     return this.startSession(user, input.device ?? null);
   }

@@ -8,6 +8,7 @@ import { invalidToken } from "../../errors.js";
 import { randomToken, sha256 } from "../../auth/tokens.js";
 import type { Mailer } from "../../mail/mailer.js";
 import type { AccountService } from "../account/account.service.js";
+import { RESET_PER_ACCOUNT, RESET_PER_IP, type RateLimiter } from "../../auth/rate-limiter.js";
 
 export class PasswordResetService {
   constructor(
@@ -15,9 +16,12 @@ export class PasswordResetService {
     private readonly accounts: AccountService,
     private readonly mailer: Mailer,
     private readonly config: Config,
+    private readonly limiter: RateLimiter,
   ) {}
 
-  async request(email: string): Promise<boolean> {
+  async request(email: string, ip: string): Promise<boolean> {
+    await this.limiter.hit(`reset:ip:${ip}`, RESET_PER_IP);
+    await this.limiter.hit(`reset:account:${email.trim().toLowerCase()}`, RESET_PER_ACCOUNT);
     const user = await this.models.User.findOne({ email: email.trim().toLowerCase() }).collation({ locale: "en", strength: 2 });
     if (!user || !user.is_active) return true;
     const token = randomToken();

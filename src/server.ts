@@ -112,15 +112,6 @@ export async function createServer(config: Config, db: Database, options: Server
       ...(protection.plugins as unknown as ApolloServerPlugin<Context>[]),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
-      {
-        async serverWillStart() {
-          return {
-            async drainServer() {
-              await wsCleanup.dispose();
-            },
-          };
-        },
-      },
     ],
   });
   await apollo.start();
@@ -178,7 +169,12 @@ export async function createServer(config: Config, db: Database, options: Server
         httpServer.listen(port, () => resolve((httpServer.address() as { port: number }).port));
       });
     },
+    /**
+     * WebSocket clients first (close frame 1001 "Going away": an upgraded socket would otherwise
+     * hold the HTTP drain for its whole grace period), then Apollo drains HTTP requests.
+     */
     async stop() {
+      await wsCleanup.dispose();
       await apollo.stop();
     },
   };

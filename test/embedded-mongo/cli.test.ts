@@ -1,6 +1,6 @@
 /**
  * `npm run db`: the standalone server process prints its URI, and several client processes
- * share it. The CLI is compiled with tsc first, as `npm run db` does.
+ * share it. It runs the compiled CLI (test/global-setup.ts builds dist/ once), as `npm run db` does.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -22,7 +22,6 @@ describe("npm run db (standalone process)", () => {
   let uri = "";
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root });
     server = spawn(process.execPath, ["dist/embedded-mongo/cli.js", "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
     uri = await new Promise<string>((resolve, reject) => {
       let out = "";

@@ -3,7 +3,7 @@
  * HTTP and WebSocket on one port, closes WebSocket clients with a close frame on SIGTERM and
  * exits 0. And graphql-ws refuses a bad token at connect with 4403.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "graphql-ws";
@@ -48,7 +48,6 @@ describe("npm start process", () => {
   let output = "";
 
   beforeAll(async () => {
-    execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root });
     proc = spawn(process.execPath, ["dist/index.js"], {
       cwd: root,
       env: { ...process.env, PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "" },

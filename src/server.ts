@@ -19,6 +19,7 @@ import { createFormatError } from "./errors.js";
 import { buildAppSchema } from "./schema.js";
 import { createServices, type AppServices } from "./services.js";
 import type { Mailer } from "./mail/mailer.js";
+import { servePlayground, servePlaygroundAsset, wantsPlayground } from "./playground.js";
 
 /** Largest accepted request body (GraphQL documents and variables; uploads go elsewhere). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -131,7 +132,9 @@ export async function createServer(config: Config, db: Database, options: Server
       const ok = await db.ping();
       return sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "database unreachable" });
     }
+    if (url.pathname.startsWith("/playground/") && servePlaygroundAsset(url.pathname, res)) return;
     if (url.pathname !== "/graphql") return sendJson(res, 404, { error: "not found" });
+    if (wantsPlayground(req, url)) return servePlayground(res);
 
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);

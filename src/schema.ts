@@ -3,7 +3,7 @@
  * schema/schema.graphql (committed); a test fails when that file is stale.
  */
 import "reflect-metadata";
-import { DateTimeResolver, JSONResolver } from "graphql-scalars";
+import { DateTimeResolver } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { authChecker } from "./auth/auth-checker.js";
@@ -18,8 +18,5 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
     authChecker,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: { forbidUnknownValues: false },
-    orphanedTypes: [],
   });
 }
-
-export { JSONResolver };

@@ -75,7 +75,7 @@ export async function createServer(config: Config, db: Database, options: Server
   const protection = armor.protect();
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_WS_PAYLOAD });
-  const wsCleanup = useServer<Record<string, unknown>, { context?: Context }>(
+  const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
       execute,
@@ -86,7 +86,6 @@ export async function createServer(config: Config, db: Database, options: Server
           // A token was presented but is bad or expired: 4403 Forbidden, per graphql-ws.
           return false;
         }
-        ctx.extra.context = undefined;
         return true;
       },
       context: async (ctx) => ({

@@ -122,7 +122,6 @@ const find: CommandHandler = (cmd, ctx) => {
   // With a limit, the first batch holds up to the limit when no batchSize is given.
   let batchSize = opts.batchSize;
   if (batchSize === undefined && opts.limit) batchSize = Math.min(opts.limit, 101);
-  if (batchSize === 0 && opts.batchSize === 0) batchSize = 0;
   return firstBatchOrEmpty(ctx, `${ctx.db}.${name}`, docs, batchSize, opts.singleBatch);
 };
 

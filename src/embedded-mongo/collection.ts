@@ -67,6 +67,38 @@ function equalityValues(filter: Doc, field: string): unknown[] | null {
   return null;
 }
 
+/** A literal prefix of an anchored, case-sensitive regex (`/^abc/`), or null. */
+function regexPrefix(cond: unknown): string | null {
+  let re: RegExp | null = null;
+  if (cond instanceof RegExp) re = cond;
+  else if (isPlainObject(cond) && cond.$regex instanceof RegExp && Object.keys(cond).length === 1) re = cond.$regex;
+  else if (isPlainObject(cond) && typeof cond.$regex === "string" && !cond.$options && Object.keys(cond).length === 1) re = new RegExp(cond.$regex);
+  if (!re || re.flags.replace(/[gu]/g, "") !== "") return null;
+  const m = /^\^((?:[^\\.*+?()[\]{}|^$]|\\[^A-Za-z0-9])*)/.exec(re.source);
+  if (!m || m[1].length === 0) return null;
+  return m[1].replace(/\\(.)/g, "$1");
+}
+
+/** A key test for `$gt/$gte/$lt/$lte` on one type (strings, numbers or dates), or null. */
+function rangeTest(cond: unknown): ((key: string) => boolean) | null {
+  if (!isPlainObject(cond)) return null;
+  const ops = Object.keys(cond);
+  if (ops.length === 0 || !ops.every((o) => ["$gt", "$gte", "$lt", "$lte"].includes(o))) return null;
+  const values = ops.map((o) => cond[o]);
+  const kind = typeof values[0] === "string" ? "s" : typeof values[0] === "number" ? "n" : values[0] instanceof Date ? "d" : null;
+  if (!kind || !values.every((v) => (kind === "s" ? typeof v === "string" : kind === "n" ? typeof v === "number" : v instanceof Date))) return null;
+  const decode = (key: string): string | number => (kind === "s" ? key.slice(1) : Number(key.slice(1)));
+  const bound = (v: unknown): string | number => (kind === "s" ? (v as string) : kind === "n" ? (v as number) : (v as Date).getTime());
+  return (key: string) => {
+    if (key[0] !== kind) return false;
+    const k = decode(key);
+    return ops.every((o) => {
+      const b = bound(cond[o]);
+      return o === "$gt" ? k > b : o === "$gte" ? k >= b : o === "$lt" ? k < b : k <= b;
+    });
+  };
+}
+
 export class Collection {
   readonly uuid = new UUID(randomUUID());
   readonly createdAt = new Date();
@@ -313,6 +345,18 @@ export class Collection {
       if (index.sparse && values.some((v) => v === null)) continue;
       const keys = index.lookupLeading(values);
       if (!best || keys.size < best.keys.size || (keys.size === best.keys.size && index.unique && !best.index.unique)) best = { index, keys };
+    }
+    if (!best) {
+      // Prefix regexes and ranges on a leading field: read the index's keys, not the documents.
+      for (const index of this.indexes.values()) {
+        if (index.fields.length === 0 || index.spec.partialFilterExpression || index.sparse) continue;
+        const cond = filter[index.fields[0]];
+        const prefix = index.strength === 3 ? regexPrefix(cond) : null;
+        const test = prefix !== null ? (key: string) => key.startsWith("s" + prefix) : index.strength === 3 && strength === 3 ? rangeTest(cond) : null;
+        if (!test) continue;
+        const keys = index.lookupLeadingWhere(test);
+        if (!best || keys.size < best.keys.size) best = { index, keys };
+      }
     }
     if (best) {
       const docs = [...best.keys].map((k) => this.docs.get(k)).filter((d): d is Doc => d !== undefined);

@@ -146,6 +146,17 @@ export class Index {
     return out;
   }
 
+  /**
+   * Document keys whose leading-field key passes a test: range and prefix conditions read the
+   * index's keys, never the documents (a scan of distinct keys, where MongoDB walks a B-tree).
+   */
+  lookupLeadingWhere(test: (key: string) => boolean): Set<string> {
+    const map = this.leading ?? this.entries;
+    const out = new Set<string>();
+    for (const key of map.keys()) if (test(key)) for (const d of holders(map, key)) out.add(d);
+    return out;
+  }
+
   /** Document keys holding any of the terms (text indexes). */
   lookupTerms(terms: string[]): Set<string> {
     const out = new Set<string>();

@@ -87,6 +87,29 @@ describe("indexes", () => {
     expect(await c.countDocuments({ owner: { $in: [1, 2] }, at: { $gt: 10 } })).toBe(16);
   });
 
+  it("serves anchored prefix regexes and ranges on a leading field from the index", async () => {
+    const c = db.collection<AnyDoc>("prefix");
+    await c.createIndex({ keys: 1 });
+    await c.createIndex({ at: 1 });
+    await c.insertMany([
+      { _id: 1, keys: ["alice", "smith"], at: 5 },
+      { _id: 2, keys: ["alicia"], at: 15 },
+      { _id: 3, keys: ["bob", "alibaba"], at: 25 },
+      { _id: 4, keys: ["carol"], at: 35 },
+      { _id: 5, keys: ["a.lice"], at: 45 },
+    ]);
+    const prefix = await c.find({ keys: /^ali/ }).explain("executionStats");
+    expect(JSON.stringify(prefix.queryPlanner.winningPlan)).toContain("IXSCAN");
+    expect(prefix.executionStats.totalDocsExamined).toBe(3);
+    expect((await c.find({ keys: /^ali/ }).toArray()).map((d) => d._id).sort()).toEqual([1, 2, 3]);
+    expect((await c.find({ keys: { $regex: "^a\\.l" } }).toArray()).map((d) => d._id)).toEqual([5]);
+    const range = await c.find({ at: { $gte: 15, $lt: 40 } }).explain("executionStats");
+    expect(JSON.stringify(range.queryPlanner.winningPlan)).toContain("IXSCAN");
+    expect(range.executionStats.totalDocsExamined).toBe(3);
+    expect((await c.find({ at: { $gte: 15, $lt: 40 } }).toArray()).map((d) => d._id).sort()).toEqual([2, 3, 4]);
+    expect((await c.find({ keys: /^ALI/i }).toArray()).map((d) => d._id).sort()).toEqual([1, 2, 3]);
+  });
+
   it("searches a text index with phrases, negations and textScore", async () => {
     const c = db.collection<AnyDoc>("text");
     await c.createIndex({ content: "text" });

@@ -1,0 +1,167 @@
+/**
+ * Relay connections over keyset pagination: cursors are opaque encodings of the sort key, so a
+ * page costs one index range read however deep it is (no skip). `first`/`last` are capped at
+ * 100 (BAD_USER_INPUT past it). `totalCount` is a lazy thenable: the count query runs only when
+ * a client selects the field.
+ */
+import mongoose from "mongoose";
+import { Field, Int, ObjectType, type ClassType } from "type-graphql";
+import { badInput } from "../errors.js";
+
+export const MAX_PAGE = 100;
+
+@ObjectType("PageInfo")
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field()
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  startCursor!: string | null;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface Connection<T> {
+  edges: Array<Edge<T>>;
+  pageInfo: PageInfo;
+  totalCount: PromiseLike<number>;
+}
+
+/** `XConnection` and `XEdge` types for a node type, shaped as the contract writes them. */
+export function ConnectionType<T extends object>(name: string, nodeType: ClassType<T> | (() => unknown)) {
+  @ObjectType(`${name}Edge`)
+  class EdgeType {
+    @Field()
+    cursor!: string;
+
+    @Field(nodeType as () => ClassType<T>)
+    node!: T;
+  }
+
+  @ObjectType(`${name}Connection`)
+  class ConnectionClass {
+    @Field(() => [EdgeType])
+    edges!: EdgeType[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+
+    @Field(() => Int, { nullable: true })
+    totalCount!: number | null;
+  }
+  return ConnectionClass;
+}
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/** One sort field; `_id` is always added last as the tie-breaker. */
+export type SortSpec = Array<[field: string, direction: 1 | -1]>;
+
+function encodeCursor(values: unknown[]): string {
+  return Buffer.from(JSON.stringify(values.map((v) => (v instanceof mongoose.Types.ObjectId ? { $oid: v.toHexString() } : v instanceof Date ? { $date: v.toISOString() } : v)))).toString("base64url");
+}
+
+function decodeCursor(cursor: string, field: string, length: number): unknown[] {
+  try {
+    const raw = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
+    if (!Array.isArray(raw) || raw.length !== length) throw new Error("shape");
+    return raw.map((v) => {
+      if (v && typeof v === "object" && "$oid" in v) return new mongoose.Types.ObjectId(String((v as { $oid: string }).$oid));
+      if (v && typeof v === "object" && "$date" in v) return new Date(String((v as { $date: string }).$date));
+      return v;
+    });
+  } catch {
+    throw badInput([{ field, message: `${field} is not a valid cursor` }]);
+  }
+}
+
+function valueAt(doc: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((v, p) => (v && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined), doc);
+}
+
+/** The filter selecting documents strictly after (or before) a cursor in the given order. */
+function keysetFilter(sort: SortSpec, values: unknown[], forward: boolean): Record<string, unknown> {
+  const or: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < sort.length; i++) {
+    const clause: Record<string, unknown> = {};
+    for (let j = 0; j < i; j++) clause[sort[j][0]] = values[j];
+    const [field, dir] = sort[i];
+    const op = (dir === 1) === forward ? "$gt" : "$lt";
+    clause[field] = { [op]: values[i] };
+    or.push(clause);
+  }
+  return mongoose.trusted({ $or: or }) as Record<string, unknown>;
+}
+
+export function validatePage(args: PageArgs, defaultFirst: number): { limit: number; forward: boolean } {
+  const fields: Array<{ field: string; message: string }> = [];
+  for (const k of ["first", "last"] as const) {
+    const v = args[k];
+    if (v !== null && v !== undefined && (v < 0 || v > MAX_PAGE)) fields.push({ field: k, message: `${k} must be between 0 and ${MAX_PAGE}` });
+  }
+  if (args.first != null && args.last != null) fields.push({ field: "last", message: "use either first or last, not both" });
+  if (fields.length) throw badInput(fields);
+  const forward = args.last == null && args.before == null;
+  const limit = (forward ? args.first : args.last) ?? defaultFirst;
+  return { limit, forward };
+}
+
+/**
+ * Pages through a model with keyset pagination. `sort` gives the order of the connection;
+ * `_id` (same direction as the last key) breaks ties. Edges come back in connection order
+ * whether paging forward (first/after) or backward (last/before).
+ */
+export async function paginate<T>(
+  model: mongoose.Model<T>,
+  filter: Record<string, unknown>,
+  sort: SortSpec,
+  args: PageArgs,
+  defaultFirst: number,
+  options: { collation?: mongoose.mongo.CollationOptions } = {},
+): Promise<Connection<mongoose.HydratedDocument<T>>> {
+  const { limit, forward } = validatePage(args, defaultFirst);
+  const fullSort: SortSpec = sort.some(([f]) => f === "_id") ? sort : [...sort, ["_id", sort.length ? sort[sort.length - 1][1] : 1]];
+  const cursorArg = forward ? args.after : args.before;
+  const cursorField = forward ? "after" : "before";
+  const conditions: Array<Record<string, unknown>> = [filter];
+  if (cursorArg) conditions.push(keysetFilter(fullSort, decodeCursor(cursorArg, cursorField, fullSort.length), forward));
+  const query = conditions.length === 1 ? filter : (mongoose.trusted({ $and: conditions }) as Record<string, unknown>);
+  const order = Object.fromEntries(fullSort.map(([f, d]) => [f, forward ? d : -d])) as Record<string, 1 | -1>;
+  let q = model.find(query as mongoose.QueryFilter<T>).sort(order).limit(limit + 1);
+  if (options.collation) q = q.collation(options.collation);
+  const docs = limit === 0 ? [] : ((await q) as Array<mongoose.HydratedDocument<T>>);
+  const more = docs.length > limit;
+  const page = (more ? docs.slice(0, limit) : docs) as Array<mongoose.HydratedDocument<T>>;
+  if (!forward) page.reverse();
+  const edges = page.map((node) => ({ cursor: encodeCursor(fullSort.map(([f]) => valueAt(node, f))), node }));
+  let counted: Promise<number> | null = null;
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: forward ? more : Boolean(args.before),
+      hasPreviousPage: forward ? Boolean(args.after) : more,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
+    totalCount: {
+      then(onFulfilled, onRejected) {
+        counted ??= model.countDocuments(filter as mongoose.QueryFilter<T>).exec();
+        return counted.then(onFulfilled, onRejected);
+      },
+    },
+  };
+}

@@ -9,6 +9,7 @@ import type { DocumentType } from "@typegoose/typegoose";
 import { bearerToken } from "./auth/tokens.js";
 import type { AppServices } from "./services.js";
 import type { User } from "./modules/user/user.entity.js";
+import type { Contact } from "./modules/contact/contact.entity.js";
 
 export interface Viewer {
   id: string;
@@ -17,6 +18,10 @@ export interface Viewer {
 
 export interface Loaders {
   user: DataLoader<string, DocumentType<User> | null>;
+  /** The viewer's contact entry about a user. */
+  contactOf: DataLoader<string, DocumentType<Contact> | null>;
+  /** Whether a user blocked the viewer. */
+  blockedViewer: DataLoader<string, boolean>;
 }
 
 export interface Context {
@@ -28,9 +33,11 @@ export interface Context {
   loaders: Loaders;
 }
 
-export function createLoaders(services: AppServices): Loaders {
+export function createLoaders(services: AppServices, viewer: Viewer | null): Loaders {
   return {
     user: new DataLoader((ids: readonly string[]) => services.users.findByIds(ids)),
+    contactOf: new DataLoader(async (ids: readonly string[]) => (viewer ? services.contacts.entriesAbout(viewer.id, ids) : ids.map(() => null))),
+    blockedViewer: new DataLoader(async (ids: readonly string[]) => (viewer ? services.contacts.whichBlocked(viewer.id, ids) : ids.map(() => false))),
   };
 }
 
@@ -45,11 +52,6 @@ export async function resolveViewer(services: AppServices, authorization: unknow
 }
 
 export async function buildContext(services: AppServices, authorization: unknown, ip: string, requestId?: string): Promise<Context> {
-  return {
-    requestId: requestId ?? randomUUID(),
-    ip,
-    viewer: await resolveViewer(services, authorization),
-    services,
-    loaders: createLoaders(services),
-  };
+  const viewer = await resolveViewer(services, authorization);
+  return { requestId: requestId ?? randomUUID(), ip, viewer, services, loaders: createLoaders(services, viewer) };
 }

@@ -9,11 +9,13 @@ import { startEmbeddedMongo, type EmbeddedMongo } from "./embedded-mongo/index.j
 import { Session } from "./modules/account/session.entity.js";
 import { User } from "./modules/user/user.entity.js";
 import { PasswordReset } from "./modules/password-reset/password-reset.entity.js";
+import { Contact } from "./modules/contact/contact.entity.js";
 
 export interface Models {
   User: ReturnModelType<typeof User>;
   Session: ReturnModelType<typeof Session>;
   PasswordReset: ReturnModelType<typeof PasswordReset>;
+  Contact: ReturnModelType<typeof Contact>;
 }
 
 export interface Database {
@@ -43,6 +45,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
     User: model(connection, User),
     Session: model(connection, Session),
     PasswordReset: model(connection, PasswordReset),
+    Contact: model(connection, Contact),
   };
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
   return {

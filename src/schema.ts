@@ -9,8 +9,9 @@ import { buildSchema } from "type-graphql";
 import { authChecker } from "./auth/auth-checker.js";
 import { AccountResolver } from "./modules/account/account.resolver.js";
 import { UserResolver } from "./modules/user/user.resolver.js";
+import { ContactRequestResolver, ContactResolver } from "./modules/contact/contact.resolver.js";
 
-export const resolvers = [AccountResolver, UserResolver] as const;
+export const resolvers = [AccountResolver, UserResolver, ContactResolver, ContactRequestResolver] as const;
 
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({

@@ -4,7 +4,6 @@
  * routes. No side effects on import; listen() and stop() are the caller's.
  */
 import http from "node:http";
-import { randomUUID } from "node:crypto";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -14,7 +13,7 @@ import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { Config } from "./config.js";
 import type { Database } from "./database.js";
-import { buildContext, resolveViewer, createLoaders, type Context } from "./context.js";
+import { buildContext, resolveViewer, type Context } from "./context.js";
 import { createFormatError } from "./errors.js";
 import { buildAppSchema } from "./schema.js";
 import { createServices, type AppServices } from "./services.js";
@@ -88,13 +87,8 @@ export async function createServer(config: Config, db: Database, options: Server
         }
         return true;
       },
-      context: async (ctx) => ({
-        requestId: randomUUID(),
-        ip: ctx.extra.request.socket.remoteAddress ?? "unknown",
-        viewer: await resolveViewer(services, ctx.connectionParams?.authorization),
-        services,
-        loaders: createLoaders(services),
-      }),
+      context: (ctx) =>
+        buildContext(services, ctx.connectionParams?.authorization, ctx.extra.request.socket.remoteAddress ?? "unknown"),
     },
     wsServer,
   );

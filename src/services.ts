@@ -4,6 +4,7 @@ import type { Database } from "./database.js";
 import { TokenService } from "./auth/tokens.js";
 import { AccountService } from "./modules/account/account.service.js";
 import { UserService } from "./modules/user/user.service.js";
+import { ContactService } from "./modules/contact/contact.service.js";
 import { PasswordResetService } from "./modules/password-reset/password-reset.service.js";
 import type { Mailer } from "./mail/mailer.js";
 import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
@@ -14,6 +15,7 @@ export interface AppServices {
   tokens: TokenService;
   accounts: AccountService;
   users: UserService;
+  contacts: ContactService;
   passwordResets: PasswordResetService;
   mailer: Mailer;
   rateLimiter: RateLimiter;
@@ -29,6 +31,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer): Ap
     tokens,
     accounts,
     users: new UserService(db.models),
+    contacts: new ContactService(db.models),
     passwordResets: new PasswordResetService(db.models, accounts, mailer, config, rateLimiter),
     mailer,
     rateLimiter,

@@ -101,7 +101,7 @@ function keysetFilter(sort: SortSpec, values: unknown[], forward: boolean): Reco
     for (let j = 0; j < i; j++) clause[sort[j][0]] = values[j];
     const [field, dir] = sort[i];
     const op = (dir === 1) === forward ? "$gt" : "$lt";
-    clause[field] = { [op]: values[i] };
+    clause[field] = mongoose.trusted({ [op]: values[i] });
     or.push(clause);
   }
   return mongoose.trusted({ $or: or }) as Record<string, unknown>;

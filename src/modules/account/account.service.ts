@@ -10,7 +10,7 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from "../../auth/pass
 import { type TokenService, randomToken, sha256 } from "../../auth/tokens.js";
 import { LOGIN_PER_ACCOUNT, LOGIN_PER_IP, type RateLimiter } from "../../auth/rate-limiter.js";
 import { type AuthPayload, type DeviceInfoInput, type LoginInput, type RegisterInput, type UpdateProfileInput, type UpdateSettingsInput, MIN_PASSWORD_LENGTH } from "./account.inputs.js";
-import type { User } from "../user/user.entity.js";
+import { type User, searchKeys } from "../user/user.entity.js";
 import type { DocumentType } from "@typegoose/typegoose";
 
 const CASE_INSENSITIVE = { locale: "en", strength: 2 };
@@ -39,6 +39,7 @@ export class AccountService {
         email: input.email.toLowerCase(),
         password,
         full_name: input.fullName ?? null,
+        search_keys: searchKeys(input.username, input.fullName),
         ...(input.phoneNumber ? { phone_number: input.phoneNumber } : {}),
         last_password_change: new Date(),
       });
@@ -115,7 +116,11 @@ export class AccountService {
   async updateProfile(userId: string, input: UpdateProfileInput): Promise<DocumentType<User>> {
     const set: Record<string, unknown> = {};
     const unset: Record<string, 1> = {};
-    if (input.fullName !== undefined) set.full_name = input.fullName;
+    if (input.fullName !== undefined) {
+      set.full_name = input.fullName;
+      const current = await this.requireUser(userId);
+      set.search_keys = searchKeys(current.username, input.fullName);
+    }
     if (input.bio !== undefined) set.bio = input.bio ?? "";
     if (input.phoneNumber !== undefined) {
       if (input.phoneNumber === null) unset.phone_number = 1;

@@ -29,7 +29,7 @@ const CASE_INSENSITIVE = { locale: "en", strength: 2 };
 @index({ username: 1 }, { unique: true, collation: CASE_INSENSITIVE })
 @index({ email: 1 }, { unique: true, collation: CASE_INSENSITIVE })
 @index({ phone_number: 1 }, { unique: true, partialFilterExpression: { phone_number: { $type: "string" } } })
-@index({ full_name: 1 }, { collation: CASE_INSENSITIVE })
+@index({ search_keys: 1 })
 @modelOptions({
   schemaOptions: { collection: "users", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } },
   options: { allowMixed: Severity.ERROR },
@@ -80,9 +80,23 @@ export class User extends Node {
   @prop({ type: Date })
   last_password_change?: Date;
 
+  /** Lower-cased username, full name and its words: searchUsers' prefix match reads this index. */
+  @prop({ type: () => [String], default: [] })
+  search_keys!: string[];
+
   @Field({ name: "createdAt" })
   created_at!: Date;
 
   @Field({ name: "updatedAt" })
   updated_at!: Date;
+}
+
+/** The values searchUsers matches by prefix: username, full name, and each word of it. */
+export function searchKeys(username: string, fullName: string | null | undefined): string[] {
+  const keys = [username.toLowerCase()];
+  if (fullName) {
+    const name = fullName.trim().toLowerCase();
+    keys.push(name, ...name.split(/\s+/));
+  }
+  return [...new Set(keys.filter(Boolean))];
 }

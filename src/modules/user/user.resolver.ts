@@ -4,14 +4,30 @@
  * into a new instance, which drops a mongoose document's getters (`_id`).
  */
 import type { DocumentType } from "@typegoose/typegoose";
-import { Arg, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
+import { ConnectionType, type Connection } from "../../common/connection.js";
+import { Contact } from "../contact/contact.entity.js";
 import type { Context } from "../../context.js";
 import { parseId } from "../../common/ids.js";
 import { notFound } from "../../errors.js";
 import { User, UserSettings } from "./user.entity.js";
 
+export const UserConnection = ConnectionType("User", () => User);
+
 @Resolver(() => User)
 export class UserResolver {
+  @Authorized()
+  @Query(() => UserConnection, { description: "Prefix match on username and full name; inactive users and users who blocked the viewer are left out." })
+  async searchUsers(
+    @Arg("query") query: string,
+    @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<Connection<DocumentType<User>>> {
+    const exclude = await ctx.services.contacts.blockedBy(ctx.viewer!.id);
+    return ctx.services.users.search(query, exclude, { first, after });
+  }
+
   @Authorized()
   @Query(() => User)
   async me(@Ctx() ctx: Context): Promise<DocumentType<User>> {
@@ -43,7 +59,13 @@ export class UserResolver {
   }
 
   @FieldResolver(() => Date, { nullable: true, description: "Null for users who blocked the viewer." })
-  lastSeen(@Root() user: DocumentType<User>): Date | null {
+  async lastSeen(@Root() user: DocumentType<User>, @Ctx() ctx: Context): Promise<Date | null> {
+    if (await ctx.loaders.blockedViewer.load(user._id.toHexString())) return null;
     return user.last_seen ?? null;
+  }
+
+  @FieldResolver(() => Contact, { nullable: true, description: "The viewer's contact entry for this user, if any." })
+  contact(@Root() user: DocumentType<User>, @Ctx() ctx: Context): Promise<DocumentType<Contact> | null> {
+    return ctx.loaders.contactOf.load(user._id.toHexString());
   }
 }

@@ -3,6 +3,8 @@ import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
 import type { User } from "./user.entity.js";
+import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
+import { badInput } from "../../errors.js";
 
 export class UserService {
   constructor(private readonly models: Models) {}
@@ -14,6 +16,19 @@ export class UserService {
     const users = await this.models.User.find({ _id: mongoose.trusted({ $in: valid.map((id) => new Types.ObjectId(id)) }) });
     const byId = new Map(users.map((u) => [u._id.toHexString(), u]));
     return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /**
+   * Prefix match on username and full name (index `search_keys`), leaving out inactive users
+   * and the users in `exclude` (those who blocked the viewer).
+   */
+  search(query: string, exclude: Types.ObjectId[], page: PageArgs): Promise<Connection<DocumentType<User>>> {
+    const q = query.trim().toLowerCase();
+    if (q.length === 0 || q.length > 100) throw badInput([{ field: "query", message: "query must be 1 to 100 characters" }]);
+    const prefix = new RegExp("^" + q.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const filter: Record<string, unknown> = { search_keys: prefix, is_active: true };
+    if (exclude.length) filter._id = mongoose.trusted({ $nin: exclude });
+    return paginate(this.models.User, filter, [["_id", 1]], page, 20) as Promise<Connection<DocumentType<User>>>;
   }
 
   async findByUsername(username: string): Promise<DocumentType<User> | null> {

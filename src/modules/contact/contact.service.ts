@@ -1,0 +1,167 @@
+/**
+ * Contacts: requests, acceptance, removal, blocking, and the reads that depend on them. Each
+ * user owns their entry about the other; the rules for both entries live here.
+ */
+import type { DocumentType } from "@typegoose/typegoose";
+import mongoose, { Types } from "mongoose";
+import type { Models } from "../../database.js";
+import { AppError, ErrorCode, badInput, notFound } from "../../errors.js";
+import { parseId } from "../../common/ids.js";
+import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
+import { type Contact, ContactStatus } from "./contact.entity.js";
+import type { UpdateContactInput } from "./contact.inputs.js";
+
+const blocked = (): AppError => new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
+
+export interface ContactRequestNode {
+  fromId: Types.ObjectId;
+  createdAt: Date;
+}
+
+export class ContactService {
+  constructor(private readonly models: Models) {}
+
+  /** The other user of a contact operation: a valid, existing, active user who is not the viewer. */
+  private async other(viewerId: string, userId: string): Promise<Types.ObjectId> {
+    const id = parseId(userId, "userId");
+    if (id.toHexString() === viewerId) throw badInput([{ field: "userId", message: "you cannot do this with yourself" }]);
+    if (!(await this.models.User.exists({ _id: id, is_active: true }))) throw notFound("User");
+    return id;
+  }
+
+  /** Both users' entries about each other, in one read. */
+  private async pair(viewer: Types.ObjectId, other: Types.ObjectId): Promise<{ mine: DocumentType<Contact> | null; theirs: DocumentType<Contact> | null }> {
+    const entries = await this.models.Contact.find(
+      mongoose.trusted({ $or: [{ user_id: viewer, contact_id: other }, { user_id: other, contact_id: viewer }] }) as Record<string, unknown>,
+    );
+    return {
+      mine: entries.find((e) => e.user_id.equals(viewer)) ?? null,
+      theirs: entries.find((e) => e.user_id.equals(other)) ?? null,
+    };
+  }
+
+  /** Creates or updates the viewer's entry (upsert: a concurrent duplicate cannot be created). */
+  private setMine(viewer: Types.ObjectId, other: Types.ObjectId, status: ContactStatus): Promise<DocumentType<Contact>> {
+    return this.models.Contact.findOneAndUpdate(
+      { user_id: viewer, contact_id: other },
+      { $set: { status }, $setOnInsert: { is_favorite: false } },
+      { upsert: true, returnDocument: "after" },
+    ) as Promise<DocumentType<Contact>>;
+  }
+
+  async request(viewerId: string, userId: string): Promise<DocumentType<Contact>> {
+    const viewer = new Types.ObjectId(viewerId);
+    const other = await this.other(viewerId, userId);
+    const { mine, theirs } = await this.pair(viewer, other);
+    if (mine?.status === ContactStatus.BLOCKED || theirs?.status === ContactStatus.BLOCKED) throw blocked();
+    if (mine && mine.status !== ContactStatus.PENDING) return mine;
+    if (theirs?.status === ContactStatus.PENDING || theirs?.status === ContactStatus.ACCEPTED) {
+      // They asked first: asking back accepts.
+      await this.models.Contact.updateOne({ _id: theirs._id }, { $set: { status: ContactStatus.ACCEPTED } });
+      return this.setMine(viewer, other, ContactStatus.ACCEPTED);
+    }
+    return mine ?? this.setMine(viewer, other, ContactStatus.PENDING);
+  }
+
+  async accept(viewerId: string, userId: string): Promise<DocumentType<Contact>> {
+    const viewer = new Types.ObjectId(viewerId);
+    const other = await this.other(viewerId, userId);
+    const { mine, theirs } = await this.pair(viewer, other);
+    if (mine?.status === ContactStatus.BLOCKED) throw blocked();
+    if (theirs?.status !== ContactStatus.PENDING) throw notFound("Contact request");
+    await this.models.Contact.updateOne({ _id: theirs._id }, { $set: { status: ContactStatus.ACCEPTED } });
+    return this.setMine(viewer, other, ContactStatus.ACCEPTED);
+  }
+
+  async decline(viewerId: string, userId: string): Promise<boolean> {
+    const other = parseId(userId, "userId");
+    const res = await this.models.Contact.deleteOne({ user_id: other, contact_id: new Types.ObjectId(viewerId), status: ContactStatus.PENDING });
+    if (res.deletedCount === 0) throw notFound("Contact request");
+    return true;
+  }
+
+  /** Ends the contact for both users; a block stays in place. */
+  async remove(viewerId: string, userId: string): Promise<boolean> {
+    const viewer = new Types.ObjectId(viewerId);
+    const other = parseId(userId, "userId");
+    const mine = await this.models.Contact.deleteOne({
+      user_id: viewer,
+      contact_id: other,
+      status: mongoose.trusted({ $in: [ContactStatus.ACCEPTED, ContactStatus.PENDING] }),
+    });
+    if (mine.deletedCount === 0) throw notFound("Contact");
+    await this.models.Contact.deleteOne({ user_id: other, contact_id: viewer, status: ContactStatus.ACCEPTED });
+    return true;
+  }
+
+  /** Blocks: the viewer's entry becomes BLOCKED, the other's request or contact entry goes. */
+  async block(viewerId: string, userId: string): Promise<DocumentType<Contact>> {
+    const viewer = new Types.ObjectId(viewerId);
+    const other = parseId(userId, "userId");
+    if (other.equals(viewer)) throw badInput([{ field: "userId", message: "you cannot block yourself" }]);
+    if (!(await this.models.User.exists({ _id: other }))) throw notFound("User");
+    const entry = await this.setMine(viewer, other, ContactStatus.BLOCKED);
+    await this.models.Contact.deleteOne({ user_id: other, contact_id: viewer, status: mongoose.trusted({ $ne: ContactStatus.BLOCKED }) });
+    return entry;
+  }
+
+  async unblock(viewerId: string, userId: string): Promise<boolean> {
+    const res = await this.models.Contact.deleteOne({ user_id: new Types.ObjectId(viewerId), contact_id: parseId(userId, "userId"), status: ContactStatus.BLOCKED });
+    if (res.deletedCount === 0) throw notFound("Block");
+    return true;
+  }
+
+  async update(viewerId: string, userId: string, input: UpdateContactInput): Promise<DocumentType<Contact>> {
+    const set: Record<string, unknown> = {};
+    const unset: Record<string, 1> = {};
+    if (input.notes !== undefined) {
+      if (input.notes === null) unset.notes = 1;
+      else set.notes = input.notes;
+    }
+    if (typeof input.isFavorite === "boolean") set.is_favorite = input.isFavorite;
+    const entry = await this.models.Contact.findOneAndUpdate(
+      { user_id: new Types.ObjectId(viewerId), contact_id: parseId(userId, "userId") },
+      { ...(Object.keys(set).length ? { $set: set } : {}), ...(Object.keys(unset).length ? { $unset: unset } : {}) },
+      { returnDocument: "after" },
+    );
+    if (!entry) throw notFound("Contact");
+    return entry;
+  }
+
+  list(viewerId: string, status: ContactStatus | null | undefined, favoritesOnly: boolean, page: PageArgs): Promise<Connection<DocumentType<Contact>>> {
+    const filter: Record<string, unknown> = { user_id: new Types.ObjectId(viewerId) };
+    if (status) filter.status = status;
+    if (favoritesOnly) filter.is_favorite = true;
+    return paginate(this.models.Contact, filter, [["_id", 1]], page, 50) as Promise<Connection<DocumentType<Contact>>>;
+  }
+
+  async incoming(viewerId: string, page: PageArgs): Promise<Connection<ContactRequestNode>> {
+    const conn = await paginate(this.models.Contact, { contact_id: new Types.ObjectId(viewerId), status: ContactStatus.PENDING }, [["_id", 1]], page, 50);
+    return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: { fromId: e.node.user_id, createdAt: e.node.created_at } })) };
+  }
+
+  /** Ids of the users who blocked the viewer (left out of search, shown no presence). */
+  async blockedBy(viewerId: string): Promise<Types.ObjectId[]> {
+    const entries = await this.models.Contact.find({ contact_id: new Types.ObjectId(viewerId), status: ContactStatus.BLOCKED }, { user_id: 1 }).lean();
+    return entries.map((e) => e.user_id);
+  }
+
+  /** For loaders: the viewer's entries about these users. */
+  async entriesAbout(viewerId: string, userIds: readonly string[]): Promise<Array<DocumentType<Contact> | null>> {
+    const valid = userIds.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
+    const entries = await this.models.Contact.find({ user_id: new Types.ObjectId(viewerId), contact_id: mongoose.trusted({ $in: valid }) });
+    const byUser = new Map(entries.map((e) => [e.contact_id.toHexString(), e]));
+    return userIds.map((id) => byUser.get(id) ?? null);
+  }
+
+  /** For loaders: which of these users blocked the viewer. */
+  async whichBlocked(viewerId: string, userIds: readonly string[]): Promise<boolean[]> {
+    const valid = userIds.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
+    const entries = await this.models.Contact.find(
+      { user_id: mongoose.trusted({ $in: valid }), contact_id: new Types.ObjectId(viewerId), status: ContactStatus.BLOCKED },
+      { user_id: 1 },
+    ).lean();
+    const set = new Set(entries.map((e) => e.user_id.toHexString()));
+    return userIds.map((id) => set.has(id));
+  }
+}

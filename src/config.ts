@@ -20,6 +20,8 @@ export interface Config {
   readonly passwordResetTtlSeconds: number;
   readonly introspection: boolean;
   readonly uploadMaxBytes: number;
+  /** Lifetime of signed download URLs. */
+  readonly downloadUrlTtlSeconds: number;
   readonly logLevel: LogLevel;
   readonly publicUrl: string | null;
   readonly smtpUrl: string | null;
@@ -91,6 +93,7 @@ export function loadConfig(env: Env = process.env): Config {
     passwordResetTtlSeconds: int(env, "PASSWORD_RESET_TTL_SECONDS", 3600, 60, 7 * 24 * 3600),
     introspection: bool(env, "GRAPHQL_INTROSPECTION", true),
     uploadMaxBytes: int(env, "UPLOAD_MAX_BYTES", 25 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    downloadUrlTtlSeconds: int(env, "DOWNLOAD_URL_TTL_SECONDS", 3600, 10, 7 * 24 * 3600),
     logLevel,
     publicUrl: url(env, "PUBLIC_URL", ["http:", "https:"]),
     smtpUrl: url(env, "SMTP_URL", ["smtp:", "smtps:"]),

@@ -10,6 +10,7 @@ import { bearerToken } from "./auth/tokens.js";
 import type { AppServices } from "./services.js";
 import type { User } from "./modules/user/user.entity.js";
 import type { Contact } from "./modules/contact/contact.entity.js";
+import type { Media } from "./modules/media/media.entity.js";
 
 export interface Viewer {
   id: string;
@@ -22,6 +23,7 @@ export interface Loaders {
   contactOf: DataLoader<string, DocumentType<Contact> | null>;
   /** Whether a user blocked the viewer. */
   blockedViewer: DataLoader<string, boolean>;
+  media: DataLoader<string, DocumentType<Media> | null>;
 }
 
 export interface Context {
@@ -38,6 +40,7 @@ export function createLoaders(services: AppServices, viewer: Viewer | null): Loa
     user: new DataLoader((ids: readonly string[]) => services.users.findByIds(ids)),
     contactOf: new DataLoader(async (ids: readonly string[]) => (viewer ? services.contacts.entriesAbout(viewer.id, ids) : ids.map(() => null))),
     blockedViewer: new DataLoader(async (ids: readonly string[]) => (viewer ? services.contacts.whichBlocked(viewer.id, ids) : ids.map(() => false))),
+    media: new DataLoader((ids: readonly string[]) => services.media.mediaByIds(ids)),
   };
 }
 

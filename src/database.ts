@@ -10,12 +10,15 @@ import { Session } from "./modules/account/session.entity.js";
 import { User } from "./modules/user/user.entity.js";
 import { PasswordReset } from "./modules/password-reset/password-reset.entity.js";
 import { Contact } from "./modules/contact/contact.entity.js";
+import { FileItem, Media } from "./modules/media/media.entity.js";
 
 export interface Models {
   User: ReturnModelType<typeof User>;
   Session: ReturnModelType<typeof Session>;
   PasswordReset: ReturnModelType<typeof PasswordReset>;
   Contact: ReturnModelType<typeof Contact>;
+  Media: ReturnModelType<typeof Media>;
+  File: ReturnModelType<typeof FileItem>;
 }
 
 export interface Database {
@@ -34,18 +37,22 @@ function model<T extends new () => unknown>(conn: mongoose.Connection, cls: T): 
 export interface DatabaseOptions {
   uri: string | null;
   dbName?: string;
+  /** Emit driver command events (tests count database commands). */
+  monitorCommands?: boolean;
 }
 
 export async function connectDatabase(options: DatabaseOptions): Promise<Database> {
   const embedded = options.uri ? null : await startEmbeddedMongo();
   const uri = options.uri ?? embedded!.uri;
   mongoose.set("sanitizeFilter", true);
-  const connection = await mongoose.createConnection(uri, { dbName: options.dbName ?? "letsapp", autoIndex: false }).asPromise();
+  const connection = await mongoose.createConnection(uri, { dbName: options.dbName ?? "letsapp", autoIndex: false, monitorCommands: options.monitorCommands ?? false }).asPromise();
   const models: Models = {
     User: model(connection, User),
     Session: model(connection, Session),
     PasswordReset: model(connection, PasswordReset),
     Contact: model(connection, Contact),
+    Media: model(connection, Media),
+    File: model(connection, FileItem),
   };
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
   return {

@@ -29,7 +29,7 @@ export interface TestApi {
 export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const mongo: TestMongo = await startTestMongo("api");
   const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: "test-secret-that-is-long-enough-0123456789", ...env });
-  const db = await connectDatabase({ uri: mongo.uri, dbName: mongo.dbName });
+  const db = await connectDatabase({ uri: mongo.uri, dbName: mongo.dbName, monitorCommands: true });
   const mailer = new MemoryMailer();
   const server = await createServer(config, db, { mailer });
   const port = await server.listen(0);
@@ -55,4 +55,20 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
       await mongo.stop();
     },
   };
+}
+
+/** Counts the database commands (driver command monitoring) sent while `fn` runs. */
+export async function countCommands(api: TestApi, fn: () => Promise<unknown>): Promise<{ count: number; names: string[] }> {
+  const names: string[] = [];
+  const client = api.db.connection.getClient();
+  const listener = (e: { commandName: string }): void => {
+    names.push(e.commandName);
+  };
+  client.on("commandStarted", listener);
+  try {
+    await fn();
+  } finally {
+    client.off("commandStarted", listener);
+  }
+  return { count: names.length, names };
 }

@@ -1,6 +1,6 @@
 /** Inputs and outputs of the accounts part of the contract, validated with class-validator. */
 import { IsEmail, IsOptional, Length, Matches, MaxLength, MinLength, ValidateIf, ValidateNested } from "class-validator";
-import { Field, InputType, ObjectType } from "type-graphql";
+import { Field, ID, InputType, ObjectType } from "type-graphql";
 import { User } from "../user/user.entity.js";
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.]+$/;
@@ -102,6 +102,9 @@ export class UpdateProfileInput {
   @ValidateIf((_o, v) => v !== null && v !== undefined)
   @Matches(E164_PATTERN, { message: "phoneNumber must be in E.164 format, e.g. +1234567890" })
   phoneNumber?: string | null;
+
+  @Field(() => ID, { nullable: true, description: "A Media id the viewer uploaded (an image); null clears it." })
+  profilePictureId?: string | null;
 }
 
 @InputType()

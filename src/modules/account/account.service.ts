@@ -9,6 +9,7 @@ import { AppError, ErrorCode, badInput, conflict, invalidToken, notFound, unauth
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../../auth/password.js";
 import { type TokenService, randomToken, sha256 } from "../../auth/tokens.js";
 import { LOGIN_PER_ACCOUNT, LOGIN_PER_IP, type RateLimiter } from "../../auth/rate-limiter.js";
+import type { MediaService } from "../media/media.service.js";
 import { type AuthPayload, type DeviceInfoInput, type LoginInput, type RegisterInput, type UpdateProfileInput, type UpdateSettingsInput, MIN_PASSWORD_LENGTH } from "./account.inputs.js";
 import { type User, searchKeys } from "../user/user.entity.js";
 import type { DocumentType } from "@typegoose/typegoose";
@@ -28,6 +29,7 @@ export class AccountService {
     private readonly tokens: TokenService,
     private readonly config: Config,
     private readonly limiter: RateLimiter,
+    private readonly media: MediaService,
   ) {}
 
   async register(input: RegisterInput): Promise<AuthPayload> {
@@ -125,6 +127,9 @@ export class AccountService {
     if (input.phoneNumber !== undefined) {
       if (input.phoneNumber === null) unset.phone_number = 1;
       else set.phone_number = input.phoneNumber;
+    }
+    if (input.profilePictureId !== undefined) {
+      set.profile_picture = input.profilePictureId === null ? null : (await this.media.ownImage(userId, input.profilePictureId, "profilePictureId"))._id.toHexString();
     }
     try {
       const user = await this.models.User.findOneAndUpdate(

@@ -7,6 +7,7 @@ import type { DocumentType } from "@typegoose/typegoose";
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
 import { ConnectionType, type Connection } from "../../common/connection.js";
 import { Contact } from "../contact/contact.entity.js";
+import { Media } from "../media/media.entity.js";
 import type { Context } from "../../context.js";
 import { parseId } from "../../common/ids.js";
 import { notFound } from "../../errors.js";
@@ -38,14 +39,18 @@ export class UserResolver {
 
   @Authorized()
   @Query(() => User, { nullable: true })
-  user(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<User> | null> {
-    return ctx.loaders.user.load(parseId(id).toHexString());
+  async user(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    const user = await ctx.loaders.user.load(parseId(id).toHexString());
+    if (!user) throw notFound("User");
+    return user;
   }
 
   @Authorized()
   @Query(() => User, { nullable: true })
-  userByUsername(@Arg("username") username: string, @Ctx() ctx: Context): Promise<DocumentType<User> | null> {
-    return ctx.services.users.findByUsername(username);
+  async userByUsername(@Arg("username") username: string, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    const user = await ctx.services.users.findByUsername(username);
+    if (!user) throw notFound("User");
+    return user;
   }
 
   @FieldResolver(() => String, { nullable: true, description: "Visible to the user themself only; null for others." })
@@ -62,6 +67,11 @@ export class UserResolver {
   async lastSeen(@Root() user: DocumentType<User>, @Ctx() ctx: Context): Promise<Date | null> {
     if (await ctx.loaders.blockedViewer.load(user._id.toHexString())) return null;
     return user.last_seen ?? null;
+  }
+
+  @FieldResolver(() => Media, { nullable: true })
+  profilePicture(@Root() user: DocumentType<User>, @Ctx() ctx: Context): Promise<DocumentType<Media> | null> | null {
+    return user.profile_picture ? ctx.loaders.media.load(user.profile_picture) : null;
   }
 
   @FieldResolver(() => Contact, { nullable: true, description: "The viewer's contact entry for this user, if any." })

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countCommands, startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { UrlSigner } from "../../src/common/signed-url.js";
+import { MediaType } from "../../src/modules/media/media.entity.js";
 
 describe("media and files (read side)", () => {
   let api: TestApi;
@@ -19,7 +20,7 @@ describe("media and files (read side)", () => {
     other = await registerUser(api, "other");
     // Uploads arrive with issue 5; the stored shape is what they will write.
     const image = await api.db.models.Media.create({
-      filename: "a1b2c3.png", original_filename: "me.png", file_size: 1234, media_type: "image", mime_type: "image/png",
+      filename: "a1b2c3.png", original_filename: "me.png", file_size: 1234, media_type: MediaType.IMAGE, mime_type: "image/png",
       uploader_id: new Types.ObjectId(owner.id), width: 64, height: 48, thumbnail: "a1b2c3.thumb.webp", optimized: true,
     });
     const file = await api.db.models.File.create({
@@ -65,7 +66,7 @@ describe("media and files (read side)", () => {
   it("loads 50 users' profile pictures with the same number of commands as 5", async () => {
     const uploader = new Types.ObjectId(owner.id);
     for (let i = 0; i < 50; i++) {
-      const m = await api.db.models.Media.create({ filename: `p${i}.png`, original_filename: `p${i}.png`, file_size: 10, media_type: "image", mime_type: "image/png", uploader_id: uploader });
+      const m = await api.db.models.Media.create({ filename: `p${i}.png`, original_filename: `p${i}.png`, file_size: 10, media_type: MediaType.IMAGE, mime_type: "image/png", uploader_id: uploader });
       await api.db.models.User.create({
         username: `crowd${String(i).padStart(2, "0")}`, email: `crowd${i}@example.com`, password: "x", search_keys: [`crowd${String(i).padStart(2, "0")}`],
         profile_picture: m._id.toHexString(),

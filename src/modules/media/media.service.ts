@@ -9,7 +9,7 @@ import type { Models } from "../../database.js";
 import { notFound } from "../../errors.js";
 import { parseId } from "../../common/ids.js";
 import type { UrlSigner } from "../../common/signed-url.js";
-import type { FileItem, Media } from "./media.entity.js";
+import { type FileItem, type Media, MediaType } from "./media.entity.js";
 
 export class MediaService {
   constructor(private readonly models: Models, private readonly signer: UrlSigner) {}
@@ -39,7 +39,7 @@ export class MediaService {
   /** An image the viewer uploaded, usable as their profile picture. */
   async ownImage(viewerId: string, id: string, field: string): Promise<DocumentType<Media>> {
     const media = await this.models.Media.findOne({ _id: parseId(id, field), is_deleted: false, uploader_id: new Types.ObjectId(viewerId) });
-    if (!media || media.media_type !== "image") throw notFound("Image");
+    if (!media || media.media_type !== MediaType.IMAGE) throw notFound("Image");
     return media;
   }
 

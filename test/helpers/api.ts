@@ -8,6 +8,7 @@ import { connectDatabase, type Database } from "../../src/database.js";
 import { createServer, type AppServer } from "../../src/server.js";
 import { startTestMongo, type TestMongo } from "./mongo.js";
 import { MemoryMailer } from "../../src/mail/mailer.js";
+import { validateSeedCollections } from "./seed-schema.js";
 
 export interface GqlResult<T = Record<string, unknown>> {
   status: number;
@@ -48,8 +49,15 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
       });
       return { status: res.status, ...((await res.json()) as object) };
     },
+    /** Stops everything; first checks that every stored document is true to seed 004. */
     async stop() {
       await server.stop();
+      const seed = await validateSeedCollections(db.connection);
+      if (seed && seed.failures.length) {
+        await db.close();
+        await mongo.stop();
+        throw new Error(`documents not true to seed 004:\n${JSON.stringify(seed.failures, null, 2)}`);
+      }
       await db.connection.dropDatabase().catch(() => undefined);
       await db.close();
       await mongo.stop();

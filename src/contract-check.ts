@@ -31,10 +31,41 @@ export const CONTRACT_AREAS: Record<string, ContractArea> = {
     mutation: ["requestContact", "acceptContact", "declineContact", "removeContact", "blockUser", "unblockUser", "updateContact"],
   },
   mediaRead: { types: ["MediaType", "Media", "File"], query: ["media", "file"] },
+  messaging: {
+    types: [
+      "MessageType", "MessageStatus", "ReceiptStatus", "ChatMessage", "Message", "GroupMessage", "MessageReceipt", "MessageReceiptConnection",
+      "MessageReceiptEdge", "Attachment", "SendMessageInput", "SendGroupMessageInput", "Conversation", "DirectConversation", "GroupConversation",
+      "ConversationConnection", "ConversationEdge", "ChatMessageConnection", "ChatMessageEdge", "ReceiptUpdate", "TypingEvent",
+    ],
+    query: ["conversations", "conversation", "directConversation", "messages", "searchMessages"],
+    mutation: ["sendMessage", "sendGroupMessage", "editMessage", "deleteMessage", "markDelivered", "markRead", "setTyping"],
+    subscription: ["messageAdded", "messageUpdated", "receiptUpdated", "typing", "conversationUpdated"],
+  },
+  groups: {
+    types: ["GroupRole", "Group", "GroupMember", "GroupMemberConnection", "GroupMemberEdge", "GroupConnection", "GroupEdge", "CreateGroupInput", "UpdateGroupInput"],
+    query: ["group", "myGroups"],
+    mutation: ["createGroup", "updateGroup", "addGroupMembers", "removeGroupMember", "setGroupRole", "leaveGroup", "deactivateGroup"],
+  },
+  calls: {
+    types: ["CallType", "CallStatus", "Call", "CallParticipant", "CallConnection", "CallEdge", "StartCallInput", "CallSignal"],
+    query: ["call", "calls"],
+    mutation: ["startCall", "ringCall", "acceptCall", "rejectCall", "joinCall", "leaveCall", "endCall", "sendCallSignal"],
+    subscription: ["callUpdated", "callSignal"],
+  },
+  uploads: {
+    types: ["CreateUploadInput", "UploadTicket"],
+    mutation: ["createUpload", "completeUpload", "deleteMedia", "deleteFile"],
+  },
+  presence: {
+    types: ["PresenceStatus", "Presence", "DeviceInfo", "SetPresenceInput"],
+    query: ["presence"],
+    mutation: ["setPresence"],
+    subscription: ["presenceChanged"],
+  },
 };
 
 /** Areas the served schema is complete for; the check covers exactly these. */
-export const SERVED_AREAS: string[] = [];
+export const SERVED_AREAS: string[] = ["node", "accounts", "contacts", "mediaRead"];
 
 function typeString(t: GraphQLType): string {
   return String(t);

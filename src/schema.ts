@@ -11,8 +11,9 @@ import { AccountResolver } from "./modules/account/account.resolver.js";
 import { UserResolver } from "./modules/user/user.resolver.js";
 import { ContactRequestResolver, ContactResolver } from "./modules/contact/contact.resolver.js";
 import { FileResolver, MediaResolver } from "./modules/media/media.resolver.js";
+import { NodeResolver } from "./modules/node/node.resolver.js";
 
-export const resolvers = [AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver] as const;
+export const resolvers = [AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver, NodeResolver] as const;
 
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({

@@ -103,3 +103,27 @@ describe("contacts", () => {
     expect(JSON.stringify(plan)).toContain("IXSCAN");
   });
 });
+
+describe("node(id)", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it("resolves users and the viewer's own contact entries by id, and nothing else", async () => {
+    const a = await registerUser(api, "nodea");
+    const b = await registerUser(api, "nodeb");
+    const c = await registerUser(api, "nodec");
+    const entry = await api.gql<{ requestContact: { id: string } }>(`mutation($u: ID!) { requestContact(userId: $u) { id } }`, { u: b.id }, a.token);
+    const entryId = entry.data!.requestContact.id;
+    const NODE = `query($id: ID!) { node(id: $id) { __typename id ... on User { username } ... on Contact { status } } }`;
+    expect((await api.gql(NODE, { id: b.id }, a.token)).data).toEqual({ node: { __typename: "User", id: b.id, username: "nodeb" } });
+    expect((await api.gql(NODE, { id: entryId }, a.token)).data).toEqual({ node: { __typename: "Contact", id: entryId, status: "PENDING" } });
+    expect((await api.gql(NODE, { id: entryId }, c.token)).errors?.[0].extensions?.code).toBe("NOT_FOUND");
+    expect((await api.gql(NODE, { id: "0123456789abcdef01234567" }, a.token)).errors?.[0].extensions?.code).toBe("NOT_FOUND");
+    expect((await api.gql(NODE, { id: "x" }, a.token)).errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
+  });
+});

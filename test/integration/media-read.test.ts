@@ -46,6 +46,8 @@ describe("media and files (read side)", () => {
     expect(signer.verify(url.pathname, url.searchParams.get("exp"), url.searchParams.get("sig"), Date.now() + 2 * 3600 * 1000)).toBe(false);
     expect(String(res.data?.media.thumbnailUrl)).toContain(`/files/media/${imageId}/thumbnail?`);
     const file = await api.gql<{ file: Record<string, unknown> }>(`query($id: ID!) { file(id: $id) { originalFilename downloadCount url } }`, { id: fileId }, owner.token);
+    const node = await api.gql(`query($a: ID!, $b: ID!) { a: node(id: $a) { __typename id } b: node(id: $b) { __typename id } }`, { a: imageId, b: fileId }, owner.token);
+    expect(node.data).toEqual({ a: { __typename: "Media", id: imageId }, b: { __typename: "File", id: fileId } });
     expect(file.data?.file).toMatchObject({ originalFilename: "report.pdf", downloadCount: 0, url: expect.stringContaining(`/files/file/${fileId}?exp=`) });
   });
 

@@ -33,8 +33,8 @@ export class AccountResolver {
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Revokes the refresh token of this session; with allSessions, every session of the viewer." })
-  logout(@Arg("allSessions", { defaultValue: false }) allSessions: boolean, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.accounts.logout(ctx.viewer!.id, ctx.viewer!.sessionId, allSessions);
+  logout(@Arg("allSessions", () => Boolean, { nullable: true, defaultValue: false }) allSessions: boolean | null, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.accounts.logout(ctx.viewer!.id, ctx.viewer!.sessionId, allSessions === true);
   }
 
   @Authorized()

@@ -16,11 +16,11 @@ export class ContactResolver {
   contacts(
     @Ctx() ctx: Context,
     @Arg("status", () => ContactStatus, { nullable: true }) status: ContactStatus | null,
-    @Arg("favoritesOnly", () => Boolean, { defaultValue: false }) favoritesOnly: boolean,
+    @Arg("favoritesOnly", () => Boolean, { nullable: true, defaultValue: false }) favoritesOnly: boolean | null,
     @Arg("first", () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after: string | null,
   ): Promise<Connection<DocumentType<Contact>>> {
-    return ctx.services.contacts.list(ctx.viewer!.id, status, favoritesOnly, { first, after });
+    return ctx.services.contacts.list(ctx.viewer!.id, status, favoritesOnly === true, { first, after });
   }
 
   @Authorized()

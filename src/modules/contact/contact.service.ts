@@ -140,6 +140,11 @@ export class ContactService {
     return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: { fromId: e.node.user_id, createdAt: e.node.created_at } })) };
   }
 
+  /** The viewer's own entry with this id (node lookup), or null. */
+  ownEntry(viewerId: string, id: Types.ObjectId): Promise<DocumentType<Contact> | null> {
+    return this.models.Contact.findOne({ _id: id, user_id: new Types.ObjectId(viewerId) });
+  }
+
   /** Ids of the users who blocked the viewer (left out of search, shown no presence). */
   async blockedBy(viewerId: string): Promise<Types.ObjectId[]> {
     const entries = await this.models.Contact.find({ contact_id: new Types.ObjectId(viewerId), status: ContactStatus.BLOCKED }, { user_id: 1 }).lean();

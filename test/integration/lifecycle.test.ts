@@ -4,6 +4,7 @@
  * exits 0. And graphql-ws refuses a bad token at connect with 4403.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "graphql-ws";
@@ -39,6 +40,35 @@ describe("graphql-ws authentication at connect", () => {
 
   it("closes with 4403 when the token is bad", async () => {
     expect(await closeCode(api.url.replace("http", "ws") + "/graphql", "Bearer not-a-token")).toBe(4403);
+  });
+});
+
+describe("graceful stop", () => {
+  it("lets an in-flight request finish before the server closes", async () => {
+    const api = await startTestApi();
+    const port = Number(new URL(api.url).port);
+    const body = JSON.stringify({ query: "{ __typename }" });
+    const received = new Promise<void>((resolve) => api.server.httpServer.once("request", () => resolve()));
+    const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request({ port, host: "127.0.0.1", path: "/graphql", method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on("error", reject);
+      // Half the body now: the request is in flight when the stop begins.
+      req.write(body.slice(0, 5));
+      void received.then(() => {
+        stopping = api.stop();
+        setTimeout(() => req.end(body.slice(5)), 50);
+      });
+    });
+    let stopping: Promise<void> | undefined;
+    const res = await response;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ data: { __typename: "Query" } });
+    await stopping;
+    await expect(fetch(`${api.url}/healthz`)).rejects.toThrow();
   });
 });
 

@@ -3,6 +3,8 @@
  * manner of graphql-ws's tests/utils/tservers.ts: start, use, and a cleanup that stops it all.
  */
 import "reflect-metadata";
+import { print } from "graphql";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { loadConfig, type Config } from "../../src/config.js";
 import { connectDatabase, type Database } from "../../src/database.js";
 import { createServer, type AppServer } from "../../src/server.js";
@@ -23,6 +25,8 @@ export interface TestApi {
   config: Config;
   /** Mail the API sent (password reset links). */
   mailer: MemoryMailer;
+  /** Sends a typed document (test/operations → codegen) or a query string. */
+  gql<T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V>, variables?: V, token?: string): Promise<GqlResult<T>>;
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResult<T>>;
   stop(): Promise<void>;
 }
@@ -41,13 +45,14 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     db,
     config,
     mailer,
-    async gql(query, variables, token) {
+    async gql(document: string | TypedDocumentNode<unknown, Record<string, unknown>>, variables?: Record<string, unknown>, token?: string) {
+      const query = typeof document === "string" ? document : print(document);
       const res = await fetch(`${url}/graphql`, {
         method: "POST",
         headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query, variables }),
       });
-      return { status: res.status, ...((await res.json()) as object) };
+      return { status: res.status, ...((await res.json()) as object) } as GqlResult<never>;
     },
     /** Stops everything; first checks that every stored document is true to seed 004. */
     async stop() {

@@ -2,16 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 
-const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken accessTokenExpiresAt user { id username email fullName } } }`;
-const LOGIN = `mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id username } } }`;
-const REFRESH = `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`;
-const ME = `{ me { id username email isActive settings { readReceiptsEnabled } } }`;
+import { LoginDocument as LOGIN, LogoutDocument, MeDocument as ME, RefreshTokenDocument, RegisterDocument as REGISTER, UserByIdDocument, type RegisterMutation } from "../generated/graphql.js";
 
-interface Auth {
-  accessToken: string;
-  refreshToken: string;
-  user: { id: string; username: string; email: string | null };
-}
+type Auth = RegisterMutation["register"];
 
 describe("accounts", () => {
   let api: TestApi;
@@ -23,7 +16,7 @@ describe("accounts", () => {
   });
 
   async function register(username: string, extra: Record<string, unknown> = {}): Promise<Auth> {
-    const res = await api.gql<{ register: Auth }>(REGISTER, { input: { username, email: `${username}@example.com`, password: "correct horse", ...extra } });
+    const res = await api.gql(REGISTER, { input: { username, email: `${username}@example.com`, password: "correct horse", ...extra } });
     expect(res.errors).toBeUndefined();
     return res.data!.register;
   }
@@ -38,8 +31,8 @@ describe("accounts", () => {
   it("registers, then logs in by username or email, and answers me", async () => {
     const reg = await register("Alice_1", { fullName: "Alice" });
     expect(reg.user).toMatchObject({ username: "Alice_1", email: "alice_1@example.com", fullName: "Alice" });
-    const byName = await api.gql<{ login: Auth }>(LOGIN, { input: { login: "alice_1", password: "correct horse" } });
-    const byEmail = await api.gql<{ login: Auth }>(LOGIN, { input: { login: "ALICE_1@example.com", password: "correct horse" } });
+    const byName = await api.gql(LOGIN, { input: { login: "alice_1", password: "correct horse" } });
+    const byEmail = await api.gql(LOGIN, { input: { login: "ALICE_1@example.com", password: "correct horse" } });
     expect(byName.data?.login.user.id).toBe(reg.user.id);
     expect(byEmail.data?.login.user.id).toBe(reg.user.id);
     const me = await api.gql(ME, {}, byName.data!.login.accessToken);
@@ -83,14 +76,14 @@ describe("accounts", () => {
 
   it("rotates refresh tokens and revokes the family when a rotated token is presented again", async () => {
     const reg = await register("carol");
-    const first = await api.gql<{ refreshToken: Auth }>(REFRESH, { t: reg.refreshToken });
+    const first = await api.gql(RefreshTokenDocument, { refreshToken: reg.refreshToken });
     expect(first.errors).toBeUndefined();
     const rotated = first.data!.refreshToken;
     expect(rotated.refreshToken).not.toBe(reg.refreshToken);
     // Reuse of the old token: refused, and the newer token dies with its family.
-    const reuse = await api.gql(REFRESH, { t: reg.refreshToken });
+    const reuse = await api.gql(RefreshTokenDocument, { refreshToken: reg.refreshToken });
     expect(reuse.errors?.[0].extensions?.code).toBe("INVALID_TOKEN");
-    const after = await api.gql(REFRESH, { t: rotated.refreshToken });
+    const after = await api.gql(RefreshTokenDocument, { refreshToken: rotated.refreshToken });
     expect(after.errors?.[0].extensions?.code).toBe("INVALID_TOKEN");
     const me = await api.gql(ME, {}, rotated.accessToken);
     expect(me.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
@@ -100,12 +93,12 @@ describe("accounts", () => {
 
   it("logs out this session or all sessions", async () => {
     const reg = await register("dave");
-    const other = (await api.gql<{ login: Auth }>(LOGIN, { input: { login: "dave", password: "correct horse" } })).data!.login;
-    expect((await api.gql(`mutation { logout }`, {}, reg.accessToken)).data).toEqual({ logout: true });
+    const other = (await api.gql(LOGIN, { input: { login: "dave", password: "correct horse" } })).data!.login;
+    expect((await api.gql(LogoutDocument, {}, reg.accessToken)).data).toEqual({ logout: true });
     expect((await api.gql(ME, {}, reg.accessToken)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
-    expect((await api.gql(REFRESH, { t: reg.refreshToken })).errors?.[0].extensions?.code).toBe("INVALID_TOKEN");
+    expect((await api.gql(RefreshTokenDocument, { refreshToken: reg.refreshToken })).errors?.[0].extensions?.code).toBe("INVALID_TOKEN");
     expect((await api.gql(ME, {}, other.accessToken)).data).toBeTruthy();
-    await api.gql(`mutation { logout(allSessions: true) }`, {}, other.accessToken);
+    await api.gql(LogoutDocument, { allSessions: true }, other.accessToken);
     expect((await api.gql(ME, {}, other.accessToken)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
   });
 
@@ -115,7 +108,7 @@ describe("accounts", () => {
     const tampered = erin.accessToken.slice(0, -2) + (erin.accessToken.endsWith("A") ? "BB" : "AA");
     expect((await api.gql(ME, {}, tampered)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
     const frank = await register("frank");
-    const seen = await api.gql<{ user: { email: string | null; settings: unknown } }>(`query($id: ID!) { user(id: $id) { username email settings { readReceiptsEnabled } } }`, { id: erin.user.id }, frank.accessToken);
+    const seen = await api.gql(UserByIdDocument, { id: erin.user.id }, frank.accessToken);
     expect(seen.data?.user).toEqual({ username: "erin", email: null, settings: null });
     const bad = await api.gql(`{ user(id: "nope") { id } }`, {}, frank.accessToken);
     expect(bad.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");

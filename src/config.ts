@@ -25,6 +25,7 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly publicUrl: string | null;
   readonly smtpUrl: string | null;
+  readonly mailFrom: string;
 }
 
 export class ConfigError extends Error {
@@ -97,5 +98,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     publicUrl: url(env, "PUBLIC_URL", ["http:", "https:"]),
     smtpUrl: url(env, "SMTP_URL", ["smtp:", "smtps:"]),
+    mailFrom: env.MAIL_FROM?.trim() || "LetsApp <no-reply@letsapp.local>",
   });
 }

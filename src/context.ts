@@ -56,5 +56,6 @@ export async function resolveViewer(services: AppServices, authorization: unknow
 
 export async function buildContext(services: AppServices, authorization: unknown, ip: string, requestId?: string): Promise<Context> {
   const viewer = await resolveViewer(services, authorization);
+  if (viewer) services.users.touch(viewer.id);
   return { requestId: requestId ?? randomUUID(), ip, viewer, services, loaders: createLoaders(services, viewer) };
 }

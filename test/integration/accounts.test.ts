@@ -39,6 +39,20 @@ describe("accounts", () => {
     expect(me.data).toEqual({ me: { id: reg.user.id, username: "Alice_1", email: "alice_1@example.com", isActive: true, settings: { readReceiptsEnabled: true } } });
   });
 
+  it("keeps last_seen current on authenticated requests", async () => {
+    const reg = await register("lastseen");
+    await api.db.models.User.updateOne({ username: "lastseen" }, { $set: { last_seen: new Date("2020-01-01T00:00:00Z") } });
+    // Any authenticated request (not only login) refreshes it.
+    expect((await api.gql(ME, {}, reg.accessToken)).errors).toBeUndefined();
+    let seen: Date | undefined;
+    for (let i = 0; i < 100; i++) {
+      seen = (await api.db.models.User.findById(reg.user.id).lean())?.last_seen;
+      if (seen && seen.getUTCFullYear() > 2020) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(seen!.getUTCFullYear()).toBeGreaterThan(2020);
+  });
+
   it("stores the password as an argon2id hash, never in clear", async () => {
     const user = await api.db.models.User.findOne({ username: "Alice_1" }).lean();
     expect(user?.password).toMatch(/^\$argon2id\$v=19\$/);

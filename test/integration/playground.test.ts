@@ -46,5 +46,8 @@ describe("playground and introspection", () => {
     const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: me { id }`).join(" ");
     const res = await api.gql(`{ ${aliases} }`);
     expect(res.errors?.[0].message).toMatch(/alias/i);
+    const deep = "{ me { " + "contact { user { ".repeat(8) + "id" + " } }".repeat(8) + " } }";
+    const tooDeep = await api.gql(deep);
+    expect(tooDeep.errors?.[0].message).toMatch(/depth/i);
   });
 });

@@ -6,8 +6,28 @@ import type { User } from "./user.entity.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import { badInput } from "../../errors.js";
 
+/** How stale `last_seen` may get before an authenticated request refreshes it. */
+const LAST_SEEN_RESOLUTION_MS = 60_000;
+
 export class UserService {
+  /** When this instance last wrote each user's last_seen (bounded: entries older than the resolution are dropped). */
+  private readonly touched = new Map<string, number>();
+
   constructor(private readonly models: Models) {}
+
+  /**
+   * Keeps `last_seen` current for an active user: at most one write per user per minute per
+   * instance, off the request's path (a failed write is retried on a later request).
+   */
+  touch(userId: string, now = Date.now()): void {
+    const last = this.touched.get(userId);
+    if (last !== undefined && now - last < LAST_SEEN_RESOLUTION_MS) return;
+    if (this.touched.size > 50_000) {
+      for (const [id, at] of this.touched) if (now - at >= LAST_SEEN_RESOLUTION_MS) this.touched.delete(id);
+    }
+    this.touched.set(userId, now);
+    this.models.User.updateOne({ _id: new Types.ObjectId(userId) }, { $set: { last_seen: new Date(now) } }).catch(() => this.touched.delete(userId));
+  }
 
   /** One query for many ids, in the order asked (DataLoader's contract). */
   async findByIds(ids: readonly string[]): Promise<Array<DocumentType<User> | null>> {

@@ -1,6 +1,5 @@
 /**
- * Cursors (global to the server: getMore/killCursors from another connection; batch sizes and
- * the 16 MiB cap), command errors with MongoDB's codes, update features (pipeline updates,
+ * Cursors (batch sizes and the 16 MiB cap), command errors with MongoDB's codes, update features (pipeline updates,
  * arrayFilters, $setOnInsert, $type by BSON name, $comment), and two clients sharing a server.
  */
 import { Decimal128, Long, MongoClient, ObjectId, type Db } from "mongodb";
@@ -26,18 +25,6 @@ describe("cursors, errors and shared use", () => {
     await a?.close();
     await b?.close();
     await mongo?.stop();
-  });
-
-  it("continues a cursor with getMore from another client's connection, then kills one", async () => {
-    await dbA.collection<AnyDoc>("many").insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i })));
-    const first = await dbA.command({ find: "many", batchSize: 3, sort: { _id: 1 } });
-    expect(first.cursor.firstBatch.map((d: { _id: number }) => d._id)).toEqual([0, 1, 2]);
-    const id = first.cursor.id;
-    const more = await dbB.command({ getMore: id, collection: "many", batchSize: 4 });
-    expect(more.cursor.nextBatch.map((d: { _id: number }) => d._id)).toEqual([3, 4, 5, 6]);
-    const killed = await dbB.command({ killCursors: "many", cursors: [id] });
-    expect(killed.cursorsKilled).toHaveLength(1);
-    await expect(dbA.command({ getMore: id, collection: "many" })).rejects.toMatchObject({ code: 43 });
   });
 
   it("returns 101 documents in a default first batch and the rest through getMore", async () => {

@@ -7,6 +7,7 @@ import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 import { RawWireClient, header, opMsg, opQuery } from "../helpers/raw-wire.js";
+import type { AnyDoc } from "../helpers/mongo.js";
 
 describe("wire protocol", () => {
   let db: EmbeddedMongo;
@@ -161,6 +162,25 @@ describe("wire protocol", () => {
       expect((await raw.read())?.doc).toMatchObject({ ok: 0, code: 73 });
       raw.close();
     });
+  });
+
+  it("keeps cursors global to the server: getMore and killCursors on another connection", async () => {
+    await client.db("wire").collection<AnyDoc>("global").insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i })));
+    const one = await RawWireClient.connect(db.port);
+    const two = await RawWireClient.connect(db.port);
+    one.write(opMsg(1, { find: "global", $db: "wire", batchSize: 3, sort: { _id: 1 } }));
+    const first = await one.read({ promoteLongs: false });
+    const cursor = first?.doc.cursor as { id: Long; firstBatch: Array<{ _id: number }> };
+    expect(cursor.firstBatch.map((d) => d._id)).toEqual([0, 1, 2]);
+    two.write(opMsg(2, { getMore: cursor.id, collection: "global", batchSize: 4, $db: "wire" }));
+    const more = (await two.read())?.doc.cursor as { nextBatch: Array<{ _id: number }> };
+    expect(more.nextBatch.map((d) => d._id)).toEqual([3, 4, 5, 6]);
+    two.write(opMsg(3, { killCursors: "global", cursors: [cursor.id], $db: "wire" }));
+    expect((await two.read())?.doc.cursorsKilled).toHaveLength(1);
+    one.write(opMsg(4, { getMore: cursor.id, collection: "global", $db: "wire" }));
+    expect((await one.read())?.doc).toMatchObject({ ok: 0, code: 43, codeName: "CursorNotFound" });
+    one.close();
+    two.close();
   });
 
   it("uses Int64 cursor ids", async () => {

@@ -10,20 +10,31 @@ import { bearerToken } from "./auth/tokens.js";
 import type { AppServices } from "./services.js";
 import type { User } from "./modules/user/user.entity.js";
 import type { Contact } from "./modules/contact/contact.entity.js";
-import type { Media } from "./modules/media/media.entity.js";
+import type { FileItem, Media } from "./modules/media/media.entity.js";
+import type { Group } from "./modules/group/group.entity.js";
+import type { MessageView } from "./modules/message/message.view.js";
+import { type ConversationSnapshot, snapshotOf } from "./modules/conversation/conversation.view.js";
 
 export interface Viewer {
   id: string;
   sessionId: string;
 }
 
-export interface Loaders {
+/** Loaders that do not depend on who is asking: shareable by every subscriber of one event. */
+export interface SharedLoaders {
   user: DataLoader<string, DocumentType<User> | null>;
+  media: DataLoader<string, DocumentType<Media> | null>;
+  file: DataLoader<string, DocumentType<FileItem> | null>;
+  conversation: DataLoader<string, ConversationSnapshot | null>;
+  group: DataLoader<string, DocumentType<Group> | null>;
+  message: DataLoader<string, MessageView | null>;
+}
+
+export interface Loaders extends SharedLoaders {
   /** The viewer's contact entry about a user. */
   contactOf: DataLoader<string, DocumentType<Contact> | null>;
   /** Whether a user blocked the viewer. */
   blockedViewer: DataLoader<string, boolean>;
-  media: DataLoader<string, DocumentType<Media> | null>;
 }
 
 export interface Context {
@@ -35,12 +46,41 @@ export interface Context {
   loaders: Loaders;
 }
 
-export function createLoaders(services: AppServices, viewer: Viewer | null): Loaders {
+export function createSharedLoaders(services: AppServices): SharedLoaders {
   return {
     user: new DataLoader((ids: readonly string[]) => services.users.findByIds(ids)),
+    media: new DataLoader((ids: readonly string[]) => services.media.mediaByIds(ids)),
+    file: new DataLoader((ids: readonly string[]) => services.media.filesByIds(ids)),
+    conversation: new DataLoader(async (ids: readonly string[]) => (await services.conversations.byIds(ids)).map((c) => (c ? snapshotOf(c) : null))),
+    group: new DataLoader((ids: readonly string[]) => services.groups.byIds(ids)),
+    message: new DataLoader((ids: readonly string[]) => services.messages.lastMessages(ids)),
+  };
+}
+
+const eventLoaders = new WeakMap<object, SharedLoaders>();
+
+/**
+ * Loaders for one live event: the shared ones are made once per event (every subscriber of
+ * that event in this instance reuses them), the viewer's own ones per subscriber.
+ */
+export function loadersForEvent(services: AppServices, event: object, viewer: Viewer | null, prime?: (shared: SharedLoaders) => void): Loaders {
+  let shared = eventLoaders.get(event);
+  if (!shared) {
+    shared = createSharedLoaders(services);
+    prime?.(shared);
+    eventLoaders.set(event, shared);
+  }
+  return { ...shared, ...viewerLoaders(services, viewer) };
+}
+
+export function createLoaders(services: AppServices, viewer: Viewer | null): Loaders {
+  return { ...createSharedLoaders(services), ...viewerLoaders(services, viewer) };
+}
+
+function viewerLoaders(services: AppServices, viewer: Viewer | null): Pick<Loaders, "contactOf" | "blockedViewer"> {
+  return {
     contactOf: new DataLoader(async (ids: readonly string[]) => (viewer ? services.contacts.entriesAbout(viewer.id, ids) : ids.map(() => null))),
     blockedViewer: new DataLoader(async (ids: readonly string[]) => (viewer ? services.contacts.whichBlocked(viewer.id, ids) : ids.map(() => false))),
-    media: new DataLoader((ids: readonly string[]) => services.media.mediaByIds(ids)),
   };
 }
 

@@ -11,6 +11,9 @@ import { User } from "./modules/user/user.entity.js";
 import { PasswordReset } from "./modules/password-reset/password-reset.entity.js";
 import { Contact } from "./modules/contact/contact.entity.js";
 import { FileItem, Media } from "./modules/media/media.entity.js";
+import { Conversation } from "./modules/conversation/conversation.entity.js";
+import { DirectMessage, GroupMessageDoc } from "./modules/message/message.entity.js";
+import { Group } from "./modules/group/group.entity.js";
 
 export interface Models {
   User: ReturnModelType<typeof User>;
@@ -19,6 +22,10 @@ export interface Models {
   Contact: ReturnModelType<typeof Contact>;
   Media: ReturnModelType<typeof Media>;
   File: ReturnModelType<typeof FileItem>;
+  Conversation: ReturnModelType<typeof Conversation>;
+  DirectMessage: ReturnModelType<typeof DirectMessage>;
+  GroupMessage: ReturnModelType<typeof GroupMessageDoc>;
+  Group: ReturnModelType<typeof Group>;
 }
 
 export interface Database {
@@ -53,6 +60,10 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
     Contact: model(connection, Contact),
     Media: model(connection, Media),
     File: model(connection, FileItem),
+    Conversation: model(connection, Conversation),
+    DirectMessage: model(connection, DirectMessage),
+    GroupMessage: model(connection, GroupMessageDoc),
+    Group: model(connection, Group),
   };
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
   return {

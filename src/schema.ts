@@ -6,18 +6,33 @@ import "reflect-metadata";
 import { DateTimeResolver } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
+import { createPubSub } from "@graphql-yoga/subscription";
+import type { AppPubSub, Topics } from "./pubsub.js";
 import { authChecker } from "./auth/auth-checker.js";
 import { AccountResolver } from "./modules/account/account.resolver.js";
 import { UserResolver } from "./modules/user/user.resolver.js";
 import { ContactRequestResolver, ContactResolver } from "./modules/contact/contact.resolver.js";
 import { FileResolver, MediaResolver } from "./modules/media/media.resolver.js";
 import { NodeResolver } from "./modules/node/node.resolver.js";
+import { GroupMessageResolver, MessageResolver } from "./modules/message/message.resolver.js";
+import { DirectConversationResolver, GroupConversationResolver } from "./modules/conversation/conversation.resolver.js";
+import { GroupResolver } from "./modules/group/group.resolver.js";
+import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/conversation/subscription.resolver.js";
 
-export const resolvers = [AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver, NodeResolver] as const;
+export const resolvers = [
+  AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver, NodeResolver,
+  MessageResolver, GroupMessageResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
+  MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
+] as const;
 
-export function buildAppSchema(): Promise<GraphQLSchema> {
+/**
+ * Subscriptions use their own `subscribe` functions over the app's topics; type-graphql still
+ * wants a pubSub, so the server passes its own (schema emits get an in-memory one).
+ */
+export function buildAppSchema(pubSub: AppPubSub = createPubSub<Topics>()): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
+    pubSub: pubSub as unknown as NonNullable<Parameters<typeof buildSchema>[0]["pubSub"]>,
     authChecker,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: { forbidUnknownValues: false },

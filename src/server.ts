@@ -18,6 +18,7 @@ import { createFormatError } from "./errors.js";
 import { buildAppSchema } from "./schema.js";
 import { createServices, type AppServices } from "./services.js";
 import type { Mailer } from "./mail/mailer.js";
+import { createAppPubSub } from "./pubsub.js";
 import { servePlayground, servePlaygroundAsset, wantsPlayground } from "./playground.js";
 
 /** Largest accepted request body (GraphQL documents and variables; uploads go elsewhere). */
@@ -61,8 +62,9 @@ export interface ServerOptions {
 }
 
 export async function createServer(config: Config, db: Database, options: ServerOptions): Promise<AppServer> {
-  const schema = await buildAppSchema();
-  const services = createServices(config, db, options.mailer);
+  const pubSubHandle = createAppPubSub(config.redisUrl);
+  const schema = await buildAppSchema(pubSubHandle.pubSub);
+  const services = createServices(config, db, options.mailer, pubSubHandle.pubSub);
   const httpServer = http.createServer();
   const armor = new ApolloArmor({
     maxDepth: { n: 10 },
@@ -172,6 +174,7 @@ export async function createServer(config: Config, db: Database, options: Server
     async stop() {
       await wsCleanup.dispose();
       await apollo.stop();
+      await pubSubHandle.close();
     },
   };
 }

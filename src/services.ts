@@ -9,6 +9,10 @@ import { MediaService } from "./modules/media/media.service.js";
 import { UrlSigner } from "./common/signed-url.js";
 import { PasswordResetService } from "./modules/password-reset/password-reset.service.js";
 import type { Mailer } from "./mail/mailer.js";
+import type { AppPubSub } from "./pubsub.js";
+import { ConversationService } from "./modules/conversation/conversation.service.js";
+import { MessageService } from "./modules/message/message.service.js";
+import { GroupService } from "./modules/group/group.service.js";
 import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
 
 export interface AppServices {
@@ -22,20 +26,30 @@ export interface AppServices {
   passwordResets: PasswordResetService;
   mailer: Mailer;
   rateLimiter: RateLimiter;
+  pubSub: AppPubSub;
+  conversations: ConversationService;
+  messages: MessageService;
+  groups: GroupService;
 }
 
-export function createServices(config: Config, db: Database, mailer: Mailer): AppServices {
+export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppPubSub): AppServices {
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   const rateLimiter = new MemoryRateLimiter();
   const media = new MediaService(db.models, new UrlSigner(config.jwtSecret, config.downloadUrlTtlSeconds, config.publicUrl ?? ""));
   const accounts = new AccountService(db.models, tokens, config, rateLimiter, media);
+  const contacts = new ContactService(db.models);
+  const conversations = new ConversationService(db.models, pubSub);
   return {
     config,
     db,
     tokens,
     accounts,
     users: new UserService(db.models),
-    contacts: new ContactService(db.models),
+    contacts,
+    pubSub,
+    conversations,
+    messages: new MessageService(db.models, conversations, contacts, pubSub),
+    groups: new GroupService(db.models, conversations, contacts, media, pubSub),
     media,
     passwordResets: new PasswordResetService(db.models, accounts, mailer, config, rateLimiter),
     mailer,

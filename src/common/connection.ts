@@ -33,7 +33,8 @@ export interface Edge<T> {
 export interface Connection<T> {
   edges: Array<Edge<T>>;
   pageInfo: PageInfo;
-  totalCount: PromiseLike<number>;
+  /** Null where a count is not offered (e.g. search). */
+  totalCount: PromiseLike<number | null>;
 }
 
 /** `XConnection` and `XEdge` types for a node type, shaped as the contract writes them. */
@@ -163,5 +164,34 @@ export async function paginate<T>(
         return counted.then(onFulfilled, onRejected);
       },
     },
+  };
+}
+
+/** Relay pagination over an in-memory list (members, receipts); the cursor is the position. */
+export function pageArray<T>(items: T[], args: PageArgs, defaultFirst: number): Connection<T> {
+  const { limit, forward } = validatePage(args, defaultFirst);
+  const decode = (c: string | null | undefined, field: string): number | null => {
+    if (!c) return null;
+    const n = Number(Buffer.from(c, "base64url").toString("utf8"));
+    if (!Number.isInteger(n) || n < 0) throw badInput([{ field, message: `${field} is not a valid cursor` }]);
+    return n;
+  };
+  const enc = (i: number): string => Buffer.from(String(i)).toString("base64url");
+  let start: number;
+  let end: number;
+  if (forward) {
+    const after = decode(args.after, "after");
+    start = after === null ? 0 : after + 1;
+    end = Math.min(items.length, start + limit);
+  } else {
+    const before = decode(args.before, "before");
+    end = before === null ? items.length : Math.min(before, items.length);
+    start = Math.max(0, end - limit);
+  }
+  const edges = items.slice(start, end).map((node, i) => ({ cursor: enc(start + i), node }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: end < items.length, hasPreviousPage: start > 0, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount: Promise.resolve(items.length),
   };
 }

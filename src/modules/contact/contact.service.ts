@@ -145,6 +145,23 @@ export class ContactService {
     return this.models.Contact.findOne({ _id: id, user_id: new Types.ObjectId(viewerId) });
   }
 
+  /** True when either user blocked the other. */
+  async blockedBetween(a: Types.ObjectId, b: Types.ObjectId): Promise<boolean> {
+    const found = await this.models.Contact.exists(
+      mongoose.trusted({
+        status: ContactStatus.BLOCKED,
+        $or: [{ user_id: a, contact_id: b }, { user_id: b, contact_id: a }],
+      }) as Record<string, unknown>,
+    );
+    return found !== null;
+  }
+
+  /** Which of `userIds` blocked `by` or were blocked by them (group additions). */
+  async blockedAmong(by: Types.ObjectId, userIds: Types.ObjectId[]): Promise<Types.ObjectId[]> {
+    const entries = await this.models.Contact.find({ user_id: mongoose.trusted({ $in: userIds }), contact_id: by, status: ContactStatus.BLOCKED }, { user_id: 1 }).lean();
+    return entries.map((e) => e.user_id);
+  }
+
   /** Ids of the users who blocked the viewer (left out of search, shown no presence). */
   async blockedBy(viewerId: string): Promise<Types.ObjectId[]> {
     const entries = await this.models.Contact.find({ contact_id: new Types.ObjectId(viewerId), status: ContactStatus.BLOCKED }, { user_id: 1 }).lean();

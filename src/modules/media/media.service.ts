@@ -22,6 +22,13 @@ export class MediaService {
     return ids.map((id) => byId.get(id) ?? null);
   }
 
+  async filesByIds(ids: readonly string[]): Promise<Array<DocumentType<FileItem> | null>> {
+    const valid = ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
+    const docs = await this.models.File.find({ _id: mongoose.trusted({ $in: valid }), is_deleted: false });
+    const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
   async visibleMedia(viewerId: string, id: string): Promise<DocumentType<Media>> {
     const media = await this.models.Media.findOne({ _id: parseId(id), is_deleted: false });
     if (!media) throw notFound("Media");

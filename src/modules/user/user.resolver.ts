@@ -8,12 +8,20 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } f
 import { ConnectionType, type Connection } from "../../common/connection.js";
 import { Contact } from "../contact/contact.entity.js";
 import { Media } from "../media/media.entity.js";
+import type { UserSnapshot } from "../message/message.view.js";
 import type { Context } from "../../context.js";
 import { parseId } from "../../common/ids.js";
 import { notFound } from "../../errors.js";
 import { User, UserSettings } from "./user.entity.js";
 
 export const UserConnection = ConnectionType("User", () => User);
+
+/** Roots are mongoose documents (queries) or public snapshots with string ids (live events). */
+type UserRoot = DocumentType<User> | UserSnapshot;
+
+export function userIdOf(user: { _id: unknown }): string {
+  return String(user._id);
+}
 
 @Resolver(() => User)
 export class UserResolver {
@@ -53,29 +61,41 @@ export class UserResolver {
     return user;
   }
 
+  @FieldResolver(() => ID)
+  id(@Root() user: UserRoot): string {
+    return userIdOf(user);
+  }
+
+  /** The full document of the viewer themself (a snapshot lacks private fields). */
+  private async self(user: UserRoot, ctx: Context): Promise<DocumentType<User> | null> {
+    const id = userIdOf(user);
+    if (ctx.viewer?.id !== id) return null;
+    return "email" in user && user.email ? (user as DocumentType<User>) : ctx.loaders.user.load(id);
+  }
+
   @FieldResolver(() => String, { nullable: true, description: "Visible to the user themself only; null for others." })
-  email(@Root() user: DocumentType<User>, @Ctx() ctx: Context): string | null {
-    return ctx.viewer?.id === user._id.toHexString() ? user.email : null;
+  async email(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<string | null> {
+    return (await this.self(user, ctx))?.email ?? null;
   }
 
   @FieldResolver(() => UserSettings, { nullable: true, description: "Visible to the user themself only." })
-  settings(@Root() user: DocumentType<User>, @Ctx() ctx: Context): UserSettings | null {
-    return ctx.viewer?.id === user._id.toHexString() ? user.settings : null;
+  async settings(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<UserSettings | null> {
+    return (await this.self(user, ctx))?.settings ?? null;
   }
 
   @FieldResolver(() => Date, { nullable: true, description: "Null for users who blocked the viewer." })
-  async lastSeen(@Root() user: DocumentType<User>, @Ctx() ctx: Context): Promise<Date | null> {
-    if (await ctx.loaders.blockedViewer.load(user._id.toHexString())) return null;
+  async lastSeen(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<Date | string | null> {
+    if (await ctx.loaders.blockedViewer.load(userIdOf(user))) return null;
     return user.last_seen ?? null;
   }
 
   @FieldResolver(() => Media, { nullable: true })
-  profilePicture(@Root() user: DocumentType<User>, @Ctx() ctx: Context): Promise<DocumentType<Media> | null> | null {
+  profilePicture(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<DocumentType<Media> | null> | null {
     return user.profile_picture ? ctx.loaders.media.load(user.profile_picture) : null;
   }
 
   @FieldResolver(() => Contact, { nullable: true, description: "The viewer's contact entry for this user, if any." })
-  contact(@Root() user: DocumentType<User>, @Ctx() ctx: Context): Promise<DocumentType<Contact> | null> {
-    return ctx.loaders.contactOf.load(user._id.toHexString());
+  contact(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<DocumentType<Contact> | null> {
+    return ctx.loaders.contactOf.load(userIdOf(user));
   }
 }

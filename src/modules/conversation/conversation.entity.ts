@@ -1,0 +1,59 @@
+/**
+ * A conversation (collection `conversations`, beside the seed): one per direct pair (unique
+ * `direct_key` of the two sorted ids) or per group (same `_id` as the group). It allocates
+ * `seq` (atomic $inc of `last_seq`) and holds each member's watermarks, so unread counts are
+ * `last_seq - read_seq` and receipts never need a read of every message.
+ */
+import { index, modelOptions, prop } from "@typegoose/typegoose";
+import { Types } from "mongoose";
+
+export class ConversationMember {
+  @prop({ type: () => Types.ObjectId, required: true })
+  user_id!: Types.ObjectId;
+
+  /** Highest seq this member has read (sending a message reads everything before it). */
+  @prop({ type: Number, required: true, default: 0 })
+  read_seq!: number;
+
+  @prop({ type: Number, required: true, default: 0 })
+  delivered_seq!: number;
+
+  /** The read watermark others may see: frozen while the member has read receipts off. */
+  @prop({ type: Number, required: true, default: 0 })
+  shared_read_seq!: number;
+
+  @prop({ type: Date, required: true, default: () => new Date() })
+  joined_at!: Date;
+}
+
+export type ConversationKind = "direct" | "group";
+
+@index({ direct_key: 1 }, { unique: true, partialFilterExpression: { direct_key: { $type: "string" } } })
+@index({ "members.user_id": 1, updated_at: -1 })
+@modelOptions({ schemaOptions: { collection: "conversations", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
+export class Conversation {
+  readonly _id!: Types.ObjectId;
+
+  @prop({ type: String, required: true, enum: ["direct", "group"] })
+  kind!: ConversationKind;
+
+  /** Direct conversations: "<smaller id>:<larger id>". */
+  @prop({ type: String })
+  direct_key?: string;
+
+  @prop({ type: () => [ConversationMember], _id: false, default: [] })
+  members!: ConversationMember[];
+
+  @prop({ type: Number, required: true, default: 0 })
+  last_seq!: number;
+
+  @prop({ type: () => Types.ObjectId, default: null })
+  last_message_id!: Types.ObjectId | null;
+
+  created_at!: Date;
+  updated_at!: Date;
+}
+
+export function directKey(a: string, b: string): string {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
+}

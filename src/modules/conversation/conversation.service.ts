@@ -1,0 +1,167 @@
+/**
+ * Conversations: finding or creating them, membership checks, the viewer's list, and the
+ * delivered/read watermarks (which only move forward). Message statuses (`status`,
+ * `read_by`) are kept current from the watermarks so stored documents stay true to the seed.
+ */
+import type { DocumentType } from "@typegoose/typegoose";
+import mongoose, { Types } from "mongoose";
+import type { Models } from "../../database.js";
+import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
+import { parseId } from "../../common/ids.js";
+import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
+import type { AppPubSub } from "../../pubsub.js";
+import { type Conversation, directKey } from "./conversation.entity.js";
+import { type ConversationSnapshot, snapshotOf } from "./conversation.view.js";
+
+export class ConversationService {
+  constructor(
+    private readonly models: Models,
+    private readonly pubSub: AppPubSub,
+  ) {}
+
+  /** The direct conversation of two users, created on first use (unique direct_key: no twins). */
+  async directFor(a: Types.ObjectId, b: Types.ObjectId): Promise<DocumentType<Conversation>> {
+    const key = directKey(a.toHexString(), b.toHexString());
+    const existing = await this.models.Conversation.findOne({ direct_key: key });
+    if (existing) return existing;
+    try {
+      return await this.models.Conversation.create({
+        kind: "direct",
+        direct_key: key,
+        members: [{ user_id: a }, { user_id: b }],
+        last_seq: 0,
+      });
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) {
+        const winner = await this.models.Conversation.findOne({ direct_key: key });
+        if (winner) return winner;
+      }
+      throw err;
+    }
+  }
+
+  /** The conversation if the viewer is a member; NOT_FOUND for unknown, FORBIDDEN for non-members. */
+  async requireMember(viewerId: string, conversationId: string, field = "conversationId"): Promise<DocumentType<Conversation>> {
+    const conv = await this.models.Conversation.findById(parseId(conversationId, field));
+    if (!conv) throw notFound("Conversation");
+    if (!conv.members.some((m) => m.user_id.toHexString() === viewerId)) throw forbidden("You are not a member of this conversation");
+    return conv;
+  }
+
+  async findDirect(viewerId: string, userId: string): Promise<DocumentType<Conversation> | null> {
+    const other = parseId(userId, "userId");
+    return this.models.Conversation.findOne({ direct_key: directKey(viewerId, other.toHexString()) });
+  }
+
+  /** The viewer's conversations, most recent activity first; direct ones appear once they have a message. */
+  list(viewerId: string, page: PageArgs): Promise<Connection<DocumentType<Conversation>>> {
+    const filter = {
+      "members.user_id": new Types.ObjectId(viewerId),
+      $or: mongoose.trusted([{ kind: "group" }, { last_seq: mongoose.trusted({ $gt: 0 }) }]),
+    };
+    return paginate(this.models.Conversation, filter, [["updated_at", -1]], page, 20) as Promise<Connection<DocumentType<Conversation>>>;
+  }
+
+  /** Ids of every conversation the viewer belongs to (search scope, subscriptions). */
+  async idsFor(viewerId: string): Promise<Types.ObjectId[]> {
+    const convs = await this.models.Conversation.find({ "members.user_id": new Types.ObjectId(viewerId) }, { _id: 1 }).lean();
+    return convs.map((c) => c._id);
+  }
+
+  async byIds(ids: readonly string[]): Promise<Array<DocumentType<Conversation> | null>> {
+    const valid = ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
+    const docs = await this.models.Conversation.find({ _id: mongoose.trusted({ $in: valid }) });
+    const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /**
+   * Moves the viewer's delivered (and with `read`, read) watermark forward to `upToSeq`
+   * (clamped to the last message), never back. Publishes a receipt when a shared mark moved.
+   */
+  async mark(viewerId: string, conversationId: string, upToSeq: number, read: boolean, readReceiptsEnabled: boolean): Promise<ConversationSnapshot> {
+    if (!Number.isInteger(upToSeq) || upToSeq < 0) throw badInput([{ field: "upToSeq", message: "upToSeq must be a non-negative integer" }]);
+    const conv = await this.requireMember(viewerId, conversationId);
+    const seq = Math.min(upToSeq, conv.last_seq);
+    const before = conv.members.find((m) => m.user_id.toHexString() === viewerId)!;
+    const max: Record<string, number> = { "members.$[me].delivered_seq": seq };
+    if (read) {
+      max["members.$[me].read_seq"] = seq;
+      if (readReceiptsEnabled) max["members.$[me].shared_read_seq"] = seq;
+    }
+    const updated = await this.models.Conversation.findOneAndUpdate(
+      { _id: conv._id },
+      { $max: max },
+      { arrayFilters: [{ "me.user_id": new Types.ObjectId(viewerId) }], returnDocument: "after", timestamps: false },
+    );
+    if (!updated) throw notFound("Conversation");
+    const after = updated.members.find((m) => m.user_id.toHexString() === viewerId)!;
+    await this.updateMessageStatuses(updated, viewerId, before.delivered_seq, after.delivered_seq, before.read_seq, after.read_seq);
+    const snapshot = snapshotOf(updated);
+    const sharedMoved = after.delivered_seq !== before.delivered_seq || after.shared_read_seq !== before.shared_read_seq;
+    if (sharedMoved) {
+      this.pubSub.publish("CONVERSATION", snapshot.id, {
+        type: "receipt",
+        receipt: { conversationId: snapshot.id, userId: viewerId, deliveredSeq: after.delivered_seq, readSeq: after.shared_read_seq },
+        conversation: snapshot,
+      });
+    } else if (after.read_seq !== before.read_seq) {
+      // Only the viewer's private read mark moved: their own lists (unread counts) change.
+      this.pubSub.publish("USER", viewerId, { type: "membership", conversationId: snapshot.id, member: true, conversation: snapshot });
+    }
+    return snapshot;
+  }
+
+  /** Keeps the seed's per-message fields current: direct `status`, group `read_by`. */
+  private async updateMessageStatuses(conv: Conversation, viewerId: string, oldDelivered: number, newDelivered: number, oldRead: number, newRead: number): Promise<void> {
+    const viewer = new Types.ObjectId(viewerId);
+    const others = { sender_id: mongoose.trusted({ $ne: viewer }) };
+    if (conv.kind === "direct") {
+      if (newRead > oldRead) {
+        await this.models.DirectMessage.updateMany(
+          { conversation_id: conv._id, ...others, seq: mongoose.trusted({ $lte: newRead }), status: mongoose.trusted({ $ne: "read" }) },
+          { $set: { status: "read" } },
+          { timestamps: false },
+        );
+      }
+      if (newDelivered > oldDelivered) {
+        await this.models.DirectMessage.updateMany(
+          { conversation_id: conv._id, ...others, seq: mongoose.trusted({ $lte: newDelivered }), status: "sent" },
+          { $set: { status: "delivered" } },
+          { timestamps: false },
+        );
+      }
+    } else if (newRead > oldRead) {
+      await this.models.GroupMessage.updateMany(
+        { conversation_id: conv._id, ...others, seq: mongoose.trusted({ $gt: oldRead, $lte: newRead }) },
+        { $addToSet: { read_by: viewer } },
+        { timestamps: false },
+      );
+    }
+  }
+
+  /** Members of a group conversation join and leave with the group. */
+  async addMembers(conversationId: Types.ObjectId, userIds: Types.ObjectId[]): Promise<void> {
+    if (userIds.length === 0) return;
+    const conv = await this.models.Conversation.findById(conversationId);
+    if (!conv) throw new AppError(ErrorCode.INTERNAL_SERVER_ERROR, "group conversation missing");
+    const present = new Set(conv.members.map((m) => m.user_id.toHexString()));
+    const joined = new Date();
+    const fresh = userIds.filter((id) => !present.has(id.toHexString()));
+    if (fresh.length === 0) return;
+    // New members start with everything so far delivered and read: history is not "unread".
+    await this.models.Conversation.updateOne(
+      { _id: conversationId },
+      { $push: { members: { $each: fresh.map((user_id) => ({ user_id, read_seq: conv.last_seq, delivered_seq: conv.last_seq, shared_read_seq: conv.last_seq, joined_at: joined })) } } },
+    );
+  }
+
+  async removeMember(conversationId: Types.ObjectId, userId: Types.ObjectId): Promise<void> {
+    await this.models.Conversation.updateOne({ _id: conversationId }, { $pull: { members: { user_id: userId } } });
+  }
+
+  async snapshot(conversationId: Types.ObjectId): Promise<ConversationSnapshot | null> {
+    const conv = await this.models.Conversation.findById(conversationId);
+    return conv ? snapshotOf(conv) : null;
+  }
+}

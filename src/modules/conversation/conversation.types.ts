@@ -1,0 +1,48 @@
+/** GraphQL types of conversations; roots are ConversationSnapshot objects (the same in events). */
+import { Field, ID, Int, InterfaceType, ObjectType } from "type-graphql";
+import { ConnectionType } from "../../common/connection.js";
+import { Node } from "../node/node.interface.js";
+import { User } from "../user/user.entity.js";
+import { ChatMessage } from "../message/message.types.js";
+import { Group } from "../group/group.entity.js";
+import type { ConversationSnapshot } from "./conversation.view.js";
+
+@InterfaceType("Conversation", {
+  resolveType: (value: ConversationSnapshot) => (value.kind === "group" ? "GroupConversation" : "DirectConversation"),
+})
+export abstract class ConversationType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ChatMessage, { nullable: true })
+  lastMessage!: ChatMessage | null;
+
+  @Field(() => Int, { description: "seq of the last message; 0 when empty." })
+  lastSeq!: number;
+
+  @Field(() => Int, { description: "Messages from others after the viewer's read watermark." })
+  unreadCount!: number;
+
+  @Field(() => Int, { description: "The viewer's watermarks." })
+  readSeq!: number;
+
+  @Field(() => Int)
+  deliveredSeq!: number;
+
+  @Field(() => Date)
+  updatedAt!: string;
+}
+
+@ObjectType("DirectConversation", { implements: [Node, ConversationType] })
+export class DirectConversation extends ConversationType {
+  @Field(() => User)
+  peer!: User;
+}
+
+@ObjectType("GroupConversation", { implements: [Node, ConversationType], description: "A group's conversation has the group's id." })
+export class GroupConversation extends ConversationType {
+  @Field(() => Group)
+  group!: Group;
+}
+
+export const ConversationConnection = ConnectionType("Conversation", () => ConversationType);

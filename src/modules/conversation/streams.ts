@@ -1,0 +1,135 @@
+/**
+ * Live event streams for subscriptions.
+ *
+ * One conversation, with replay: subscribe to the topic first (events queue up), read every
+ * message with seq > afterSeq from the database, then drain the live queue skipping seqs
+ * already sent. Concurrent senders can publish out of seq order, so a jump in seq is filled
+ * from the database before going on: no message is lost or doubled.
+ *
+ * All of the viewer's conversations: the topics of every conversation they belong to, plus
+ * their user topic, which announces conversations joined or left so the set follows along.
+ */
+import { Repeater } from "@repeaterjs/repeater";
+import type { AppServices } from "../../services.js";
+import type { ConversationEvent, UserEvent } from "../../pubsub.js";
+import type { Conversation } from "./conversation.entity.js";
+import type { MessageView } from "../message/message.view.js";
+import { snapshotOf } from "./conversation.view.js";
+
+/** How long a seq gap may stay open (a sender between its $inc and its insert) before it is skipped. */
+const GAP_WAIT_MS = 3000;
+const GAP_POLL_MS = 200;
+
+export type AddedEvent = Extract<ConversationEvent, { type: "message.added" }>;
+
+const sleep = (ms: number) => new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms).unref?.());
+
+export async function* messagesWithReplay(services: AppServices, conversation: Conversation, afterSeq: number | null): AsyncGenerator<AddedEvent> {
+  const live = services.pubSub.subscribe("CONVERSATION", conversation._id.toHexString())[Symbol.asyncIterator]();
+  // Calling next() now starts listening: nothing published from here on is missed.
+  let pending = live.next();
+  let last = afterSeq ?? conversation.last_seq;
+  const held = new Map<number, AddedEvent>();
+  const asEvent = (message: MessageView): AddedEvent => ({ type: "message.added", message, conversation: snapshotOf(conversation) });
+  try {
+    if (afterSeq !== null) {
+      for (const m of await services.messages.after(conversation, afterSeq)) {
+        if (m.seq !== last + 1) break;
+        last = m.seq;
+        yield asEvent(m);
+      }
+    }
+    let gapSince = 0;
+    for (;;) {
+      const next = held.size ? await Promise.race([pending, sleep(GAP_POLL_MS)]) : await pending;
+      if (next !== "timeout") {
+        if (next.done) return;
+        pending = live.next();
+        const ev = next.value as ConversationEvent;
+        if (ev.type !== "message.added" || ev.message.seq <= last) continue;
+        held.set(ev.message.seq, ev);
+      }
+      // Emit what is contiguous; fill a gap from the database.
+      while (held.has(last + 1)) {
+        const ev = held.get(last + 1)!;
+        held.delete(last + 1);
+        last += 1;
+        yield ev;
+      }
+      if (held.size === 0) {
+        gapSince = 0;
+        continue;
+      }
+      for (const m of await services.messages.after(conversation, last)) {
+        if (m.seq !== last + 1) break;
+        held.delete(m.seq);
+        last = m.seq;
+        yield asEvent(m);
+      }
+      while (held.has(last + 1)) {
+        const ev = held.get(last + 1)!;
+        held.delete(last + 1);
+        last += 1;
+        yield ev;
+      }
+      if (held.size === 0) {
+        gapSince = 0;
+        continue;
+      }
+      gapSince ||= Date.now();
+      if (Date.now() - gapSince > GAP_WAIT_MS) {
+        // A seq that never got a message (a failed send): skip the hole.
+        last = Math.min(...held.keys()) - 1;
+        gapSince = 0;
+      }
+    }
+  } finally {
+    await live.return?.();
+  }
+}
+
+/** Every event of every conversation the viewer belongs to, following joins and leaves. */
+export function viewerEvents(services: AppServices, viewerId: string): AsyncIterable<ConversationEvent | UserEvent> {
+  return new Repeater<ConversationEvent | UserEvent>(async (push, stop) => {
+    const topics = new Map<string, AsyncIterator<unknown>>();
+    const pump = (iter: AsyncIterator<unknown>, onEvent: (ev: ConversationEvent | UserEvent) => Promise<unknown>) => {
+      void (async () => {
+        for (;;) {
+          const r = await iter.next();
+          if (r.done) return;
+          await onEvent(r.value as ConversationEvent | UserEvent);
+        }
+      })().catch(() => undefined);
+    };
+    const add = (conversationId: string) => {
+      if (topics.has(conversationId)) return;
+      const iter = services.pubSub.subscribe("CONVERSATION", conversationId)[Symbol.asyncIterator]();
+      topics.set(conversationId, iter);
+      void iter.next().then(function handle(r): unknown {
+        if (r.done) return undefined;
+        return push(r.value as ConversationEvent).then(() => iter.next().then(handle));
+      }).catch(() => undefined);
+    };
+    const remove = (conversationId: string) => {
+      void topics.get(conversationId)?.return?.();
+      topics.delete(conversationId);
+    };
+    const user = services.pubSub.subscribe("USER", viewerId)[Symbol.asyncIterator]();
+    pump(user, async (ev) => {
+      if (ev.type === "membership") (ev.member ? add : remove)(ev.conversationId);
+      await push(ev);
+    });
+    for (const id of await services.conversations.idsFor(viewerId)) add(id.toHexString());
+    await stop;
+    for (const iter of topics.values()) await iter.return?.();
+    await user.return?.();
+  });
+}
+
+/** Keeps the events of one kind, optionally of one conversation. */
+export async function* only<T>(source: AsyncIterable<ConversationEvent | UserEvent>, pick: (ev: ConversationEvent | UserEvent) => T | null): AsyncGenerator<T> {
+  for await (const ev of source) {
+    const out = pick(ev);
+    if (out !== null) yield out;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Subscriptions of the messaging part: messageAdded (with replay), messageUpdated,
+ * receiptUpdated, typing and conversationUpdated. Membership is checked when subscribing
+ * (FORBIDDEN); each event is resolved with loaders made for that event (shared by all its
+ * subscribers in this instance, primed with what the event carries), never a loader kept
+ * from the start of the connection.
+ */
+import type { DocumentType } from "@typegoose/typegoose";
+import { Arg, Ctx, FieldResolver, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { type Context, loadersForEvent } from "../../context.js";
+import { unauthenticated, notFound } from "../../errors.js";
+import type { ConversationEvent, ReceiptEvent, TypingEventPayload, UserEvent } from "../../pubsub.js";
+import { User } from "../user/user.entity.js";
+import { ChatMessage, ReceiptUpdate, TypingEvent } from "../message/message.types.js";
+import type { MessageView } from "../message/message.view.js";
+import { ConversationType } from "./conversation.types.js";
+import type { ConversationSnapshot } from "./conversation.view.js";
+import { messagesWithReplay, only, viewerEvents } from "./streams.js";
+
+interface ConversationArgs {
+  conversationId?: string | null;
+  afterSeq?: number | null;
+}
+
+function viewerOf(ctx: Context): string {
+  if (!ctx.viewer) throw unauthenticated();
+  return ctx.viewer.id;
+}
+
+/** The events of one conversation (membership checked) or of all the viewer's conversations. */
+async function scoped(ctx: Context, conversationId: string | null | undefined): Promise<AsyncIterable<ConversationEvent | UserEvent>> {
+  const viewer = viewerOf(ctx);
+  if (!conversationId) return viewerEvents(ctx.services, viewer);
+  const conv = await ctx.services.conversations.requireMember(viewer, conversationId);
+  return ctx.services.pubSub.subscribe("CONVERSATION", conv._id.toHexString());
+}
+
+/** Loaders for this event, primed with the conversation and message it carries. */
+function useEventLoaders(ctx: Context, event: object, conversation?: ConversationSnapshot, message?: MessageView): void {
+  ctx.loaders = loadersForEvent(ctx.services, event, ctx.viewer, (shared) => {
+    if (conversation) shared.conversation.prime(conversation.id, conversation);
+    if (message) shared.message.prime(message.id, message);
+  });
+}
+
+@Resolver()
+export class MessagingSubscriptionResolver {
+  @Subscription(() => ChatMessage, {
+    description: "New messages in all the viewer's conversations, or in one. With conversationId and afterSeq it first replays every message with a greater seq, in order, then continues live: no gap, no duplicate.",
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
+      const a = args as ConversationArgs;
+      const viewer = viewerOf(context);
+      if (a.conversationId) {
+        const conv = await context.services.conversations.requireMember(viewer, a.conversationId);
+        return messagesWithReplay(context.services, conv, a.afterSeq ?? null);
+      }
+      return only(viewerEvents(context.services, viewer), (ev) => (ev.type === "message.added" ? ev : null));
+    },
+  })
+  messageAdded(
+    @Root() event: Extract<ConversationEvent, { type: "message.added" }>,
+    @Ctx() ctx: Context,
+    @Arg("conversationId", () => ID, { nullable: true }) _conversationId: string | null,
+    @Arg("afterSeq", () => Int, { nullable: true }) _afterSeq: number | null,
+  ): MessageView {
+    useEventLoaders(ctx, event, event.conversation, event.message);
+    return event.message;
+  }
+
+  @Subscription(() => ChatMessage, {
+    description: "Edits, deletions and status changes of messages in the viewer's conversations.",
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) =>
+      only(await scoped(context, (args as ConversationArgs).conversationId), (ev) => (ev.type === "message.updated" ? ev : null)),
+  })
+  messageUpdated(
+    @Root() event: Extract<ConversationEvent, { type: "message.updated" }>,
+    @Ctx() ctx: Context,
+    @Arg("conversationId", () => ID, { nullable: true }) _conversationId: string | null,
+  ): MessageView {
+    useEventLoaders(ctx, event, undefined, event.message);
+    return event.message;
+  }
+
+  @Subscription(() => ReceiptUpdate, {
+    description: "Someone's delivered/read watermark moved. Not sent for users who disabled read receipts (read part).",
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
+      const viewer = viewerOf(context);
+      return only(await scoped(context, (args as ConversationArgs).conversationId), (ev) => (ev.type === "receipt" && ev.receipt.userId !== viewer ? ev : null));
+    },
+  })
+  receiptUpdated(
+    @Root() event: Extract<ConversationEvent, { type: "receipt" }>,
+    @Ctx() ctx: Context,
+    @Arg("conversationId", () => ID, { nullable: true }) _conversationId: string | null,
+  ): ReceiptEvent {
+    useEventLoaders(ctx, event, event.conversation);
+    return event.receipt;
+  }
+
+  @Subscription(() => TypingEvent, {
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
+      const viewer = viewerOf(context);
+      return only(await scoped(context, (args as ConversationArgs).conversationId), (ev) => (ev.type === "typing" && ev.typing.userId !== viewer ? ev : null));
+    },
+  })
+  typing(
+    @Root() event: Extract<ConversationEvent, { type: "typing" }>,
+    @Ctx() ctx: Context,
+    @Arg("conversationId", () => ID) _conversationId: string,
+  ): TypingEventPayload {
+    useEventLoaders(ctx, event);
+    return event.typing;
+  }
+
+  @Subscription(() => ConversationType, {
+    description: "The viewer's conversation list changed: a new last message, an unread count, a new conversation.",
+    subscribe: ({ context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
+      const viewer = viewerOf(context);
+      return only(viewerEvents(context.services, viewer), (ev) => {
+        if (ev.type === "message.added" || ev.type === "conversation.updated") return ev;
+        if (ev.type === "receipt" && ev.receipt.userId === viewer) return ev;
+        if (ev.type === "membership" && ev.member && ev.conversation) return ev;
+        return null;
+      });
+    },
+  })
+  conversationUpdated(@Root() event: { conversation: ConversationSnapshot; message?: MessageView }, @Ctx() ctx: Context): ConversationSnapshot {
+    useEventLoaders(ctx, event, event.conversation, event.message);
+    return event.conversation;
+  }
+}
+
+@Resolver(() => ReceiptUpdate)
+export class ReceiptUpdateResolver {
+  @FieldResolver(() => User)
+  async user(@Root() receipt: ReceiptEvent, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    const user = await ctx.loaders.user.load(receipt.userId);
+    if (!user) throw notFound("User");
+    return user;
+  }
+}
+
+@Resolver(() => TypingEvent)
+export class TypingEventResolver {
+  @FieldResolver(() => User)
+  async user(@Root() typing: TypingEventPayload, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    const user = await ctx.loaders.user.load(typing.userId);
+    if (!user) throw notFound("User");
+    return user;
+  }
+}

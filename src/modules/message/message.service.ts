@@ -1,0 +1,278 @@
+/**
+ * Sending, editing, deleting, history and search of messages.
+ *
+ * Order and idempotency: a send first looks up (sender, clientMessageId); then one atomic
+ * `$inc` of the conversation's `last_seq` allocates the seq (and advances the sender's own
+ * watermarks, since sending reads everything before it); then the message is inserted under a
+ * unique (conversation_id, seq) index. Events are published only after the write.
+ */
+import type { DocumentType } from "@typegoose/typegoose";
+import mongoose, { Types } from "mongoose";
+import type { Models } from "../../database.js";
+import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
+import { parseId } from "../../common/ids.js";
+import { validatePage, type Connection, type PageArgs, paginate } from "../../common/connection.js";
+import type { AppPubSub } from "../../pubsub.js";
+import type { ConversationService } from "../conversation/conversation.service.js";
+import { snapshotOf } from "../conversation/conversation.view.js";
+import type { Conversation } from "../conversation/conversation.entity.js";
+import type { ContactService } from "../contact/contact.service.js";
+import type { User } from "../user/user.entity.js";
+import { MediaType } from "../media/media.entity.js";
+import { MessageKind, type DirectMessage, type GroupMessageDoc } from "./message.entity.js";
+import { type MessageView, messageView } from "./message.view.js";
+import { MessageType } from "./message.types.js";
+import type { SendGroupMessageInput, SendMessageInput } from "./message.inputs.js";
+
+export const MAX_CONTENT = 10_000;
+
+const MEDIA_KIND_FOR: Partial<Record<MessageType, MediaType>> = {
+  [MessageType.IMAGE]: MediaType.IMAGE,
+  [MessageType.AUDIO]: MediaType.AUDIO,
+  [MessageType.VIDEO]: MediaType.VIDEO,
+};
+
+interface Draft {
+  content: string;
+  message_type: MessageKind;
+  attachment: { media_id?: Types.ObjectId; file_id?: Types.ObjectId } | null;
+  client_message_id?: string;
+}
+
+type AnyMessage = DocumentType<DirectMessage> | DocumentType<GroupMessageDoc>;
+
+export class MessageService {
+  constructor(
+    private readonly models: Models,
+    private readonly conversations: ConversationService,
+    private readonly contacts: ContactService,
+    private readonly pubSub: AppPubSub,
+  ) {}
+
+  /** Content rules of SendMessageInput, and the attachment: the sender's own upload of a fitting kind. */
+  private async draft(senderId: Types.ObjectId, input: SendMessageInput | SendGroupMessageInput): Promise<Draft> {
+    const type = (input.messageType ?? MessageType.TEXT) as MessageType;
+    const content = input.content ?? "";
+    const fields: Array<{ field: string; message: string }> = [];
+    if (content.length > MAX_CONTENT) fields.push({ field: "content", message: `content must be at most ${MAX_CONTENT} characters` });
+    if (type === MessageType.TEXT && content.trim().length === 0) fields.push({ field: "content", message: "a TEXT message needs content" });
+    if (type === MessageType.TEXT && input.attachmentId) fields.push({ field: "attachmentId", message: "a TEXT message has no attachment" });
+    if (type !== MessageType.TEXT && !input.attachmentId) fields.push({ field: "attachmentId", message: `a ${type} message needs an attachment` });
+    if (input.clientMessageId !== undefined && input.clientMessageId !== null && (input.clientMessageId.length < 1 || input.clientMessageId.length > 64)) {
+      fields.push({ field: "clientMessageId", message: "clientMessageId must be 1 to 64 characters" });
+    }
+    if (fields.length) throw badInput(fields);
+    let attachment: Draft["attachment"] = null;
+    if (input.attachmentId) {
+      const id = parseId(input.attachmentId, "attachmentId");
+      if (type === MessageType.DOCUMENT) {
+        const file = await this.models.File.findOne({ _id: id, uploader_id: senderId, is_deleted: false });
+        if (!file) throw notFound("Attachment");
+        attachment = { file_id: file._id };
+      } else {
+        const media = await this.models.Media.findOne({ _id: id, uploader_id: senderId, is_deleted: false });
+        if (!media) throw notFound("Attachment");
+        if (media.media_type !== MEDIA_KIND_FOR[type]) throw badInput([{ field: "attachmentId", message: `the attachment is ${media.media_type}, not ${type.toLowerCase()}` }]);
+        attachment = { media_id: media._id };
+      }
+    }
+    return {
+      content,
+      message_type: type.toLowerCase() as MessageKind,
+      attachment,
+      ...(input.clientMessageId ? { client_message_id: input.clientMessageId } : {}),
+    };
+  }
+
+  private async sender(viewerId: string): Promise<DocumentType<User>> {
+    const user = await this.models.User.findById(viewerId);
+    if (!user || !user.is_active) throw forbidden("Your account is not active");
+    return user;
+  }
+
+  async sendDirect(viewerId: string, input: SendMessageInput): Promise<MessageView> {
+    const sender = await this.sender(viewerId);
+    const recipientId = parseId(input.recipientId, "recipientId");
+    if (recipientId.equals(sender._id)) throw badInput([{ field: "recipientId", message: "you cannot message yourself" }]);
+    if (input.clientMessageId) {
+      const existing = await this.models.DirectMessage.findOne({ sender_id: sender._id, client_message_id: input.clientMessageId });
+      if (existing) return messageView(existing, sender);
+    }
+    const recipient = await this.models.User.findById(recipientId);
+    if (!recipient) throw notFound("User");
+    if (!recipient.is_active) throw forbidden("This user is not active");
+    if (await this.contacts.blockedBetween(sender._id, recipientId)) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
+    const draft = await this.draft(sender._id, input);
+    const conv = await this.conversations.directFor(sender._id, recipientId);
+    return this.commit(conv, sender, draft, (seq, id) =>
+      this.models.DirectMessage.create({ _id: id, conversation_id: conv._id, seq, sender_id: sender._id, recipient_id: recipientId, status: "sent", is_deleted: false, ...draft }),
+    );
+  }
+
+  async sendGroup(viewerId: string, input: SendGroupMessageInput): Promise<MessageView> {
+    const sender = await this.sender(viewerId);
+    const groupId = parseId(input.groupId, "groupId");
+    if (input.clientMessageId) {
+      const existing = await this.models.GroupMessage.findOne({ sender_id: sender._id, client_message_id: input.clientMessageId });
+      if (existing) return messageView(existing, sender);
+    }
+    const group = await this.models.Group.findById(groupId);
+    if (!group) throw notFound("Group");
+    if (!group.members.some((m) => m.equals(sender._id))) throw forbidden("You are not a member of this group");
+    if (!group.is_active) throw forbidden("This group is deactivated");
+    const draft = await this.draft(sender._id, input);
+    const conv = await this.models.Conversation.findById(groupId);
+    if (!conv) throw notFound("Conversation");
+    return this.commit(conv, sender, draft, (seq, id) =>
+      this.models.GroupMessage.create({ _id: id, conversation_id: conv._id, group_id: groupId, seq, sender_id: sender._id, read_by: [], is_deleted: false, ...draft }),
+    );
+  }
+
+  /** Allocates the seq, inserts, publishes. A duplicate clientMessageId race returns the winner. */
+  private async commit(conv: Conversation, sender: DocumentType<User>, draft: Draft, insert: (seq: number, id: Types.ObjectId) => Promise<AnyMessage>): Promise<MessageView> {
+    const id = new Types.ObjectId();
+    const sharesRead = sender.settings?.read_receipts_enabled !== false;
+    const allocated = await this.models.Conversation.findOneAndUpdate(
+      { _id: conv._id },
+      { $inc: { last_seq: 1 }, $set: { last_message_id: id } },
+      { returnDocument: "after" },
+    );
+    if (!allocated) throw notFound("Conversation");
+    const seq = allocated.last_seq;
+    let message: AnyMessage;
+    try {
+      message = await insert(seq, id);
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000 && draft.client_message_id) {
+        // Another request with the same clientMessageId won: give the seq back if still last.
+        await this.models.Conversation.updateOne({ _id: conv._id, last_seq: seq }, { $inc: { last_seq: -1 } });
+        const winner = (await this.models.DirectMessage.findOne({ sender_id: sender._id, client_message_id: draft.client_message_id })) ??
+          (await this.models.GroupMessage.findOne({ sender_id: sender._id, client_message_id: draft.client_message_id }));
+        if (winner) return messageView(winner, sender);
+      }
+      throw err;
+    }
+    // Sending reads everything before it: the sender's own marks move to the new seq.
+    const marks: Record<string, number> = { "members.$[me].read_seq": seq, "members.$[me].delivered_seq": seq };
+    if (sharesRead) marks["members.$[me].shared_read_seq"] = seq;
+    const updated = await this.models.Conversation.findOneAndUpdate(
+      { _id: conv._id },
+      { $max: marks },
+      { arrayFilters: [{ "me.user_id": sender._id }], returnDocument: "after" },
+    );
+    const view = messageView(message, sender);
+    this.pubSub.publish("CONVERSATION", view.conversationId, { type: "message.added", message: view, conversation: snapshotOf(updated ?? allocated) });
+    return view;
+  }
+
+  /** A message by id from either collection, with the viewer's right to read it checked. */
+  async findReadable(viewerId: string, id: string): Promise<{ message: AnyMessage; conversation: DocumentType<Conversation> }> {
+    const oid = parseId(id);
+    const message = (await this.models.DirectMessage.findById(oid)) ?? (await this.models.GroupMessage.findById(oid));
+    if (!message) throw notFound("Message");
+    const conversation = await this.models.Conversation.findById(message.conversation_id);
+    if (!conversation || !conversation.members.some((m) => m.user_id.toHexString() === viewerId)) throw notFound("Message");
+    return { message, conversation };
+  }
+
+  async edit(viewerId: string, id: string, content: string): Promise<MessageView> {
+    const { message } = await this.findReadable(viewerId, id);
+    if (message.sender_id.toHexString() !== viewerId) throw forbidden("Only the sender can edit a message");
+    if (message.is_deleted) throw forbidden("A deleted message cannot be edited");
+    if (content.trim().length === 0 || content.length > MAX_CONTENT) throw badInput([{ field: "content", message: `content must be 1 to ${MAX_CONTENT} characters` }]);
+    const model = "group_id" in message && message.group_id ? this.models.GroupMessage : this.models.DirectMessage;
+    const updated = await (model as mongoose.Model<AnyMessage>).findOneAndUpdate({ _id: message._id, is_deleted: false }, { $set: { content, edited_at: new Date() } }, { returnDocument: "after" });
+    if (!updated) throw forbidden("A deleted message cannot be edited");
+    return this.publishUpdate(updated);
+  }
+
+  /** Soft delete: is_deleted true, content cleared. The sender, or in groups an admin. */
+  async remove(viewerId: string, id: string): Promise<MessageView> {
+    const { message } = await this.findReadable(viewerId, id);
+    const isGroup = "group_id" in message && Boolean(message.group_id);
+    if (message.sender_id.toHexString() !== viewerId) {
+      const group = isGroup ? await this.models.Group.findById((message as GroupMessageDoc).group_id) : null;
+      if (!group || !group.admins.some((a) => a.toHexString() === viewerId)) throw forbidden("Only the sender (or a group admin) can delete a message");
+    }
+    if (message.is_deleted) return this.viewWithSender(message);
+    const model = isGroup ? this.models.GroupMessage : this.models.DirectMessage;
+    const updated = await (model as mongoose.Model<AnyMessage>).findOneAndUpdate({ _id: message._id }, { $set: { is_deleted: true, content: "" } }, { returnDocument: "after" });
+    return this.publishUpdate(updated!);
+  }
+
+  private async viewWithSender(message: AnyMessage): Promise<MessageView> {
+    const sender = await this.models.User.findById(message.sender_id);
+    return messageView(message, sender);
+  }
+
+  private async publishUpdate(message: AnyMessage): Promise<MessageView> {
+    const view = await this.viewWithSender(message);
+    this.pubSub.publish("CONVERSATION", view.conversationId, { type: "message.updated", message: view });
+    return view;
+  }
+
+  /** Messages in seq order; `last: 50` is the newest 50, `before` pages back. */
+  async history(viewerId: string, conversationId: string, page: PageArgs): Promise<Connection<MessageView>> {
+    const conv = await this.conversations.requireMember(viewerId, conversationId);
+    const model = (conv.kind === "group" ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
+    const conn = await paginate(model, { conversation_id: conv._id }, [["seq", 1]], page, 50);
+    return this.asViews(conn);
+  }
+
+  private asViews(conn: Connection<AnyMessage>): Connection<MessageView> {
+    return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: messageView(e.node) })) };
+  }
+
+  /**
+   * Full-text search over what the viewer can read (their conversations), newest first;
+   * deleted messages never match (their content is cleared and they are filtered out).
+   */
+  async search(viewerId: string, query: string, conversationId: string | null | undefined, page: PageArgs): Promise<Connection<MessageView>> {
+    if (query.trim().length === 0 || query.length > 200) throw badInput([{ field: "query", message: "query must be 1 to 200 characters" }]);
+    const { limit } = validatePage(page, 20);
+    const scope = conversationId ? [(await this.conversations.requireMember(viewerId, conversationId))._id] : await this.conversations.idsFor(viewerId);
+    let after: Types.ObjectId | null = null;
+    if (page.after) {
+      try {
+        after = new Types.ObjectId(Buffer.from(page.after, "base64url").toString("utf8"));
+      } catch {
+        throw badInput([{ field: "after", message: "after is not a valid cursor" }]);
+      }
+    }
+    const filter: Record<string, unknown> = {
+      $text: mongoose.trusted({ $search: query }),
+      conversation_id: mongoose.trusted({ $in: scope }),
+      is_deleted: false,
+      ...(after ? { _id: mongoose.trusted({ $lt: after }) } : {}),
+    };
+    const [direct, group] = await Promise.all([
+      this.models.DirectMessage.find(filter).sort({ _id: -1 }).limit(limit + 1),
+      this.models.GroupMessage.find(filter).sort({ _id: -1 }).limit(limit + 1),
+    ]);
+    const merged = [...direct, ...group].sort((a, b) => (a._id.toHexString() < b._id.toHexString() ? 1 : -1));
+    const pageDocs = merged.slice(0, limit);
+    const edges = pageDocs.map((m) => ({ cursor: Buffer.from(m._id.toHexString()).toString("base64url"), node: messageView(m) }));
+    return {
+      edges,
+      pageInfo: { hasNextPage: merged.length > limit, hasPreviousPage: Boolean(after), startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+      totalCount: Promise.resolve(null),
+    };
+  }
+
+  /** Messages with seq > afterSeq in order (subscription replay). */
+  async after(conversation: Conversation, afterSeq: number): Promise<MessageView[]> {
+    const model = (conversation.kind === "group" ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
+    const docs = await model.find({ conversation_id: conversation._id, seq: mongoose.trusted({ $gt: afterSeq }) }).sort({ seq: 1 });
+    return docs.map((d) => messageView(d));
+  }
+
+  async lastMessages(ids: readonly string[]): Promise<Array<MessageView | null>> {
+    const valid = ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
+    const [direct, group] = await Promise.all([
+      this.models.DirectMessage.find({ _id: mongoose.trusted({ $in: valid }) }),
+      this.models.GroupMessage.find({ _id: mongoose.trusted({ $in: valid }) }),
+    ]);
+    const byId = new Map([...direct, ...group].map((m) => [m._id.toHexString(), messageView(m)]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+}

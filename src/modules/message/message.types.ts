@@ -1,0 +1,136 @@
+/**
+ * GraphQL types of the messaging part of the contract. Roots are MessageView objects (plain
+ * JSON, the same in queries and events); viewer-specific fields are resolved from them.
+ */
+import { Field, ID, Int, InterfaceType, ObjectType, registerEnumType } from "type-graphql";
+import { ConnectionType } from "../../common/connection.js";
+import { Node } from "../node/node.interface.js";
+import { User } from "../user/user.entity.js";
+import type { MessageView } from "./message.view.js";
+import { Attachment } from "../media/media.entity.js";
+
+export enum MessageType {
+  TEXT = "TEXT",
+  IMAGE = "IMAGE",
+  AUDIO = "AUDIO",
+  VIDEO = "VIDEO",
+  DOCUMENT = "DOCUMENT",
+}
+registerEnumType(MessageType, { name: "MessageType" });
+
+export enum MessageStatus {
+  SENT = "SENT",
+  DELIVERED = "DELIVERED",
+  READ = "READ",
+}
+registerEnumType(MessageStatus, { name: "MessageStatus" });
+
+export enum ReceiptStatus {
+  PENDING = "PENDING",
+  DELIVERED = "DELIVERED",
+  READ = "READ",
+}
+registerEnumType(ReceiptStatus, { name: "ReceiptStatus" });
+
+@InterfaceType("ChatMessage", {
+  description: "A message in a direct or a group conversation.",
+  resolveType: (value: MessageView) => (value.kind === "group" ? "GroupMessage" : "Message"),
+})
+export abstract class ChatMessage {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  conversationId!: string;
+
+  @Field(() => Int, { description: "1, 2, 3, ... within its conversation: gap-free, in commit order." })
+  seq!: number;
+
+  @Field(() => String, { nullable: true })
+  clientMessageId!: string | null;
+
+  @Field(() => User)
+  sender!: User;
+
+  @Field(() => String, { nullable: true, description: "Null once deleted." })
+  content!: string | null;
+
+  @Field(() => MessageType)
+  messageType!: MessageType;
+
+  @Field(() => Attachment, { nullable: true })
+  attachment!: unknown;
+
+  @Field()
+  isDeleted!: boolean;
+
+  @Field(() => Date, { nullable: true })
+  editedAt!: string | null;
+
+  @Field(() => Date)
+  createdAt!: string;
+
+  @Field(() => Date)
+  updatedAt!: string;
+}
+
+@ObjectType("Message", { implements: [Node, ChatMessage] })
+export class Message extends ChatMessage {
+  @Field(() => User)
+  recipient!: User;
+
+  @Field(() => MessageStatus, { description: "READ is only shown to the sender when the recipient has read receipts enabled." })
+  status!: MessageStatus;
+}
+
+@ObjectType("MessageReceipt")
+export class MessageReceipt {
+  @Field(() => User)
+  user!: User;
+
+  @Field(() => ReceiptStatus)
+  status!: ReceiptStatus;
+
+  @Field(() => Date, { nullable: true })
+  at!: Date | null;
+}
+
+export const MessageReceiptConnection = ConnectionType("MessageReceipt", () => MessageReceipt);
+
+@ObjectType("GroupMessage", { implements: [Node, ChatMessage] })
+export class GroupMessage extends ChatMessage {
+  @Field(() => Int)
+  readCount!: number;
+
+  @Field(() => Int)
+  deliveredCount!: number;
+}
+
+export const ChatMessageConnection = ConnectionType("ChatMessage", () => ChatMessage);
+
+@ObjectType("ReceiptUpdate")
+export class ReceiptUpdate {
+  @Field(() => ID)
+  conversationId!: string;
+
+  @Field(() => User)
+  user!: User;
+
+  @Field(() => Int)
+  deliveredSeq!: number;
+
+  @Field(() => Int, { description: "Stays at its last shared value for users who disabled read receipts." })
+  readSeq!: number;
+}
+
+@ObjectType("TypingEvent")
+export class TypingEvent {
+  @Field(() => ID)
+  conversationId!: string;
+
+  @Field(() => User)
+  user!: User;
+
+  @Field()
+  isTyping!: boolean;
+}

@@ -8,7 +8,7 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLReque
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import { execute, subscribe, type GraphQLSchema } from "graphql";
+import { GraphQLError, NoSchemaIntrospectionCustomRule, execute, parse, specifiedRules, subscribe, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { Config } from "./config.js";
@@ -25,6 +25,10 @@ import { servePlayground, servePlaygroundAsset, wantsPlayground } from "./playgr
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Largest accepted WebSocket message. */
 const MAX_WS_PAYLOAD = 256 * 1024;
+/** Subscriptions one WebSocket connection may hold at once. */
+const MAX_WS_OPERATIONS = 100;
+/** Largest GraphQL document, in tokens (HTTP and WS alike). */
+const MAX_TOKENS = 2000;
 
 export interface AppServer {
   httpServer: http.Server;
@@ -71,11 +75,14 @@ export async function createServer(config: Config, db: Database, options: Server
     costLimit: { maxCost: 5000 },
     maxAliases: { n: 15 },
     maxDirectives: { n: 50 },
-    maxTokens: { n: 2000 },
+    maxTokens: { n: MAX_TOKENS },
   });
   const protection = armor.protect();
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_WS_PAYLOAD });
+  // graphql-ws runs no Apollo plugin or validation rule: the same limits are applied here.
+  const wsRules = [...specifiedRules, ...protection.validationRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  const activeOperations = new WeakMap<object, Set<string>>();
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
@@ -83,14 +90,45 @@ export async function createServer(config: Config, db: Database, options: Server
       subscribe,
       onConnect: async (ctx) => {
         const viewer = await resolveViewer(services, ctx.connectionParams?.authorization);
-        if (ctx.connectionParams?.authorization !== undefined && !viewer) {
-          // A token was presented but is bad or expired: 4403 Forbidden, per graphql-ws.
-          return false;
-        }
-        return true;
+        // A token that is presented but bad or expired closes the socket with 4403 Forbidden.
+        return ctx.connectionParams?.authorization !== undefined && !viewer ? false : true;
       },
-      context: (ctx) =>
-        buildContext(services, ctx.connectionParams?.authorization, ctx.extra.request.socket.remoteAddress ?? "unknown"),
+      onSubscribe: async (ctx, id, payload) => {
+        let active = activeOperations.get(ctx.extra);
+        if (!active) activeOperations.set(ctx.extra, (active = new Set()));
+        if (active.size >= MAX_WS_OPERATIONS) {
+          return [new GraphQLError(`At most ${MAX_WS_OPERATIONS} subscriptions per connection`, { extensions: { code: "BAD_USER_INPUT" } })];
+        }
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: MAX_TOKENS });
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("Invalid document", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+        }
+        const errors = validate(schema, document, wsRules);
+        if (errors.length) return errors;
+        active.add(id);
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await buildContext(services, ctx.connectionParams?.authorization, ctx.extra.request.socket.remoteAddress ?? "unknown"),
+        };
+      },
+      onComplete: (ctx, id) => {
+        activeOperations.get(ctx.extra)?.delete(id);
+      },
+      onError: (ctx, id) => {
+        activeOperations.get(ctx.extra)?.delete(id);
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        const format = createFormatError(config.env === "production");
+        if ("errors" in result && result.errors) {
+          return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError) };
+        }
+        return result;
+      },
     },
     wsServer,
   );

@@ -26,6 +26,7 @@ export const ErrorCodes = {
   IndexKeySpecsConflict: 86,
   ProtocolError: 17,
   Location40324: 40324,
+  Location40: 40,
   ConversionFailure: 241,
   ChangeStreamNotSupported: 40573,
   Location40323: 40323,

@@ -246,6 +246,16 @@ const UPDATE_OPERATORS = new Set([
   "$pull", "$pullAll", "$addToSet", "$bit", "$setOnInsert",
 ]);
 
+/** Two update paths touch the same field (or one contains the other); positional parts match anything. */
+function pathsOverlap(a: string, b: string): boolean {
+  const norm = (p: string) => p.split(".").map((s) => (s.startsWith("$") ? "*" : s));
+  const x = norm(a);
+  const y = norm(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i] && x[i] !== "*" && y[i] !== "*") return false;
+  return true;
+}
+
 export type UpdateSpec =
   | { kind: "replacement"; doc: Doc }
   | { kind: "operators"; ops: Doc }
@@ -310,14 +320,20 @@ export function applyUpdate(target: Doc, spec: UpdateSpec, opts: ApplyOptions): 
     // The condition only serves the positional `$` operator; the caller already matched the
     // document (under its collation, which mingo's matcher would not apply).
     const positional = Object.values(ops).some((fields) => Object.keys(fields as Doc).some((p) => /(^|\.)\$(\.|$)/.test(p)));
-    const res = mingoUpdateOne(
-      docs,
-      positional ? opts.condition : {},
-      ops as never,
-      { arrayFilters: opts.arrayFilters ?? [], cloneMode: "deep" },
-      mingoOptions(opts.collation),
-    );
-    return res.modifiedCount > 0;
+    const run = (modifier: Doc): boolean =>
+      mingoUpdateOne(docs, positional ? opts.condition : {}, modifier as never, { arrayFilters: opts.arrayFilters ?? [], cloneMode: "deep" }, mingoOptions(opts.collation)).modifiedCount > 0;
+    const pairs = Object.entries(ops).flatMap(([op, fields]) => Object.entries(fields as Doc).map(([path, value]) => ({ op, path, value })));
+    if (pairs.some((a, i) => pairs.some((b, j) => i < j && pathsOverlap(a.path, b.path)))) {
+      const first = pairs.find((a, i) => pairs.some((b, j) => i < j && pathsOverlap(a.path, b.path)))!;
+      throw new MongoServerError("Location40", `Updating the path '${first.path}' would create a conflict at '${first.path.split(".")[0]}'`);
+    }
+    // mingo reports a false conflict for two fields under one array filter
+    // ("members.$[m].a" and "members.$[m].b"), so such updates are applied one path at a time.
+    const arrayRoots = pairs.filter((p) => p.path.includes(".$[")).map((p) => p.path.split(".$[")[0]);
+    if (new Set(arrayRoots).size === arrayRoots.length) return run(ops);
+    let changed = false;
+    for (const { op, path, value } of pairs) if (run({ [op]: { [path]: value } })) changed = true;
+    return changed;
   } catch (err) {
     const e = toServerError(err);
     if (/immutable field '_id'/.test(e.message)) throw new MongoServerError("ImmutableField", e.message);

@@ -8,8 +8,6 @@ import { compileFilter } from "./query.js";
 import { documentTerms, type TextFields } from "./text.js";
 import { type CollationSpec, type Doc, collationStrength, isPlainObject, keyOf, valuesAtPath } from "./values.js";
 
-const MAX_KEY_COMBINATIONS = 1000;
-
 export interface IndexSpec extends Doc {
   v: number;
   key: Doc;
@@ -91,12 +89,14 @@ export class Index {
   /** Every full key the document has in this index (several for array values). */
   keysOf(doc: Doc): string[] {
     let combos: string[] = [""];
+    let multikeyFields = 0;
     for (const [i, f] of this.fields.entries()) {
       const ks = this.fieldKeys(doc, f);
+      // As in MongoDB, at most one field of a compound index may be an array.
+      if (ks.length > 1 && ++multikeyFields > 1) throw new MongoServerError("BadValue", `cannot index parallel arrays [${this.fields.join("] [")}]`);
       const next: string[] = [];
       for (const c of combos) for (const k of ks) next.push(i === 0 ? k : c + "\u0000" + k);
       combos = next;
-      if (combos.length > MAX_KEY_COMBINATIONS) throw new MongoServerError("BadValue", "cannot index parallel arrays");
     }
     return combos;
   }

@@ -82,7 +82,6 @@ export async function createServer(config: Config, db: Database, options: Server
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_WS_PAYLOAD });
   // graphql-ws runs no Apollo plugin or validation rule: the same limits are applied here.
   const wsRules = [...specifiedRules, ...protection.validationRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
-  const activeOperations = new WeakMap<object, Set<string>>();
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
@@ -93,10 +92,9 @@ export async function createServer(config: Config, db: Database, options: Server
         // A token that is presented but bad or expired closes the socket with 4403 Forbidden.
         return ctx.connectionParams?.authorization !== undefined && !viewer ? false : true;
       },
-      onSubscribe: async (ctx, id, payload) => {
-        let active = activeOperations.get(ctx.extra);
-        if (!active) activeOperations.set(ctx.extra, (active = new Set()));
-        if (active.size >= MAX_WS_OPERATIONS) {
+      onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws lists the connection's live operations, this one included.
+        if (Object.keys(ctx.subscriptions).length > MAX_WS_OPERATIONS) {
           return [new GraphQLError(`At most ${MAX_WS_OPERATIONS} subscriptions per connection`, { extensions: { code: "BAD_USER_INPUT" } })];
         }
         let document: DocumentNode;
@@ -107,7 +105,6 @@ export async function createServer(config: Config, db: Database, options: Server
         }
         const errors = validate(schema, document, wsRules);
         if (errors.length) return errors;
-        active.add(id);
         return {
           schema,
           document,
@@ -115,12 +112,6 @@ export async function createServer(config: Config, db: Database, options: Server
           variableValues: payload.variables,
           contextValue: await buildContext(services, ctx.connectionParams?.authorization, ctx.extra.request.socket.remoteAddress ?? "unknown"),
         };
-      },
-      onComplete: (ctx, id) => {
-        activeOperations.get(ctx.extra)?.delete(id);
-      },
-      onError: (ctx, id) => {
-        activeOperations.get(ctx.extra)?.delete(id);
       },
       onNext: (_ctx, _id, _payload, _args, result) => {
         const format = createFormatError(config.env === "production");

@@ -25,12 +25,16 @@ export class ConversationService {
     const existing = await this.models.Conversation.findOne({ direct_key: key });
     if (existing) return existing;
     try {
-      return await this.models.Conversation.create({
+      const created = await this.models.Conversation.create({
         kind: "direct",
         direct_key: key,
         members: [{ user_id: a }, { user_id: b }],
         last_seq: 0,
       });
+      // "All my conversations" subscriptions of both users start following it.
+      const snapshot = snapshotOf(created);
+      for (const u of [a, b]) this.pubSub.publish("USER", u.toHexString(), { type: "membership", conversationId: snapshot.id, member: true });
+      return created;
     } catch (err) {
       if ((err as { code?: number }).code === 11000) {
         const winner = await this.models.Conversation.findOne({ direct_key: key });

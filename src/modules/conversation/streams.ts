@@ -24,10 +24,47 @@ export type AddedEvent = Extract<ConversationEvent, { type: "message.added" }>;
 
 const sleep = (ms: number) => new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms).unref?.());
 
-export async function* messagesWithReplay(services: AppServices, conversation: Conversation, afterSeq: number | null): AsyncGenerator<AddedEvent> {
+/**
+ * Wraps a source so that ending the subscription ends it at once. An async generator asked to
+ * return while it awaits an event would stay pending until the next event arrived, keeping
+ * its topic listener; a Repeater stops immediately and closes the source's own iterators.
+ */
+export function stoppable<T>(source: AsyncIterator<T>, closeSource: () => unknown): AsyncIterable<T> {
+  return new Repeater<T>(async (push, stop) => {
+    let stopped = false;
+    const stopping = stop.then(() => {
+      stopped = true;
+      return { done: true as const, value: undefined };
+    });
+    try {
+      while (!stopped) {
+        const r = await Promise.race([source.next(), stopping]);
+        if (r.done) break;
+        await push(r.value as T);
+      }
+    } finally {
+      await closeSource();
+      void source.return?.();
+      stop();
+    }
+  });
+}
+
+export function messagesWithReplay(services: AppServices, conversation: Conversation, afterSeq: number | null): AsyncIterable<AddedEvent> {
   const live = services.pubSub.subscribe("CONVERSATION", conversation._id.toHexString())[Symbol.asyncIterator]();
   // Calling next() now starts listening: nothing published from here on is missed.
-  let pending = live.next();
+  const first = live.next();
+  return stoppable(replayThenLive(services, conversation, afterSeq, live, first), () => live.return?.());
+}
+
+async function* replayThenLive(
+  services: AppServices,
+  conversation: Conversation,
+  afterSeq: number | null,
+  live: AsyncIterator<unknown>,
+  first: Promise<IteratorResult<unknown>>,
+): AsyncGenerator<AddedEvent> {
+  let pending = first;
   let last = afterSeq ?? conversation.last_seq;
   const held = new Map<number, AddedEvent>();
   const asEvent = (message: MessageView): AddedEvent => ({ type: "message.added", message, conversation: snapshotOf(conversation) });
@@ -92,6 +129,7 @@ export async function* messagesWithReplay(services: AppServices, conversation: C
 export function viewerEvents(services: AppServices, viewerId: string): AsyncIterable<ConversationEvent | UserEvent> {
   return new Repeater<ConversationEvent | UserEvent>(async (push, stop) => {
     const topics = new Map<string, AsyncIterator<unknown>>();
+    /** Feeds one topic's events to `onEvent` until the topic's iterator ends. */
     const pump = (iter: AsyncIterator<unknown>, onEvent: (ev: ConversationEvent | UserEvent) => Promise<unknown>) => {
       void (async () => {
         for (;;) {
@@ -105,10 +143,7 @@ export function viewerEvents(services: AppServices, viewerId: string): AsyncIter
       if (topics.has(conversationId)) return;
       const iter = services.pubSub.subscribe("CONVERSATION", conversationId)[Symbol.asyncIterator]();
       topics.set(conversationId, iter);
-      void iter.next().then(function handle(r): unknown {
-        if (r.done) return undefined;
-        return push(r.value as ConversationEvent).then(() => iter.next().then(handle));
-      }).catch(() => undefined);
+      pump(iter, (ev) => push(ev));
     };
     const remove = (conversationId: string) => {
       void topics.get(conversationId)?.return?.();
@@ -126,10 +161,18 @@ export function viewerEvents(services: AppServices, viewerId: string): AsyncIter
   });
 }
 
-/** Keeps the events of one kind, optionally of one conversation. */
-export async function* only<T>(source: AsyncIterable<ConversationEvent | UserEvent>, pick: (ev: ConversationEvent | UserEvent) => T | null): AsyncGenerator<T> {
-  for await (const ev of source) {
-    const out = pick(ev);
-    if (out !== null) yield out;
-  }
+/** Keeps the events a subscription wants (and maps them); stops at once when it ends. */
+export function only<T>(source: AsyncIterable<ConversationEvent | UserEvent>, pick: (ev: ConversationEvent | UserEvent) => T | null): AsyncIterable<T> {
+  const it = source[Symbol.asyncIterator]();
+  const picked: AsyncIterator<T> = {
+    async next() {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return { done: true, value: undefined };
+        const out = pick(r.value);
+        if (out !== null) return { done: false, value: out };
+      }
+    },
+  };
+  return stoppable(picked, () => it.return?.());
 }

@@ -23,6 +23,7 @@ export interface TestApi {
   server: AppServer;
   db: Database;
   config: Config;
+  mongo: TestMongo;
   /** Mail the API sent (password reset links). */
   mailer: MemoryMailer;
   /** Sends a typed document (test/operations → codegen) or a query string. */
@@ -31,8 +32,14 @@ export interface TestApi {
   stop(): Promise<void>;
 }
 
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
-  const mongo: TestMongo = await startTestMongo("api");
+export interface TestApiOptions {
+  /** Share a database with another instance (multi-instance tests); its owner stops it. */
+  shared?: { mongo: TestMongo };
+}
+
+export async function startTestApi(env: Record<string, string> = {}, options: TestApiOptions = {}): Promise<TestApi> {
+  const mongo: TestMongo = options.shared?.mongo ?? (await startTestMongo("api"));
+  const ownsMongo = !options.shared;
   const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: "test-secret-that-is-long-enough-0123456789", ...env });
   const db = await connectDatabase({ uri: mongo.uri, dbName: mongo.dbName, monitorCommands: true });
   const mailer = new MemoryMailer();
@@ -44,6 +51,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     server,
     db,
     config,
+    mongo,
     mailer,
     async gql(document: string | TypedDocumentNode<unknown, Record<string, unknown>>, variables?: Record<string, unknown>, token?: string) {
       const query = typeof document === "string" ? document : print(document);
@@ -57,6 +65,10 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     /** Stops everything; first checks that every stored document is true to seed 004. */
     async stop() {
       await server.stop();
+      if (!ownsMongo) {
+        await db.close();
+        return;
+      }
       const seed = await validateSeedCollections(db.connection);
       if (seed && seed.failures.length) {
         await db.close();

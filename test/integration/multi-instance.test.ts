@@ -1,0 +1,37 @@
+/** Two API instances on one database and the real Redis: an event sent on A arrives on B. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApi, type TestApi } from "../helpers/api.js";
+import { registerUser } from "../helpers/users.js";
+import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
+import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
+
+const hasRedis = await redisAvailable();
+
+describe.skipIf(!hasRedis)("multi-instance delivery through Redis", () => {
+  let a: TestApi;
+  let b: TestApi;
+  let client: TestWsClient | undefined;
+
+  beforeAll(async () => {
+    a = await startTestApi({ REDIS_URL });
+    b = await startTestApi({ REDIS_URL }, { shared: { mongo: a.mongo } });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await b?.stop();
+    await a?.stop();
+  });
+
+  it("delivers a message sent on instance A to a subscriber on instance B", async () => {
+    const pia = await registerUser(a, "pia");
+    const quinn = await registerUser(a, "quinn_r");
+    // The same account works on both instances (one database).
+    const first = await b.gql<{ sendMessage: { conversationId: string } }>(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { conversationId } }`, { i: { recipientId: quinn.id, content: "via B" } }, pia.token);
+    const conv = first.data!.sendMessage.conversationId;
+    client = await connectWs(wsUrl(b.url), quinn.token);
+    const sub = client.subscribe<{ messageAdded: { seq: number; content: string; sender: { username: string } } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { seq content sender { username } } }`, { c: conv });
+    await new Promise((r) => setTimeout(r, 200));
+    await a.gql(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`, { i: { recipientId: quinn.id, content: "via A" } }, pia.token);
+    expect((await sub.next()).data?.messageAdded).toEqual({ seq: 2, content: "via A", sender: { username: "pia" } });
+  });
+});

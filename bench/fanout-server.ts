@@ -1,0 +1,74 @@
+/**
+ * The server side of `npm run bench:fanout`, in its own process so its memory is its own.
+ *   mode "api": embedded database + the API; makes a group of 1,024 members with sessions and
+ *               access tokens, prints them as one JSON line, then answers "mem" on stdin.
+ *   mode "raw": a bare `ws` server that broadcasts each POSTed body to every client (baseline).
+ */
+import "reflect-metadata";
+import http from "node:http";
+import readline from "node:readline";
+import { Types } from "mongoose";
+import { WebSocketServer, type WebSocket } from "ws";
+import { loadConfig } from "../src/config.js";
+import { connectDatabase } from "../src/database.js";
+import { createServer } from "../src/server.js";
+import { MemoryMailer } from "../src/mail/mailer.js";
+
+const MEMBERS = 1024;
+
+function memory(): { rss: number; heapUsed: number } {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed };
+}
+
+function answerMemory(): void {
+  readline.createInterface({ input: process.stdin }).on("line", (line) => {
+    if (line.trim() === "mem") {
+      global.gc?.();
+      console.log(JSON.stringify({ mem: memory() }));
+    }
+  });
+}
+
+async function api(): Promise<void> {
+  const config = loadConfig({ NODE_ENV: "production", JWT_SECRET: "bench-secret-bench-secret-bench-secret-00", LOG_LEVEL: "silent", PORT: "0" });
+  const db = await connectDatabase({ uri: null, dbName: "bench" });
+  const server = await createServer(config, db, { mailer: new MemoryMailer() });
+  const port = await server.listen(0);
+  const users = Array.from({ length: MEMBERS }, (_, i) => ({ _id: new Types.ObjectId(), username: `bench${i}`, email: `bench${i}@example.com`, password: "x", search_keys: [`bench${i}`] }));
+  await db.models.User.insertMany(users);
+  const tokens: string[] = [];
+  for (const u of users) {
+    const family = new Types.ObjectId().toHexString();
+    await db.models.Session.create({ user_id: u._id, family_id: family, token_hash: new Types.ObjectId().toHexString(), expires_at: new Date(Date.now() + 24 * 3600_000) });
+    tokens.push((await server.services.tokens.issueAccess({ userId: u._id.toHexString(), sessionId: family })).token);
+  }
+  const owner = users[0]._id.toHexString();
+  const group = await server.services.groups.create(owner, { name: "bench", memberIds: users.slice(1).map((u) => u._id.toHexString()) });
+  console.log(JSON.stringify({ ready: { port, groupId: group._id.toHexString(), tokens }, mem: memory() }));
+  answerMemory();
+}
+
+async function raw(): Promise<void> {
+  const httpServer = http.createServer();
+  const wss = new WebSocketServer({ server: httpServer });
+  const clients = new Set<WebSocket>();
+  wss.on("connection", (ws) => {
+    clients.add(ws);
+    ws.on("close", () => clients.delete(ws));
+  });
+  httpServer.on("request", (req, res) => {
+    let body = "";
+    req.on("data", (d: Buffer) => (body += d.toString()));
+    req.on("end", () => {
+      for (const c of clients) c.send(body);
+      res.end("ok");
+    });
+  });
+  await new Promise<void>((r) => httpServer.listen(0, "127.0.0.1", () => r()));
+  const port = (httpServer.address() as { port: number }).port;
+  console.log(JSON.stringify({ ready: { port }, mem: memory() }));
+  answerMemory();
+}
+
+await (process.argv[2] === "raw" ? raw() : api());

@@ -1,0 +1,197 @@
+/**
+ * `npm run bench:fanout`: N = 1,000 and 5,000 graphql-ws subscribers on one group conversation
+ * (1,024 members, several connections per member as with several devices), 20 messages sent
+ * through the API. Prints delivered/expected, whether every client got them in order,
+ * p50/p99 latency from send to receipt, and the server's RSS and heap per connection, next to
+ * a raw `ws` broadcast of the same payloads to the same N, measured in the same run.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import readline from "node:readline";
+import { fileURLToPath } from "node:url";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const MESSAGES = 20;
+const SIZES = [1000, 5000];
+
+interface Mem {
+  rss: number;
+  heapUsed: number;
+}
+
+interface Child {
+  proc: ChildProcess;
+  ready: Record<string, unknown>;
+  mem(): Promise<Mem>;
+  stop(): void;
+}
+
+async function startChild(mode: "api" | "raw"): Promise<Child> {
+  const proc = spawn(process.execPath, ["--expose-gc", path.join(here, "fanout-server.js"), mode], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = readline.createInterface({ input: proc.stdout! });
+  const waiting: Array<(v: Record<string, unknown>) => void> = [];
+  lines.on("line", (line) => {
+    try {
+      const msg = JSON.parse(line) as Record<string, unknown>;
+      waiting.shift()?.(msg);
+    } catch {
+      /* not ours */
+    }
+  });
+  const nextLine = () => new Promise<Record<string, unknown>>((r) => waiting.push(r));
+  const first = await nextLine();
+  return {
+    proc,
+    ready: first.ready as Record<string, unknown>,
+    async mem() {
+      const p = nextLine();
+      proc.stdin!.write("mem\n");
+      return (await p).mem as Mem;
+    },
+    stop: () => proc.kill("SIGKILL"),
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+interface Result {
+  delivered: number;
+  expected: number;
+  inOrder: boolean;
+  p50: number;
+  p99: number;
+  rssPerConn: number;
+  heapPerConn: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function runApi(child: Child, n: number, sendTimes: Map<number, number>): Promise<Result> {
+  const { port, groupId, tokens } = child.ready as { port: number; groupId: string; tokens: string[] };
+  const url = `ws://127.0.0.1:${port}/graphql`;
+  const before = await child.mem();
+  const received: number[][] = Array.from({ length: n }, () => []);
+  const latencies: number[] = [];
+  const clients = [];
+  for (let i = 0; i < n; i++) {
+    const client = createClient({ url, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: `Bearer ${tokens[i % tokens.length]}` } });
+    clients.push(client);
+    client.subscribe<{ messageAdded: { seq: number } }>(
+      { query: `subscription($c: ID) { messageAdded(conversationId: $c) { id seq content sender { username } } }`, variables: { c: groupId } },
+      {
+        next: (r) => {
+          const seq = r.data!.messageAdded.seq;
+          latencies.push(performance.now() - sendTimes.get(seq)!);
+          received[i].push(seq);
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    if (i % 200 === 199) await sleep(50);
+  }
+  await sleep(2000);
+  const after = await child.mem();
+  const base = sendTimes.size;
+  for (let k = 1; k <= MESSAGES; k++) {
+    sendTimes.set(base + k, performance.now());
+    const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${tokens[0]}` },
+      body: JSON.stringify({ query: `mutation($g: ID!, $c: String!) { sendGroupMessage(input: { groupId: $g, content: $c }) { seq } }`, variables: { g: groupId, c: `bench message ${k}` } }),
+    });
+    const body = (await res.json()) as { data?: { sendGroupMessage: { seq: number } } };
+    if (body.data?.sendGroupMessage.seq !== base + k) throw new Error(`unexpected seq ${JSON.stringify(body)}`);
+    await sleep(100);
+  }
+  const deadline = Date.now() + 30_000;
+  while (received.reduce((s, r) => s + r.length, 0) < n * MESSAGES && Date.now() < deadline) await sleep(100);
+  for (const c of clients) await c.dispose();
+  await sleep(500);
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    delivered: received.reduce((s, r) => s + r.length, 0),
+    expected: n * MESSAGES,
+    inOrder: received.every((r) => r.every((seq, i) => i === 0 || seq === r[i - 1] + 1)),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    rssPerConn: (after.rss - before.rss) / n,
+    heapPerConn: (after.heapUsed - before.heapUsed) / n,
+  };
+}
+
+async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Result> {
+  const { port } = child.ready as { port: number };
+  const before = await child.mem();
+  const received: number[][] = Array.from({ length: n }, () => []);
+  const latencies: number[] = [];
+  const sendTimes = new Map<number, number>();
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < n; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    ws.on("message", (data) => {
+      const msg = JSON.parse(String(data)) as { payload: { data: { messageAdded: { seq: number } } } };
+      const seq = msg.payload.data.messageAdded.seq;
+      latencies.push(performance.now() - sendTimes.get(seq)!);
+      received[i].push(seq);
+    });
+    sockets.push(ws);
+    if (i % 200 === 199) await sleep(50);
+  }
+  await sleep(2000);
+  const after = await child.mem();
+  for (let k = 1; k <= MESSAGES; k++) {
+    const payload = JSON.stringify({ id: "1", type: "next", payload: { data: { messageAdded: { seq: k, content: `bench message ${k}`, pad: "x".repeat(Math.max(0, payloadBytes - 120)) } } } });
+    sendTimes.set(k, performance.now());
+    await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: payload });
+    await sleep(100);
+  }
+  const deadline = Date.now() + 30_000;
+  while (received.reduce((s, r) => s + r.length, 0) < n * MESSAGES && Date.now() < deadline) await sleep(100);
+  for (const s of sockets) s.terminate();
+  await sleep(500);
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    delivered: received.reduce((s, r) => s + r.length, 0),
+    expected: n * MESSAGES,
+    inOrder: received.every((r) => r.every((seq, i) => i === 0 || seq === r[i - 1] + 1)),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    rssPerConn: (after.rss - before.rss) / n,
+    heapPerConn: (after.heapUsed - before.heapUsed) / n,
+  };
+}
+
+const fmt = (r: Result): string =>
+  `${String(r.delivered).padStart(7)}/${String(r.expected).padEnd(7)} ${r.inOrder ? "yes" : "NO "}   p50 ${r.p50.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  RSS/conn ${(r.rssPerConn / 1024).toFixed(1).padStart(6)} KB  heap/conn ${(r.heapPerConn / 1024).toFixed(1).padStart(6)} KB`;
+
+async function main(): Promise<void> {
+  let ok = true;
+  const apiChild = await startChild("api");
+  const rawChild = await startChild("raw");
+  const sendTimes = new Map<number, number>();
+  try {
+    console.log(`fan-out: ${MESSAGES} group messages to N graphql-ws subscribers (group of 1,024 members), baseline raw ws broadcast`);
+    for (const n of SIZES) {
+      const api = await runApi(apiChild, n, sendTimes);
+      const raw = await runRaw(rawChild, n, 300);
+      const ratio = api.p99 / Math.max(raw.p99, 0.001);
+      console.log(`N=${n}`);
+      console.log(`  api      ${fmt(api)}`);
+      console.log(`  raw ws   ${fmt(raw)}`);
+      const pass = api.delivered === api.expected && api.inOrder && ratio <= 3 && api.rssPerConn <= 64 * 1024;
+      console.log(`  p99 api/raw = ${ratio.toFixed(2)} (goal <= 3); ${pass ? "meets the goals" : "MISSES a goal"}`);
+      ok &&= pass;
+    }
+  } finally {
+    apiChild.stop();
+    rawChild.stop();
+  }
+  process.exitCode = ok ? 0 : 1;
+}
+
+await main();

@@ -6,6 +6,7 @@
 import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { Redis } from "ioredis";
+import { setMaxListeners } from "node:events";
 import type { MessageView } from "./modules/message/message.view.js";
 import type { ConversationSnapshot } from "./modules/conversation/conversation.view.js";
 
@@ -48,7 +49,12 @@ export interface PubSubHandle {
 }
 
 export function createAppPubSub(redisUrl: string | null): PubSubHandle {
-  if (!redisUrl) return { pubSub: createPubSub<Topics>(), close: async () => {} };
+  if (!redisUrl) {
+    // One listener per subscriber and topic: thousands on a busy conversation are expected.
+    const eventTarget = new EventTarget();
+    setMaxListeners(0, eventTarget);
+    return { pubSub: createPubSub<Topics>({ eventTarget: eventTarget as never }), close: async () => {} };
+  }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });

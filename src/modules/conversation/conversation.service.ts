@@ -13,6 +13,13 @@ import type { AppPubSub } from "../../pubsub.js";
 import { type Conversation, directKey } from "./conversation.entity.js";
 import { type ConversationSnapshot, snapshotOf } from "./conversation.view.js";
 
+/** What a subscription stream keeps of its conversation. */
+export interface ConversationRef {
+  _id: Types.ObjectId;
+  kind: "direct" | "group";
+  last_seq: number;
+}
+
 export class ConversationService {
   constructor(
     private readonly models: Models,
@@ -50,6 +57,18 @@ export class ConversationService {
     if (!conv) throw notFound("Conversation");
     if (!conv.members.some((m) => m.user_id.toHexString() === viewerId)) throw forbidden("You are not a member of this conversation");
     return conv;
+  }
+
+  /**
+   * The membership check of a subscription, reading only what a stream keeps (not the member
+   * list, which for a big group is the bulk of the document).
+   */
+  async requireMemberLight(viewerId: string, conversationId: string): Promise<ConversationRef> {
+    const id = parseId(conversationId, "conversationId");
+    const conv = await this.models.Conversation.findOne({ _id: id, "members.user_id": new Types.ObjectId(viewerId) }, { kind: 1, last_seq: 1 }).lean();
+    if (conv) return { _id: conv._id, kind: conv.kind, last_seq: conv.last_seq };
+    if (await this.models.Conversation.exists({ _id: id })) throw forbidden("You are not a member of this conversation");
+    throw notFound("Conversation");
   }
 
   async findDirect(viewerId: string, userId: string): Promise<DocumentType<Conversation> | null> {

@@ -12,9 +12,8 @@
 import { Repeater } from "@repeaterjs/repeater";
 import type { AppServices } from "../../services.js";
 import type { ConversationEvent, UserEvent } from "../../pubsub.js";
-import type { Conversation } from "./conversation.entity.js";
+import type { ConversationRef } from "./conversation.service.js";
 import type { MessageView } from "../message/message.view.js";
-import { snapshotOf } from "./conversation.view.js";
 
 /** How long a seq gap may stay open (a sender between its $inc and its insert) before it is skipped. */
 const GAP_WAIT_MS = 3000;
@@ -50,7 +49,7 @@ export function stoppable<T>(source: AsyncIterator<T>, closeSource: () => unknow
   });
 }
 
-export function messagesWithReplay(services: AppServices, conversation: Conversation, afterSeq: number | null): AsyncIterable<AddedEvent> {
+export function messagesWithReplay(services: AppServices, conversation: ConversationRef, afterSeq: number | null): AsyncIterable<AddedEvent> {
   const live = services.pubSub.subscribe("CONVERSATION", conversation._id.toHexString())[Symbol.asyncIterator]();
   // Calling next() now starts listening: nothing published from here on is missed.
   const first = live.next();
@@ -59,7 +58,7 @@ export function messagesWithReplay(services: AppServices, conversation: Conversa
 
 async function* replayThenLive(
   services: AppServices,
-  conversation: Conversation,
+  conversation: ConversationRef,
   afterSeq: number | null,
   live: AsyncIterator<unknown>,
   first: Promise<IteratorResult<unknown>>,
@@ -67,13 +66,17 @@ async function* replayThenLive(
   let pending = first;
   let last = afterSeq ?? conversation.last_seq;
   const held = new Map<number, AddedEvent>();
-  const asEvent = (message: MessageView): AddedEvent => ({ type: "message.added", message, conversation: snapshotOf(conversation) });
+  // Messages read from the database carry the conversation as it is now (one read per batch).
+  const fromDb = async (): Promise<AddedEvent[]> => {
+    const [messages, snapshot] = await Promise.all([services.messages.after(conversation, last), services.conversations.snapshot(conversation._id)]);
+    return snapshot ? messages.map((message: MessageView) => ({ type: "message.added" as const, message, conversation: snapshot })) : [];
+  };
   try {
     if (afterSeq !== null) {
-      for (const m of await services.messages.after(conversation, afterSeq)) {
-        if (m.seq !== last + 1) break;
-        last = m.seq;
-        yield asEvent(m);
+      for (const ev of await fromDb()) {
+        if (ev.message.seq !== last + 1) break;
+        last = ev.message.seq;
+        yield ev;
       }
     }
     let gapSince = 0;
@@ -97,11 +100,11 @@ async function* replayThenLive(
         gapSince = 0;
         continue;
       }
-      for (const m of await services.messages.after(conversation, last)) {
-        if (m.seq !== last + 1) break;
-        held.delete(m.seq);
-        last = m.seq;
-        yield asEvent(m);
+      for (const ev of await fromDb()) {
+        if (ev.message.seq !== last + 1) break;
+        held.delete(ev.message.seq);
+        last = ev.message.seq;
+        yield ev;
       }
       while (held.has(last + 1)) {
         const ev = held.get(last + 1)!;

@@ -31,7 +31,7 @@ function viewerOf(ctx: Context): string {
 async function scoped(ctx: Context, conversationId: string | null | undefined): Promise<AsyncIterable<ConversationEvent | UserEvent>> {
   const viewer = viewerOf(ctx);
   if (!conversationId) return viewerEvents(ctx.services, viewer);
-  const conv = await ctx.services.conversations.requireMember(viewer, conversationId);
+  const conv = await ctx.services.conversations.requireMemberLight(viewer, conversationId);
   return ctx.services.pubSub.subscribe("CONVERSATION", conv._id.toHexString());
 }
 
@@ -51,7 +51,7 @@ export class MessagingSubscriptionResolver {
       const a = args as ConversationArgs;
       const viewer = viewerOf(context);
       if (a.conversationId) {
-        const conv = await context.services.conversations.requireMember(viewer, a.conversationId);
+        const conv = await context.services.conversations.requireMemberLight(viewer, a.conversationId);
         return messagesWithReplay(context.services, conv, a.afterSeq ?? null);
       }
       return only(viewerEvents(context.services, viewer), (ev) => (ev.type === "message.added" ? ev : null));

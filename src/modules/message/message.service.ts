@@ -260,7 +260,7 @@ export class MessageService {
   }
 
   /** Messages with seq > afterSeq in order (subscription replay). */
-  async after(conversation: Conversation, afterSeq: number): Promise<MessageView[]> {
+  async after(conversation: { _id: Types.ObjectId; kind: "direct" | "group" }, afterSeq: number): Promise<MessageView[]> {
     const model = (conversation.kind === "group" ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
     const docs = await model.find({ conversation_id: conversation._id, seq: mongoose.trusted({ $gt: afterSeq }) }).sort({ seq: 1 });
     return docs.map((d) => messageView(d));

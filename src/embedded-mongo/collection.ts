@@ -337,7 +337,7 @@ export class Collection {
     }
     let best: { index: Index; keys: Set<string> } | null = null;
     for (const index of this.indexes.values()) {
-      if (index.fields.length === 0 || index.spec.partialFilterExpression) continue;
+      if (index.fields.length === 0 || !index.servesQuery(filter)) continue;
       const values = equalityValues(filter, index.fields[0]);
       if (!values) continue;
       // A string lookup is only exact when the query compares strings the way the index stores them.
@@ -349,7 +349,7 @@ export class Collection {
     if (!best) {
       // Prefix regexes and ranges on a leading field: read the index's keys, not the documents.
       for (const index of this.indexes.values()) {
-        if (index.fields.length === 0 || index.spec.partialFilterExpression || index.sparse) continue;
+        if (index.fields.length === 0 || index.sparse || !index.servesQuery(filter)) continue;
         const cond = filter[index.fields[0]];
         const prefix = index.strength === 3 ? regexPrefix(cond) : null;
         const test = prefix !== null ? (key: string) => key.startsWith("s" + prefix) : index.strength === 3 && strength === 3 ? rangeTest(cond) : null;

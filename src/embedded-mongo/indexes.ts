@@ -4,7 +4,7 @@
  * indexed field cost the same at 1k or 100k documents. Text indexes keep an inverted term map.
  */
 import { MongoServerError, badValue } from "./errors.js";
-import { compileFilter } from "./query.js";
+import { compileFilter, upsertSeed } from "./query.js";
 import { documentTerms, type TextFields } from "./text.js";
 import { type CollationSpec, type Doc, collationStrength, isPlainObject, keyOf, valuesAtPath } from "./values.js";
 
@@ -73,6 +73,14 @@ export class Index {
   /** True when another spec has the same key pattern and options (creating it again is a no-op). */
   sameOptions(spec: Doc): boolean {
     return OPTION_FIELDS.every((f) => keyOf(spec[f] ?? null) === keyOf(this.spec[f] ?? null));
+  }
+
+  /**
+   * Whether a query can use this index: always, unless partial, then only when the query's
+   * equality conditions satisfy the partial filter (as MongoDB requires).
+   */
+  servesQuery(filter: Doc): boolean {
+    return !this.partial || this.partial(upsertSeed(filter));
   }
 
   /** Whether the document has an entry at all (sparse and partial indexes skip some). */

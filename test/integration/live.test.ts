@@ -63,6 +63,19 @@ describe("live delivery (graphql-ws)", () => {
     expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => 7 + i));
   });
 
+  it("publishes nothing for an idempotent retry", async () => {
+    const c = await ws(lou);
+    const sub = c.subscribe<Added>(ADDED, { c: conv });
+    await new Promise((r) => setTimeout(r, 50));
+    const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`;
+    const one = await api.gql<{ sendMessage: { seq: number } }>(SEND, { i: { recipientId: lou.id, content: "once", clientMessageId: "retry-1" } }, kim.token);
+    const two = await api.gql<{ sendMessage: { seq: number } }>(SEND, { i: { recipientId: lou.id, content: "once", clientMessageId: "retry-1" } }, kim.token);
+    expect(two.data?.sendMessage.seq).toBe(one.data?.sendMessage.seq);
+    const sentinel = await send(kim, lou, "after the retry");
+    expect((await sub.next()).data?.messageAdded.content).toBe("once");
+    expect((await sub.next()).data?.messageAdded).toMatchObject({ seq: sentinel.seq, content: "after the retry" });
+  });
+
   it("refuses to subscribe to someone else's conversation (FORBIDDEN)", async () => {
     const c = await ws(max);
     const sub = c.subscribe(ADDED, { c: conv });

@@ -71,6 +71,15 @@ describe("messaging", () => {
     await api.gql(`mutation { updateSettings(input: { readReceiptsEnabled: true }) { id } }`, {}, cal.token);
   });
 
+  it("lists conversations by last activity", async () => {
+    await send(bo, cal, "bo to cal");
+    await send(bo, amy, "bo to amy");
+    const order = async () => ((await api.gql<{ conversations: { edges: Array<{ node: { peer?: { username: string } } }> } }>(CONVS, {}, bo.token)).data?.conversations.edges ?? []).map((e) => e.node.peer?.username);
+    expect(await order()).toEqual(["amy", "cal"]);
+    await send(cal, bo, "cal again");
+    expect(await order()).toEqual(["cal", "amy"]);
+  });
+
   it("is idempotent per clientMessageId: the retry returns the first message and stores nothing", async () => {
     const a = (await send(amy, bo, "once", { clientMessageId: "c-1" })).data!.sendMessage;
     const b = (await send(amy, bo, "once again", { clientMessageId: "c-1" })).data!.sendMessage;
@@ -95,8 +104,10 @@ describe("messaging", () => {
   });
 
   it("pages history by seq both ways", async () => {
-    const conv = (await send(cal, bo, "m1")).data!.sendMessage.conversationId;
-    for (let i = 2; i <= 7; i++) await send(i % 2 ? cal : bo, i % 2 ? bo : cal, `m${i}`);
+    const [p1, p2] = [await registerUser(api, "pager1"), await registerUser(api, "pager2")];
+    const conv = (await send(p1, p2, "m1")).data!.sendMessage.conversationId;
+    for (let i = 2; i <= 7; i++) await send(i % 2 ? p1 : p2, i % 2 ? p2 : p1, `m${i}`);
+    const [cal, bo] = [p1, p2];
     const Q = `query($c: ID!, $l: Int, $b: String, $f: Int, $a: String) { messages(conversationId: $c, last: $l, before: $b, first: $f, after: $a) { edges { cursor node { seq content } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`;
     type Page = { messages: { edges: Array<{ node: { seq: number } }>; pageInfo: { hasPreviousPage: boolean; hasNextPage: boolean; startCursor: string; endCursor: string } } };
     const newest = (await api.gql<Page>(Q, { c: conv, l: 3 }, bo.token)).data!.messages;

@@ -1,0 +1,42 @@
+/** Every list query a screen runs is served by an index (explain shows no collection scan). */
+import mongoose, { Types } from "mongoose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApi, type TestApi } from "../helpers/api.js";
+import { ContactStatus } from "../../src/modules/contact/contact.entity.js";
+
+describe("index-backed list queries", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startTestApi();
+    // A few documents so plans are chosen over real data.
+    const u = new Types.ObjectId();
+    await api.db.models.Conversation.create({ kind: "direct", direct_key: `${u}:x`, members: [{ user_id: u }], last_seq: 1 });
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  const plan = async (q: { explain: (v: string) => Promise<unknown> }): Promise<string> => JSON.stringify(await q.explain("queryPlanner"));
+
+  it.each([
+    ["conversations of a user", (api: TestApi) => api.db.models.Conversation.find({ "members.user_id": new Types.ObjectId() }).sort({ updated_at: -1 })],
+    ["a conversation's messages by seq", (api: TestApi) => api.db.models.DirectMessage.find({ conversation_id: new Types.ObjectId(), seq: mongoose.trusted({ $gt: 5 }) }).sort({ seq: 1 })],
+    ["a group conversation's messages by seq", (api: TestApi) => api.db.models.GroupMessage.find({ conversation_id: new Types.ObjectId() }).sort({ seq: -1 })],
+    ["a direct conversation by its pair", (api: TestApi) => api.db.models.Conversation.find({ direct_key: "a:b" })],
+    ["my groups", (api: TestApi) => api.db.models.Group.find({ members: new Types.ObjectId() })],
+    ["my contacts", (api: TestApi) => api.db.models.Contact.find({ user_id: new Types.ObjectId(), status: ContactStatus.ACCEPTED })],
+    ["incoming contact requests", (api: TestApi) => api.db.models.Contact.find({ contact_id: new Types.ObjectId(), status: ContactStatus.PENDING })],
+    ["a sender's clientMessageId", (api: TestApi) => api.db.models.GroupMessage.find({ sender_id: new Types.ObjectId(), client_message_id: "x" })],
+    ["sessions by refresh token", (api: TestApi) => api.db.models.Session.find({ token_hash: "h" })],
+    ["users by name prefix", (api: TestApi) => api.db.models.User.find({ search_keys: /^ab/ })],
+  ])("%s", async (_name, build) => {
+    const p = await plan(build(api) as never);
+    expect(p).not.toContain("COLLSCAN");
+    expect(p).toMatch(/IXSCAN|IDHACK|EXPRESS/);
+  });
+
+  it("searches messages through the text index", async () => {
+    const p = await plan(api.db.models.DirectMessage.find({ $text: mongoose.trusted({ $search: "hello" }) }) as never);
+    expect(p).toContain("TEXT");
+  });
+});

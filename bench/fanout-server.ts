@@ -71,4 +71,6 @@ async function raw(): Promise<void> {
   answerMemory();
 }
 
+// SIGINT exits normally so a --cpu-prof profile is written.
+process.on("SIGINT", () => process.exit(0));
 await (process.argv[2] === "raw" ? raw() : api());

@@ -9,7 +9,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
-import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,7 +28,8 @@ interface Child {
 }
 
 async function startChild(mode: "api" | "raw"): Promise<Child> {
-  const proc = spawn(process.execPath, ["--expose-gc", path.join(here, "fanout-server.js"), mode], { stdio: ["pipe", "pipe", "inherit"] });
+  const profile = process.env.FANOUT_PROFILE && mode === "api" ? ["--cpu-prof", `--cpu-prof-dir=${process.env.FANOUT_PROFILE}`] : [];
+  const proc = spawn(process.execPath, ["--expose-gc", ...profile, path.join(here, "fanout-server.js"), mode], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = readline.createInterface({ input: proc.stdout! });
   const waiting: Array<(v: Record<string, unknown>) => void> = [];
   lines.on("line", (line) => {
@@ -50,7 +50,7 @@ async function startChild(mode: "api" | "raw"): Promise<Child> {
       proc.stdin!.write("mem\n");
       return (await p).mem as Mem;
     },
-    stop: () => proc.kill("SIGKILL"),
+    stop: () => proc.kill(profile.length ? "SIGINT" : "SIGKILL"),
   };
 }
 
@@ -76,29 +76,27 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   const before = await child.mem();
   const received: number[][] = Array.from({ length: n }, () => []);
   const latencies: number[] = [];
-  const clients = [];
+  // The same lightweight client as the baseline: graphql-transport-ws spoken over a bare `ws`
+  // socket, so both sides measure the server and not the client library.
+  const sockets: WebSocket[] = [];
+  const query = `subscription($c: ID) { messageAdded(conversationId: $c) { id seq content sender { username } } }`;
   for (let i = 0; i < n; i++) {
-    const client = createClient({
-      url,
-      webSocketImpl: WebSocket,
-      lazy: false,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${tokens[i % tokens.length]}` },
-      onNonLazyError: () => undefined,
+    const ws = new WebSocket(url, "graphql-transport-ws");
+    ws.on("error", () => undefined);
+    ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${tokens[i % tokens.length]}` } })));
+    ws.on("message", (data) => {
+      const msg = JSON.parse(String(data)) as { type: string; payload?: { data?: { messageAdded?: { seq: number } } } };
+      if (msg.type === "connection_ack") {
+        ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables: { c: groupId } } }));
+      } else if (msg.type === "next") {
+        const seq = msg.payload!.data!.messageAdded!.seq;
+        latencies.push(performance.now() - sendTimes.get(seq)!);
+        received[i].push(seq);
+      } else if (msg.type === "ping") {
+        ws.send(JSON.stringify({ type: "pong" }));
+      }
     });
-    clients.push(client);
-    client.subscribe<{ messageAdded: { seq: number } }>(
-      { query: `subscription($c: ID) { messageAdded(conversationId: $c) { id seq content sender { username } } }`, variables: { c: groupId } },
-      {
-        next: (r) => {
-          const seq = r.data!.messageAdded.seq;
-          latencies.push(performance.now() - sendTimes.get(seq)!);
-          received[i].push(seq);
-        },
-        error: () => undefined,
-        complete: () => undefined,
-      },
-    );
+    sockets.push(ws);
     if (i % 200 === 199) await sleep(50);
   }
   // Warm-up: one message every client must receive, so all subscriptions are live before timing.
@@ -127,7 +125,7 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   }
   const deadline = Date.now() + 30_000;
   while (received.reduce((s, r) => s + r.length, 0) < n * MESSAGES && Date.now() < deadline) await sleep(100);
-  for (const c of clients) await c.dispose();
+  for (const ws of sockets) ws.close();
   await sleep(500);
   const sorted = latencies.sort((a, b) => a - b);
   return {

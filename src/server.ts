@@ -8,7 +8,8 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLReque
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import { GraphQLError, NoSchemaIntrospectionCustomRule, execute, parse, specifiedRules, subscribe, validate, type DocumentNode, type GraphQLSchema } from "graphql";
+import { GraphQLError, NoSchemaIntrospectionCustomRule, execute, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from "graphql";
+import { createSharedSubscribe } from "./subscriptions/shared-execution.js";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { Config } from "./config.js";
@@ -81,12 +82,14 @@ export async function createServer(config: Config, db: Database, options: Server
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_WS_PAYLOAD });
   // graphql-ws runs no Apollo plugin or validation rule: the same limits are applied here.
+  const format = createFormatError(config.env === "production");
   const wsRules = [...specifiedRules, ...protection.validationRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  const queryTexts = new WeakMap<DocumentNode, string>();
   const wsCleanup = useServer<Record<string, unknown>>(
     {
       schema,
       execute,
-      subscribe,
+      subscribe: createSharedSubscribe((document) => queryTexts.get(document)),
       onConnect: async (ctx) => {
         const viewer = await resolveViewer(services, ctx.connectionParams?.authorization);
         // A token that is presented but bad or expired closes the socket with 4403 Forbidden.
@@ -105,6 +108,7 @@ export async function createServer(config: Config, db: Database, options: Server
         }
         const errors = validate(schema, document, wsRules);
         if (errors.length) return errors;
+        queryTexts.set(document, payload.query);
         return {
           schema,
           document,
@@ -114,7 +118,6 @@ export async function createServer(config: Config, db: Database, options: Server
         };
       },
       onNext: (_ctx, _id, _payload, _args, result) => {
-        const format = createFormatError(config.env === "production");
         if ("errors" in result && result.errors) {
           return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError) };
         }

@@ -223,8 +223,9 @@ export class Collection {
     const stored = idFirst(newDoc);
     validateForStorage(stored);
     this.checkUnique(docKey, stored);
-    this.unstore(docKey, oldDoc);
-    this.store(docKey, stored);
+    this.docs.set(docKey, stored);
+    // Postings hold document keys, not documents: an index whose keys did not change needs no work.
+    for (const index of this.indexes.values()) index.replace(docKey, oldDoc, stored);
     return stored;
   }
 
@@ -252,8 +253,8 @@ export class Collection {
         changed = keyOf(next) !== keyOf(doc);
       } else {
         next = cloneDoc(doc);
+        // mingo reports a no-op ($set to the same value) as unmodified.
         changed = applyUpdate(next, spec, applyOpts);
-        if (changed) changed = keyOf(next) !== keyOf(doc);
       }
       let stored = doc;
       if (changed) {

@@ -137,6 +137,32 @@ export class Index {
     if (this.leading) for (const k of this.fieldKeys(doc, this.fields[0])) addTo(this.leading, k, docKey);
   }
 
+  /** Moves a document's entries from its old version to its new one, touching only what changed. */
+  replace(docKey: string, oldDoc: Doc, newDoc: Doc): void {
+    if (this.text) {
+      const before = documentTerms(oldDoc, this.text);
+      const after = documentTerms(newDoc, this.text);
+      for (const t of before) if (!after.has(t)) removeFrom(this.terms, t, docKey);
+      for (const t of after) if (!before.has(t)) addTo(this.terms, t, docKey);
+    }
+    if (this.fields.length === 0) return;
+    const oldKeys = this.covers(oldDoc) ? this.keysOf(oldDoc) : [];
+    const newKeys = this.covers(newDoc) ? this.keysOf(newDoc) : [];
+    if (oldKeys.length === newKeys.length && oldKeys.every((k, i) => k === newKeys[i])) return;
+    const newSet = new Set(newKeys);
+    const oldSet = new Set(oldKeys);
+    for (const k of oldKeys) if (!newSet.has(k)) removeFrom(this.entries, k, docKey);
+    for (const k of newKeys) if (!oldSet.has(k)) addTo(this.entries, k, docKey);
+    if (this.leading) {
+      const oldLead = this.covers(oldDoc) ? this.fieldKeys(oldDoc, this.fields[0]) : [];
+      const newLead = this.covers(newDoc) ? this.fieldKeys(newDoc, this.fields[0]) : [];
+      const nl = new Set(newLead);
+      const ol = new Set(oldLead);
+      for (const k of oldLead) if (!nl.has(k)) removeFrom(this.leading, k, docKey);
+      for (const k of newLead) if (!ol.has(k)) addTo(this.leading, k, docKey);
+    }
+  }
+
   remove(docKey: string, doc: Doc): void {
     if (this.text) {
       for (const t of documentTerms(doc, this.text)) removeFrom(this.terms, t, docKey);

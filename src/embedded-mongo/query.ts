@@ -20,7 +20,7 @@ import * as windowOps from "mingo/operators/window";
 import { Binary, Decimal128, Long, ObjectId, Timestamp, BSONRegExp, MinKey, MaxKey, Code } from "bson";
 import type { Options } from "mingo/types";
 import { MongoServerError, badValue, failedToParse, toServerError } from "./errors.js";
-import { type CollationSpec, type Doc, compareValues, isObjectId, isPlainObject, typeRank, valuesAtPath, collationStrength, foldStrings } from "./values.js";
+import { type CollationSpec, type Doc, compareValues, isObjectId, isPlainObject, keyOf, typeRank, valuesAtPath, collationStrength, foldStrings } from "./values.js";
 
 /** BSON type names and numbers as `$type` accepts them. */
 const TYPE_ALIASES: Record<string, number> = {
@@ -246,6 +246,54 @@ const UPDATE_OPERATORS = new Set([
   "$pull", "$pullAll", "$addToSet", "$bit", "$setOnInsert",
 ]);
 
+const FAST_OPS = new Set(["$set", "$inc", "$max", "$min"]);
+
+/**
+ * A fast path for the commonest array-filter update, `{ $max: { "arr.$[m].f": v } }` with
+ * `arrayFilters: [{ "m.key": value }]` (scalar or ObjectId equality): mingo evaluates a query
+ * per element with hashing (≈3 ms for 1,024 elements); this compares keys directly. Returns
+ * null when the update has any other shape, for mingo to apply.
+ */
+function applySimpleArrayFilterUpdate(target: Doc, pairs: Array<{ op: string; path: string; value: unknown }>, arrayFilters: Doc[]): boolean | null {
+  if (pairs.length === 0 || arrayFilters.length === 0) return null;
+  const filters = new Map<string, { field: string; key: string }>();
+  for (const f of arrayFilters) {
+    const entries = Object.entries(f);
+    if (entries.length !== 1) return null;
+    const [path, value] = entries[0];
+    const m = /^([a-z][A-Za-z0-9]*)\.([A-Za-z0-9_]+)$/.exec(path);
+    if (!m || (value !== null && typeof value === "object" && !isObjectId(value))) return null;
+    filters.set(m[1], { field: m[2], key: keyOf(value) });
+  }
+  const plan: Array<{ op: string; array: string; id: string; field: string; value: unknown }> = [];
+  for (const { op, path, value } of pairs) {
+    const m = /^([A-Za-z0-9_]+)\.\$\[([a-z][A-Za-z0-9]*)\]\.([A-Za-z0-9_]+)$/.exec(path);
+    if (!FAST_OPS.has(op) || !m || !filters.has(m[2])) return null;
+    if (op !== "$set" && typeof value !== "number") return null;
+    plan.push({ op, array: m[1], id: m[2], field: m[3], value });
+  }
+  let changed = false;
+  for (const { op, array, id, field, value } of plan) {
+    const arr = target[array];
+    if (!Array.isArray(arr)) continue;
+    const filter = filters.get(id)!;
+    for (const el of arr) {
+      if (!isPlainObject(el) || keyOf(el[filter.field]) !== filter.key) continue;
+      const cur = el[field];
+      let next: unknown = cur;
+      if (op === "$set") next = value;
+      else if (op === "$inc") next = (typeof cur === "number" ? cur : 0) + (value as number);
+      else if (op === "$max") next = cur === undefined || compareValues(value, cur) > 0 ? value : cur;
+      else if (op === "$min") next = cur === undefined || compareValues(value, cur) < 0 ? value : cur;
+      if (keyOf(next) !== keyOf(cur) || cur === undefined) {
+        el[field] = next;
+        changed = true;
+      }
+    }
+  }
+  return changed;
+}
+
 /** Two update paths touch the same field (or one contains the other); positional parts match anything. */
 function pathsOverlap(a: string, b: string): boolean {
   const norm = (p: string) => p.split(".").map((s) => (s.startsWith("$") ? "*" : s));
@@ -323,6 +371,8 @@ export function applyUpdate(target: Doc, spec: UpdateSpec, opts: ApplyOptions): 
     const run = (modifier: Doc): boolean =>
       mingoUpdateOne(docs, positional ? opts.condition : {}, modifier as never, { arrayFilters: opts.arrayFilters ?? [], cloneMode: "deep" }, mingoOptions(opts.collation)).modifiedCount > 0;
     const pairs = Object.entries(ops).flatMap(([op, fields]) => Object.entries(fields as Doc).map(([path, value]) => ({ op, path, value })));
+    const fast = applySimpleArrayFilterUpdate(target, pairs, opts.arrayFilters ?? []);
+    if (fast !== null) return fast;
     if (pairs.some((a, i) => pairs.some((b, j) => i < j && pathsOverlap(a.path, b.path)))) {
       const first = pairs.find((a, i) => pairs.some((b, j) => i < j && pathsOverlap(a.path, b.path)))!;
       throw new MongoServerError("Location40", `Updating the path '${first.path}' would create a conflict at '${first.path.split(".")[0]}'`);

@@ -29,7 +29,9 @@ export class ConversationMember {
 export type ConversationKind = "direct" | "group";
 
 @index({ direct_key: 1 }, { unique: true, partialFilterExpression: { direct_key: { $type: "string" } } })
-@index({ "members.user_id": 1, updated_at: -1 })
+// Member lookup only: a compound key with updated_at would rewrite one index entry per member on
+// every message of a big group; a user's conversations are few enough to sort after the lookup.
+@index({ "members.user_id": 1 })
 @modelOptions({ schemaOptions: { collection: "conversations", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
 export class Conversation {
   readonly _id!: Types.ObjectId;

@@ -116,27 +116,34 @@ export class MessageService {
       const existing = await this.models.GroupMessage.findOne({ sender_id: sender._id, client_message_id: input.clientMessageId });
       if (existing) return messageView(existing, sender);
     }
-    const group = await this.models.Group.findById(groupId);
-    if (!group) throw notFound("Group");
-    if (!group.members.some((m) => m.equals(sender._id))) throw forbidden("You are not a member of this group");
+    // Membership by query, not by loading the member list (up to 1,024 ids).
+    const group = await this.models.Group.findOne({ _id: groupId, members: sender._id }, { is_active: 1 }).lean();
+    if (!group) {
+      if (await this.models.Group.exists({ _id: groupId })) throw forbidden("You are not a member of this group");
+      throw notFound("Group");
+    }
     if (!group.is_active) throw forbidden("This group is deactivated");
     const draft = await this.draft(sender._id, input);
-    const conv = await this.models.Conversation.findById(groupId);
+    const conv = await this.models.Conversation.findById(groupId).lean();
     if (!conv) throw notFound("Conversation");
-    return this.commit(conv, sender, draft, (seq, id) =>
+    return this.commit(conv as Conversation, sender, draft, (seq, id) =>
       this.models.GroupMessage.create({ _id: id, conversation_id: conv._id, group_id: groupId, seq, sender_id: sender._id, read_by: [], is_deleted: false, ...draft }),
     );
   }
 
-  /** Allocates the seq, inserts, publishes. A duplicate clientMessageId race returns the winner. */
+  /**
+   * Allocates the seq, inserts, publishes. A duplicate clientMessageId race returns the winner.
+   * The event's conversation snapshot is the one read before sending, with the new seq and the
+   * sender's marks applied: big groups are not read back after every message.
+   */
   private async commit(conv: Conversation, sender: DocumentType<User>, draft: Draft, insert: (seq: number, id: Types.ObjectId) => Promise<AnyMessage>): Promise<MessageView> {
     const id = new Types.ObjectId();
     const sharesRead = sender.settings?.read_receipts_enabled !== false;
     const allocated = await this.models.Conversation.findOneAndUpdate(
       { _id: conv._id },
       { $inc: { last_seq: 1 }, $set: { last_message_id: id } },
-      { returnDocument: "after" },
-    );
+      { returnDocument: "after", projection: { last_seq: 1, updated_at: 1 } },
+    ).lean();
     if (!allocated) throw notFound("Conversation");
     const seq = allocated.last_seq;
     let message: AnyMessage;
@@ -155,13 +162,19 @@ export class MessageService {
     // Sending reads everything before it: the sender's own marks move to the new seq.
     const marks: Record<string, number> = { "members.$[me].read_seq": seq, "members.$[me].delivered_seq": seq };
     if (sharesRead) marks["members.$[me].shared_read_seq"] = seq;
-    const updated = await this.models.Conversation.findOneAndUpdate(
-      { _id: conv._id },
-      { $max: marks },
-      { arrayFilters: [{ "me.user_id": sender._id }], returnDocument: "after" },
-    );
+    await this.models.Conversation.updateOne({ _id: conv._id }, { $max: marks }, { arrayFilters: [{ "me.user_id": sender._id }], timestamps: false });
+    const snapshot = snapshotOf(conv);
+    snapshot.lastSeq = Math.max(snapshot.lastSeq, seq);
+    snapshot.lastMessageId = id.toHexString();
+    snapshot.updatedAt = new Date(allocated.updated_at ?? Date.now()).toISOString();
+    const me = snapshot.members.find((m) => m.userId === sender._id.toHexString());
+    if (me) {
+      me.readSeq = Math.max(me.readSeq, seq);
+      me.deliveredSeq = Math.max(me.deliveredSeq, seq);
+      if (sharesRead) me.sharedReadSeq = Math.max(me.sharedReadSeq, seq);
+    }
     const view = messageView(message, sender);
-    this.pubSub.publish("CONVERSATION", view.conversationId, { type: "message.added", message: view, conversation: snapshotOf(updated ?? allocated) });
+    this.pubSub.publish("CONVERSATION", view.conversationId, { type: "message.added", message: view, conversation: snapshot });
     return view;
   }
 

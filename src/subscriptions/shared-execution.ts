@@ -1,0 +1,78 @@
+/**
+ * Subscription execution for graphql-ws that computes one result per event and document when
+ * the document selects nothing viewer-specific: a group message delivered to N subscribers
+ * with the same selection is executed once, not N times. Documents that do select
+ * viewer-specific fields (unread counts, statuses, private profile fields, …) keep one
+ * execution per subscriber.
+ */
+import {
+  Kind, createSourceEventStream, execute, visit, type DocumentNode, type ExecutionArgs, type ExecutionResult,
+} from "graphql";
+
+/** Fields whose value depends on who is asking (conservative: by name, on any type). */
+const VIEWER_SPECIFIC = new Set([
+  "status", "readCount", "deliveredCount", "readBy", "receipts", "email", "settings", "lastSeen", "contact", "presence",
+  "unreadCount", "readSeq", "deliveredSeq", "peer", "viewerRole",
+]);
+
+const shareableCache = new WeakMap<DocumentNode, boolean>();
+
+/** True when no selected field (fragments included) depends on the viewer. */
+export function isViewerIndependent(document: DocumentNode): boolean {
+  let cached = shareableCache.get(document);
+  if (cached === undefined) {
+    cached = true;
+    visit(document, {
+      [Kind.FIELD](node) {
+        if (VIEWER_SPECIFIC.has(node.name.value)) cached = false;
+      },
+    });
+    shareableCache.set(document, cached);
+  }
+  return cached;
+}
+
+function mapIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => Promise<U> | U): AsyncIterableIterator<U> {
+  const it: AsyncIterableIterator<U> = {
+    async next() {
+      const r = await source.next();
+      if (r.done) return { done: true, value: undefined };
+      return { done: false, value: await fn(r.value) };
+    },
+    async return() {
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(err?: unknown) {
+      await source.return?.();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return it;
+    },
+  };
+  return it;
+}
+
+/**
+ * A `subscribe` for graphql-ws. `queryText` gives the text a document was parsed from (the
+ * cache key, with the variables); events are cached weakly, so results go with their event.
+ */
+export function createSharedSubscribe(queryText: (document: DocumentNode) => string | undefined) {
+  const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+  return async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
+    const source = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
+    const text = queryText(args.document);
+    const key = text !== undefined && isViewerIndependent(args.document) ? `${text}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${args.operationName ?? ""}` : null;
+    const run = (payload: unknown) => Promise.resolve(execute({ ...args, rootValue: payload }) as ExecutionResult | Promise<ExecutionResult>);
+    return mapIterator((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), (payload) => {
+      if (key === null || payload === null || typeof payload !== "object") return run(payload);
+      let byKey = results.get(payload);
+      if (!byKey) results.set(payload, (byKey = new Map()));
+      let result = byKey.get(key);
+      if (!result) byKey.set(key, (result = run(payload)));
+      return result;
+    });
+  };
+}

@@ -207,9 +207,25 @@ export function prepareFilter(input: unknown): PreparedFilter {
 }
 
 /** Compiles a filter; mingo's errors (unknown operators, bad arguments) become BadValue. */
+/** Values a top-level equality can be checked by key: scalars, ObjectIds, dates (not arrays, documents, regexes). */
+function simpleEqualityValue(v: unknown): boolean {
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean" || isObjectId(v) || v instanceof Date;
+}
+
 export function compileFilter(filter: Doc, collation?: CollationSpec | null): (doc: Doc) => boolean {
   if (Object.keys(filter).length === 0) return () => true;
   const strength = collationStrength(collation);
+  // `field: value` with a simple value is checked here by canonical keys (an array field
+  // matches when an element equals it); mingo's per-element hashing makes such tests slow on
+  // large arrays. Everything else goes to mingo.
+  const simple = Object.entries(filter).filter(([k, v]) => !k.startsWith("$") && simpleEqualityValue(v));
+  if (simple.length > 0) {
+    const rest = Object.fromEntries(Object.entries(filter).filter(([k, v]) => k.startsWith("$") || !simpleEqualityValue(v)));
+    const wanted = simple.map(([path, v]) => ({ path, key: keyOf(v, strength) }));
+    const others = compileFilter(rest, collation);
+    return (doc: Doc) =>
+      wanted.every(({ path, key }) => valuesAtPath(doc, path, true).some((x) => x !== undefined && keyOf(x, strength) === key)) && others(doc);
+  }
   try {
     if (strength < 3) {
       const q = new Query(foldStrings(filter, strength), mingoOptions(collation));
@@ -225,8 +241,10 @@ export function compileFilter(filter: Doc, collation?: CollationSpec | null): (d
 /** Applies a find-style projection (mingo implements inclusion, exclusion, $slice, $elemMatch, $). */
 export function project(docs: Doc[], projection: Doc | undefined, filter: Doc, collation?: CollationSpec | null): Doc[] {
   if (!projection || Object.keys(projection).length === 0) return docs;
+  // The documents already match: the filter only matters for the positional `$` projection.
+  const positional = Object.keys(projection).some((k) => k.endsWith(".$"));
   try {
-    return new Query(filter, mingoOptions(collation)).find(docs, projection).all() as Doc[];
+    return new Query(positional ? filter : {}, mingoOptions(collation)).find(docs, projection).all() as Doc[];
   } catch (err) {
     throw toServerError(err);
   }

@@ -23,10 +23,15 @@ function memory(): { rss: number; heapUsed: number } {
 
 function answerMemory(): void {
   readline.createInterface({ input: process.stdin }).on("line", (line) => {
-    if (line.trim() === "mem") {
-      global.gc?.();
+    if (line.trim() !== "mem") return;
+    // Settle first: collect (twice, letting finalizers run) so garbage is not counted.
+    void (async () => {
+      for (let i = 0; i < 3; i++) {
+        global.gc?.();
+        await new Promise((r) => setTimeout(r, 200));
+      }
       console.log(JSON.stringify({ mem: memory() }));
-    }
+    })();
   });
 }
 

@@ -73,6 +73,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function runApi(child: Child, n: number, sendTimes: Map<number, number>): Promise<Result> {
   const { port, groupId, tokens } = child.ready as { port: number; groupId: string; tokens: string[] };
   const url = `ws://127.0.0.1:${port}/graphql`;
+  await child.mem(); // the first settle releases set-up garbage
   const before = await child.mem();
   const received: number[][] = Array.from({ length: n }, () => []);
   const latencies: number[] = [];
@@ -141,6 +142,7 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
 
 async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Result> {
   const { port } = child.ready as { port: number };
+  await child.mem();
   const before = await child.mem();
   const received: number[][] = Array.from({ length: n }, () => []);
   const latencies: number[] = [];

@@ -103,6 +103,24 @@ describe("messaging", () => {
     expect((await send(amy, eve, "hello?")).errors?.[0].extensions?.code).toBe("FORBIDDEN");
   });
 
+  it("takes only the sender's own upload of a kind that fits the message type as attachment", async () => {
+    const { Types } = await import("mongoose");
+    const { MediaType } = await import("../../src/modules/media/media.entity.js");
+    const mine = await api.db.models.Media.create({ filename: "a.ogg", original_filename: "a.ogg", file_size: 5, media_type: MediaType.AUDIO, mime_type: "audio/ogg", uploader_id: new Types.ObjectId(amy.id) });
+    const theirs = await api.db.models.Media.create({ filename: "b.png", original_filename: "b.png", file_size: 5, media_type: MediaType.IMAGE, mime_type: "image/png", uploader_id: new Types.ObjectId(bo.id) });
+    const doc = await api.db.models.File.create({ filename: "c.pdf", original_filename: "c.pdf", file_size: 5, mime_type: "application/pdf", uploader_id: new Types.ObjectId(amy.id) });
+    expect((await send(amy, bo, "", { messageType: "IMAGE", attachmentId: mine._id.toHexString() })).errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "attachmentId" }] });
+    expect((await send(amy, bo, "", { messageType: "IMAGE", attachmentId: theirs._id.toHexString() })).errors?.[0].extensions?.code).toBe("NOT_FOUND");
+    const audio = await api.gql<{ sendMessage: { messageType: string; attachment: { __typename: string; mediaType: string } } }>(
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { messageType attachment { __typename ... on Media { mediaType } } } }`,
+      { i: { recipientId: bo.id, messageType: "AUDIO", attachmentId: mine._id.toHexString() } }, amy.token);
+    expect(audio.data?.sendMessage).toEqual({ messageType: "AUDIO", attachment: { __typename: "Media", mediaType: "AUDIO" } });
+    const file = await api.gql<{ sendMessage: { attachment: { __typename: string; originalFilename: string } } }>(
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { attachment { __typename ... on File { originalFilename } } } }`,
+      { i: { recipientId: bo.id, messageType: "DOCUMENT", content: "the report", attachmentId: doc._id.toHexString() } }, amy.token);
+    expect(file.data?.sendMessage.attachment).toEqual({ __typename: "File", originalFilename: "c.pdf" });
+  });
+
   it("pages history by seq both ways", async () => {
     const [p1, p2] = [await registerUser(api, "pager1"), await registerUser(api, "pager2")];
     const conv = (await send(p1, p2, "m1")).data!.sendMessage.conversationId;

@@ -41,7 +41,24 @@ export type Topics = {
   USER: [userId: string, event: UserEvent];
 };
 
-export type AppPubSub = PubSub<Topics>;
+export type AppPubSub = PubSub<Topics> & {
+  /**
+   * A plain listener on one topic, for streams that keep their own queue (the hot path of
+   * message fan-out): no async iterator between the event and the subscriber.
+   */
+  listen<K extends keyof Topics>(routingKey: K, id: string, fn: (payload: Topics[K][1]) => void): () => void;
+};
+
+function withListen(pubSub: PubSub<Topics>, target: EventTarget): AppPubSub {
+  return Object.assign(pubSub, {
+    listen<K extends keyof Topics>(routingKey: K, id: string, fn: (payload: Topics[K][1]) => void): () => void {
+      const topic = `${routingKey}:${id}`;
+      const handler = (event: Event) => fn((event as CustomEvent<Topics[K][1]>).detail);
+      target.addEventListener(topic, handler);
+      return () => target.removeEventListener(topic, handler);
+    },
+  });
+}
 
 export interface PubSubHandle {
   pubSub: AppPubSub;
@@ -53,13 +70,13 @@ export function createAppPubSub(redisUrl: string | null): PubSubHandle {
     // One listener per subscriber and topic: thousands on a busy conversation are expected.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return { pubSub: createPubSub<Topics>({ eventTarget: eventTarget as never }), close: async () => {} };
+    return { pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget), close: async () => {} };
   }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
   return {
-    pubSub: createPubSub<Topics>({ eventTarget: eventTarget as never }),
+    pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as EventTarget),
     async close() {
       publishClient.disconnect();
       subscribeClient.disconnect();

@@ -6,7 +6,7 @@ import "reflect-metadata";
 import { DateTimeResolver } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
-import { createPubSub } from "@graphql-yoga/subscription";
+import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
 import type { AppPubSub, Topics } from "./pubsub.js";
 import { authChecker } from "./auth/auth-checker.js";
 import { AccountResolver } from "./modules/account/account.resolver.js";
@@ -29,7 +29,7 @@ export const resolvers = [
  * Subscriptions use their own `subscribe` functions over the app's topics; type-graphql still
  * wants a pubSub, so the server passes its own (schema emits get an in-memory one).
  */
-export function buildAppSchema(pubSub: AppPubSub = createPubSub<Topics>()): Promise<GraphQLSchema> {
+export function buildAppSchema(pubSub: AppPubSub | PubSub<Topics> = createPubSub<Topics>()): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     pubSub: pubSub as unknown as NonNullable<Parameters<typeof buildSchema>[0]["pubSub"]>,

@@ -49,83 +49,129 @@ export function stoppable<T>(source: AsyncIterator<T>, closeSource: () => unknow
   });
 }
 
-export function messagesWithReplay(services: AppServices, conversation: ConversationRef, afterSeq: number | null): AsyncIterable<AddedEvent> {
-  const live = services.pubSub.subscribe("CONVERSATION", conversation._id.toHexString())[Symbol.asyncIterator]();
-  // Calling next() now starts listening: nothing published from here on is missed.
-  const first = live.next();
-  return stoppable(replayThenLive(services, conversation, afterSeq, live, first), () => live.return?.());
+/**
+ * The messages of one conversation for one subscriber, as a hand-written async iterator with
+ * its own queue: the topic listener pushes straight into it (fan-out to thousands of
+ * subscribers pays no promise chain per hop). Events are released strictly in seq order.
+ */
+class ConversationMessages implements AsyncIterableIterator<AddedEvent> {
+  private readonly ready: AddedEvent[] = [];
+  private readonly held = new Map<number, AddedEvent>();
+  private waiter: ((r: IteratorResult<AddedEvent>) => void) | null = null;
+  private closed = false;
+  private filling = false;
+  private replaying: boolean;
+  private gapSince = 0;
+  private gapTimer: NodeJS.Timeout | null = null;
+  private readonly unlisten: () => void;
+
+  constructor(
+    private readonly services: AppServices,
+    private readonly conversation: ConversationRef,
+    private last: number,
+    replayFrom: number | null,
+  ) {
+    // Listen before reading the database: nothing published from here on is missed.
+    this.unlisten = services.pubSub.listen("CONVERSATION", conversation._id.toHexString(), (ev) => this.onEvent(ev));
+    this.replaying = replayFrom !== null;
+    if (replayFrom !== null) void this.fill().finally(() => {
+      this.replaying = false;
+      this.release();
+    });
+  }
+
+  private onEvent(ev: ConversationEvent): void {
+    if (this.closed || ev.type !== "message.added" || ev.message.seq <= this.last) return;
+    this.held.set(ev.message.seq, ev);
+    this.release();
+  }
+
+  /** Moves contiguous held events to the ready queue; opens a gap fill when one is missing. */
+  private release(): void {
+    if (this.replaying) return;
+    while (this.held.has(this.last + 1)) {
+      const ev = this.held.get(this.last + 1)!;
+      this.held.delete(this.last + 1);
+      this.last += 1;
+      this.deliver(ev);
+    }
+    for (const seq of this.held.keys()) if (seq <= this.last) this.held.delete(seq);
+    if (this.held.size === 0) {
+      this.gapSince = 0;
+      return;
+    }
+    this.gapSince ||= Date.now();
+    if (Date.now() - this.gapSince > GAP_WAIT_MS) {
+      // A seq that never got a message (a failed send): skip the hole.
+      this.last = Math.min(...this.held.keys()) - 1;
+      this.gapSince = 0;
+      this.release();
+      return;
+    }
+    if (!this.filling) void this.fill().then(() => this.release());
+    this.gapTimer ??= setTimeout(() => {
+      this.gapTimer = null;
+      this.release();
+    }, GAP_POLL_MS);
+  }
+
+  /** Reads the messages after `last` from the database (replay, and seq gaps from concurrent senders). */
+  private async fill(): Promise<void> {
+    if (this.filling || this.closed) return;
+    this.filling = true;
+    try {
+      const [messages, snapshot] = await Promise.all([
+        this.services.messages.after(this.conversation, this.last),
+        this.services.conversations.snapshot(this.conversation._id),
+      ]);
+      if (!snapshot) return;
+      for (const message of messages) {
+        if (message.seq <= this.last) continue;
+        if (!this.held.has(message.seq)) this.held.set(message.seq, { type: "message.added", message, conversation: snapshot });
+      }
+      // Replay is over once the database has been read: release in order from here.
+      this.replaying = false;
+      while (this.held.has(this.last + 1)) {
+        const ev = this.held.get(this.last + 1)!;
+        this.held.delete(this.last + 1);
+        this.last += 1;
+        this.deliver(ev);
+      }
+    } finally {
+      this.filling = false;
+    }
+  }
+
+  private deliver(ev: AddedEvent): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w({ done: false, value: ev });
+    } else this.ready.push(ev);
+  }
+
+  next(): Promise<IteratorResult<AddedEvent>> {
+    if (this.ready.length) return Promise.resolve({ done: false, value: this.ready.shift()! });
+    if (this.closed) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  return(): Promise<IteratorResult<AddedEvent>> {
+    this.closed = true;
+    this.unlisten();
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.waiter?.({ done: true, value: undefined });
+    this.waiter = null;
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<AddedEvent> {
+    return this;
+  }
 }
 
-async function* replayThenLive(
-  services: AppServices,
-  conversation: ConversationRef,
-  afterSeq: number | null,
-  live: AsyncIterator<unknown>,
-  first: Promise<IteratorResult<unknown>>,
-): AsyncGenerator<AddedEvent> {
-  let pending = first;
-  let last = afterSeq ?? conversation.last_seq;
-  const held = new Map<number, AddedEvent>();
-  // Messages read from the database carry the conversation as it is now (one read per batch).
-  const fromDb = async (): Promise<AddedEvent[]> => {
-    const [messages, snapshot] = await Promise.all([services.messages.after(conversation, last), services.conversations.snapshot(conversation._id)]);
-    return snapshot ? messages.map((message: MessageView) => ({ type: "message.added" as const, message, conversation: snapshot })) : [];
-  };
-  try {
-    if (afterSeq !== null) {
-      for (const ev of await fromDb()) {
-        if (ev.message.seq !== last + 1) break;
-        last = ev.message.seq;
-        yield ev;
-      }
-    }
-    let gapSince = 0;
-    for (;;) {
-      const next = held.size ? await Promise.race([pending, sleep(GAP_POLL_MS)]) : await pending;
-      if (next !== "timeout") {
-        if (next.done) return;
-        pending = live.next();
-        const ev = next.value as ConversationEvent;
-        if (ev.type !== "message.added" || ev.message.seq <= last) continue;
-        held.set(ev.message.seq, ev);
-      }
-      // Emit what is contiguous; fill a gap from the database.
-      while (held.has(last + 1)) {
-        const ev = held.get(last + 1)!;
-        held.delete(last + 1);
-        last += 1;
-        yield ev;
-      }
-      if (held.size === 0) {
-        gapSince = 0;
-        continue;
-      }
-      for (const ev of await fromDb()) {
-        if (ev.message.seq !== last + 1) break;
-        held.delete(ev.message.seq);
-        last = ev.message.seq;
-        yield ev;
-      }
-      while (held.has(last + 1)) {
-        const ev = held.get(last + 1)!;
-        held.delete(last + 1);
-        last += 1;
-        yield ev;
-      }
-      if (held.size === 0) {
-        gapSince = 0;
-        continue;
-      }
-      gapSince ||= Date.now();
-      if (Date.now() - gapSince > GAP_WAIT_MS) {
-        // A seq that never got a message (a failed send): skip the hole.
-        last = Math.min(...held.keys()) - 1;
-        gapSince = 0;
-      }
-    }
-  } finally {
-    await live.return?.();
-  }
+export function messagesWithReplay(services: AppServices, conversation: ConversationRef, afterSeq: number | null): AsyncIterable<AddedEvent> {
+  return new ConversationMessages(services, conversation, afterSeq ?? conversation.last_seq, afterSeq);
 }
 
 /** Every event of every conversation the viewer belongs to, following joins and leaves. */

@@ -81,15 +81,22 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   // socket, so both sides measure the server and not the client library.
   const sockets: WebSocket[] = [];
   const query = `subscription($c: ID) { messageAdded(conversationId: $c) { id seq content sender { username } } }`;
-  for (let i = 0; i < n; i++) {
+  // A client whose socket closes before its subscription is acknowledged by data (a connect
+  // storm can outlast graphql-ws's 3 s init timeout) reconnects, as real clients do.
+  const open = (i: number, attempt: number): void => {
     const ws = new WebSocket(url, "graphql-transport-ws");
+    let subscribed = false;
     ws.on("error", () => undefined);
     ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${tokens[i % tokens.length]}` } })));
+    ws.on("close", () => {
+      if (!subscribed && attempt < 5 && !stopping) setTimeout(() => open(i, attempt + 1), 200 * (attempt + 1));
+    });
     ws.on("message", (data) => {
       const msg = JSON.parse(String(data)) as { type: string; payload?: { data?: { messageAdded?: { seq: number } } } };
       if (msg.type === "connection_ack") {
         ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables: { c: groupId } } }));
       } else if (msg.type === "next") {
+        subscribed = true;
         const seq = msg.payload!.data!.messageAdded!.seq;
         latencies.push(performance.now() - sendTimes.get(seq)!);
         received[i].push(seq);
@@ -97,8 +104,12 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
         ws.send(JSON.stringify({ type: "pong" }));
       }
     });
-    sockets.push(ws);
-    if (i % 200 === 199) await sleep(50);
+    sockets[i] = ws;
+  };
+  let stopping = false;
+  for (let i = 0; i < n; i++) {
+    open(i, 0);
+    if (i % 100 === 99) await sleep(50);
   }
   // Warm-up: one message every client must receive, so all subscriptions are live before timing.
   const send = async (seqExpected: number, content: string) => {
@@ -126,6 +137,7 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   }
   const deadline = Date.now() + 30_000;
   while (received.reduce((s, r) => s + r.length, 0) < n * MESSAGES && Date.now() < deadline) await sleep(100);
+  stopping = true;
   for (const ws of sockets) ws.close();
   await sleep(500);
   const sorted = latencies.sort((a, b) => a - b);

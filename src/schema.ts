@@ -15,13 +15,13 @@ import { ContactRequestResolver, ContactResolver } from "./modules/contact/conta
 import { FileResolver, MediaResolver } from "./modules/media/media.resolver.js";
 import { NodeResolver } from "./modules/node/node.resolver.js";
 import { GroupMessageResolver, MessageResolver } from "./modules/message/message.resolver.js";
-import { DirectConversationResolver, GroupConversationResolver } from "./modules/conversation/conversation.resolver.js";
+import { ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver } from "./modules/conversation/conversation.resolver.js";
 import { GroupResolver } from "./modules/group/group.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/conversation/subscription.resolver.js";
 
 export const resolvers = [
   AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver, NodeResolver,
-  MessageResolver, GroupMessageResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
+  MessageResolver, GroupMessageResolver, ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
 ] as const;
 

@@ -29,8 +29,9 @@ const fields = {
   deliveredSeq: (conv: ConversationSnapshot, ctx: Context): number => mine(conv, ctx)?.deliveredSeq ?? 0,
 };
 
-@Resolver(() => DirectConversation)
-export class DirectConversationResolver {
+/** Fields every conversation has; implementing types inherit these resolvers. */
+@Resolver(() => ConversationType)
+export class ConversationFieldsResolver {
   @FieldResolver(() => ChatMessage, { nullable: true })
   lastMessage(@Root() conv: ConversationSnapshot, @Ctx() ctx: Context): Promise<MessageView | null> | null {
     return fields.lastMessage(conv, ctx);
@@ -51,6 +52,10 @@ export class DirectConversationResolver {
     return fields.deliveredSeq(conv, ctx);
   }
 
+}
+
+@Resolver(() => DirectConversation)
+export class DirectConversationResolver {
   @Authorized()
   @Query(() => ConversationConnection, { description: "The viewer's direct and group conversations, most recent activity first." })
   async conversations(
@@ -86,26 +91,6 @@ export class DirectConversationResolver {
 
 @Resolver(() => GroupConversation)
 export class GroupConversationResolver {
-  @FieldResolver(() => ChatMessage, { nullable: true })
-  lastMessage(@Root() conv: ConversationSnapshot, @Ctx() ctx: Context): Promise<MessageView | null> | null {
-    return fields.lastMessage(conv, ctx);
-  }
-
-  @FieldResolver(() => Int, { description: "Messages from others after the viewer's read watermark." })
-  unreadCount(@Root() conv: ConversationSnapshot, @Ctx() ctx: Context): number {
-    return fields.unreadCount(conv, ctx);
-  }
-
-  @FieldResolver(() => Int)
-  readSeq(@Root() conv: ConversationSnapshot, @Ctx() ctx: Context): number {
-    return fields.readSeq(conv, ctx);
-  }
-
-  @FieldResolver(() => Int)
-  deliveredSeq(@Root() conv: ConversationSnapshot, @Ctx() ctx: Context): number {
-    return fields.deliveredSeq(conv, ctx);
-  }
-
   @FieldResolver(() => Group)
   async group(@Root() conv: ConversationSnapshot, @Ctx() ctx: Context): Promise<DocumentType<Group>> {
     const group = await ctx.loaders.group.load(conv.id);

@@ -24,13 +24,11 @@ export class AttachmentRef {
   file_id?: Types.ObjectId;
 }
 
-@index({ conversation_id: 1, seq: 1 }, { unique: true })
-@index({ sender_id: 1, client_message_id: 1 }, { unique: true, partialFilterExpression: { client_message_id: { $type: "string" } } })
-@index({ content: "text" })
-@modelOptions({ schemaOptions: { collection: "messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
-export class DirectMessage {
+/** The fields both kinds of message store. */
+class MessageFields {
   readonly _id!: Types.ObjectId;
 
+  /** For group messages, the group's conversation (same id as the group). */
   @prop({ type: () => Types.ObjectId, required: true })
   conversation_id!: Types.ObjectId;
 
@@ -39,9 +37,6 @@ export class DirectMessage {
 
   @prop({ type: () => Types.ObjectId, required: true })
   sender_id!: Types.ObjectId;
-
-  @prop({ type: () => Types.ObjectId, required: true })
-  recipient_id!: Types.ObjectId;
 
   /** Empty once deleted (seed 004 requires a string). */
   @prop({ type: String, default: "" })
@@ -52,9 +47,6 @@ export class DirectMessage {
 
   @prop({ type: () => AttachmentRef, _id: false, default: null })
   attachment!: AttachmentRef | null;
-
-  @prop({ type: String, enum: ["sent", "delivered", "read"], required: true, default: "sent" })
-  status!: "sent" | "delivered" | "read";
 
   @prop({ type: Boolean, required: true, default: false })
   is_deleted!: boolean;
@@ -72,45 +64,24 @@ export class DirectMessage {
 @index({ conversation_id: 1, seq: 1 }, { unique: true })
 @index({ sender_id: 1, client_message_id: 1 }, { unique: true, partialFilterExpression: { client_message_id: { $type: "string" } } })
 @index({ content: "text" })
-@modelOptions({ schemaOptions: { collection: "group_messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
-export class GroupMessageDoc {
-  readonly _id!: Types.ObjectId;
-
-  /** The group's conversation (same id as the group). */
+@modelOptions({ schemaOptions: { collection: "messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
+export class DirectMessage extends MessageFields {
   @prop({ type: () => Types.ObjectId, required: true })
-  conversation_id!: Types.ObjectId;
+  recipient_id!: Types.ObjectId;
 
-  @prop({ type: Number, required: true })
-  seq!: number;
+  @prop({ type: String, enum: ["sent", "delivered", "read"], required: true, default: "sent" })
+  status!: "sent" | "delivered" | "read";
+}
 
+@index({ conversation_id: 1, seq: 1 }, { unique: true })
+@index({ sender_id: 1, client_message_id: 1 }, { unique: true, partialFilterExpression: { client_message_id: { $type: "string" } } })
+@index({ content: "text" })
+@modelOptions({ schemaOptions: { collection: "group_messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
+export class GroupMessageDoc extends MessageFields {
   @prop({ type: () => Types.ObjectId, required: true })
   group_id!: Types.ObjectId;
-
-  @prop({ type: () => Types.ObjectId, required: true })
-  sender_id!: Types.ObjectId;
-
-  @prop({ type: String, default: "" })
-  content!: string;
-
-  @prop({ type: String, enum: MessageKind, required: true, default: MessageKind.TEXT })
-  message_type!: MessageKind;
-
-  @prop({ type: () => AttachmentRef, _id: false, default: null })
-  attachment!: AttachmentRef | null;
 
   /** Members (other than the sender) who read it. */
   @prop({ type: () => [Types.ObjectId], default: [] })
   read_by!: Types.ObjectId[];
-
-  @prop({ type: Boolean, required: true, default: false })
-  is_deleted!: boolean;
-
-  @prop({ type: String })
-  client_message_id?: string;
-
-  @prop({ type: Date, default: null })
-  edited_at!: Date | null;
-
-  created_at!: Date;
-  updated_at!: Date;
 }

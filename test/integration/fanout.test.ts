@@ -9,7 +9,7 @@ import { countCommands, startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type Queued, type TestWsClient } from "../helpers/ws.js";
 
-const SUB = `subscription($c: ID) { messageAdded(conversationId: $c) { id seq content sender { username fullName } ... on GroupMessage { readCount deliveredCount group { name } } } }`;
+const SUB = `subscription($c: ID, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { id seq content sender { username fullName } ... on GroupMessage { readCount deliveredCount group { name } } } }`;
 
 describe("fan-out without per-subscriber reads", () => {
   let api: TestApi;
@@ -37,14 +37,21 @@ describe("fan-out without per-subscriber reads", () => {
     await api?.stop();
   });
 
-  async function subscribers(n: number): Promise<Array<Queued<{ data?: Record<string, unknown> }>>> {
+  /**
+   * Subscribes n clients from the current last seq, then sends a warm-up message every one of
+   * them must receive (live or by replay): after it, all are live and nothing is replayed
+   * while commands are counted.
+   */
+  async function subscribers(n: number, all: Array<Queued<{ data?: Record<string, unknown> }>>): Promise<Array<Queued<{ data?: Record<string, unknown> }>>> {
+    const lastSeq = (await api.gql<{ conversation: { lastSeq: number } }>(`query($c: ID!) { conversation(id: $c) { lastSeq } }`, { c: groupId }, owner.token)).data!.conversation.lastSeq;
     const subs: Array<Queued<{ data?: Record<string, unknown> }>> = [];
     for (let i = 0; i < n; i++) {
       const c = await connectWs(wsUrl(api.url), tokens[clients.length]);
       clients.push(c);
-      subs.push(c.subscribe(SUB, { c: groupId }));
+      subs.push(c.subscribe(SUB, { c: groupId, a: lastSeq }));
     }
-    await new Promise((r) => setTimeout(r, 300));
+    await api.gql(`mutation($g: ID!) { sendGroupMessage(input: { groupId: $g, content: "warm-up" }) { id } }`, { g: groupId }, owner.token);
+    for (const s of [...all, ...subs]) expect((await s.next(60_000)).data?.messageAdded).toMatchObject({ content: "warm-up" });
     return subs;
   }
 
@@ -57,9 +64,9 @@ describe("fan-out without per-subscriber reads", () => {
   }
 
   it("costs the same database commands for 200 subscribers as for 20", async () => {
-    const twenty = await subscribers(20);
+    const twenty = await subscribers(20, []);
     const small = await deliver(twenty, "to twenty");
-    const all = twenty.concat(await subscribers(180));
+    const all = twenty.concat(await subscribers(180, twenty));
     expect(all).toHaveLength(200);
     const big = await deliver(all, "to two hundred");
     expect(big.count).toBe(small.count);

@@ -4,6 +4,13 @@ import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 
+/**
+ * Streams without replay (typing, receipts, all-conversations) must be registered before the
+ * events they wait for: graphql-ws does not acknowledge a subscribe, so give the server time
+ * to run onSubscribe (a few ms; generous for a loaded CI machine).
+ */
+const settle = () => new Promise((r) => setTimeout(r, 300));
+
 const ADDED = `subscription($c: ID, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { id seq content conversationId sender { username } } }`;
 type Added = { messageAdded: { seq: number; content: string; conversationId: string; sender: { username: string } } };
 
@@ -55,8 +62,8 @@ describe("live delivery (graphql-ws)", () => {
 
   it("delivers concurrent sends exactly once and in seq order", async () => {
     const c = await ws(kim);
-    const sub = c.subscribe<Added>(ADDED, { c: conv });
-    await new Promise((r) => setTimeout(r, 50));
+    // afterSeq makes the start point exact: anything sent before the subscription is live is replayed.
+    const sub = c.subscribe<Added>(ADDED, { c: conv, a: 6 });
     await Promise.all(Array.from({ length: 20 }, (_, i) => send(i % 2 ? kim : lou, i % 2 ? lou : kim, `burst ${i}`)));
     const seqs: number[] = [];
     for (let i = 0; i < 20; i++) seqs.push((await sub.next()).data!.messageAdded.seq);
@@ -66,7 +73,7 @@ describe("live delivery (graphql-ws)", () => {
   it("publishes nothing for an idempotent retry", async () => {
     const c = await ws(lou);
     const sub = c.subscribe<Added>(ADDED, { c: conv });
-    await new Promise((r) => setTimeout(r, 50));
+    await settle();
     const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`;
     const one = await api.gql<{ sendMessage: { seq: number } }>(SEND, { i: { recipientId: lou.id, content: "once", clientMessageId: "retry-1" } }, kim.token);
     const two = await api.gql<{ sendMessage: { seq: number } }>(SEND, { i: { recipientId: lou.id, content: "once", clientMessageId: "retry-1" } }, kim.token);
@@ -87,7 +94,7 @@ describe("live delivery (graphql-ws)", () => {
   it("delivers new messages of all the viewer's conversations, including ones started later", async () => {
     const c = await ws(max);
     const sub = c.subscribe<Added>(`subscription { messageAdded { seq content } }`);
-    await new Promise((r) => setTimeout(r, 50));
+    await settle();
     await send(kim, max, "hello max");
     expect((await sub.next()).data?.messageAdded).toEqual({ seq: 1, content: "hello max" });
     await send(kim, max, "again");
@@ -102,7 +109,7 @@ describe("live delivery (graphql-ws)", () => {
     const kimWs = await ws(kim);
     const receipts = kimWs.subscribe<{ receiptUpdated: { readSeq: number; deliveredSeq: number; user: { username: string } } }>(`subscription($c: ID) { receiptUpdated(conversationId: $c) { readSeq deliveredSeq user { username } } }`, { c: conv });
     const typing = kimWs.subscribe<{ typing: { isTyping: boolean; user: { username: string } } }>(`subscription($c: ID!) { typing(conversationId: $c) { isTyping user { username } } }`, { c: conv });
-    await new Promise((r) => setTimeout(r, 50));
+    await settle();
     await api.gql(`mutation($c: ID!) { markRead(conversationId: $c, upToSeq: 3) { readSeq } }`, { c: conv }, lou.token);
     expect((await receipts.next()).data?.receiptUpdated).toMatchObject({ readSeq: 3, user: { username: "ned" } });
     await api.gql(`mutation($c: ID!) { setTyping(conversationId: $c, isTyping: true) }`, { c: conv }, lou.token);
@@ -125,7 +132,7 @@ describe("live delivery (graphql-ws)", () => {
     const ola = await registerUser(api, "ola");
     const c = await ws(ola);
     const sub = c.subscribe<{ conversationUpdated: { id: string; unreadCount: number; lastSeq: number; lastMessage: { content: string } } }>(`subscription { conversationUpdated { id unreadCount lastSeq lastMessage { content } } }`);
-    await new Promise((r) => setTimeout(r, 50));
+    await settle();
     await send(kim, ola, "count me");
     expect((await sub.next()).data?.conversationUpdated).toMatchObject({ lastSeq: 1, unreadCount: 1, lastMessage: { content: "count me" } });
     const sent = await send(kim, ola, "and me");
@@ -137,7 +144,7 @@ describe("live delivery (graphql-ws)", () => {
   it("sends edits and deletions as messageUpdated", async () => {
     const c = await ws(lou);
     const sub = c.subscribe<{ messageUpdated: { content: string | null; isDeleted: boolean } }>(`subscription($c: ID) { messageUpdated(conversationId: $c) { content isDeleted } }`, { c: conv });
-    await new Promise((r) => setTimeout(r, 50));
+    await settle();
     const m = await api.gql<{ sendMessage: { id: string } }>(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`, { i: { recipientId: lou.id, content: "typo" } }, kim.token);
     await api.gql(`mutation($id: ID!) { editMessage(id: $id, content: "fixed") { id } }`, { id: m.data!.sendMessage.id }, kim.token);
     expect((await sub.next()).data?.messageUpdated).toEqual({ content: "fixed", isDeleted: false });

@@ -29,8 +29,10 @@ describe.skipIf(!hasRedis)("multi-instance delivery through Redis", () => {
     const first = await b.gql<{ sendMessage: { conversationId: string } }>(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { conversationId } }`, { i: { recipientId: quinn.id, content: "via B" } }, pia.token);
     const conv = first.data!.sendMessage.conversationId;
     client = await connectWs(wsUrl(b.url), quinn.token);
+    // Live only (no afterSeq): a replay from the shared database would pass without Redis.
     const sub = client.subscribe<{ messageAdded: { seq: number; content: string; sender: { username: string } } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { seq content sender { username } } }`, { c: conv });
-    await new Promise((r) => setTimeout(r, 200));
+    // graphql-ws does not acknowledge a subscribe: give B time to register it.
+    await new Promise((r) => setTimeout(r, 300));
     await a.gql(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`, { i: { recipientId: quinn.id, content: "via A" } }, pia.token);
     expect((await sub.next()).data?.messageAdded).toEqual({ seq: 2, content: "via A", sender: { username: "pia" } });
   });

@@ -68,6 +68,20 @@ interface Result {
   heapPerConn: number;
 }
 
+/** Delivery, order, latency percentiles and memory per connection of one run. */
+function summarize(received: number[][], latencies: number[], n: number, before: Mem, after: Mem): Result {
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    delivered: received.reduce((s, r) => s + r.length, 0),
+    expected: n * MESSAGES,
+    inOrder: received.every((r) => r.every((seq, i) => i === 0 || seq === r[i - 1] + 1)),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    rssPerConn: (after.rss - before.rss) / n,
+    heapPerConn: (after.heapUsed - before.heapUsed) / n,
+  };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runApi(child: Child, n: number, sendTimes: Map<number, number>): Promise<Result> {
@@ -140,16 +154,7 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   stopping = true;
   for (const ws of sockets) ws.close();
   await sleep(500);
-  const sorted = latencies.sort((a, b) => a - b);
-  return {
-    delivered: received.reduce((s, r) => s + r.length, 0),
-    expected: n * MESSAGES,
-    inOrder: received.every((r) => r.every((seq, i) => i === 0 || seq === r[i - 1] + 1)),
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    rssPerConn: (after.rss - before.rss) / n,
-    heapPerConn: (after.heapUsed - before.heapUsed) / n,
-  };
+  return summarize(received, latencies, n, before, after);
 }
 
 async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Result> {
@@ -184,16 +189,7 @@ async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Re
   while (received.reduce((s, r) => s + r.length, 0) < n * MESSAGES && Date.now() < deadline) await sleep(100);
   for (const s of sockets) s.terminate();
   await sleep(500);
-  const sorted = latencies.sort((a, b) => a - b);
-  return {
-    delivered: received.reduce((s, r) => s + r.length, 0),
-    expected: n * MESSAGES,
-    inOrder: received.every((r) => r.every((seq, i) => i === 0 || seq === r[i - 1] + 1)),
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    rssPerConn: (after.rss - before.rss) / n,
-    heapPerConn: (after.heapUsed - before.heapUsed) / n,
-  };
+  return summarize(received, latencies, n, before, after);
 }
 
 const fmt = (r: Result): string =>

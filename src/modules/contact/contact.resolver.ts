@@ -8,6 +8,7 @@ import { User } from "../user/user.entity.js";
 import { Contact, ContactRequest, ContactStatus } from "./contact.entity.js";
 import { ContactConnection, ContactRequestConnection, UpdateContactInput } from "./contact.inputs.js";
 import type { ContactRequestNode } from "./contact.service.js";
+import { loadUser } from "../user/load-user.js";
 
 @Resolver(() => Contact)
 export class ContactResolver {
@@ -81,9 +82,7 @@ export class ContactResolver {
 
   @FieldResolver(() => User)
   async user(@Root() contact: DocumentType<Contact>, @Ctx() ctx: Context): Promise<DocumentType<User>> {
-    const user = await ctx.loaders.user.load(contact.contact_id.toHexString());
-    if (!user) throw notFound("User");
-    return user;
+    return loadUser(ctx, contact.contact_id.toHexString());
   }
 }
 
@@ -91,8 +90,6 @@ export class ContactResolver {
 export class ContactRequestResolver {
   @FieldResolver(() => User)
   async from(@Root() request: ContactRequestNode, @Ctx() ctx: Context): Promise<DocumentType<User>> {
-    const user = await ctx.loaders.user.load(request.fromId.toHexString());
-    if (!user) throw notFound("User");
-    return user;
+    return loadUser(ctx, request.fromId.toHexString());
   }
 }

@@ -10,6 +10,7 @@ import { ChatMessage } from "../message/message.types.js";
 import type { MessageView } from "../message/message.view.js";
 import { ConversationConnection, ConversationType, DirectConversation, GroupConversation } from "./conversation.types.js";
 import { type ConversationSnapshot, marksOf, snapshotOf } from "./conversation.view.js";
+import { loadUser } from "../user/load-user.js";
 
 function mine(conv: ConversationSnapshot, ctx: Context) {
   return marksOf(conv, ctx.viewer?.id ?? "");
@@ -83,9 +84,7 @@ export class DirectConversationResolver {
   @FieldResolver(() => User)
   async peer(@Root() conv: ConversationSnapshot, @Ctx() ctx: Context): Promise<DocumentType<User>> {
     const peer = conv.members.find((m) => m.userId !== ctx.viewer?.id) ?? conv.members[0];
-    const user = await ctx.loaders.user.load(peer.userId);
-    if (!user) throw notFound("User");
-    return user;
+    return loadUser(ctx, peer.userId);
   }
 }
 

@@ -16,6 +16,7 @@ import type { MessageView } from "../message/message.view.js";
 import { ConversationType } from "./conversation.types.js";
 import type { ConversationSnapshot } from "./conversation.view.js";
 import { messagesWithReplay, only, viewerEvents } from "./streams.js";
+import { loadUser } from "../user/load-user.js";
 
 interface ConversationArgs {
   conversationId?: string | null;
@@ -134,9 +135,7 @@ export class MessagingSubscriptionResolver {
 export class ReceiptUpdateResolver {
   @FieldResolver(() => User)
   async user(@Root() receipt: ReceiptEvent, @Ctx() ctx: Context): Promise<DocumentType<User>> {
-    const user = await ctx.loaders.user.load(receipt.userId);
-    if (!user) throw notFound("User");
-    return user;
+    return loadUser(ctx, receipt.userId);
   }
 }
 
@@ -144,8 +143,6 @@ export class ReceiptUpdateResolver {
 export class TypingEventResolver {
   @FieldResolver(() => User)
   async user(@Root() typing: TypingEventPayload, @Ctx() ctx: Context): Promise<DocumentType<User>> {
-    const user = await ctx.loaders.user.load(typing.userId);
-    if (!user) throw notFound("User");
-    return user;
+    return loadUser(ctx, typing.userId);
   }
 }

@@ -8,6 +8,7 @@ import { User } from "../user/user.entity.js";
 import { Media } from "../media/media.entity.js";
 import { Group, GroupRole } from "./group.entity.js";
 import { CreateGroupInput, GroupConnection, GroupMemberConnection, UpdateGroupInput } from "./group.inputs.js";
+import { loadUser } from "../user/load-user.js";
 
 @Resolver(() => Group)
 export class GroupResolver {
@@ -81,9 +82,7 @@ export class GroupResolver {
 
   @FieldResolver(() => User)
   async creator(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<DocumentType<User>> {
-    const user = await ctx.loaders.user.load(group.creator_id.toHexString());
-    if (!user) throw notFound("User");
-    return user;
+    return loadUser(ctx, group.creator_id.toHexString());
   }
 
   @FieldResolver(() => GroupMemberConnection)

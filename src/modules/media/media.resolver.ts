@@ -5,11 +5,10 @@ import type { Context } from "../../context.js";
 import { notFound } from "../../errors.js";
 import { User } from "../user/user.entity.js";
 import { FileItem, Media } from "./media.entity.js";
+import { loadUser } from "../user/load-user.js";
 
 async function uploaderOf(ctx: Context, item: { uploader_id: { toHexString(): string } }): Promise<DocumentType<User>> {
-  const user = await ctx.loaders.user.load(item.uploader_id.toHexString());
-  if (!user) throw notFound("User");
-  return user;
+  return loadUser(ctx, item.uploader_id.toHexString());
 }
 
 @Resolver(() => Media)

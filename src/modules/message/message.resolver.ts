@@ -17,12 +17,11 @@ import { type ConversationSnapshot, type MemberMarks, marksOf } from "../convers
 import { ChatMessage, ChatMessageConnection, GroupMessage, Message, MessageReceiptConnection, MessageStatus, ReceiptStatus } from "./message.types.js";
 import { SendGroupMessageInput, SendMessageInput } from "./message.inputs.js";
 import type { MessageView, UserSnapshot } from "./message.view.js";
+import { loadUser } from "../user/load-user.js";
 
 async function senderOf(view: MessageView, ctx: Context): Promise<UserSnapshot | DocumentType<User>> {
   if (view.sender) return view.sender;
-  const user = await ctx.loaders.user.load(view.senderId);
-  if (!user) throw notFound("User");
-  return user;
+  return loadUser(ctx, view.senderId);
 }
 
 async function attachmentOf(view: MessageView, ctx: Context): Promise<DocumentType<Media> | DocumentType<FileItem> | null> {
@@ -108,7 +107,7 @@ export class MessageResolver {
   @Mutation(() => Boolean, { description: "Ephemeral: nothing stored. Ignored when the viewer disabled typing indicators." })
   async setTyping(@Arg("conversationId", () => ID) conversationId: string, @Arg("isTyping") isTyping: boolean, @Ctx() ctx: Context): Promise<boolean> {
     const me = await ctx.loaders.user.load(ctx.viewer!.id);
-    await ctx.services.conversations.requireMember(ctx.viewer!.id, conversationId);
+    await ctx.services.conversations.requireMemberLight(ctx.viewer!.id, conversationId);
     if (me?.settings?.typing_indicators_enabled === false) return true;
     ctx.services.pubSub.publish("CONVERSATION", conversationId, { type: "typing", typing: { conversationId, userId: ctx.viewer!.id, isTyping } });
     return true;
@@ -126,9 +125,7 @@ export class MessageResolver {
 
   @FieldResolver(() => User)
   async recipient(@Root() view: MessageView, @Ctx() ctx: Context): Promise<DocumentType<User>> {
-    const user = await ctx.loaders.user.load(view.recipientId!);
-    if (!user) throw notFound("User");
-    return user;
+    return loadUser(ctx, view.recipientId!);
   }
 
   @FieldResolver(() => Attachment, { nullable: true })

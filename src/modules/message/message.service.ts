@@ -178,14 +178,14 @@ export class MessageService {
     return view;
   }
 
-  /** A message by id from either collection, with the viewer's right to read it checked. */
-  async findReadable(viewerId: string, id: string): Promise<{ message: AnyMessage; conversation: DocumentType<Conversation> }> {
+  /** A message by id from either collection, with the viewer's right to read it checked (by query). */
+  async findReadable(viewerId: string, id: string): Promise<{ message: AnyMessage }> {
     const oid = parseId(id);
     const message = (await this.models.DirectMessage.findById(oid)) ?? (await this.models.GroupMessage.findById(oid));
     if (!message) throw notFound("Message");
-    const conversation = await this.models.Conversation.findById(message.conversation_id);
-    if (!conversation || !conversation.members.some((m) => m.user_id.toHexString() === viewerId)) throw notFound("Message");
-    return { message, conversation };
+    const member = await this.models.Conversation.exists({ _id: message.conversation_id, "members.user_id": new Types.ObjectId(viewerId) });
+    if (!member) throw notFound("Message");
+    return { message };
   }
 
   async edit(viewerId: string, id: string, content: string): Promise<MessageView> {
@@ -226,7 +226,8 @@ export class MessageService {
 
   /** Messages in seq order; `last: 50` is the newest 50, `before` pages back. */
   async history(viewerId: string, conversationId: string, page: PageArgs): Promise<Connection<MessageView>> {
-    const conv = await this.conversations.requireMember(viewerId, conversationId);
+    // Light check: a page of history does not need a big group's member list.
+    const conv = await this.conversations.requireMemberLight(viewerId, conversationId);
     const model = (conv.kind === "group" ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
     const conn = await paginate(model, { conversation_id: conv._id }, [["seq", 1]], page, 50);
     return this.asViews(conn);
@@ -243,7 +244,7 @@ export class MessageService {
   async search(viewerId: string, query: string, conversationId: string | null | undefined, page: PageArgs): Promise<Connection<MessageView>> {
     if (query.trim().length === 0 || query.length > 200) throw badInput([{ field: "query", message: "query must be 1 to 200 characters" }]);
     const { limit } = validatePage(page, 20);
-    const scope = conversationId ? [(await this.conversations.requireMember(viewerId, conversationId))._id] : await this.conversations.idsFor(viewerId);
+    const scope = conversationId ? [(await this.conversations.requireMemberLight(viewerId, conversationId))._id] : await this.conversations.idsFor(viewerId);
     let after: Types.ObjectId | null = null;
     if (page.after) {
       try {

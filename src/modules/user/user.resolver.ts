@@ -13,6 +13,7 @@ import type { Context } from "../../context.js";
 import { parseId } from "../../common/ids.js";
 import { notFound } from "../../errors.js";
 import { User, UserSettings } from "./user.entity.js";
+import { loadUser } from "./load-user.js";
 
 export const UserConnection = ConnectionType("User", () => User);
 
@@ -40,17 +41,13 @@ export class UserResolver {
   @Authorized()
   @Query(() => User)
   async me(@Ctx() ctx: Context): Promise<DocumentType<User>> {
-    const user = await ctx.loaders.user.load(ctx.viewer!.id);
-    if (!user) throw notFound("User");
-    return user;
+    return loadUser(ctx, ctx.viewer!.id);
   }
 
   @Authorized()
   @Query(() => User, { nullable: true })
   async user(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<User>> {
-    const user = await ctx.loaders.user.load(parseId(id).toHexString());
-    if (!user) throw notFound("User");
-    return user;
+    return loadUser(ctx, parseId(id).toHexString());
   }
 
   @Authorized()

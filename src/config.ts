@@ -26,6 +26,27 @@ export interface Config {
   readonly publicUrl: string | null;
   readonly smtpUrl: string | null;
   readonly mailFrom: string;
+  /** Seconds a call may ring before it is MISSED (CALL_RING_TIMEOUT). */
+  readonly callRingTimeoutSeconds: number;
+  /** How long after a user's last WebSocket closes they turn OFFLINE (a reconnect within it changes nothing). */
+  readonly presenceGraceMs: number;
+  /** Lifetime of an instance's presence heartbeat in Redis: a crashed instance's users go OFFLINE after it. */
+  readonly presenceInstanceTtlSeconds: number;
+  /** Where uploaded bytes live when S3 is not configured. */
+  readonly uploadDir: string;
+  /** Lifetime of a signed upload URL. */
+  readonly uploadUrlTtlSeconds: number;
+  /** S3-compatible storage, when S3_BUCKET is set. */
+  readonly s3: S3Config | null;
+}
+
+export interface S3Config {
+  readonly bucket: string;
+  readonly region: string;
+  readonly endpoint: string | null;
+  readonly accessKeyId: string | null;
+  readonly secretAccessKey: string | null;
+  readonly forcePathStyle: boolean;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +87,27 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   return raw;
 }
 
+function s3(env: Env): S3Config | null {
+  const bucket = env.S3_BUCKET?.trim();
+  if (!bucket) {
+    for (const name of ["S3_ENDPOINT", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]) {
+      if (env[name]?.trim()) throw new ConfigError("S3_BUCKET", `is required when ${name} is set`);
+    }
+    return null;
+  }
+  const accessKeyId = env.S3_ACCESS_KEY_ID?.trim() || null;
+  const secretAccessKey = env.S3_SECRET_ACCESS_KEY?.trim() || null;
+  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) throw new ConfigError("S3_SECRET_ACCESS_KEY", "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together");
+  return {
+    bucket,
+    region: env.S3_REGION?.trim() || "us-east-1",
+    endpoint: url(env, "S3_ENDPOINT", ["http:", "https:"]),
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: bool(env, "S3_FORCE_PATH_STYLE", Boolean(env.S3_ENDPOINT?.trim())),
+  };
+}
+
 const LOG_LEVELS: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -99,5 +141,11 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: url(env, "PUBLIC_URL", ["http:", "https:"]),
     smtpUrl: url(env, "SMTP_URL", ["smtp:", "smtps:"]),
     mailFrom: env.MAIL_FROM?.trim() || "LetsApp <no-reply@letsapp.local>",
+    callRingTimeoutSeconds: int(env, "CALL_RING_TIMEOUT", 45, 1, 600),
+    presenceGraceMs: int(env, "PRESENCE_GRACE_MS", 10_000, 0, 10 * 60_000),
+    presenceInstanceTtlSeconds: int(env, "PRESENCE_INSTANCE_TTL_SECONDS", 30, 2, 45),
+    uploadDir: env.UPLOAD_DIR?.trim() || "./data/uploads",
+    uploadUrlTtlSeconds: int(env, "UPLOAD_URL_TTL_SECONDS", 15 * 60, 1, 24 * 3600),
+    s3: s3(env),
   });
 }

@@ -14,6 +14,7 @@ import { FileItem, Media } from "./modules/media/media.entity.js";
 import { Conversation } from "./modules/conversation/conversation.entity.js";
 import { DirectMessage, GroupMessageDoc } from "./modules/message/message.entity.js";
 import { Group } from "./modules/group/group.entity.js";
+import { Call } from "./modules/call/call.entity.js";
 
 export interface Models {
   User: ReturnModelType<typeof User>;
@@ -26,6 +27,7 @@ export interface Models {
   DirectMessage: ReturnModelType<typeof DirectMessage>;
   GroupMessage: ReturnModelType<typeof GroupMessageDoc>;
   Group: ReturnModelType<typeof Group>;
+  Call: ReturnModelType<typeof Call>;
 }
 
 export interface Database {
@@ -64,6 +66,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
     DirectMessage: model(connection, DirectMessage),
     GroupMessage: model(connection, GroupMessageDoc),
     Group: model(connection, Group),
+    Call: model(connection, Call),
   };
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
   return {

@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { setMaxListeners } from "node:events";
 import type { MessageView } from "./modules/message/message.view.js";
 import type { ConversationSnapshot } from "./modules/conversation/conversation.view.js";
+import type { PresenceView } from "./modules/presence/presence.view.js";
 
 export interface ReceiptEvent {
   conversationId: string;
@@ -24,21 +25,47 @@ export interface TypingEventPayload {
   isTyping: boolean;
 }
 
+/** A call as stored, in JSON (ids as strings, dates as ISO strings). */
+export type CallJson = Record<string, unknown>;
+
+/** A call changed: direct calls go to both users' topics, group calls to the group's conversation. */
+export interface CallUpdatedEvent {
+  type: "call.updated";
+  call: CallJson;
+}
+
+export interface CallSignalEvent {
+  callId: string;
+  fromId: string;
+  signal: unknown;
+}
+
+/** A presence as the API shows it, and who must not see it (the users its owner blocked). */
+export interface PresenceEvent {
+  presence: PresenceView;
+  hiddenFrom: string[];
+}
+
 export type ConversationEvent =
   | { type: "message.added"; message: MessageView; conversation: ConversationSnapshot }
   | { type: "message.updated"; message: MessageView }
   | { type: "receipt"; receipt: ReceiptEvent; conversation: ConversationSnapshot }
   | { type: "typing"; typing: TypingEventPayload }
-  | { type: "conversation.updated"; conversation: ConversationSnapshot };
+  | { type: "conversation.updated"; conversation: ConversationSnapshot }
+  | CallUpdatedEvent;
 
 export type UserEvent =
   /** The user joined or left a conversation: "all my conversations" subscriptions adjust. */
-  | { type: "membership"; conversationId: string; member: boolean; conversation?: ConversationSnapshot };
+  | { type: "membership"; conversationId: string; member: boolean; conversation?: ConversationSnapshot }
+  | CallUpdatedEvent;
 
 /** The typed topic map. */
 export type Topics = {
   CONVERSATION: [conversationId: string, event: ConversationEvent];
   USER: [userId: string, event: UserEvent];
+  /** `<callId>:<userId>`: WebRTC signals for one participant of one call. */
+  CALL_SIGNAL: [callAndUser: string, event: CallSignalEvent];
+  PRESENCE: [userId: string, event: PresenceEvent];
 };
 
 export type AppPubSub = PubSub<Topics> & {

@@ -143,6 +143,7 @@ export async function createServer(config: Config, db: Database, options: Server
     ],
   });
   await apollo.start();
+  services.calls.startTimers();
 
   httpServer.on("request", (req, res) => {
     void handle(req, res).catch((err: unknown) => {
@@ -204,6 +205,7 @@ export async function createServer(config: Config, db: Database, options: Server
      * hold the HTTP drain for its whole grace period), then Apollo drains HTTP requests.
      */
     async stop() {
+      services.calls.stopTimers();
       await wsCleanup.dispose();
       await apollo.stop();
       await pubSubHandle.close();

@@ -14,6 +14,7 @@ import { ConversationService } from "./modules/conversation/conversation.service
 import { MessageService } from "./modules/message/message.service.js";
 import { GroupService } from "./modules/group/group.service.js";
 import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
+import { CallService } from "./modules/call/call.service.js";
 
 export interface AppServices {
   config: Config;
@@ -30,6 +31,7 @@ export interface AppServices {
   conversations: ConversationService;
   messages: MessageService;
   groups: GroupService;
+  calls: CallService;
 }
 
 export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppPubSub): AppServices {
@@ -50,6 +52,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     conversations,
     messages: new MessageService(db.models, conversations, contacts, pubSub),
     groups: new GroupService(db.models, conversations, contacts, media, pubSub),
+    calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000 }),
     media,
     passwordResets: new PasswordResetService(db.models, accounts, mailer, config, rateLimiter),
     mailer,

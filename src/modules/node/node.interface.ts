@@ -9,6 +9,7 @@ const TYPE_BY_FIELD: Array<[field: string, type: string]> = [
   ["contact_id", "Contact"],
   ["media_type", "Media"],
   ["download_count", "File"],
+  ["caller_id", "Call"],
 ];
 
 export function nodeTypeName(value: object): string | undefined {

@@ -26,7 +26,8 @@ export class NodeResolver {
       (await ctx.loaders.user.load(oid.toHexString())) ??
       (await ctx.services.contacts.ownEntry(viewer, oid)) ??
       (await orNull(() => ctx.services.media.visibleMedia(viewer, id))) ??
-      (await orNull(() => ctx.services.media.visibleFile(viewer, id)));
+      (await orNull(() => ctx.services.media.visibleFile(viewer, id))) ??
+      (await orNull(() => ctx.services.calls.get(viewer, id)));
     if (!found) throw notFound("Node");
     return found;
   }

@@ -1,0 +1,22 @@
+/** Inputs and outputs of the calls part of the contract. */
+import { GraphQLJSON } from "graphql-scalars";
+import { Field, ID, InputType } from "type-graphql";
+import { ConnectionType } from "../../common/connection.js";
+import { Call, CallType } from "./call.entity.js";
+
+@InputType()
+export class StartCallInput {
+  @Field(() => ID, { nullable: true, description: "Exactly one of recipientId and groupId." })
+  recipientId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  groupId?: string | null;
+
+  @Field(() => CallType)
+  callType!: CallType;
+
+  @Field(() => GraphQLJSON, { nullable: true, description: "A JSON object of at most 8 KB." })
+  metadata?: unknown;
+}
+
+export const CallConnection = ConnectionType("Call", () => Call);

@@ -1,0 +1,154 @@
+/** Calls part of the contract; thin: every rule is in CallService and the state machine. */
+import type { DocumentType } from "@typegoose/typegoose";
+import { GraphQLJSON } from "graphql-scalars";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { type Context, loadersForEvent } from "../../context.js";
+import type { Connection } from "../../common/connection.js";
+import { unauthenticated } from "../../errors.js";
+import type { CallSignalEvent, CallUpdatedEvent } from "../../pubsub.js";
+import { User } from "../user/user.entity.js";
+import { Group } from "../group/group.entity.js";
+import { loadUser } from "../user/load-user.js";
+import { only, viewerEvents } from "../conversation/streams.js";
+import { Call, CallParticipant, CallSignal } from "./call.entity.js";
+import { CallConnection, StartCallInput } from "./call.inputs.js";
+
+function viewerOf(ctx: Context): string {
+  if (!ctx.viewer) throw unauthenticated();
+  return ctx.viewer.id;
+}
+
+// Roots are typed with aliases, not the classes: type-graphql would copy a root into a new
+// instance of a class it is given, losing a mongoose document's getters.
+type ParticipantRoot = Pick<CallParticipant, "user_id">;
+type SignalRoot = Pick<CallSignal, "from_id">;
+
+/** One document per event, however many of the viewer's connections receive it. */
+const revived = new WeakMap<object, DocumentType<Call>>();
+
+@Resolver(() => Call)
+export class CallResolver {
+  @Authorized()
+  @Query(() => Call, { nullable: true })
+  call(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.get(ctx.viewer!.id, id);
+  }
+
+  @Authorized()
+  @Query(() => CallConnection, { description: "The viewer's call history, newest first." })
+  calls(
+    @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<Connection<DocumentType<Call>>> {
+    return ctx.services.calls.history(ctx.viewer!.id, { first, after });
+  }
+
+  @Authorized()
+  @Mutation(() => Call)
+  startCall(@Arg("input", () => StartCallInput) input: StartCallInput, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.start(ctx.viewer!.id, input);
+  }
+
+  @Authorized()
+  @Mutation(() => Call, { description: "A callee's device reports that it is ringing." })
+  ringCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(ctx.viewer!.id, callId, "ring");
+  }
+
+  @Authorized()
+  @Mutation(() => Call)
+  acceptCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(ctx.viewer!.id, callId, "accept");
+  }
+
+  @Authorized()
+  @Mutation(() => Call)
+  rejectCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(ctx.viewer!.id, callId, "reject");
+  }
+
+  @Authorized()
+  @Mutation(() => Call, { description: "Group calls: join while ONGOING." })
+  joinCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(ctx.viewer!.id, callId, "join");
+  }
+
+  @Authorized()
+  @Mutation(() => Call, { description: "Leaving as the last participant ends the call." })
+  leaveCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(ctx.viewer!.id, callId, "leave");
+  }
+
+  @Authorized()
+  @Mutation(() => Call)
+  endCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(ctx.viewer!.id, callId, "end");
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: "Relays a WebRTC offer/answer/ICE candidate to one participant's callSignal subscription." })
+  sendCallSignal(
+    @Arg("callId", () => ID) callId: string,
+    @Arg("toUserId", () => ID) toUserId: string,
+    @Arg("signal", () => GraphQLJSON) signal: unknown,
+    @Ctx() ctx: Context,
+  ): Promise<boolean> {
+    return ctx.services.calls.signal(ctx.viewer!.id, callId, toUserId, signal);
+  }
+
+  @Subscription(() => Call, {
+    description: "Every change of a call the viewer takes part in or is called to: incoming, ringing, accepted, participants, ended, missed.",
+    subscribe: ({ context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) =>
+      only(viewerEvents(context.services, viewerOf(context)), (ev) => (ev.type === "call.updated" ? ev : null)),
+  })
+  callUpdated(@Root() event: CallUpdatedEvent, @Ctx() ctx: Context): DocumentType<Call> {
+    ctx.loaders = loadersForEvent(ctx.services, event, ctx.viewer);
+    let call = revived.get(event);
+    if (!call) revived.set(event, (call = ctx.services.calls.fromJson(event.call)));
+    return call;
+  }
+
+  @Subscription(() => CallSignal, {
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
+      const viewer = viewerOf(context);
+      const callId = await context.services.calls.requireVisible(viewer, (args as { callId: string }).callId);
+      return context.services.pubSub.subscribe("CALL_SIGNAL", `${callId}:${viewer}`);
+    },
+  })
+  callSignal(@Root() event: CallSignalEvent, @Arg("callId", () => ID) _callId: string, @Ctx() ctx: Context): CallSignal {
+    ctx.loaders = loadersForEvent(ctx.services, event, ctx.viewer);
+    return { call_id: event.callId, from_id: event.fromId, signal: event.signal };
+  }
+
+  @FieldResolver(() => User)
+  caller(@Root() call: DocumentType<Call>, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    return loadUser(ctx, call.caller_id.toHexString());
+  }
+
+  @FieldResolver(() => User, { nullable: true, description: "Direct calls." })
+  recipient(@Root() call: DocumentType<Call>, @Ctx() ctx: Context): Promise<DocumentType<User> | null> | null {
+    return call.recipient_id ? ctx.loaders.user.load(call.recipient_id.toHexString()) : null;
+  }
+
+  @FieldResolver(() => Group, { nullable: true, description: "Group calls." })
+  group(@Root() call: DocumentType<Call>, @Ctx() ctx: Context): Promise<DocumentType<Group> | null> | null {
+    return call.group_id ? ctx.loaders.group.load(call.group_id.toHexString()) : null;
+  }
+}
+
+@Resolver(() => CallParticipant)
+export class CallParticipantResolver {
+  @FieldResolver(() => User)
+  user(@Root() participant: ParticipantRoot, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    return loadUser(ctx, participant.user_id.toHexString());
+  }
+}
+
+@Resolver(() => CallSignal)
+export class CallSignalResolver {
+  @FieldResolver(() => User)
+  from(@Root() signal: SignalRoot, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    return loadUser(ctx, signal.from_id);
+  }
+}

@@ -15,6 +15,7 @@ import { Conversation } from "./modules/conversation/conversation.entity.js";
 import { DirectMessage, GroupMessageDoc } from "./modules/message/message.entity.js";
 import { Group } from "./modules/group/group.entity.js";
 import { Call } from "./modules/call/call.entity.js";
+import { Upload } from "./modules/media/upload.entity.js";
 
 export interface Models {
   User: ReturnModelType<typeof User>;
@@ -28,6 +29,7 @@ export interface Models {
   GroupMessage: ReturnModelType<typeof GroupMessageDoc>;
   Group: ReturnModelType<typeof Group>;
   Call: ReturnModelType<typeof Call>;
+  Upload: ReturnModelType<typeof Upload>;
 }
 
 export interface Database {
@@ -67,6 +69,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
     GroupMessage: model(connection, GroupMessageDoc),
     Group: model(connection, Group),
     Call: model(connection, Call),
+    Upload: model(connection, Upload),
   };
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
   return {

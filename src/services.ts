@@ -15,6 +15,8 @@ import { MessageService } from "./modules/message/message.service.js";
 import { GroupService } from "./modules/group/group.service.js";
 import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
 import { CallService } from "./modules/call/call.service.js";
+import { UploadService } from "./modules/media/upload.service.js";
+import { createStorage, type BlobStorage } from "./storage/index.js";
 
 export interface AppServices {
   config: Config;
@@ -32,12 +34,16 @@ export interface AppServices {
   messages: MessageService;
   groups: GroupService;
   calls: CallService;
+  uploads: UploadService;
+  storage: BlobStorage;
 }
 
 export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppPubSub): AppServices {
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   const rateLimiter = new MemoryRateLimiter();
-  const media = new MediaService(db.models, new UrlSigner(config.jwtSecret, config.downloadUrlTtlSeconds, config.publicUrl ?? ""));
+  const storage = createStorage(config);
+  const media = new MediaService(db.models, new UrlSigner(config.jwtSecret, config.downloadUrlTtlSeconds, config.publicUrl ?? ""), storage);
+  const uploads = new UploadService(db.models, storage, new UrlSigner(config.jwtSecret, config.uploadUrlTtlSeconds, config.publicUrl ?? ""), config.uploadMaxBytes);
   const accounts = new AccountService(db.models, tokens, config, rateLimiter, media);
   const contacts = new ContactService(db.models);
   const conversations = new ConversationService(db.models, pubSub);
@@ -54,6 +60,8 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     groups: new GroupService(db.models, conversations, contacts, media, pubSub),
     calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000 }),
     media,
+    uploads,
+    storage,
     passwordResets: new PasswordResetService(db.models, accounts, mailer, config, rateLimiter),
     mailer,
     rateLimiter,

@@ -4,6 +4,9 @@
  */
 import "reflect-metadata";
 import { print } from "graphql";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { loadConfig, type Config } from "../../src/config.js";
 import { connectDatabase, type Database } from "../../src/database.js";
@@ -40,7 +43,9 @@ export interface TestApiOptions {
 export async function startTestApi(env: Record<string, string> = {}, options: TestApiOptions = {}): Promise<TestApi> {
   const mongo: TestMongo = options.shared?.mongo ?? (await startTestMongo("api"));
   const ownsMongo = !options.shared;
-  const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: "test-secret-that-is-long-enough-0123456789", ...env });
+  // Each instance stores uploads in its own temporary directory, removed when it stops.
+  const uploadDir = env.UPLOAD_DIR ?? (await mkdtemp(path.join(tmpdir(), "letsapp-uploads-")));
+  const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: "test-secret-that-is-long-enough-0123456789", UPLOAD_DIR: uploadDir, ...env });
   const db = await connectDatabase({ uri: mongo.uri, dbName: mongo.dbName, monitorCommands: true });
   const mailer = new MemoryMailer();
   const server = await createServer(config, db, { mailer });
@@ -65,6 +70,7 @@ export async function startTestApi(env: Record<string, string> = {}, options: Te
     /** Stops everything; first checks that every stored document is true to seed 004. */
     async stop() {
       await server.stop();
+      if (!env.UPLOAD_DIR) await rm(uploadDir, { recursive: true, force: true });
       if (!ownsMongo) {
         await db.close();
         return;

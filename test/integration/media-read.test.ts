@@ -41,14 +41,17 @@ describe("media and files (read side)", () => {
     const url = new URL(String(res.data?.media.url), "http://x");
     expect(url.pathname).toBe(`/files/media/${imageId}`);
     const signer = new UrlSigner(api.config.jwtSecret, api.config.downloadUrlTtlSeconds, "");
-    expect(signer.verify(url.pathname, url.searchParams.get("exp"), url.searchParams.get("sig"))).toBe(true);
-    expect(signer.verify(url.pathname + "x", url.searchParams.get("exp"), url.searchParams.get("sig"))).toBe(false);
-    expect(signer.verify(url.pathname, url.searchParams.get("exp"), url.searchParams.get("sig"), Date.now() + 2 * 3600 * 1000)).toBe(false);
+    const params = UrlSigner.params(url);
+    expect(params.u).toBe(owner.id);
+    expect(signer.verify(url.pathname, params)).toBe("ok");
+    expect(signer.verify(url.pathname + "x", params)).toBe("invalid");
+    expect(signer.verify(url.pathname, { ...params, u: other.id })).toBe("invalid");
+    expect(signer.verify(url.pathname, params, Date.now() + 2 * 3600 * 1000)).toBe("expired");
     expect(String(res.data?.media.thumbnailUrl)).toContain(`/files/media/${imageId}/thumbnail?`);
     const file = await api.gql<{ file: Record<string, unknown> }>(`query($id: ID!) { file(id: $id) { originalFilename downloadCount url } }`, { id: fileId }, owner.token);
     const node = await api.gql(`query($a: ID!, $b: ID!) { a: node(id: $a) { __typename id } b: node(id: $b) { __typename id } }`, { a: imageId, b: fileId }, owner.token);
     expect(node.data).toEqual({ a: { __typename: "Media", id: imageId }, b: { __typename: "File", id: fileId } });
-    expect(file.data?.file).toMatchObject({ originalFilename: "report.pdf", downloadCount: 0, url: expect.stringContaining(`/files/file/${fileId}?exp=`) });
+    expect(file.data?.file).toMatchObject({ originalFilename: "report.pdf", downloadCount: 0, url: expect.stringContaining(`/files/file/${fileId}?u=${owner.id}&exp=`) });
   });
 
   it("hides them from others (NOT_FOUND) until the image is a profile picture", async () => {

@@ -64,6 +64,9 @@ class MessageFields {
 @index({ conversation_id: 1, seq: 1 }, { unique: true })
 @index({ sender_id: 1, client_message_id: 1 }, { unique: true, partialFilterExpression: { client_message_id: { $type: "string" } } })
 @index({ content: "text" })
+// Download access: "can the viewer read a message carrying this upload?"
+@index({ "attachment.media_id": 1 }, { sparse: true })
+@index({ "attachment.file_id": 1 }, { sparse: true })
 @modelOptions({ schemaOptions: { collection: "messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
 export class DirectMessage extends MessageFields {
   @prop({ type: () => Types.ObjectId, required: true })
@@ -76,6 +79,8 @@ export class DirectMessage extends MessageFields {
 @index({ conversation_id: 1, seq: 1 }, { unique: true })
 @index({ sender_id: 1, client_message_id: 1 }, { unique: true, partialFilterExpression: { client_message_id: { $type: "string" } } })
 @index({ content: "text" })
+@index({ "attachment.media_id": 1 }, { sparse: true })
+@index({ "attachment.file_id": 1 }, { sparse: true })
 @modelOptions({ schemaOptions: { collection: "group_messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
 export class GroupMessageDoc extends MessageFields {
   @prop({ type: () => Types.ObjectId, required: true })

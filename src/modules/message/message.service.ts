@@ -84,6 +84,14 @@ export class MessageService {
     };
   }
 
+  /** Seed 004's back-reference from an upload to the (first) message carrying it. */
+  private async linkAttachment(attachment: NonNullable<Draft["attachment"]>, kind: Conversation["kind"], messageId: Types.ObjectId): Promise<void> {
+    const field = kind === "group" ? "group_message_id" : "message_id";
+    const unlinked = { message_id: mongoose.trusted({ $exists: false }), group_message_id: mongoose.trusted({ $exists: false }) };
+    if (attachment.media_id) await this.models.Media.updateOne({ _id: attachment.media_id, ...unlinked }, { $set: { [field]: messageId } });
+    if (attachment.file_id) await this.models.File.updateOne({ _id: attachment.file_id, ...unlinked }, { $set: { [field]: messageId } });
+  }
+
   private async sender(viewerId: string): Promise<DocumentType<User>> {
     const user = await this.models.User.findById(viewerId);
     if (!user || !user.is_active) throw forbidden("Your account is not active");
@@ -149,6 +157,7 @@ export class MessageService {
     let message: AnyMessage;
     try {
       message = await insert(seq, id);
+      if (draft.attachment) await this.linkAttachment(draft.attachment, conv.kind, id);
     } catch (err) {
       if ((err as { code?: number }).code === 11000 && draft.client_message_id) {
         // Another request with the same clientMessageId won: give the seq back if still last.

@@ -13,6 +13,7 @@ import type { Contact } from "./modules/contact/contact.entity.js";
 import type { FileItem, Media } from "./modules/media/media.entity.js";
 import type { Group } from "./modules/group/group.entity.js";
 import type { MessageView } from "./modules/message/message.view.js";
+import type { PresenceView } from "./modules/presence/presence.view.js";
 import { type ConversationSnapshot, snapshotOf } from "./modules/conversation/conversation.view.js";
 
 export interface Viewer {
@@ -28,6 +29,8 @@ export interface SharedLoaders {
   conversation: DataLoader<string, ConversationSnapshot | null>;
   group: DataLoader<string, DocumentType<Group> | null>;
   message: DataLoader<string, MessageView | null>;
+  /** Stored presence by user id (null: never connected). */
+  presence: DataLoader<string, PresenceView | null>;
 }
 
 export interface Loaders extends SharedLoaders {
@@ -54,6 +57,7 @@ export function createSharedLoaders(services: AppServices): SharedLoaders {
     conversation: new DataLoader(async (ids: readonly string[]) => (await services.conversations.byIds(ids)).map((c) => (c ? snapshotOf(c) : null))),
     group: new DataLoader((ids: readonly string[]) => services.groups.byIds(ids)),
     message: new DataLoader((ids: readonly string[]) => services.messages.lastMessages(ids)),
+    presence: new DataLoader((ids: readonly string[]) => services.presence.byUserIds(ids)),
   };
 }
 

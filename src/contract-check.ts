@@ -65,7 +65,7 @@ export const CONTRACT_AREAS: Record<string, ContractArea> = {
 };
 
 /** Areas the served schema is complete for; the check covers exactly these. */
-export const SERVED_AREAS: string[] = ["node", "accounts", "contacts", "mediaRead", "messaging", "groups", "calls", "uploads"];
+export const SERVED_AREAS: string[] = ["node", "accounts", "contacts", "mediaRead", "messaging", "groups", "calls", "uploads", "presence"];
 
 function typeString(t: GraphQLType): string {
   return String(t);

@@ -16,6 +16,7 @@ import { DirectMessage, GroupMessageDoc } from "./modules/message/message.entity
 import { Group } from "./modules/group/group.entity.js";
 import { Call } from "./modules/call/call.entity.js";
 import { Upload } from "./modules/media/upload.entity.js";
+import { PresenceDoc } from "./modules/presence/presence.entity.js";
 
 export interface Models {
   User: ReturnModelType<typeof User>;
@@ -30,6 +31,7 @@ export interface Models {
   Group: ReturnModelType<typeof Group>;
   Call: ReturnModelType<typeof Call>;
   Upload: ReturnModelType<typeof Upload>;
+  Presence: ReturnModelType<typeof PresenceDoc>;
 }
 
 export interface Database {
@@ -52,11 +54,17 @@ export interface DatabaseOptions {
   monitorCommands?: boolean;
 }
 
+/** The database named in a mongodb:// URI's path, if any (mongodb://host/mydb). */
+function databaseInUri(uri: string): string | null {
+  const m = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
 export async function connectDatabase(options: DatabaseOptions): Promise<Database> {
   const embedded = options.uri ? null : await startEmbeddedMongo();
   const uri = options.uri ?? embedded!.uri;
   mongoose.set("sanitizeFilter", true);
-  const connection = await mongoose.createConnection(uri, { dbName: options.dbName ?? "letsapp", autoIndex: false, monitorCommands: options.monitorCommands ?? false }).asPromise();
+  const connection = await mongoose.createConnection(uri, { dbName: options.dbName ?? (databaseInUri(uri) || "letsapp"), autoIndex: false, monitorCommands: options.monitorCommands ?? false }).asPromise();
   const models: Models = {
     User: model(connection, User),
     Session: model(connection, Session),
@@ -70,6 +78,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
     Group: model(connection, Group),
     Call: model(connection, Call),
     Upload: model(connection, Upload),
+    Presence: model(connection, PresenceDoc),
   };
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
   return {

@@ -18,13 +18,14 @@ import { GroupMessageResolver, MessageResolver } from "./modules/message/message
 import { ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver } from "./modules/conversation/conversation.resolver.js";
 import { GroupResolver } from "./modules/group/group.resolver.js";
 import { CallParticipantResolver, CallResolver, CallSignalResolver } from "./modules/call/call.resolver.js";
+import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/conversation/subscription.resolver.js";
 
 export const resolvers = [
   AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver, NodeResolver,
   MessageResolver, GroupMessageResolver, ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
-  CallResolver, CallParticipantResolver, CallSignalResolver,
+  CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver,
 ] as const;
 
 /**

@@ -34,6 +34,11 @@ const MAX_WS_OPERATIONS = 100;
 /** Largest GraphQL document, in tokens (HTTP and WS alike). */
 const MAX_TOKENS = 2000;
 
+/** What a graphql-ws connection remembers for presence. */
+interface PresenceExtra {
+  presenceUserId?: string;
+}
+
 export interface AppServer {
   httpServer: http.Server;
   services: AppServices;
@@ -96,7 +101,17 @@ export async function createServer(config: Config, db: Database, options: Server
       onConnect: async (ctx) => {
         const viewer = await resolveViewer(services, ctx.connectionParams?.authorization);
         // A token that is presented but bad or expired closes the socket with 4403 Forbidden.
-        return ctx.connectionParams?.authorization !== undefined && !viewer ? false : true;
+        if (ctx.connectionParams?.authorization !== undefined && !viewer) return false;
+        if (viewer) {
+          // Presence counts signed-in connections; onClose gives the count back.
+          (ctx.extra as PresenceExtra).presenceUserId = viewer.id;
+          void services.presence.connected(viewer.id);
+        }
+        return true;
+      },
+      onClose: (ctx) => {
+        const userId = (ctx.extra as PresenceExtra).presenceUserId;
+        if (userId) void services.presence.disconnected(userId);
       },
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws lists the connection's live operations, this one included.
@@ -148,6 +163,7 @@ export async function createServer(config: Config, db: Database, options: Server
   await apollo.start();
   services.calls.startTimers();
   services.uploads.startTimers();
+  services.presence.start();
 
   httpServer.on("request", (req, res) => {
     void handle(req, res).catch((err: unknown) => {
@@ -260,6 +276,7 @@ export async function createServer(config: Config, db: Database, options: Server
       services.calls.stopTimers();
       services.uploads.stopTimers();
       await wsCleanup.dispose();
+      await services.presence.stop(!config.redisUrl);
       await apollo.stop();
       await pubSubHandle.close();
     },

@@ -16,6 +16,8 @@ import { GroupService } from "./modules/group/group.service.js";
 import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
 import { CallService } from "./modules/call/call.service.js";
 import { UploadService } from "./modules/media/upload.service.js";
+import { PresenceService } from "./modules/presence/presence.service.js";
+import { LocalConnectionTracker, RedisConnectionTracker } from "./modules/presence/connection-tracker.js";
 import { createStorage, type BlobStorage } from "./storage/index.js";
 
 export interface AppServices {
@@ -35,6 +37,7 @@ export interface AppServices {
   groups: GroupService;
   calls: CallService;
   uploads: UploadService;
+  presence: PresenceService;
   storage: BlobStorage;
 }
 
@@ -59,6 +62,13 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     messages: new MessageService(db.models, conversations, contacts, pubSub),
     groups: new GroupService(db.models, conversations, contacts, media, pubSub),
     calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000 }),
+    presence: new PresenceService(
+      db.models,
+      contacts,
+      pubSub,
+      config.redisUrl ? new RedisConnectionTracker(config.redisUrl, db.connection.name, config.presenceInstanceTtlSeconds) : new LocalConnectionTracker(),
+      { graceMs: config.presenceGraceMs },
+    ),
     media,
     uploads,
     storage,

@@ -18,7 +18,7 @@ import { loadUser } from "./load-user.js";
 export const UserConnection = ConnectionType("User", () => User);
 
 /** Roots are mongoose documents (queries) or public snapshots with string ids (live events). */
-type UserRoot = DocumentType<User> | UserSnapshot;
+export type UserRoot = DocumentType<User> | UserSnapshot;
 
 export function userIdOf(user: { _id: unknown }): string {
   return String(user._id);

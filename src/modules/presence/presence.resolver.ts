@@ -1,0 +1,71 @@
+/** Presence part of the contract, and User.presence; thin: the rules are in PresenceService. */
+import type { DocumentType } from "@typegoose/typegoose";
+import { Repeater } from "@repeaterjs/repeater";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { type Context, loadersForEvent } from "../../context.js";
+import { unauthenticated } from "../../errors.js";
+import type { PresenceEvent } from "../../pubsub.js";
+import { User } from "../user/user.entity.js";
+import { type UserRoot, userIdOf } from "../user/user.resolver.js";
+import { loadUser } from "../user/load-user.js";
+import { PresenceType, SetPresenceInput } from "./presence.types.js";
+import { presenceView } from "./presence.service.js";
+import type { PresenceView } from "./presence.view.js";
+
+@Resolver(() => PresenceType)
+export class PresenceResolver {
+  @Authorized()
+  @Query(() => [PresenceType])
+  presence(@Arg("userIds", () => [ID]) userIds: string[], @Ctx() ctx: Context): Promise<PresenceView[]> {
+    return ctx.services.presence.forUsers(ctx.viewer!.id, userIds);
+  }
+
+  @Authorized()
+  @Mutation(() => PresenceType)
+  setPresence(@Arg("input", () => SetPresenceInput) input: SetPresenceInput, @Ctx() ctx: Context): Promise<PresenceView> {
+    return ctx.services.presence.set(ctx.viewer!.id, input);
+  }
+
+  @Subscription(() => PresenceType, {
+    description: "Presence of the given users, default the viewer's accepted contacts.",
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
+      if (!context.viewer) throw unauthenticated();
+      const viewer = context.viewer.id;
+      const targets = await context.services.presence.watchList(viewer, (args as { userIds?: string[] | null }).userIds);
+      // One listener per followed user's own topic; a user's block list travels with each event.
+      return new Repeater<PresenceEvent>(async (push, stop) => {
+        const offs = targets.map((t) =>
+          context.services.pubSub.listen("PRESENCE", t, (ev) => {
+            if (!ev.hiddenFrom.includes(viewer)) void push(ev);
+          }),
+        );
+        await stop;
+        for (const off of offs) off();
+      });
+    },
+  })
+  presenceChanged(@Root() event: PresenceEvent, @Arg("userIds", () => [ID], { nullable: true }) _userIds: string[] | null, @Ctx() ctx: Context): PresenceView {
+    ctx.loaders = loadersForEvent(ctx.services, event, ctx.viewer);
+    return event.presence;
+  }
+
+  @FieldResolver(() => User)
+  user(@Root() presence: PresenceView, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    return loadUser(ctx, presence.userId);
+  }
+
+  @FieldResolver(() => Date)
+  lastActive(@Root() presence: PresenceView): Date {
+    return new Date(presence.lastActive);
+  }
+}
+
+@Resolver(() => User)
+export class UserPresenceResolver {
+  @FieldResolver(() => PresenceType, { nullable: true, description: "Null for users who blocked the viewer." })
+  async presence(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<PresenceView | null> {
+    const id = userIdOf(user);
+    if (id !== ctx.viewer?.id && (await ctx.loaders.blockedViewer.load(id))) return null;
+    return (await ctx.loaders.presence.load(id)) ?? presenceView(id, null, (user as { last_seen?: Date }).last_seen ?? null);
+  }
+}

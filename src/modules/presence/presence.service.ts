@@ -1,0 +1,207 @@
+/**
+ * Presence: a user's first graphql-ws connection (on any instance) makes them ONLINE; when the
+ * last one closes they turn OFFLINE after a grace period (a reconnect within it changes
+ * nothing) and `last_seen` is updated. setPresence sets AWAY/BUSY, a custom status and device
+ * info. Every change is published on the user's own PRESENCE topic with the list of users they
+ * blocked, who never receive it.
+ */
+import mongoose, { Types } from "mongoose";
+import type { Models } from "../../database.js";
+import { badInput, type FieldError } from "../../errors.js";
+import { parseId } from "../../common/ids.js";
+import type { AppPubSub } from "../../pubsub.js";
+import type { ContactService } from "../contact/contact.service.js";
+import { ContactStatus } from "../contact/contact.entity.js";
+import type { ConnectionTracker } from "./connection-tracker.js";
+import { type PresenceDoc, PresenceStatus } from "./presence.entity.js";
+import type { SetPresenceInput } from "./presence.types.js";
+import type { PresenceView } from "./presence.view.js";
+
+export const MAX_CUSTOM_STATUS = 140;
+const MAX_DEVICE_FIELD = 64;
+/** Users one presence query or subscription may name. */
+export const MAX_PRESENCE_USERS = 100;
+
+export function presenceView(userId: string, doc: Pick<PresenceDoc, "status" | "last_active" | "custom_status" | "device_info"> | null, lastSeen?: Date | null): PresenceView {
+  if (!doc) return { userId, status: PresenceStatus.OFFLINE, lastActive: (lastSeen ?? new Date(0)).toISOString(), customStatus: null, deviceInfo: null };
+  const d = doc.device_info;
+  return {
+    userId,
+    status: doc.status,
+    lastActive: doc.last_active.toISOString(),
+    customStatus: doc.custom_status ?? null,
+    deviceInfo: d && (d.device_type || d.app_version || d.platform) ? { deviceType: d.device_type ?? null, appVersion: d.app_version ?? null, platform: d.platform ?? null } : null,
+  };
+}
+
+export class PresenceService {
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
+  /** Per user, this instance's connection changes run one after another. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private stopped = false;
+
+  constructor(
+    private readonly models: Models,
+    private readonly contacts: ContactService,
+    private readonly pubSub: AppPubSub,
+    private readonly tracker: ConnectionTracker,
+    private readonly options: { graceMs: number; onError?: (err: unknown) => void },
+  ) {}
+
+  start(): void {
+    this.tracker.start((userId) => this.goOffline(userId), (e) => this.options.onError?.(e));
+  }
+
+  /**
+   * Stops timers. Without Redis this instance is the only one: the users it held (connected,
+   * or within their grace period) are offline now.
+   */
+  async stop(singleInstance: boolean): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.queues.values()]);
+    const pending = [...this.graceTimers.keys()];
+    for (const t of this.graceTimers.values()) clearTimeout(t);
+    this.graceTimers.clear();
+    if (singleInstance) {
+      for (const userId of new Set([...pending, ...this.tracker.localUsers()])) await this.goOffline(userId).catch((e) => this.options.onError?.(e));
+    }
+    await this.tracker.stop();
+  }
+
+  private serial(userId: string, work: () => Promise<void>): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const next = (this.queues.get(userId) ?? Promise.resolve()).then(work).catch((e) => this.options.onError?.(e));
+    this.queues.set(userId, next);
+    void next.finally(() => {
+      if (this.queues.get(userId) === next) this.queues.delete(userId);
+    });
+    return next;
+  }
+
+  /** A graphql-ws connection of this user was accepted. */
+  connected(userId: string): Promise<void> {
+    return this.serial(userId, async () => {
+      const pending = this.graceTimers.get(userId);
+      if (pending) {
+        clearTimeout(pending);
+        this.graceTimers.delete(userId);
+      }
+      const before = await this.tracker.total(userId);
+      await this.tracker.add(userId);
+      if (before === 0) await this.write(userId, { status: PresenceStatus.ONLINE }, true);
+    });
+  }
+
+  /** A graphql-ws connection of this user closed. */
+  disconnected(userId: string): Promise<void> {
+    return this.serial(userId, async () => {
+      if ((await this.tracker.remove(userId)) > 0) return;
+      const timer = setTimeout(() => {
+        this.graceTimers.delete(userId);
+        void this.serial(userId, async () => {
+          if ((await this.tracker.total(userId)) === 0) await this.goOffline(userId);
+        });
+      }, this.options.graceMs);
+      timer.unref();
+      this.graceTimers.set(userId, timer);
+    });
+  }
+
+  /** OFFLINE, once (whoever marks it first publishes), and the user's last_seen. */
+  async goOffline(userId: string): Promise<void> {
+    const now = new Date();
+    const uid = new Types.ObjectId(userId);
+    await this.models.User.updateOne({ _id: uid }, { $set: { last_seen: now } });
+    const changed = await this.models.Presence.findOneAndUpdate(
+      { user_id: uid, status: mongoose.trusted({ $ne: PresenceStatus.OFFLINE }) },
+      { $set: { status: PresenceStatus.OFFLINE, last_active: now } },
+      { returnDocument: "after" },
+    ).lean();
+    if (changed) await this.publish(userId, changed);
+  }
+
+  /** Upserts the user's presence; publishes when something visible changed (or always, when asked). */
+  private async write(userId: string, set: Record<string, unknown>, onlyIfChanged: boolean, unset: Record<string, 1> = {}): Promise<PresenceView> {
+    const uid = new Types.ObjectId(userId);
+    const update = { $set: { ...set, last_active: new Date() }, ...(Object.keys(unset).length ? { $unset: unset } : {}) };
+    const before = await this.models.Presence.findOneAndUpdate({ user_id: uid }, update, { upsert: true, returnDocument: "before" }).lean();
+    const after = (await this.models.Presence.findOne({ user_id: uid }).lean())!;
+    if (!onlyIfChanged || !before || before.status !== after.status) await this.publish(userId, after);
+    return presenceView(userId, after);
+  }
+
+  private async publish(userId: string, doc: Pick<PresenceDoc, "status" | "last_active" | "custom_status" | "device_info">): Promise<void> {
+    const hiddenFrom = (await this.models.Contact.find({ user_id: new Types.ObjectId(userId), status: ContactStatus.BLOCKED }, { contact_id: 1 }).lean()).map((c) => c.contact_id.toHexString());
+    await this.pubSub.publish("PRESENCE", userId, { presence: presenceView(userId, doc), hiddenFrom });
+  }
+
+  async set(viewerId: string, input: SetPresenceInput): Promise<PresenceView> {
+    const fields: FieldError[] = [];
+    const set: Record<string, unknown> = {};
+    const unset: Record<string, 1> = {};
+    if (input.status) set.status = input.status;
+    if (input.customStatus !== undefined) {
+      const text = input.customStatus?.trim() ?? "";
+      if (text.length > MAX_CUSTOM_STATUS) fields.push({ field: "customStatus", message: `at most ${MAX_CUSTOM_STATUS} characters` });
+      else if (text) set.custom_status = text;
+      else unset.custom_status = 1;
+    }
+    if (input.deviceInfo === null) unset.device_info = 1;
+    else if (input.deviceInfo) {
+      const info: Record<string, string> = {};
+      for (const [from, to] of [["deviceType", "device_type"], ["appVersion", "app_version"], ["platform", "platform"]] as const) {
+        const v = input.deviceInfo[from];
+        if (v === undefined || v === null) continue;
+        if (v.length > MAX_DEVICE_FIELD) fields.push({ field: `deviceInfo.${from}`, message: `at most ${MAX_DEVICE_FIELD} characters` });
+        else info[to] = v;
+      }
+      set.device_info = info;
+    }
+    if (fields.length) throw badInput(fields);
+    if (!set.status) {
+      // A presence set without a status keeps the current one (ONLINE when there was none).
+      const current = await this.models.Presence.findOne({ user_id: new Types.ObjectId(viewerId) }, { status: 1 }).lean();
+      if (!current) set.status = PresenceStatus.ONLINE;
+    }
+    return this.write(viewerId, set, false, unset);
+  }
+
+  /** For loaders: presence documents by user id. */
+  async byUserIds(ids: readonly string[]): Promise<Array<PresenceView | null>> {
+    const valid = ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
+    const docs = await this.models.Presence.find({ user_id: mongoose.trusted({ $in: valid }) }).lean();
+    const byUser = new Map(docs.map((d) => [d.user_id.toHexString(), d]));
+    return ids.map((id) => {
+      const doc = byUser.get(id);
+      return doc ? presenceView(id, doc) : null;
+    });
+  }
+
+  /** The users a presence query or subscription may name: valid, at most 100, de-duplicated. */
+  parseUserIds(ids: string[]): Types.ObjectId[] {
+    if (ids.length > MAX_PRESENCE_USERS) throw badInput([{ field: "userIds", message: `at most ${MAX_PRESENCE_USERS} users` }]);
+    const unique = [...new Set(ids)];
+    return unique.map((id) => parseId(id, "userIds"));
+  }
+
+  /** Presence of the given users, leaving out unknown ones and those who blocked the viewer. */
+  async forUsers(viewerId: string, ids: string[]): Promise<PresenceView[]> {
+    const oids = this.parseUserIds(ids);
+    const users = await this.models.User.find({ _id: mongoose.trusted({ $in: oids }) }, { last_seen: 1 }).lean();
+    const blocked = new Set((await this.contacts.blockedAmong(new Types.ObjectId(viewerId), users.map((u) => u._id))).map((b) => b.toHexString()));
+    const visible = users.filter((u) => !blocked.has(u._id.toHexString()));
+    const docs = await this.byUserIds(visible.map((u) => u._id.toHexString()));
+    return visible.map((u, i) => docs[i] ?? presenceView(u._id.toHexString(), null, u.last_seen));
+  }
+
+  /** Whom a presenceChanged subscription follows: the given users or the accepted contacts, minus those who blocked the viewer. */
+  async watchList(viewerId: string, ids: string[] | null | undefined): Promise<string[]> {
+    const viewer = new Types.ObjectId(viewerId);
+    let targets: Types.ObjectId[];
+    if (ids) targets = this.parseUserIds(ids);
+    else targets = (await this.models.Contact.find({ user_id: viewer, status: ContactStatus.ACCEPTED }, { contact_id: 1 }).lean()).map((c) => c.contact_id);
+    const blocked = new Set((await this.contacts.blockedAmong(viewer, targets)).map((b) => b.toHexString()));
+    return targets.map((t) => t.toHexString()).filter((t) => t !== viewerId && !blocked.has(t));
+  }
+}
+

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     config.mongodbUri ? "connected to MongoDB (MONGODB_URI)" : "MONGODB_URI is not set: using the embedded in-memory database (data is lost on exit)",
   );
   const mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : new LogMailer(log);
-  const server = await createServer(config, db, { mailer });
+  const server = await createServer(config, db, { mailer, log });
   const port = await server.listen(config.port);
   log.info({ port }, `LetsApp API ready at http://localhost:${port}/graphql (WebSocket on the same path)`);
 

@@ -21,6 +21,7 @@ import { createServices, type AppServices } from "./services.js";
 import type { Mailer } from "./mail/mailer.js";
 import { createAppPubSub } from "./pubsub.js";
 import { pipeline } from "node:stream/promises";
+import { pino, type Logger } from "pino";
 import { UrlSigner } from "./common/signed-url.js";
 import type { DownloadKind } from "./modules/media/media.service.js";
 import { servePlayground, servePlaygroundAsset, wantsPlayground } from "./playground.js";
@@ -72,12 +73,15 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 
 export interface ServerOptions {
   mailer: Mailer;
+  /** Logs failures of background work; a pino logger at the configured level by default. */
+  log?: Pick<Logger, "error">;
 }
 
 export async function createServer(config: Config, db: Database, options: ServerOptions): Promise<AppServer> {
   const pubSubHandle = createAppPubSub(config.redisUrl);
   const schema = await buildAppSchema(pubSubHandle.pubSub);
-  const services = createServices(config, db, options.mailer, pubSubHandle.pubSub);
+  const log = options.log ?? pino({ level: config.logLevel });
+  const services = createServices(config, db, options.mailer, pubSubHandle.pubSub, (err, task) => log.error({ err, task }, `background task failed: ${task}`));
   const httpServer = http.createServer();
   const armor = new ApolloArmor({
     maxDepth: { n: 10 },

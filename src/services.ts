@@ -41,12 +41,15 @@ export interface AppServices {
   storage: BlobStorage;
 }
 
-export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppPubSub): AppServices {
+/** Where background work (ring sweeps, presence, upload purges) reports what went wrong. */
+export type BackgroundErrorLog = (err: unknown, task: string) => void;
+
+export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppPubSub, logError: BackgroundErrorLog = () => {}): AppServices {
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   const rateLimiter = new MemoryRateLimiter();
   const storage = createStorage(config);
   const media = new MediaService(db.models, new UrlSigner(config.jwtSecret, config.downloadUrlTtlSeconds, config.publicUrl ?? ""), storage);
-  const uploads = new UploadService(db.models, storage, new UrlSigner(config.jwtSecret, config.uploadUrlTtlSeconds, config.publicUrl ?? ""), config.uploadMaxBytes);
+  const uploads = new UploadService(db.models, storage, new UrlSigner(config.jwtSecret, config.uploadUrlTtlSeconds, config.publicUrl ?? ""), config.uploadMaxBytes, (e) => logError(e, "upload purge"));
   const accounts = new AccountService(db.models, tokens, config, rateLimiter, media);
   const contacts = new ContactService(db.models);
   const conversations = new ConversationService(db.models, pubSub);
@@ -61,13 +64,13 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     conversations,
     messages: new MessageService(db.models, conversations, contacts, pubSub),
     groups: new GroupService(db.models, conversations, contacts, media, pubSub),
-    calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000 }),
+    calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, onError: (e) => logError(e, "call ring timeout") }),
     presence: new PresenceService(
       db.models,
       contacts,
       pubSub,
       config.redisUrl ? new RedisConnectionTracker(config.redisUrl, db.connection.name, config.presenceInstanceTtlSeconds) : new LocalConnectionTracker(),
-      { graceMs: config.presenceGraceMs },
+      { graceMs: config.presenceGraceMs, onError: (e) => logError(e, "presence") },
     ),
     media,
     uploads,

@@ -3,6 +3,7 @@ import mongoose, { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { ContactStatus } from "../../src/modules/contact/contact.entity.js";
+import { CallStatus } from "../../src/modules/call/call.entity.js";
 
 describe("index-backed list queries", () => {
   let api: TestApi;
@@ -29,6 +30,12 @@ describe("index-backed list queries", () => {
     ["a sender's clientMessageId", (api: TestApi) => api.db.models.GroupMessage.find({ sender_id: new Types.ObjectId(), client_message_id: "x" })],
     ["sessions by refresh token", (api: TestApi) => api.db.models.Session.find({ token_hash: "h" })],
     ["users by name prefix", (api: TestApi) => api.db.models.User.find({ search_keys: /^ab/ })],
+    ["my call history", (api: TestApi) => api.db.models.Call.find({ involved_ids: new Types.ObjectId() }).sort({ started_at: -1 })],
+    ["overdue unanswered calls (the ring sweep)", (api: TestApi) => api.db.models.Call.find({ status: mongoose.trusted({ $in: [CallStatus.INITIATED, CallStatus.RINGING] }), ring_deadline: mongoose.trusted({ $lte: new Date() }) })],
+    ["presence of users", (api: TestApi) => api.db.models.Presence.find({ user_id: mongoose.trusted({ $in: [new Types.ObjectId(), new Types.ObjectId()] }) })],
+    ["messages carrying an upload", (api: TestApi) => api.db.models.DirectMessage.find({ "attachment.media_id": new Types.ObjectId(), is_deleted: false })],
+    ["group messages carrying a file", (api: TestApi) => api.db.models.GroupMessage.find({ "attachment.file_id": new Types.ObjectId(), is_deleted: false })],
+    ["upload tickets to purge", (api: TestApi) => api.db.models.Upload.find({ purge_at: mongoose.trusted({ $lte: new Date() }) })],
   ])("%s", async (_name, build) => {
     const p = await plan(build(api) as never);
     expect(p).not.toContain("COLLSCAN");

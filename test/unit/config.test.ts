@@ -6,6 +6,7 @@ describe("loadConfig", () => {
   it("has working defaults for development", () => {
     const c = loadConfig({});
     expect(c).toMatchObject({ env: "development", port: 4000, mongodbUri: null, redisUrl: null, introspection: true, accessTokenTtlSeconds: 900, uploadMaxBytes: 25 * 1024 * 1024, jwtSecretGenerated: true });
+    expect(c).toMatchObject({ callRingTimeoutSeconds: 45, presenceGraceMs: 10_000, presenceInstanceTtlSeconds: 30, uploadDir: "./data/uploads", uploadUrlTtlSeconds: 900, s3: null });
     expect(c.jwtSecret.length).toBe(32);
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -15,6 +16,8 @@ describe("loadConfig", () => {
       NODE_ENV: "production", PORT: "8080", MONGODB_URI: "mongodb://db:27017/x", REDIS_URL: "redis://r:6379", JWT_SECRET: "s".repeat(40),
       ACCESS_TOKEN_TTL_SECONDS: "60", REFRESH_TOKEN_TTL_SECONDS: "3600", GRAPHQL_INTROSPECTION: "false", UPLOAD_MAX_BYTES: "1000", LOG_LEVEL: "warn",
     });
+    const s3 = loadConfig({ S3_BUCKET: "media", S3_ENDPOINT: "http://minio:9000", S3_ACCESS_KEY_ID: "k", S3_SECRET_ACCESS_KEY: "s", CALL_RING_TIMEOUT: "30", PRESENCE_GRACE_MS: "0", UPLOAD_DIR: "/var/up" });
+    expect(s3).toMatchObject({ callRingTimeoutSeconds: 30, presenceGraceMs: 0, uploadDir: "/var/up", s3: { bucket: "media", region: "us-east-1", endpoint: "http://minio:9000", accessKeyId: "k", secretAccessKey: "s", forcePathStyle: true } });
     expect(c).toMatchObject({ env: "production", port: 8080, mongodbUri: "mongodb://db:27017/x", redisUrl: "redis://r:6379", accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, introspection: false, uploadMaxBytes: 1000, logLevel: "warn", jwtSecretGenerated: false });
   });
 
@@ -28,6 +31,11 @@ describe("loadConfig", () => {
     [{ GRAPHQL_INTROSPECTION: "maybe" }, "GRAPHQL_INTROSPECTION"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ UPLOAD_MAX_BYTES: "-1" }, "UPLOAD_MAX_BYTES"],
+    [{ CALL_RING_TIMEOUT: "0" }, "CALL_RING_TIMEOUT"],
+    [{ PRESENCE_INSTANCE_TTL_SECONDS: "120" }, "PRESENCE_INSTANCE_TTL_SECONDS"],
+    [{ S3_ENDPOINT: "http://minio:9000" }, "S3_BUCKET"],
+    [{ S3_BUCKET: "b", S3_ACCESS_KEY_ID: "k" }, "S3_SECRET_ACCESS_KEY"],
+    [{ S3_BUCKET: "b", S3_ENDPOINT: "ftp://x" }, "S3_ENDPOINT"],
   ])("refuses %o naming %s", (env, variable) => {
     let error: unknown;
     try {

@@ -51,7 +51,7 @@ export class CallParticipant {
 
 @ObjectType("Call", { implements: Node })
 @index({ involved_ids: 1, started_at: -1 })
-@index({ status: 1, ring_deadline: 1 }, { partialFilterExpression: { status: { $in: ["initiated", "ringing"] } } })
+@index({ status: 1, ring_deadline: 1 })
 @modelOptions({ schemaOptions: { collection: "calls", minimize: true } })
 export class Call extends Node {
   readonly _id!: Types.ObjectId;

@@ -119,10 +119,11 @@ export class UploadService {
     private readonly storage: BlobStorage,
     private readonly signer: UrlSigner,
     private readonly maxBytes: number,
+    private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
-  startTimers(onError?: (err: unknown) => void): void {
-    this.purger = setInterval(() => void this.purgeExpired().catch((e) => onError?.(e)), 60_000);
+  startTimers(): void {
+    this.purger = setInterval(() => void this.purgeExpired().catch(this.onError), 60_000);
     this.purger.unref();
   }
 

@@ -22,6 +22,27 @@ async function jpeg(width: number, height: number): Promise<Buffer> {
   return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 100 }).toBuffer();
 }
 
+/** A mono 16-bit PCM WAV of the given length in seconds (8 kHz). */
+function wav(seconds: number): Buffer {
+  const rate = 8000;
+  const data = Buffer.alloc(Math.round(seconds * rate) * 2);
+  for (let i = 0; i < data.length / 2; i++) data.writeInt16LE(Math.round(Math.sin(i / 5) * 8000), i * 2);
+  const header = Buffer.alloc(44);
+  header.write("RIFF", 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write("WAVEfmt ", 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write("data", 36);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
 const PDF = Buffer.from("%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -126,6 +147,18 @@ describe("uploads and downloads", () => {
     expect(again.data?.media.viewCount).toBe(2);
     const stored = await api.db.models.Media.findById(media.id).lean();
     expect(stored).toMatchObject({ view_count: 2, width: 1200, height: 800, optimized: true, is_deleted: false });
+  });
+
+  it("uploads audio as Media with its duration, and serves it in ranges", async () => {
+    const audio = wav(1.5);
+    const media = await upload(kim, "voice note.wav", "audio/x-wav", audio);
+    expect(media).toMatchObject({ __typename: "Media", mediaType: "AUDIO", mimeType: "audio/wav", fileSize: audio.length, width: null, thumbnailUrl: null, optimized: false });
+    const q = await api.gql<{ media: { duration: number } }>(`query($id: ID!) { media(id: $id) { duration } }`, { id: media.id }, kim.token);
+    expect(q.data?.media.duration).toBeCloseTo(1.5, 2);
+    const part = await fetch(abs(media.url), { headers: { range: "bytes=-44" } });
+    expect(part.status).toBe(206);
+    expect(Buffer.from(await part.arrayBuffer())).toEqual(audio.subarray(audio.length - 44));
+    expect(part.headers.get("content-type")).toBe("audio/wav");
   });
 
   it("uploads a document as a File; downloads count and come as attachments", async () => {

@@ -6,8 +6,8 @@
  *    size (more is refused while it arrives, less is refused at the end, and either way no
  *    byte stays stored);
  * 3. completeUpload sniffs the real type from the bytes (file-type) and refuses a mismatch,
- *    measures and thumbnails images (sharp), and creates the Media or File document with the
- *    ticket's id. A refused upload is removed entirely: no orphan bytes, no orphan documents.
+ *    measures and thumbnails images (sharp), reads the duration of audio and video
+ *    (music-metadata), and creates the Media or File document with the ticket's id. A refused upload is removed entirely: no orphan bytes, no orphan documents.
  */
 import { randomBytes } from "node:crypto";
 import { Transform, type Readable } from "node:stream";
@@ -17,6 +17,7 @@ import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import sharp, { type Metadata } from "sharp";
 import { fileTypeFromBuffer, supportedMimeTypes } from "file-type";
+import { parseStream } from "music-metadata";
 import type { Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, notFound, type FieldError } from "../../errors.js";
 import { parseId } from "../../common/ids.js";
@@ -261,6 +262,9 @@ export class UploadService {
         if (!image) return this.refuse(upload, [{ field: "uploadId", message: "the image could not be decoded" }], derived);
         Object.assign(fields, image);
         replacedOriginal = image.filename !== upload.storage_key;
+      } else {
+        const duration = await this.durationOf(upload, declared, size);
+        if (duration !== null) fields.duration = duration;
       }
       const media = await this.models.Media.create({
         _id: upload._id, original_filename: upload.original_filename, media_type: kind, mime_type: declared,
@@ -311,6 +315,21 @@ export class UploadService {
       }
     }
     return result;
+  }
+
+  /** Seconds of audio or video, read from the container's headers; null when they do not say. */
+  private async durationOf(upload: Upload, mimeType: string, size: number): Promise<number | null> {
+    const stream = await this.storage.get(upload.storage_key);
+    if (!stream) return null;
+    try {
+      const meta = await parseStream(stream, { mimeType, size }, { duration: true, skipCovers: true });
+      const seconds = meta.format.duration;
+      return typeof seconds === "number" && Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) / 1000 : null;
+    } catch {
+      return null;
+    } finally {
+      stream.destroy();
+    }
   }
 
   private async putBuffer(key: string, data: Buffer, contentType: string): Promise<void> {

@@ -18,6 +18,9 @@ import { Call } from "./modules/call/call.entity.js";
 import { Upload } from "./modules/media/upload.entity.js";
 import { PresenceDoc } from "./modules/presence/presence.entity.js";
 
+/** Marks the periodic reads of background sweeps (`$comment`), so they can be told apart. */
+export const BACKGROUND_COMMENT = "letsapp:background";
+
 export interface Models {
   User: ReturnModelType<typeof User>;
   Session: ReturnModelType<typeof Session>;

@@ -20,10 +20,8 @@ import { buildAppSchema } from "./schema.js";
 import { createServices, type AppServices } from "./services.js";
 import type { Mailer } from "./mail/mailer.js";
 import { createAppPubSub } from "./pubsub.js";
-import { pipeline } from "node:stream/promises";
 import { pino, type Logger } from "pino";
-import { UrlSigner } from "./common/signed-url.js";
-import type { DownloadKind } from "./modules/media/media.service.js";
+import { sendJson, serveBytes } from "./http/bytes.js";
 import { servePlayground, servePlaygroundAsset, wantsPlayground } from "./playground.js";
 
 /** Largest accepted request body (GraphQL documents and variables; uploads go elsewhere). */
@@ -66,10 +64,6 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
-  res.end(JSON.stringify(body));
-}
 
 export interface ServerOptions {
   mailer: Mailer;
@@ -185,7 +179,7 @@ export async function createServer(config: Config, db: Database, options: Server
       return sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "database unreachable" });
     }
     if (url.pathname.startsWith("/playground/") && servePlaygroundAsset(url.pathname, res)) return;
-    if (url.pathname.startsWith("/uploads/") || url.pathname.startsWith("/files/")) return serveBytes(req, res, url);
+    if (url.pathname.startsWith("/uploads/") || url.pathname.startsWith("/files/")) return serveBytes(services, req, res, url);
     if (url.pathname !== "/graphql") return sendJson(res, 404, { error: "not found" });
     if (wantsPlayground(req, url)) return servePlayground(res);
 
@@ -213,53 +207,6 @@ export async function createServer(config: Config, db: Database, options: Server
     }
     for await (const chunk of result.body.asyncIterator) res.write(chunk);
     res.end();
-  }
-
-  /**
-   * Upload targets (PUT) and downloads (GET/HEAD) at signed URLs. The URL is the capability
-   * (img tags and PUTs from other origins carry no Authorization header), so any origin may use it.
-   */
-  async function serveBytes(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-    res.setHeader("access-control-allow-origin", "*");
-    if (req.method === "OPTIONS") {
-      res.writeHead(204, { "access-control-allow-methods": "GET, HEAD, PUT", "access-control-allow-headers": "content-type, range", "access-control-max-age": "600" });
-      res.end();
-      return;
-    }
-    const params = UrlSigner.params(url);
-    const upload = /^\/uploads\/([^/]+)$/.exec(url.pathname);
-    if (upload) {
-      if (req.method !== "PUT") return sendJson(res, 405, { error: { code: "BAD_REQUEST", message: "PUT the bytes here" } });
-      const result = await services.uploads.receive(upload[1], params, req.headers["content-length"], req);
-      if (!req.complete) res.setHeader("connection", "close");
-      return sendJson(res, result.status, result.body);
-    }
-    const download = /^\/files\/(media|file)\/([^/]+)(\/thumbnail)?$/.exec(url.pathname);
-    if (!download || (download[3] && download[1] !== "media")) return sendJson(res, 404, { error: { code: "NOT_FOUND", message: "Not found" } });
-    if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: { code: "BAD_REQUEST", message: "GET only" } });
-    const kind: DownloadKind = download[3] ? "thumbnail" : download[1] === "media" ? "media" : "file";
-    const result = await services.media.download(kind, download[2], params, typeof req.headers.range === "string" ? req.headers.range : undefined, req.method === "GET");
-    if (!result.ok) {
-      if (result.status === 416) res.setHeader("content-range", "bytes */*");
-      return sendJson(res, result.status, { error: { code: result.code, message: result.message } });
-    }
-    const d = result.download;
-    const length = d.range ? d.range.end - d.range.start + 1 : d.size;
-    res.writeHead(d.range ? 206 : 200, {
-      "content-type": d.contentType,
-      "content-length": String(length),
-      "accept-ranges": "bytes",
-      ...(d.range ? { "content-range": `bytes ${d.range.start}-${d.range.end}/${d.size}` } : {}),
-      "content-disposition": `${d.inline ? "inline" : "attachment"}; filename*=UTF-8''${encodeURIComponent(d.filename)}`,
-      "cache-control": "private, max-age=300",
-      "x-content-type-options": "nosniff",
-    });
-    if (req.method === "HEAD") {
-      d.body.destroy();
-      res.end();
-      return;
-    }
-    await pipeline(d.body, res).catch(() => undefined);
   }
 
   return {

@@ -7,7 +7,7 @@
  *   sweeps first marks it, even if the instance that started the call is gone;
  * - `accepted_at`: the first accept, from which `duration` is counted.
  */
-import { index, modelOptions, prop } from "@typegoose/typegoose";
+import { Severity, index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { GraphQLJSON } from "graphql-scalars";
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
@@ -90,7 +90,8 @@ export class Call extends Node {
   participants!: CallParticipant[];
 
   @Field(() => GraphQLJSON, { nullable: true })
-  @prop({ type: () => Object })
+  /** Free-form JSON object from the caller (validated: size, no operator-like keys). */
+  @prop({ type: () => Object, allowMixed: Severity.ALLOW })
   metadata?: Record<string, unknown>;
 
   @prop({ type: () => [Types.ObjectId], default: [] })

@@ -19,6 +19,7 @@ import type { ContactService } from "../contact/contact.service.js";
 import { type Call, CallStatus, FINAL_STATUSES, UNANSWERED_STATUSES } from "./call.entity.js";
 import { type Actor, type CallAction, type CallChange, invalidState, transition } from "./call.machine.js";
 import type { StartCallInput } from "./call.inputs.js";
+import { BACKGROUND_COMMENT } from "../../database.js";
 
 /** Largest relayed WebRTC signal (JSON bytes). */
 export const MAX_SIGNAL_BYTES = 64 * 1024;
@@ -67,7 +68,9 @@ export class CallService {
     const due = await this.models.Call.find({
       status: mongoose.trusted({ $in: UNANSWERED_STATUSES }),
       ring_deadline: mongoose.trusted({ $lte: now }),
-    }).limit(100);
+    })
+      .limit(100)
+      .comment(BACKGROUND_COMMENT);
     let marked = 0;
     for (const call of due) if ((await this.expireIfDue(call, now)).marked) marked++;
     return marked;

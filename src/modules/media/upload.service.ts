@@ -18,7 +18,7 @@ import mongoose, { Types } from "mongoose";
 import sharp, { type Metadata } from "sharp";
 import { fileTypeFromBuffer, supportedMimeTypes } from "file-type";
 import { parseStream } from "music-metadata";
-import type { Models } from "../../database.js";
+import { BACKGROUND_COMMENT, type Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, notFound, type FieldError } from "../../errors.js";
 import { parseId } from "../../common/ids.js";
 import type { UrlSigner, SignedParams } from "../../common/signed-url.js";
@@ -340,7 +340,7 @@ export class UploadService {
 
   /** Tickets past their purge time go, with their bytes (unless they became a document). */
   async purgeExpired(now = new Date()): Promise<number> {
-    const stale = await this.models.Upload.find({ purge_at: mongoose.trusted({ $lte: now }) }).limit(100);
+    const stale = await this.models.Upload.find({ purge_at: mongoose.trusted({ $lte: now }) }).limit(100).comment(BACKGROUND_COMMENT);
     for (const upload of stale) {
       const became = (await this.models.Media.exists({ _id: upload._id })) ?? (await this.models.File.exists({ _id: upload._id }));
       if (!became) await Promise.all([upload.storage_key, `${upload.storage_key}-t`, `${upload.storage_key}-o`].map((k) => this.storage.delete(k)));

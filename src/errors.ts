@@ -66,7 +66,7 @@ export function createFormatError(production: boolean) {
     const original = (error as { originalError?: unknown })?.originalError ?? error;
     const code = formatted.extensions?.code as string | undefined;
     const validation = (original as { extensions?: { validationErrors?: ValidationErrorLike[] } })?.extensions?.validationErrors;
-    if (validation) {
+    if (Array.isArray(validation)) {
       return { ...formatted, message: "Invalid input", extensions: { code: ErrorCode.BAD_USER_INPUT, fields: flatten(validation) } };
     }
     if (code && KNOWN_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {

@@ -213,6 +213,11 @@ describe("calls", () => {
     expect(arrayMeta.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "metadata" }] });
     const operatorMeta = await start(kim, { recipientId: lou.id, callType: "VOICE", metadata: { $where: "1" } });
     expect(operatorMeta.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    // JSON written inline in the document (not as a variable) is accepted and stored as given.
+    const literal = await api.gql<{ startCall: { id: string; metadata: unknown } }>(`mutation { startCall(input: { recipientId: "${lou.id}", callType: VOICE, metadata: { room: "blue", tags: ["a"] } }) { id metadata } }`, {}, kim.token);
+    expect(literal.errors, JSON.stringify(literal.errors)).toBeUndefined();
+    expect(literal.data?.startCall.metadata).toEqual({ room: "blue", tags: ["a"] });
+    await ok(kim, "endCall", literal.data!.startCall.id);
     const unknown = await start(kim, { recipientId: "65a000000000000000000000", callType: "VOICE" });
     expect(unknown.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     const before = await api.db.models.Call.countDocuments();

@@ -36,4 +36,26 @@ describe.skipIf(!hasRedis)("multi-instance delivery through Redis", () => {
     await a.gql(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`, { i: { recipientId: quinn.id, content: "via A" } }, pia.token);
     expect((await sub.next()).data?.messageAdded).toEqual({ seq: 2, content: "via A", sender: { username: "pia" } });
   });
+
+  it("rings a callee connected to instance B for a call started on A, and relays signals between them", async () => {
+    const rex = await registerUser(a, "rex");
+    const sia = await registerUser(a, "sia");
+    const onB = await connectWs(wsUrl(b.url), sia.token);
+    const onA = await connectWs(wsUrl(a.url), rex.token);
+    try {
+      const calls = onB.subscribe<{ callUpdated: { id: string; status: string; caller: { username: string } } }>(`subscription { callUpdated { id status caller { username } } }`);
+      await new Promise((r) => setTimeout(r, 300));
+      const started = await a.gql<{ startCall: { id: string } }>(`mutation { startCall(input: { recipientId: "${sia.id}", callType: VIDEO }) { id } }`, {}, rex.token);
+      const callId = started.data!.startCall.id;
+      expect((await calls.next()).data?.callUpdated).toEqual({ id: callId, status: "INITIATED", caller: { username: "rex" } });
+      const signals = onA.subscribe<{ callSignal: { from: { username: string }; signal: unknown } }>(`subscription($c: ID!) { callSignal(callId: $c) { from { username } signal } }`, { c: callId });
+      await new Promise((r) => setTimeout(r, 300));
+      const sent = await b.gql(`mutation($c: ID!, $t: ID!) { sendCallSignal(callId: $c, toUserId: $t, signal: { type: "answer", sdp: "v=0" }) }`, { c: callId, t: rex.id }, sia.token);
+      expect(sent.errors, JSON.stringify(sent.errors)).toBeUndefined();
+      expect((await signals.next()).data?.callSignal).toEqual({ from: { username: "sia" }, signal: { type: "answer", sdp: "v=0" } });
+    } finally {
+      await onA.close();
+      await onB.close();
+    }
+  });
 });

@@ -33,4 +33,10 @@ describe("formatError", () => {
     const out = format(true, validation);
     expect(out).toMatchObject({ message: "Invalid input", extensions: { code: "BAD_USER_INPUT", fields: [{ field: "input.email", message: "email must be an email" }] } });
   });
+
+  it("does not fail on a validation error whose list is not a list (formats it as any other error)", () => {
+    const odd = Object.assign(new Error("Argument Validation Error"), { extensions: { validationErrors: {} } });
+    const out = format(true, odd);
+    expect(out.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+  });
 });

@@ -91,7 +91,8 @@ export class CallResolver {
   sendCallSignal(
     @Arg("callId", () => ID) callId: string,
     @Arg("toUserId", () => ID) toUserId: string,
-    @Arg("signal", () => GraphQLJSON) signal: unknown,
+    // JSON literals arrive as null-prototype objects, which class-validator rejects: the service checks the signal.
+    @Arg("signal", () => GraphQLJSON, { validate: false }) signal: unknown,
     @Ctx() ctx: Context,
   ): Promise<boolean> {
     return ctx.services.calls.signal(ctx.viewer!.id, callId, toUserId, signal);

@@ -171,6 +171,12 @@ describe("uploads and downloads", () => {
       expect(res.headers.get("content-disposition")).toBe(`attachment; filename*=UTF-8''minutes.pdf`);
       expect(Buffer.from(await res.arrayBuffer())).toEqual(PDF);
     }
+    // HEAD tells the size without counting a download; browsers may PUT from other origins.
+    const head = await fetch(abs(file.url), { method: "HEAD" });
+    expect([head.status, head.headers.get("content-length")]).toEqual([200, String(PDF.length)]);
+    const preflight = await fetch(abs(file.url), { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "PUT" } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("PUT");
     const after = await api.gql<{ file: { downloadCount: number } }>(`query($id: ID!) { file(id: $id) { downloadCount } }`, { id: file.id }, kim.token);
     expect(after.data?.file.downloadCount).toBe(3);
   });

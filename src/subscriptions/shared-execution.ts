@@ -9,10 +9,13 @@ import {
   Kind, createSourceEventStream, execute, visit, type DocumentNode, type ExecutionArgs, type ExecutionResult,
 } from "graphql";
 
-/** Fields whose value depends on who is asking (conservative: by name, on any type). */
+/**
+ * Fields whose value depends on who is asking (conservative: by name, on any type). Download
+ * URLs are signed for the viewer, so `url` and `thumbnailUrl` are among them.
+ */
 const VIEWER_SPECIFIC = new Set([
   "status", "readCount", "deliveredCount", "readBy", "receipts", "email", "settings", "lastSeen", "contact", "presence",
-  "unreadCount", "readSeq", "deliveredSeq", "peer", "viewerRole",
+  "unreadCount", "readSeq", "deliveredSeq", "peer", "viewerRole", "url", "thumbnailUrl",
 ]);
 
 const shareableCache = new WeakMap<DocumentNode, boolean>();

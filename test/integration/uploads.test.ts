@@ -10,6 +10,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countCommands, startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
+import { connectWs, wsUrl } from "../helpers/ws.js";
 import { UrlSigner } from "../../src/common/signed-url.js";
 
 type Ticket = { uploadId: string; uploadUrl: string; expiresAt: string; maxBytes: number };
@@ -248,6 +249,25 @@ describe("uploads and downloads", () => {
     expect((await fetch(avatarUrl)).status).toBe(404);
     const cleared = await api.gql<{ me: { profilePicture: null } }>(`{ me { profilePicture { id } } }`, {}, kim.token);
     expect(cleared.data?.me.profilePicture).toBeNull();
+  });
+
+  it("signs each live subscriber's attachment URL for that subscriber", async () => {
+    const g = await api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: "Photos", memberIds: [lou.id, max.id] } }, kim.token);
+    const groupId = g.data!.createGroup.id;
+    const media = await upload(kim, "group.jpg", "image/jpeg", photo);
+    const subs = await Promise.all([lou, max].map(async (u) => {
+      const c = await connectWs(wsUrl(api.url), u.token);
+      return { c, u, sub: c.subscribe<{ messageAdded: { attachment: { url: string } } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { attachment { ... on Media { url } } } }`, { c: groupId }) };
+    }));
+    await new Promise((r) => setTimeout(r, 300));
+    const sent = await api.gql(`mutation($i: SendGroupMessageInput!) { sendGroupMessage(input: $i) { id } }`, { i: { groupId, messageType: "IMAGE", attachmentId: media.id } }, kim.token);
+    expect(sent.errors).toBeUndefined();
+    for (const { c, u, sub } of subs) {
+      const url = new URL((await sub.next()).data!.messageAdded.attachment.url, api.url);
+      expect(url.searchParams.get("u")).toBe(u.id);
+      expect((await fetch(url)).status).toBe(200);
+      await c.close();
+    }
   });
 
   it("refuses bad uploads with a clear error and keeps nothing of them", async () => {

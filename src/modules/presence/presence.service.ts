@@ -124,7 +124,9 @@ export class PresenceService {
   private async write(userId: string, set: Record<string, unknown>, onlyIfChanged: boolean, unset: Record<string, 1> = {}): Promise<PresenceView> {
     const uid = new Types.ObjectId(userId);
     const update = { $set: { ...set, last_active: new Date() }, ...(Object.keys(unset).length ? { $unset: unset } : {}) };
-    const before = await this.models.Presence.findOneAndUpdate({ user_id: uid }, update, { upsert: true, returnDocument: "before" }).lean();
+    const upsert = () => this.models.Presence.findOneAndUpdate({ user_id: uid }, update, { upsert: true, returnDocument: "before" }).lean();
+    // Two instances creating a user's first presence at once: the loser updates the winner's.
+    const before = await upsert().catch((err: { code?: number }) => (err.code === 11000 ? upsert() : Promise.reject(err)));
     const after = (await this.models.Presence.findOne({ user_id: uid }).lean())!;
     if (!onlyIfChanged || !before || before.status !== after.status) await this.publish(userId, after);
     return presenceView(userId, after);

@@ -162,6 +162,19 @@ describe("calls", () => {
     expect(node.data?.node).toEqual({ __typename: "Call", status: "ENDED" });
   });
 
+  it("lets exactly one of several devices accepting at once win", async () => {
+    const call = await startOk(kim, { recipientId: lou.id, callType: "VOICE" });
+    await ok(lou, "ringCall", call.id);
+    const results = await Promise.all(Array.from({ length: 6 }, () => op(lou, "acceptCall", call.id)));
+    const won = results.filter((r) => !r.errors);
+    expect(won).toHaveLength(1);
+    expect(results.filter((r) => r.errors?.[0]?.extensions?.code === "INVALID_CALL_STATE")).toHaveLength(5);
+    const stored = await api.db.models.Call.findById(call.id).lean();
+    expect(stored!.participants.filter((p) => p.user_id.toHexString() === lou.id)).toHaveLength(1);
+    expect(stored!.rev).toBe(2); // ring, then one accept
+    await ok(lou, "endCall", call.id);
+  });
+
   it("keeps outsiders out: a stranger cannot see, ring or subscribe to someone else's call", async () => {
     const call = await startOk(kim, { recipientId: lou.id, callType: "VOICE" });
     expect(await code(max, "ringCall", call.id)).toBe("NOT_FOUND");

@@ -10,13 +10,11 @@
  *    (music-metadata), and creates the Media or File document with the ticket's id. A refused upload is removed entirely: no orphan bytes, no orphan documents.
  */
 import { randomBytes } from "node:crypto";
-import { Transform, type Readable } from "node:stream";
+import { PassThrough, Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { PassThrough } from "node:stream";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
-import sharp, { type Metadata } from "sharp";
-import { fileTypeFromBuffer, supportedMimeTypes } from "file-type";
+import { fileTypeFromBuffer } from "file-type";
 import { parseStream } from "music-metadata";
 import { BACKGROUND_COMMENT, type Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, notFound, type FieldError } from "../../errors.js";
@@ -25,60 +23,14 @@ import type { UrlSigner, SignedParams } from "../../common/signed-url.js";
 import { type BlobStorage, readAll } from "../../storage/blob-storage.js";
 import { type FileItem, type Media, MediaType } from "./media.entity.js";
 import type { Upload } from "./upload.entity.js";
+import { KNOWN_TO_SNIFFER, MEDIA_MIME, MIME_PATTERN, container, mediaTypeOf, normalizeMime } from "./mime.js";
+import { analyzeImage } from "./image.js";
 
 /** Bytes file-type needs to recognise every format it knows. */
 const SNIFF_BYTES = 4100;
-const THUMBNAIL_PX = 320;
-/** Optimised copies are bounded to this size on their longer side. */
-const OPTIMIZED_MAX_PX = 4096;
 /** A ticket not completed is purged this long after its URL expired. */
 const PURGE_AFTER_MS = 60 * 60 * 1000;
 const MAX_FILENAME = 255;
-
-const MEDIA_MIME: Record<MediaType, readonly string[]> = {
-  [MediaType.IMAGE]: ["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif"],
-  [MediaType.VIDEO]: ["video/mp4", "video/webm", "video/quicktime", "video/matroska", "video/3gpp", "video/mpeg", "video/ogg", "video/x-m4v"],
-  [MediaType.AUDIO]: ["audio/mpeg", "audio/mp4", "audio/aac", "audio/ogg", "audio/wav", "audio/flac", "audio/webm", "audio/amr"],
-};
-
-const ALIASES: Record<string, string> = {
-  "image/jpg": "image/jpeg",
-  "image/pjpeg": "image/jpeg",
-  "image/apng": "image/png",
-  "audio/mp3": "audio/mpeg",
-  "audio/x-mp3": "audio/mpeg",
-  "audio/x-wav": "audio/wav",
-  "audio/wave": "audio/wav",
-  "audio/vnd.wave": "audio/wav",
-  "audio/x-m4a": "audio/mp4",
-  "audio/m4a": "audio/mp4",
-  "audio/x-flac": "audio/flac",
-  "audio/x-aac": "audio/aac",
-  "video/x-matroska": "video/matroska",
-  "application/x-pdf": "application/pdf",
-};
-
-/** Lower case, no parameters, the usual aliases folded. */
-export function normalizeMime(mime: string): string {
-  const bare = mime.split(";")[0].trim().toLowerCase();
-  return ALIASES[bare] ?? bare;
-}
-
-/** Containers that hold audio or video alike: the bytes cannot tell which was meant. */
-function container(mime: string): string {
-  if (["audio/mp4", "video/mp4", "video/x-m4v"].includes(mime)) return "mp4";
-  if (["audio/webm", "video/webm"].includes(mime)) return "webm";
-  if (["audio/ogg", "video/ogg", "application/ogg"].includes(mime)) return "ogg";
-  return mime;
-}
-
-function mediaTypeOf(mime: string): MediaType | null {
-  const top = mime.split("/")[0];
-  return top === "image" ? MediaType.IMAGE : top === "video" ? MediaType.VIDEO : top === "audio" ? MediaType.AUDIO : null;
-}
-
-const KNOWN_TO_SNIFFER = new Set<string>([...supportedMimeTypes].map((m) => normalizeMime(m)));
-const MIME_PATTERN = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
 
 export interface UploadTicketView {
   uploadId: string;
@@ -281,38 +233,19 @@ export class UploadService {
     }
   }
 
-  /**
-   * Dimensions (as displayed, EXIF orientation applied), a WebP thumbnail, and an optimised
-   * copy (oriented, metadata such as GPS position stripped, at most 4096 px) kept when it is
-   * smaller than the original. Null when sharp cannot decode the image.
-   */
+  /** Dimensions, a thumbnail and maybe an optimised copy (see image.ts); null when undecodable. */
   private async processImage(upload: Upload, size: number, derived: string[]): Promise<Partial<Media> | null> {
-    const original = await readAll((await this.storage.get(upload.storage_key))!);
-    let meta: Metadata;
-    try {
-      meta = await sharp(original, { failOn: "error" }).metadata();
-      if (!meta.width || !meta.height) return null;
-    } catch {
-      return null;
-    }
-    const shown = meta.autoOrient ?? { width: meta.width, height: meta.height };
+    const image = await analyzeImage(await readAll((await this.storage.get(upload.storage_key))!));
+    if (!image) return null;
     const thumbKey = `${upload.storage_key}-t`;
-    const thumb = await sharp(original).rotate().resize(THUMBNAIL_PX, THUMBNAIL_PX, { fit: "inside", withoutEnlargement: true }).webp({ quality: 75 }).toBuffer();
     derived.push(thumbKey);
-    await this.putBuffer(thumbKey, thumb, "image/webp");
-    const result: Partial<Media> = { width: shown.width, height: shown.height, thumbnail: thumbKey, file_size: size, optimized: false, filename: upload.storage_key };
-
-    const format = meta.format;
-    if (format === "jpeg" || format === "png" || format === "webp") {
-      let pipelineOut = sharp(original).rotate().resize(OPTIMIZED_MAX_PX, OPTIMIZED_MAX_PX, { fit: "inside", withoutEnlargement: true });
-      pipelineOut = format === "jpeg" ? pipelineOut.jpeg({ quality: 82, mozjpeg: true }) : format === "png" ? pipelineOut.png({ compressionLevel: 9 }) : pipelineOut.webp({ quality: 80 });
-      const { data, info } = await pipelineOut.toBuffer({ resolveWithObject: true });
-      if (data.length < original.length) {
-        const optKey = `${upload.storage_key}-o`;
-        derived.push(optKey);
-        await this.putBuffer(optKey, data, upload.mime_type);
-        Object.assign(result, { filename: optKey, file_size: data.length, optimized: true, width: info.width, height: info.height });
-      }
+    await this.putBuffer(thumbKey, image.thumbnail, "image/webp");
+    const result: Partial<Media> = { width: image.width, height: image.height, thumbnail: thumbKey, file_size: size, optimized: false, filename: upload.storage_key };
+    if (image.optimized) {
+      const optKey = `${upload.storage_key}-o`;
+      derived.push(optKey);
+      await this.putBuffer(optKey, image.optimized.data, upload.mime_type);
+      Object.assign(result, { filename: optKey, file_size: image.optimized.data.length, optimized: true, width: image.optimized.width, height: image.optimized.height });
     }
     return result;
   }

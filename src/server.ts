@@ -229,6 +229,7 @@ export async function createServer(config: Config, db: Database, options: Server
       await wsCleanup.dispose();
       await services.presence.stop(!config.redisUrl);
       await apollo.stop();
+      await services.rateLimiter.close();
       await pubSubHandle.close();
     },
   };

@@ -13,7 +13,7 @@ import type { AppPubSub } from "./pubsub.js";
 import { ConversationService } from "./modules/conversation/conversation.service.js";
 import { MessageService } from "./modules/message/message.service.js";
 import { GroupService } from "./modules/group/group.service.js";
-import { MemoryRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
 import { CallService } from "./modules/call/call.service.js";
 import { UploadService } from "./modules/media/upload.service.js";
 import { PresenceService } from "./modules/presence/presence.service.js";
@@ -46,7 +46,8 @@ export type BackgroundErrorLog = (err: unknown, task: string) => void;
 
 export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppPubSub, logError: BackgroundErrorLog = () => {}): AppServices {
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
-  const rateLimiter = new MemoryRateLimiter();
+  // Attempts count across instances when they share a Redis (keys namespaced by database).
+  const rateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, db.connection.name) : new MemoryRateLimiter();
   const storage = createStorage(config);
   const media = new MediaService(db.models, new UrlSigner(config.jwtSecret, config.downloadUrlTtlSeconds, config.publicUrl ?? ""), storage);
   const uploads = new UploadService(db.models, storage, new UrlSigner(config.jwtSecret, config.uploadUrlTtlSeconds, config.publicUrl ?? ""), config.uploadMaxBytes, (e) => logError(e, "upload purge"));

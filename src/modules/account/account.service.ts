@@ -67,7 +67,7 @@ export class AccountService {
     const ok = await verifyPassword(user?.password ?? (await dummyPasswordHash()), input.password);
     if (!user || !ok) throw unauthenticated("Invalid login or password");
     if (!user.is_active) throw new AppError(ErrorCode.FORBIDDEN, "This account is deactivated");
-    await this.limiter.reset(accountKey);
+    await this.limiter.reset(accountKey, LOGIN_PER_ACCOUNT);
     await this.models.User.updateOne({ _id: user._id }, { $set: { last_seen: new Date() } });
     return this.startSession(user, input.device ?? null);
   }

@@ -36,6 +36,8 @@ export interface Config {
   readonly uploadDir: string;
   /** Lifetime of a signed upload URL. */
   readonly uploadUrlTtlSeconds: number;
+  /** Uploads one user may start per 10 minutes. */
+  readonly uploadRateLimit: number;
   /** S3-compatible storage, when S3_BUCKET is set. */
   readonly s3: S3Config | null;
 }
@@ -146,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
     presenceInstanceTtlSeconds: int(env, "PRESENCE_INSTANCE_TTL_SECONDS", 30, 2, 45),
     uploadDir: env.UPLOAD_DIR?.trim() || "./data/uploads",
     uploadUrlTtlSeconds: int(env, "UPLOAD_URL_TTL_SECONDS", 15 * 60, 1, 24 * 3600),
+    uploadRateLimit: int(env, "UPLOAD_RATE_LIMIT", 200, 1, 100_000),
     s3: s3(env),
   });
 }

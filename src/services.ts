@@ -50,7 +50,12 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
   const rateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, db.connection.name) : new MemoryRateLimiter();
   const storage = createStorage(config);
   const media = new MediaService(db.models, new UrlSigner(config.jwtSecret, config.downloadUrlTtlSeconds, config.publicUrl ?? ""), storage);
-  const uploads = new UploadService(db.models, storage, new UrlSigner(config.jwtSecret, config.uploadUrlTtlSeconds, config.publicUrl ?? ""), config.uploadMaxBytes, (e) => logError(e, "upload purge"));
+  const uploads = new UploadService(db.models, storage, new UrlSigner(config.jwtSecret, config.uploadUrlTtlSeconds, config.publicUrl ?? ""), {
+    maxBytes: config.uploadMaxBytes,
+    limiter: rateLimiter,
+    perUser: { limit: config.uploadRateLimit, windowSeconds: 10 * 60 },
+    onError: (e) => logError(e, "upload purge"),
+  });
   const accounts = new AccountService(db.models, tokens, config, rateLimiter, media);
   const contacts = new ContactService(db.models);
   const conversations = new ConversationService(db.models, pubSub);

@@ -35,4 +35,19 @@ describe("rate limits", () => {
     expect(limited.errors?.[0].extensions).toMatchObject({ code: "RATE_LIMITED" });
     expect(api.mailer.outbox).toHaveLength(5);
   });
+
+  it("limits how many uploads a user may start per window (each reserves storage)", async () => {
+    const limited = await startTestApi({ UPLOAD_RATE_LIMIT: "3" }, { shared: { mongo: api.mongo } });
+    try {
+      const login = await limited.gql<{ login: { accessToken: string } }>(LOGIN, { input: { login: "wes", password: "right-password" } });
+      const token = login.data!.login.accessToken;
+      const create = () => limited.gql(`mutation { createUpload(input: { originalFilename: "a.txt", mimeType: "text/plain", fileSize: 10 }) { uploadId } }`, {}, token);
+      for (let i = 0; i < 3; i++) expect((await create()).errors).toBeUndefined();
+      const refused = await create();
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number) });
+      expect(await limited.db.models.Upload.countDocuments()).toBe(3);
+    } finally {
+      await limited.stop();
+    }
+  });
 });

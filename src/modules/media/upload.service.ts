@@ -19,6 +19,7 @@ import { parseStream } from "music-metadata";
 import { BACKGROUND_COMMENT, type Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, notFound, type FieldError } from "../../errors.js";
 import { parseId } from "../../common/ids.js";
+import type { RateLimiter, RateRule } from "../../auth/rate-limiter.js";
 import type { UrlSigner, SignedParams } from "../../common/signed-url.js";
 import { type BlobStorage, readAll } from "../../storage/blob-storage.js";
 import { type FileItem, type Media, MediaType } from "./media.entity.js";
@@ -64,6 +65,14 @@ function limiter(limit: number, counted: { bytes: number }): Transform {
   });
 }
 
+export interface UploadOptions {
+  maxBytes: number;
+  /** Uploads a user may start per window: each reserves storage until it is completed or purged. */
+  limiter: RateLimiter;
+  perUser: RateRule;
+  onError: (err: unknown) => void;
+}
+
 export class UploadService {
   private purger: NodeJS.Timeout | null = null;
 
@@ -71,12 +80,11 @@ export class UploadService {
     private readonly models: Models,
     private readonly storage: BlobStorage,
     private readonly signer: UrlSigner,
-    private readonly maxBytes: number,
-    private readonly onError: (err: unknown) => void = () => {},
+    private readonly options: UploadOptions,
   ) {}
 
   startTimers(): void {
-    this.purger = setInterval(() => void this.purgeExpired().catch(this.onError), 60_000);
+    this.purger = setInterval(() => void this.purgeExpired().catch(this.options.onError), 60_000);
     this.purger.unref();
   }
 
@@ -94,10 +102,11 @@ export class UploadService {
     const kind = mediaTypeOf(mime);
     if (!MIME_PATTERN.test(mime)) fields.push({ field: "mimeType", message: "a MIME type such as image/png" });
     else if (kind && !MEDIA_MIME[kind].includes(mime)) fields.push({ field: "mimeType", message: `${mime} is not a supported ${kind} type (${MEDIA_MIME[kind].join(", ")})` });
-    if (!Number.isInteger(input.fileSize) || input.fileSize < 1 || input.fileSize > this.maxBytes) {
-      fields.push({ field: "fileSize", message: `between 1 and ${this.maxBytes} bytes` });
+    if (!Number.isInteger(input.fileSize) || input.fileSize < 1 || input.fileSize > this.options.maxBytes) {
+      fields.push({ field: "fileSize", message: `between 1 and ${this.options.maxBytes} bytes` });
     }
     if (fields.length) throw badInput(fields);
+    await this.options.limiter.hit(`upload:user:${viewerId}`, this.options.perUser);
 
     const id = new Types.ObjectId();
     const { url, expiresAt } = this.signer.sign(`/uploads/${id.toHexString()}`, viewerId);

@@ -9,7 +9,7 @@
  */
 import { Severity, index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
-import { GraphQLJSON } from "graphql-scalars";
+import { JSONScalar } from "../../common/json-scalar.js";
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Node } from "../node/node.interface.js";
 
@@ -89,7 +89,7 @@ export class Call extends Node {
   @prop({ type: () => [CallParticipant], _id: false, default: [] })
   participants!: CallParticipant[];
 
-  @Field(() => GraphQLJSON, { nullable: true })
+  @Field(() => JSONScalar, { nullable: true })
   /** Free-form JSON object from the caller (validated: size, no operator-like keys). */
   @prop({ type: () => Object, allowMixed: Severity.ALLOW })
   metadata?: Record<string, unknown>;
@@ -116,6 +116,6 @@ export class CallSignal {
   /** Resolved as `from`. */
   from_id!: string;
 
-  @Field(() => GraphQLJSON)
+  @Field(() => JSONScalar)
   signal!: unknown;
 }

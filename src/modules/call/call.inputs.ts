@@ -1,5 +1,5 @@
 /** Inputs and outputs of the calls part of the contract. */
-import { GraphQLJSON } from "graphql-scalars";
+import { JSONScalar } from "../../common/json-scalar.js";
 import { Field, ID, InputType } from "type-graphql";
 import { ConnectionType } from "../../common/connection.js";
 import { Call, CallType } from "./call.entity.js";
@@ -15,7 +15,7 @@ export class StartCallInput {
   @Field(() => CallType)
   callType!: CallType;
 
-  @Field(() => GraphQLJSON, { nullable: true, description: "A JSON object of at most 8 KB." })
+  @Field(() => JSONScalar, { nullable: true, description: "A JSON object of at most 8 KB." })
   metadata?: unknown;
 }
 

@@ -1,6 +1,6 @@
 /** Calls part of the contract; thin: every rule is in CallService and the state machine. */
 import type { DocumentType } from "@typegoose/typegoose";
-import { GraphQLJSON } from "graphql-scalars";
+import { JSONScalar } from "../../common/json-scalar.js";
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import { type Context, loadersForEvent } from "../../context.js";
 import type { Connection } from "../../common/connection.js";
@@ -91,8 +91,7 @@ export class CallResolver {
   sendCallSignal(
     @Arg("callId", () => ID) callId: string,
     @Arg("toUserId", () => ID) toUserId: string,
-    // JSON literals arrive as null-prototype objects, which class-validator rejects: the service checks the signal.
-    @Arg("signal", () => GraphQLJSON, { validate: false }) signal: unknown,
+    @Arg("signal", () => JSONScalar) signal: unknown,
     @Ctx() ctx: Context,
   ): Promise<boolean> {
     return ctx.services.calls.signal(ctx.viewer!.id, callId, toUserId, signal);

@@ -194,8 +194,7 @@ export class CallService {
       status: CallStatus.INITIATED,
       started_at: now,
       participants: [{ user_id: caller, joined_at: now }],
-      // A plain copy: JSON literals in a document arrive as null-prototype objects.
-      ...(input.metadata ? { metadata: JSON.parse(JSON.stringify(input.metadata)) as Record<string, unknown> } : {}),
+      ...(input.metadata ? { metadata: input.metadata as Record<string, unknown> } : {}),
       involved_ids: involved,
       ring_deadline: new Date(now.getTime() + this.options.ringTimeoutMs),
       rev: 0,
@@ -227,8 +226,7 @@ export class CallService {
     const { call } = await this.load(viewerId, callId);
     if (FINAL_STATUSES.includes(call.status)) throw invalidState(call.status, "signal in");
     if (!(await this.actorOf(to.toHexString(), call))) throw notFound("Participant");
-    const plain: unknown = JSON.parse(JSON.stringify(signal));
-    await this.pubSub.publish("CALL_SIGNAL", `${call._id.toHexString()}:${to.toHexString()}`, { callId: call._id.toHexString(), fromId: viewerId, signal: plain });
+    await this.pubSub.publish("CALL_SIGNAL", `${call._id.toHexString()}:${to.toHexString()}`, { callId: call._id.toHexString(), fromId: viewerId, signal });
     return true;
   }
 

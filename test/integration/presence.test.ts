@@ -123,6 +123,10 @@ describe("presence (one instance)", () => {
     // A user who never connected is OFFLINE since their last activity.
     const fresh = await registerUser(api, "eve");
     expect((await q(ben, [fresh.id])).data?.presence).toEqual([{ user: { username: "eve" }, status: "OFFLINE" }]);
+    // A first presence set without a status is ONLINE.
+    const first = await setPresence(fresh, { customStatus: "new here" });
+    expect(first.data?.setPresence).toMatchObject({ status: "ONLINE", customStatus: "new here" });
+    expect(await api.db.models.Presence.findOne({ user_id: fresh.id }).lean()).toMatchObject({ status: "online", custom_status: "new here" });
 
     const field = (u: TestUser) => api.gql<{ user: { presence: { status: string } | null } }>(`query($id: ID!) { user(id: $id) { presence { status } } }`, { id: ann.id }, u.token);
     expect((await field(ben)).data?.user.presence).toEqual({ status: "BUSY" });

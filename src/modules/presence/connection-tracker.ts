@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 
 export interface ConnectionTracker {
-  /** One more connection of this user on this instance. */
-  add(userId: string): Promise<void>;
+  /** One more connection of this user on this instance; returns their connections across all live instances. */
+  add(userId: string): Promise<number>;
   /** One fewer; returns this user's connections left across all live instances. */
   remove(userId: string): Promise<number>;
   /** This user's connections across all live instances. */
@@ -27,8 +27,10 @@ export interface ConnectionTracker {
 export class LocalConnectionTracker implements ConnectionTracker {
   private readonly counts = new Map<string, number>();
 
-  async add(userId: string): Promise<void> {
-    this.counts.set(userId, (this.counts.get(userId) ?? 0) + 1);
+  async add(userId: string): Promise<number> {
+    const count = (this.counts.get(userId) ?? 0) + 1;
+    this.counts.set(userId, count);
+    return count;
   }
 
   async remove(userId: string): Promise<number> {
@@ -69,9 +71,10 @@ export class RedisConnectionTracker implements ConnectionTracker {
     return [this.prefix, "presence", ...parts].join(":");
   }
 
-  async add(userId: string): Promise<void> {
+  async add(userId: string): Promise<number> {
     this.local.set(userId, (this.local.get(userId) ?? 0) + 1);
     await this.redis.multi().hincrby(this.key("conn", userId), this.instanceId, 1).sadd(this.key("users", this.instanceId), userId).exec();
+    return this.total(userId);
   }
 
   async remove(userId: string): Promise<number> {

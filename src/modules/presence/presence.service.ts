@@ -22,7 +22,10 @@ const MAX_DEVICE_FIELD = 64;
 /** Users one presence query or subscription may name. */
 export const MAX_PRESENCE_USERS = 100;
 
-export function presenceView(userId: string, doc: Pick<PresenceDoc, "status" | "last_active" | "custom_status" | "device_info"> | null, lastSeen?: Date | null): PresenceView {
+/** What a presence view is made of. */
+type PresenceFields = Pick<PresenceDoc, "status" | "last_active" | "custom_status" | "device_info">;
+
+export function presenceView(userId: string, doc: PresenceFields | null, lastSeen?: Date | null): PresenceView {
   if (!doc) return { userId, status: PresenceStatus.OFFLINE, lastActive: (lastSeen ?? new Date(0)).toISOString(), customStatus: null, deviceInfo: null };
   const d = doc.device_info;
   return {
@@ -86,9 +89,7 @@ export class PresenceService {
         clearTimeout(pending);
         this.graceTimers.delete(userId);
       }
-      const before = await this.tracker.total(userId);
-      await this.tracker.add(userId);
-      if (before === 0) await this.write(userId, { status: PresenceStatus.ONLINE }, true);
+      if ((await this.tracker.add(userId)) === 1) await this.write(userId, { status: PresenceStatus.ONLINE }, true);
     });
   }
 
@@ -123,16 +124,24 @@ export class PresenceService {
   /** Upserts the user's presence; publishes when something visible changed (or always, when asked). */
   private async write(userId: string, set: Record<string, unknown>, onlyIfChanged: boolean, unset: Record<string, 1> = {}): Promise<PresenceView> {
     const uid = new Types.ObjectId(userId);
-    const update = { $set: { ...set, last_active: new Date() }, ...(Object.keys(unset).length ? { $unset: unset } : {}) };
+    const $set = { ...set, last_active: new Date() };
+    const update = {
+      $set,
+      // A first presence written without a status (setPresence of a custom status only) is ONLINE.
+      ...(set.status ? {} : { $setOnInsert: { status: PresenceStatus.ONLINE } }),
+      ...(Object.keys(unset).length ? { $unset: unset } : {}),
+    };
     const upsert = () => this.models.Presence.findOneAndUpdate({ user_id: uid }, update, { upsert: true, returnDocument: "before" }).lean();
     // Two instances creating a user's first presence at once: the loser updates the winner's.
     const before = await upsert().catch((err: { code?: number }) => (err.code === 11000 ? upsert() : Promise.reject(err)));
-    const after = (await this.models.Presence.findOne({ user_id: uid }).lean())!;
+    // The document as the update left it, derived rather than read back.
+    const after = { ...(before ?? { status: PresenceStatus.ONLINE }), ...$set } as PresenceFields & Record<string, unknown>;
+    for (const key of Object.keys(unset)) delete after[key];
     if (!onlyIfChanged || !before || before.status !== after.status) await this.publish(userId, after);
     return presenceView(userId, after);
   }
 
-  private async publish(userId: string, doc: Pick<PresenceDoc, "status" | "last_active" | "custom_status" | "device_info">): Promise<void> {
+  private async publish(userId: string, doc: PresenceFields): Promise<void> {
     const hiddenFrom = (await this.models.Contact.find({ user_id: new Types.ObjectId(userId), status: ContactStatus.BLOCKED }, { contact_id: 1 }).lean()).map((c) => c.contact_id.toHexString());
     await this.pubSub.publish("PRESENCE", userId, { presence: presenceView(userId, doc), hiddenFrom });
   }
@@ -160,11 +169,7 @@ export class PresenceService {
       set.device_info = info;
     }
     if (fields.length) throw badInput(fields);
-    if (!set.status) {
-      // A presence set without a status keeps the current one (ONLINE when there was none).
-      const current = await this.models.Presence.findOne({ user_id: new Types.ObjectId(viewerId) }, { status: 1 }).lean();
-      if (!current) set.status = PresenceStatus.ONLINE;
-    }
+    // Without a status the current one stays.
     return this.write(viewerId, set, false, unset);
   }
 

@@ -6,7 +6,7 @@ import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, notFound } from "../../errors.js";
-import { parseId } from "../../common/ids.js";
+import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import { type Contact, ContactStatus } from "./contact.entity.js";
 import type { UpdateContactInput } from "./contact.inputs.js";
@@ -170,17 +170,14 @@ export class ContactService {
 
   /** For loaders: the viewer's entries about these users. */
   async entriesAbout(viewerId: string, userIds: readonly string[]): Promise<Array<DocumentType<Contact> | null>> {
-    const valid = userIds.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
-    const entries = await this.models.Contact.find({ user_id: new Types.ObjectId(viewerId), contact_id: mongoose.trusted({ $in: valid }) });
-    const byUser = new Map(entries.map((e) => [e.contact_id.toHexString(), e]));
-    return userIds.map((id) => byUser.get(id) ?? null);
+    const entries = await this.models.Contact.find({ user_id: new Types.ObjectId(viewerId), contact_id: mongoose.trusted({ $in: validObjectIds(userIds) }) });
+    return alignByIds(userIds, entries, (e) => e.contact_id.toHexString());
   }
 
   /** For loaders: which of these users blocked the viewer. */
   async whichBlocked(viewerId: string, userIds: readonly string[]): Promise<boolean[]> {
-    const valid = userIds.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
     const entries = await this.models.Contact.find(
-      { user_id: mongoose.trusted({ $in: valid }), contact_id: new Types.ObjectId(viewerId), status: ContactStatus.BLOCKED },
+      { user_id: mongoose.trusted({ $in: validObjectIds(userIds) }), contact_id: new Types.ObjectId(viewerId), status: ContactStatus.BLOCKED },
       { user_id: 1 },
     ).lean();
     const set = new Set(entries.map((e) => e.user_id.toHexString()));

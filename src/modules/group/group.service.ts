@@ -7,7 +7,7 @@ import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
-import { parseId } from "../../common/ids.js";
+import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ConversationService } from "../conversation/conversation.service.js";
@@ -32,10 +32,8 @@ export class GroupService {
   }
 
   async byIds(ids: readonly string[]): Promise<Array<DocumentType<Group> | null>> {
-    const valid = ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
-    const docs = await this.models.Group.find({ _id: mongoose.trusted({ $in: valid }) });
-    const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
-    return ids.map((id) => byId.get(id) ?? null);
+    const docs = await this.models.Group.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }) });
+    return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 
   private async requireAdmin(viewerId: string, groupId: string): Promise<DocumentType<Group>> {

@@ -11,7 +11,7 @@ import mongoose, { Types } from "mongoose";
 import type { Readable } from "node:stream";
 import type { Models } from "../../database.js";
 import { forbidden, notFound } from "../../errors.js";
-import { parseId } from "../../common/ids.js";
+import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { UrlSigner, type SignedParams, type Verdict } from "../../common/signed-url.js";
 import type { BlobStorage } from "../../storage/index.js";
 import type { ByteRange } from "../../storage/blob-storage.js";
@@ -57,17 +57,13 @@ export class MediaService {
 
   /** For loaders: media by id, deleted ones left out. */
   async mediaByIds(ids: readonly string[]): Promise<Array<DocumentType<Media> | null>> {
-    const valid = ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
-    const docs = await this.models.Media.find({ _id: mongoose.trusted({ $in: valid }), is_deleted: false });
-    const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
-    return ids.map((id) => byId.get(id) ?? null);
+    const docs = await this.models.Media.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }), is_deleted: false });
+    return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 
   async filesByIds(ids: readonly string[]): Promise<Array<DocumentType<FileItem> | null>> {
-    const valid = ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
-    const docs = await this.models.File.find({ _id: mongoose.trusted({ $in: valid }), is_deleted: false });
-    const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
-    return ids.map((id) => byId.get(id) ?? null);
+    const docs = await this.models.File.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }), is_deleted: false });
+    return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 
   /** Whether the viewer can read some live message that carries this attachment. */

@@ -10,7 +10,7 @@ import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
-import { parseId } from "../../common/ids.js";
+import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { validatePage, type Connection, type PageArgs, paginate } from "../../common/connection.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ConversationService } from "../conversation/conversation.service.js";
@@ -290,12 +290,11 @@ export class MessageService {
   }
 
   async lastMessages(ids: readonly string[]): Promise<Array<MessageView | null>> {
-    const valid = ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
+    const valid = validObjectIds(ids);
     const [direct, group] = await Promise.all([
       this.models.DirectMessage.find({ _id: mongoose.trusted({ $in: valid }) }),
       this.models.GroupMessage.find({ _id: mongoose.trusted({ $in: valid }) }),
     ]);
-    const byId = new Map([...direct, ...group].map((m) => [m._id.toHexString(), messageView(m)]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return alignByIds(ids, [...direct, ...group].map((m) => messageView(m)), (v) => v.id);
   }
 }

@@ -8,7 +8,7 @@
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
 import { badInput, type FieldError } from "../../errors.js";
-import { parseId } from "../../common/ids.js";
+import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ContactService } from "../contact/contact.service.js";
 import { ContactStatus } from "../contact/contact.entity.js";
@@ -175,13 +175,8 @@ export class PresenceService {
 
   /** For loaders: presence documents by user id. */
   async byUserIds(ids: readonly string[]): Promise<Array<PresenceView | null>> {
-    const valid = ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id));
-    const docs = await this.models.Presence.find({ user_id: mongoose.trusted({ $in: valid }) }).lean();
-    const byUser = new Map(docs.map((d) => [d.user_id.toHexString(), d]));
-    return ids.map((id) => {
-      const doc = byUser.get(id);
-      return doc ? presenceView(id, doc) : null;
-    });
+    const docs = await this.models.Presence.find({ user_id: mongoose.trusted({ $in: validObjectIds(ids) }) }).lean();
+    return alignByIds(ids, docs.map((d) => presenceView(d.user_id.toHexString(), d)), (v) => v.userId);
   }
 
   /** The users a presence query or subscription may name: valid, at most 100, de-duplicated. */

@@ -5,6 +5,7 @@ import type { Models } from "../../database.js";
 import type { User } from "./user.entity.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import { badInput } from "../../errors.js";
+import { alignByIds, validObjectIds } from "../../common/ids.js";
 
 /** How stale `last_seen` may get before an authenticated request refreshes it. */
 const LAST_SEEN_RESOLUTION_MS = 60_000;
@@ -31,11 +32,9 @@ export class UserService {
 
   /** One query for many ids, in the order asked (DataLoader's contract). */
   async findByIds(ids: readonly string[]): Promise<Array<DocumentType<User> | null>> {
-    const valid = ids.filter((id) => Types.ObjectId.isValid(id));
     // sanitizeFilter is on: operators the server writes itself are marked trusted.
-    const users = await this.models.User.find({ _id: mongoose.trusted({ $in: valid.map((id) => new Types.ObjectId(id)) }) });
-    const byId = new Map(users.map((u) => [u._id.toHexString(), u]));
-    return ids.map((id) => byId.get(id) ?? null);
+    const users = await this.models.User.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }) });
+    return alignByIds(ids, users, (u) => u._id.toHexString());
   }
 
   /**

@@ -17,6 +17,10 @@ export interface Config {
   readonly jwtSecretGenerated: boolean;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  /** Absolute lifetime of a login, however often its refresh token is rotated. */
+  readonly sessionMaxAgeSeconds: number;
+  /** WebSockets one user may hold; the oldest beyond it is closed with 4429. */
+  readonly maxConnectionsPerUser: number;
   readonly passwordResetTtlSeconds: number;
   readonly introspection: boolean;
   readonly uploadMaxBytes: number;
@@ -135,6 +139,8 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecretGenerated: !secret,
     accessTokenTtlSeconds: int(env, "ACCESS_TOKEN_TTL_SECONDS", 15 * 60, 30, 24 * 3600),
     refreshTokenTtlSeconds: int(env, "REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    sessionMaxAgeSeconds: int(env, "SESSION_MAX_AGE_SECONDS", 90 * 24 * 3600, 60, 5 * 365 * 24 * 3600),
+    maxConnectionsPerUser: int(env, "MAX_CONNECTIONS_PER_USER", 20, 1, 1000),
     passwordResetTtlSeconds: int(env, "PASSWORD_RESET_TTL_SECONDS", 3600, 60, 7 * 24 * 3600),
     introspection: bool(env, "GRAPHQL_INTROSPECTION", true),
     uploadMaxBytes: int(env, "UPLOAD_MAX_BYTES", 25 * 1024 * 1024, 1, 1024 * 1024 * 1024),

@@ -19,6 +19,8 @@ import { type ConversationSnapshot, snapshotOf } from "./modules/conversation/co
 export interface Viewer {
   id: string;
   sessionId: string;
+  /** When the access token expires (absent for a viewer set by login/register in this operation). */
+  expiresAt?: Date;
 }
 
 /** Loaders that do not depend on who is asking: shareable by every subscriber of one event. */
@@ -44,6 +46,8 @@ export interface Context {
   requestId: string;
   /** The client's address, for per-IP rate limits. */
   ip: string;
+  /** The client's User-Agent header (the sessions list shows it). */
+  userAgent: string | null;
   viewer: Viewer | null;
   services: AppServices;
   loaders: Loaders;
@@ -88,18 +92,27 @@ function viewerLoaders(services: AppServices, viewer: Viewer | null): Pick<Loade
   };
 }
 
-/** The viewer of a bearer token, or null when there is none; a bad or revoked token is null too. */
-export async function resolveViewer(services: AppServices, authorization: unknown): Promise<Viewer | null> {
+/**
+ * The viewer of a bearer token, or null when there is none; a bad or revoked token is null too.
+ * `beforeSessionCheck` runs between the token check and the session's database check (a
+ * WebSocket starts listening for its login's end there, so an end in between is not missed).
+ */
+export async function resolveViewer(services: AppServices, authorization: unknown, beforeSessionCheck?: (viewer: Viewer) => void): Promise<Viewer | null> {
   const token = bearerToken(authorization);
   if (!token) return null;
   const claims = await services.tokens.verifyAccess(token);
   if (!claims) return null;
+  const viewer: Viewer = { id: claims.userId, sessionId: claims.sessionId, ...(claims.expiresAt ? { expiresAt: claims.expiresAt } : {}) };
+  beforeSessionCheck?.(viewer);
   if (!(await services.accounts.isSessionActive(claims.sessionId))) return null;
-  return { id: claims.userId, sessionId: claims.sessionId };
+  return viewer;
 }
 
-export async function buildContext(services: AppServices, authorization: unknown, ip: string, requestId?: string): Promise<Context> {
+export async function buildContext(services: AppServices, authorization: unknown, ip: string, requestId?: string, userAgent?: string): Promise<Context> {
   const viewer = await resolveViewer(services, authorization);
-  if (viewer) services.users.touch(viewer.id);
-  return { requestId: requestId ?? randomUUID(), ip, viewer, services, loaders: createLoaders(services, viewer) };
+  if (viewer) {
+    services.users.touch(viewer.id);
+    services.sessions.touch(viewer.sessionId);
+  }
+  return { requestId: requestId ?? randomUUID(), ip, userAgent: userAgent ?? null, viewer, services, loaders: createLoaders(services, viewer) };
 }

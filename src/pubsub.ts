@@ -52,12 +52,27 @@ export type ConversationEvent =
   | { type: "receipt"; receipt: ReceiptEvent; conversation: ConversationSnapshot }
   | { type: "typing"; typing: TypingEventPayload }
   | { type: "conversation.updated"; conversation: ConversationSnapshot }
+  /**
+   * Rights changed: these users (null: every member, a deactivated group) may no longer follow
+   * the conversation. Streams end or drop it on this event, so no event needs a lookup.
+   */
+  | { type: "access.revoked"; userIds: string[] | null }
   | CallUpdatedEvent;
 
 export type UserEvent =
   /** The user joined or left a conversation: "all my conversations" subscriptions adjust. */
   | { type: "membership"; conversationId: string; member: boolean; conversation?: ConversationSnapshot }
+  /** `by` blocked (active) or unblocked this user: their typing, receipts and signals stop or resume. */
+  | { type: "block"; by: string; active: boolean }
   | CallUpdatedEvent;
+
+/** Why logins ended (for the WebSocket close reason and, later, the security log). */
+export type SessionEndReason = "logout" | "password_changed" | "password_reset" | "refresh_reuse" | "account_deactivated" | "revoked";
+
+/** Per-user events about the account's logins and connections, for the WebSocket layer. */
+export type AccountEvent =
+  /** These logins ended: their sockets close with 4401 on every instance. */
+  | { type: "sessions.ended"; sessionIds: string[]; reason: SessionEndReason };
 
 /** The typed topic map. */
 export type Topics = {
@@ -66,6 +81,7 @@ export type Topics = {
   /** `<callId>:<userId>`: WebRTC signals for one participant of one call. */
   CALL_SIGNAL: [callAndUser: string, event: CallSignalEvent];
   PRESENCE: [userId: string, event: PresenceEvent];
+  ACCOUNT: [userId: string, event: AccountEvent];
 };
 
 export type AppPubSub = PubSub<Topics> & {

@@ -10,6 +10,7 @@ import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
 import type { AppPubSub, Topics } from "./pubsub.js";
 import { authChecker } from "./auth/auth-checker.js";
 import { AccountResolver } from "./modules/account/account.resolver.js";
+import { SessionResolver } from "./modules/account/session.resolver.js";
 import { UserResolver } from "./modules/user/user.resolver.js";
 import { ContactRequestResolver, ContactResolver } from "./modules/contact/contact.resolver.js";
 import { FileResolver, MediaResolver } from "./modules/media/media.resolver.js";
@@ -26,6 +27,7 @@ export const resolvers = [
   MessageResolver, GroupMessageResolver, ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
   CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver,
+  SessionResolver,
 ] as const;
 
 /**

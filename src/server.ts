@@ -33,9 +33,10 @@ const MAX_WS_OPERATIONS = 100;
 /** Largest GraphQL document, in tokens (HTTP and WS alike). */
 const MAX_TOKENS = 2000;
 
-/** What a graphql-ws connection remembers for presence. */
+/** What a graphql-ws connection remembers: its user for presence, how to forget its socket. */
 interface PresenceExtra {
   presenceUserId?: string;
+  releaseSocket?: () => void;
 }
 
 export interface AppServer {
@@ -97,17 +98,21 @@ export async function createServer(config: Config, db: Database, options: Server
       execute,
       subscribe: createSharedSubscribe((document) => queryTexts.get(document)),
       onConnect: async (ctx) => {
-        const viewer = await resolveViewer(services, ctx.connectionParams?.authorization);
+        const extra = ctx.extra as PresenceExtra;
+        // Closed with 4401 when its login ends or its token expires, 4429 past the per-user cap.
+        const viewer = await resolveViewer(services, ctx.connectionParams?.authorization, (v) => (extra.releaseSocket = services.liveSockets.add(v, ctx.extra.socket)));
+        if (!viewer) extra.releaseSocket?.();
         // A token that is presented but bad or expired closes the socket with 4403 Forbidden.
         if (ctx.connectionParams?.authorization !== undefined && !viewer) return false;
         if (viewer) {
           // Presence counts signed-in connections; onClose gives the count back.
-          (ctx.extra as PresenceExtra).presenceUserId = viewer.id;
+          extra.presenceUserId = viewer.id;
           void services.presence.connected(viewer.id);
         }
         return true;
       },
       onClose: (ctx) => {
+        (ctx.extra as PresenceExtra).releaseSocket?.();
         const userId = (ctx.extra as PresenceExtra).presenceUserId;
         if (userId) void services.presence.disconnected(userId);
       },
@@ -130,7 +135,7 @@ export async function createServer(config: Config, db: Database, options: Server
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: await buildContext(services, ctx.connectionParams?.authorization, ctx.extra.request.socket.remoteAddress ?? "unknown"),
+          contextValue: await buildContext(services, ctx.connectionParams?.authorization, ctx.extra.request.socket.remoteAddress ?? "unknown", undefined, ctx.extra.request.headers["user-agent"]),
         };
       },
       onNext: (_ctx, _id, _payload, _args, result) => {
@@ -197,7 +202,7 @@ export async function createServer(config: Config, db: Database, options: Server
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? "GET", headers, search: url.search, body };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => buildContext(services, req.headers.authorization, req.socket.remoteAddress ?? "unknown", headers.get("x-request-id") ?? undefined),
+      context: () => buildContext(services, req.headers.authorization, req.socket.remoteAddress ?? "unknown", headers.get("x-request-id") ?? undefined, headers.get("user-agent") ?? undefined),
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.statusCode = result.status ?? 200;

@@ -3,6 +3,8 @@ import type { Config } from "./config.js";
 import type { Database } from "./database.js";
 import { TokenService } from "./auth/tokens.js";
 import { AccountService } from "./modules/account/account.service.js";
+import { SessionService } from "./modules/account/session.service.js";
+import { LiveSockets } from "./modules/account/live-sockets.js";
 import { UserService } from "./modules/user/user.service.js";
 import { ContactService } from "./modules/contact/contact.service.js";
 import { MediaService } from "./modules/media/media.service.js";
@@ -25,6 +27,9 @@ export interface AppServices {
   db: Database;
   tokens: TokenService;
   accounts: AccountService;
+  sessions: SessionService;
+  /** This instance's authenticated WebSockets: closed when their login ends or their token expires. */
+  liveSockets: LiveSockets;
   users: UserService;
   contacts: ContactService;
   media: MediaService;
@@ -56,14 +61,17 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     perUser: { limit: config.uploadRateLimit, windowSeconds: 10 * 60 },
     onError: (e) => logError(e, "upload purge"),
   });
-  const accounts = new AccountService(db.models, tokens, config, rateLimiter, media);
-  const contacts = new ContactService(db.models);
+  const sessions = new SessionService(db.models, pubSub, { refreshTokenTtlSeconds: config.refreshTokenTtlSeconds, maxAgeSeconds: config.sessionMaxAgeSeconds });
+  const accounts = new AccountService(db.models, tokens, config, rateLimiter, media, sessions);
+  const contacts = new ContactService(db.models, pubSub);
   const conversations = new ConversationService(db.models, pubSub);
   return {
     config,
     db,
     tokens,
     accounts,
+    sessions,
+    liveSockets: new LiveSockets(pubSub, { maxPerUser: config.maxConnectionsPerUser }),
     users: new UserService(db.models),
     contacts,
     pubSub,

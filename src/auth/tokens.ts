@@ -9,6 +9,8 @@ export interface AccessClaims {
   userId: string;
   /** The session family the token was issued for (logout revokes it). */
   sessionId: string;
+  /** When the token expires (set by verifyAccess): an open WebSocket closes then. */
+  expiresAt?: Date;
 }
 
 export class TokenService {
@@ -17,8 +19,10 @@ export class TokenService {
     private readonly accessTtlSeconds: number,
   ) {}
 
-  async issueAccess(claims: AccessClaims): Promise<{ token: string; expiresAt: Date }> {
-    const expiresAt = new Date(Date.now() + this.accessTtlSeconds * 1000);
+  /** `notAfter`: the login's hard end, which the token may not outlive. */
+  async issueAccess(claims: AccessClaims, notAfter: Date | null = null): Promise<{ token: string; expiresAt: Date }> {
+    let expiresAt = new Date(Date.now() + this.accessTtlSeconds * 1000);
+    if (notAfter && notAfter < expiresAt) expiresAt = notAfter;
     const token = await new SignJWT({ sid: claims.sessionId })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(claims.userId)
@@ -33,7 +37,7 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(token, this.secret, { algorithms: ["HS256"] });
       if (typeof payload.sub !== "string" || typeof payload.sid !== "string") return null;
-      return { userId: payload.sub, sessionId: payload.sid };
+      return { userId: payload.sub, sessionId: payload.sid, ...(typeof payload.exp === "number" ? { expiresAt: new Date(payload.exp * 1000) } : {}) };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return null;
       throw err;

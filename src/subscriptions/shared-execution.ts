@@ -8,6 +8,7 @@
 import {
   Kind, createSourceEventStream, execute, visit, type DocumentNode, type ExecutionArgs, type ExecutionResult,
 } from "graphql";
+import { StreamError } from "./stream-error.js";
 
 /**
  * Fields whose value depends on who is asking (conservative: by name, on any type). Download
@@ -70,6 +71,7 @@ export function createSharedSubscribe(queryText: (document: DocumentNode) => str
     const key = text !== undefined && isViewerIndependent(args.document) ? `${text}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${args.operationName ?? ""}` : null;
     const run = (payload: unknown) => Promise.resolve(execute({ ...args, rootValue: payload }) as ExecutionResult | Promise<ExecutionResult>);
     return mapIterator((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), (payload) => {
+      if (payload instanceof StreamError) return { errors: [payload.error] };
       if (key === null || payload === null || typeof payload !== "object") return run(payload);
       let byKey = results.get(payload);
       if (!byKey) results.set(payload, (byKey = new Map()));

@@ -18,12 +18,12 @@ function asViewer(ctx: Context, payload: AuthPayload): AuthPayload {
 export class AccountResolver {
   @Mutation(() => AuthPayload)
   async register(@Arg("input", () => RegisterInput) input: RegisterInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return asViewer(ctx, await ctx.services.accounts.register(input));
+    return asViewer(ctx, await ctx.services.accounts.register(input, { ip: ctx.ip, userAgent: ctx.userAgent }));
   }
 
   @Mutation(() => AuthPayload, { description: "login is a username or an email. Wrong login and wrong password give the same error." })
   async login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() ctx: Context): Promise<AuthPayload> {
-    return asViewer(ctx, await ctx.services.accounts.login(input, ctx.ip));
+    return asViewer(ctx, await ctx.services.accounts.login(input, ctx.ip, ctx.userAgent));
   }
 
   @Mutation(() => AuthPayload, { description: "Rotates: the old refresh token stops working." })

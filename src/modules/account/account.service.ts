@@ -13,6 +13,8 @@ import type { MediaService } from "../media/media.service.js";
 import { type AuthPayload, type DeviceInfoInput, type LoginInput, type RegisterInput, type UpdateProfileInput, type UpdateSettingsInput, MIN_PASSWORD_LENGTH } from "./account.inputs.js";
 import { type User, searchKeys } from "../user/user.entity.js";
 import type { DocumentType } from "@typegoose/typegoose";
+import type { Session } from "./session.entity.js";
+import type { LoginOrigin, SessionService } from "./session.service.js";
 
 const CASE_INSENSITIVE = { locale: "en", strength: 2 };
 
@@ -30,9 +32,11 @@ export class AccountService {
     private readonly config: Config,
     private readonly limiter: RateLimiter,
     private readonly media: MediaService,
+    /** Every session write and every end of a login goes through it. */
+    readonly sessions: SessionService,
   ) {}
 
-  async register(input: RegisterInput): Promise<AuthPayload> {
+  async register(input: RegisterInput, origin: LoginOrigin = {}): Promise<AuthPayload> {
     const password = await hashPassword(input.password);
     let user: DocumentType<User>;
     try {
@@ -53,11 +57,11 @@ export class AccountService {
       }
       throw err;
     }
-    return this.startSession(user, null);
+    return this.startSession(user, origin);
   }
 
   /** Unknown login and wrong password answer the same error after the same work. */
-  async login(input: LoginInput, ip: string): Promise<AuthPayload> {
+  async login(input: LoginInput, ip: string, userAgent: string | null = null): Promise<AuthPayload> {
     const login = input.login.trim();
     const accountKey = `login:account:${login.toLowerCase()}`;
     await this.limiter.hit(`login:ip:${ip}`, LOGIN_PER_IP);
@@ -69,7 +73,7 @@ export class AccountService {
     if (!user.is_active) throw new AppError(ErrorCode.FORBIDDEN, "This account is deactivated");
     await this.limiter.reset(accountKey, LOGIN_PER_ACCOUNT);
     await this.models.User.updateOne({ _id: user._id }, { $set: { last_seen: new Date() } });
-    return this.startSession(user, input.device ?? null);
+    return this.startSession(user, { device: input.device ?? null, ip, userAgent });
   }
 
   /** Rotates a refresh token; a token already rotated revokes its whole family. */
@@ -83,17 +87,16 @@ export class AccountService {
       { $set: { rotated_at: now } },
     );
     if (!claimed) {
-      await this.models.Session.updateMany({ family_id: session.family_id, revoked_at: null }, { $set: { revoked_at: now } });
+      await this.sessions.end(session.user_id.toHexString(), { familyIds: [session.family_id] }, "refresh_reuse");
       throw invalidToken("The refresh token was already used; every session of this login has been revoked");
     }
     const user = await this.models.User.findById(session.user_id);
     if (!user || !user.is_active) throw invalidToken("The account is no longer active");
-    return this.issue(user, session.family_id, session.device);
+    return this.issue(user, session.family_id, {}, session);
   }
 
   async logout(userId: string, sessionId: string, allSessions: boolean): Promise<boolean> {
-    const filter = allSessions ? { user_id: new Types.ObjectId(userId) } : { family_id: sessionId };
-    await this.models.Session.updateMany({ ...filter, revoked_at: null }, { $set: { revoked_at: new Date() } });
+    await this.sessions.end(userId, allSessions ? { allExcept: null } : { familyIds: [sessionId] }, "logout");
     return true;
   }
 
@@ -108,10 +111,7 @@ export class AccountService {
     }
     await this.assertNewPassword(user, newPassword);
     await this.setPassword(user, newPassword);
-    await this.models.Session.updateMany(
-      { user_id: user._id, family_id: mongoose.trusted({ $ne: sessionId }), revoked_at: null },
-      { $set: { revoked_at: new Date() } },
-    );
+    await this.sessions.end(userId, { allExcept: sessionId }, "password_changed");
     return true;
   }
 
@@ -160,7 +160,7 @@ export class AccountService {
     const user = await this.requireUser(userId);
     if (!(await verifyPassword(user.password, password))) throw badInput([{ field: "password", message: "password is incorrect" }]);
     await this.models.User.updateOne({ _id: user._id }, { $set: { is_active: false } });
-    await this.models.Session.updateMany({ user_id: user._id, revoked_at: null }, { $set: { revoked_at: new Date() } });
+    await this.sessions.end(userId, { allExcept: null }, "account_deactivated");
     return true;
   }
 
@@ -173,7 +173,7 @@ export class AccountService {
   async replacePassword(userId: string, newPassword: string): Promise<void> {
     const user = await this.requireUser(userId);
     await this.setPassword(user, newPassword);
-    await this.models.Session.updateMany({ user_id: user._id, revoked_at: null }, { $set: { revoked_at: new Date() } });
+    await this.sessions.end(userId, { allExcept: null }, "password_reset");
   }
 
   private async requireUser(userId: string): Promise<DocumentType<User>> {
@@ -203,26 +203,21 @@ export class AccountService {
     );
   }
 
-  /** True while the session family of an access token has not been revoked. */
-  async isSessionActive(sessionId: string): Promise<boolean> {
-    return (await this.models.Session.exists({ family_id: sessionId, revoked_at: null })) !== null;
+  /** True while the session family of an access token has not been revoked or run out. */
+  isSessionActive(sessionId: string): Promise<boolean> {
+    return this.sessions.isActive(sessionId);
   }
 
-  private startSession(user: DocumentType<User>, device: DeviceInfoInput | null): Promise<AuthPayload> {
-    const device_ = device ? Object.fromEntries(Object.entries({ ...device }).filter(([, v]) => typeof v === "string")) : null;
-    return this.issue(user, new Types.ObjectId().toHexString(), device_ as Record<string, string> | null);
+  private startSession(user: DocumentType<User>, origin: Omit<LoginOrigin, "device"> & { device?: DeviceInfoInput | null }): Promise<AuthPayload> {
+    const device = origin.device ? Object.fromEntries(Object.entries({ ...origin.device }).filter(([, v]) => typeof v === "string")) : null;
+    return this.issue(user, new Types.ObjectId().toHexString(), { ...origin, device: device as Record<string, string> | null }, null);
   }
 
-  private async issue(user: DocumentType<User>, familyId: string, device: Record<string, string> | null): Promise<AuthPayload> {
+  private async issue(user: DocumentType<User>, familyId: string, origin: LoginOrigin, previous: Session | null): Promise<AuthPayload> {
     const refreshToken = randomToken();
-    await this.models.Session.create({
-      user_id: user._id,
-      family_id: familyId,
-      token_hash: sha256(refreshToken),
-      expires_at: new Date(Date.now() + this.config.refreshTokenTtlSeconds * 1000),
-      device,
-    });
-    const access = await this.tokens.issueAccess({ userId: user._id.toHexString(), sessionId: familyId });
+    const stored = await this.sessions.store(user._id, familyId, sha256(refreshToken), origin, previous);
+    // No access token outlives its login's hard end.
+    const access = await this.tokens.issueAccess({ userId: user._id.toHexString(), sessionId: familyId }, stored.absolute_expires_at);
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, user, sessionId: familyId };
   }
 }

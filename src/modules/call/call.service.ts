@@ -226,6 +226,8 @@ export class CallService {
     const { call } = await this.load(viewerId, callId);
     if (FINAL_STATUSES.includes(call.status)) throw invalidState(call.status, "signal in");
     if (!(await this.actorOf(to.toHexString(), call))) throw notFound("Participant");
+    // A block ends the live view between the two, in direct and group calls alike.
+    if (await this.contacts.blockedBetween(new Types.ObjectId(viewerId), to)) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
     await this.pubSub.publish("CALL_SIGNAL", `${call._id.toHexString()}:${to.toHexString()}`, { callId: call._id.toHexString(), fromId: viewerId, signal });
     return true;
   }

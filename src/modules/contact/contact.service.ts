@@ -10,6 +10,7 @@ import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import { type Contact, ContactStatus } from "./contact.entity.js";
 import type { UpdateContactInput } from "./contact.inputs.js";
+import type { AppPubSub } from "../../pubsub.js";
 
 const blocked = (): AppError => new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
 
@@ -19,7 +20,11 @@ export interface ContactRequestNode {
 }
 
 export class ContactService {
-  constructor(private readonly models: Models) {}
+  constructor(
+    private readonly models: Models,
+    /** Blocks are published to the blocked user: their open streams stop showing the blocker live. */
+    private readonly pubSub: AppPubSub,
+  ) {}
 
   /** The other user of a contact operation: a valid, existing, active user who is not the viewer. */
   private async other(viewerId: string, userId: string): Promise<Types.ObjectId> {
@@ -102,12 +107,15 @@ export class ContactService {
     if (!(await this.models.User.exists({ _id: other }))) throw notFound("User");
     const entry = await this.setMine(viewer, other, ContactStatus.BLOCKED);
     await this.models.Contact.deleteOne({ user_id: other, contact_id: viewer, status: mongoose.trusted({ $ne: ContactStatus.BLOCKED }) });
+    await this.pubSub.publish("USER", other.toHexString(), { type: "block", by: viewerId, active: true });
     return entry;
   }
 
   async unblock(viewerId: string, userId: string): Promise<boolean> {
-    const res = await this.models.Contact.deleteOne({ user_id: new Types.ObjectId(viewerId), contact_id: parseId(userId, "userId"), status: ContactStatus.BLOCKED });
+    const other = parseId(userId, "userId");
+    const res = await this.models.Contact.deleteOne({ user_id: new Types.ObjectId(viewerId), contact_id: other, status: ContactStatus.BLOCKED });
     if (res.deletedCount === 0) throw notFound("Block");
+    await this.pubSub.publish("USER", other.toHexString(), { type: "block", by: viewerId, active: false });
     return true;
   }
 

@@ -24,6 +24,13 @@ export class ConversationMember {
 
   @prop({ type: Date, required: true, default: () => new Date() })
   joined_at!: Date;
+
+  /**
+   * The last seq when the member (re-)joined: they may read only what came after (a member
+   * removed and added again gets nothing from the time they were out).
+   */
+  @prop({ type: Number, default: 0 })
+  joined_seq!: number;
 }
 
 export type ConversationKind = "direct" | "group";

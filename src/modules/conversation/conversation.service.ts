@@ -12,12 +12,17 @@ import { paginate, type Connection, type PageArgs } from "../../common/connectio
 import type { AppPubSub } from "../../pubsub.js";
 import { type Conversation, directKey } from "./conversation.entity.js";
 import { type ConversationSnapshot, snapshotOf } from "./conversation.view.js";
+import { ContactStatus } from "../contact/contact.entity.js";
 
 /** What a subscription stream keeps of its conversation. */
 export interface ConversationRef {
   _id: Types.ObjectId;
   kind: "direct" | "group";
   last_seq: number;
+  /** The viewer's first readable seq minus one (the last seq when they last joined). */
+  joined_seq: number;
+  /** Direct conversations: "<id>:<id>" of the two users. */
+  direct_key?: string;
 }
 
 export class ConversationService {
@@ -65,10 +70,22 @@ export class ConversationService {
    */
   async requireMemberLight(viewerId: string, conversationId: string): Promise<ConversationRef> {
     const id = parseId(conversationId, "conversationId");
-    const conv = await this.models.Conversation.findOne({ _id: id, "members.user_id": new Types.ObjectId(viewerId) }, { kind: 1, last_seq: 1 }).lean();
-    if (conv) return { _id: conv._id, kind: conv.kind, last_seq: conv.last_seq };
+    const viewer = new Types.ObjectId(viewerId);
+    const conv = await this.models.Conversation.findOne({ _id: id, "members.user_id": viewer }, { kind: 1, last_seq: 1, direct_key: 1, members: { $elemMatch: { user_id: viewer } } }).lean();
+    if (conv) return { _id: conv._id, kind: conv.kind, last_seq: conv.last_seq, joined_seq: conv.members?.[0]?.joined_seq ?? 0, ...(conv.direct_key ? { direct_key: conv.direct_key } : {}) };
     if (await this.models.Conversation.exists({ _id: id })) throw forbidden("You are not a member of this conversation");
     throw notFound("Conversation");
+  }
+
+  /** BLOCKED when either user of a direct conversation blocked the other (typing towards a blocker). */
+  async assertNotBlocked(viewerId: string, conv: ConversationRef): Promise<void> {
+    const other = conv.direct_key?.split(":").find((id) => id !== viewerId);
+    if (!other) return;
+    const [a, b] = [new Types.ObjectId(viewerId), new Types.ObjectId(other)];
+    const found = await this.models.Contact.exists(
+      mongoose.trusted({ status: ContactStatus.BLOCKED, $or: [{ user_id: a, contact_id: b }, { user_id: b, contact_id: a }] }) as Record<string, unknown>,
+    );
+    if (found) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
   }
 
   async findDirect(viewerId: string, userId: string): Promise<DocumentType<Conversation> | null> {
@@ -173,7 +190,7 @@ export class ConversationService {
     // New members start with everything so far delivered and read: history is not "unread".
     await this.models.Conversation.updateOne(
       { _id: conversationId },
-      { $push: { members: { $each: fresh.map((user_id) => ({ user_id, read_seq: conv.last_seq, delivered_seq: conv.last_seq, shared_read_seq: conv.last_seq, joined_at: joined })) } } },
+      { $push: { members: { $each: fresh.map((user_id) => ({ user_id, read_seq: conv.last_seq, delivered_seq: conv.last_seq, shared_read_seq: conv.last_seq, joined_at: joined, joined_seq: conv.last_seq })) } } },
     );
   }
 

@@ -8,10 +8,17 @@
  *
  * All of the viewer's conversations: the topics of every conversation they belong to, plus
  * their user topic, which announces conversations joined or left so the set follows along.
+ *
+ * Rights follow the streams as events, never as a lookup per event: `access.revoked` on a
+ * conversation's topic ends a one-conversation stream with FORBIDDEN and drops the
+ * conversation from an all-conversations stream; `block` on the viewer's user topic hides
+ * the blocker's typing and receipts from then on.
  */
 import { Repeater } from "@repeaterjs/repeater";
 import type { AppServices } from "../../services.js";
 import type { ConversationEvent, UserEvent } from "../../pubsub.js";
+import { forbidden } from "../../errors.js";
+import { StreamError } from "../../subscriptions/stream-error.js";
 import type { ConversationRef } from "./conversation.service.js";
 import type { MessageView } from "../message/message.view.js";
 
@@ -54,10 +61,10 @@ export function stoppable<T>(source: AsyncIterator<T>, closeSource: () => unknow
  * its own queue: the topic listener pushes straight into it (fan-out to thousands of
  * subscribers pays no promise chain per hop). Events are released strictly in seq order.
  */
-class ConversationMessages implements AsyncIterableIterator<AddedEvent> {
-  private readonly ready: AddedEvent[] = [];
+class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamError> {
+  private readonly ready: Array<AddedEvent | StreamError> = [];
   private readonly held = new Map<number, AddedEvent>();
-  private waiter: ((r: IteratorResult<AddedEvent>) => void) | null = null;
+  private waiter: ((r: IteratorResult<AddedEvent | StreamError>) => void) | null = null;
   private closed = false;
   private filling = false;
   private replaying: boolean;
@@ -68,6 +75,7 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent> {
   constructor(
     private readonly services: AppServices,
     private readonly conversation: ConversationRef,
+    private readonly viewerId: string,
     private last: number,
     replayFrom: number | null,
   ) {
@@ -81,6 +89,7 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent> {
   }
 
   private onEvent(ev: ConversationEvent): void {
+    if (!this.closed && ev.type === "access.revoked" && revokes(ev, this.viewerId)) return this.end();
     if (this.closed || ev.type !== "message.added" || ev.message.seq <= this.last) return;
     this.held.set(ev.message.seq, ev);
     this.release();
@@ -142,7 +151,15 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent> {
     }
   }
 
-  private deliver(ev: AddedEvent): void {
+  /** The viewer lost the conversation: a FORBIDDEN result, then the end (nothing held is sent). */
+  private end(): void {
+    this.held.clear();
+    this.ready.length = 0;
+    this.deliver(new StreamError(forbidden("You are no longer a member of this conversation")));
+    void this.return();
+  }
+
+  private deliver(ev: AddedEvent | StreamError): void {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
@@ -150,13 +167,13 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent> {
     } else this.ready.push(ev);
   }
 
-  next(): Promise<IteratorResult<AddedEvent>> {
+  next(): Promise<IteratorResult<AddedEvent | StreamError>> {
     if (this.ready.length) return Promise.resolve({ done: false, value: this.ready.shift()! });
     if (this.closed) return Promise.resolve({ done: true, value: undefined });
     return new Promise((resolve) => (this.waiter = resolve));
   }
 
-  return(): Promise<IteratorResult<AddedEvent>> {
+  return(): Promise<IteratorResult<AddedEvent | StreamError>> {
     this.closed = true;
     this.unlisten();
     if (this.gapTimer) clearTimeout(this.gapTimer);
@@ -165,18 +182,88 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent> {
     return Promise.resolve({ done: true, value: undefined });
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<AddedEvent> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<AddedEvent | StreamError> {
     return this;
   }
 }
 
-export function messagesWithReplay(services: AppServices, conversation: ConversationRef, afterSeq: number | null): AsyncIterable<AddedEvent> {
-  return new ConversationMessages(services, conversation, afterSeq ?? conversation.last_seq, afterSeq);
+/** True when a revocation concerns this viewer. */
+function revokes(ev: Extract<ConversationEvent, { type: "access.revoked" }>, viewerId: string): boolean {
+  return ev.userIds === null || ev.userIds.includes(viewerId);
 }
 
-/** Every event of every conversation the viewer belongs to, following joins and leaves. */
-export function viewerEvents(services: AppServices, viewerId: string): AsyncIterable<ConversationEvent | UserEvent> {
+/**
+ * The messages of one conversation after `afterSeq`. A member who joined (or re-joined) after
+ * it gets nothing from before their joining: the replay starts at their `joined_seq`.
+ */
+export function messagesWithReplay(services: AppServices, conversation: ConversationRef, viewerId: string, afterSeq: number | null): AsyncIterable<AddedEvent | StreamError> {
+  const from = afterSeq === null ? null : Math.max(afterSeq, conversation.joined_seq);
+  return new ConversationMessages(services, conversation, viewerId, from ?? conversation.last_seq, from);
+}
+
+/**
+ * Who blocked the viewer, kept current by `block` events on the viewer's user topic (listened
+ * to before the one read at the start, so a block in between is not missed).
+ */
+class Blockers {
+  private readonly ids = new Set<string>();
+  private readonly changed = new Set<string>();
+  private readonly unlisten: () => void;
+  readonly ready: Promise<void>;
+
+  constructor(services: AppServices, viewerId: string) {
+    this.unlisten = services.pubSub.listen("USER", viewerId, (ev) => {
+      if (ev.type !== "block") return;
+      this.changed.add(ev.by);
+      if (ev.active) this.ids.add(ev.by);
+      else this.ids.delete(ev.by);
+    });
+    this.ready = services.contacts.blockedBy(viewerId).then((ids) => {
+      for (const id of ids) if (!this.changed.has(id.toHexString())) this.ids.add(id.toHexString());
+    });
+  }
+
+  /** True for typing and receipts of someone who blocked the viewer. */
+  hides(ev: ConversationEvent | UserEvent): boolean {
+    if (ev.type === "typing") return this.ids.has(ev.typing.userId);
+    if (ev.type === "receipt") return this.ids.has(ev.receipt.userId);
+    return false;
+  }
+
+  close(): void {
+    this.unlisten();
+  }
+}
+
+export interface StreamOptions {
+  /** Leave out typing and receipts of users who blocked the viewer (costs one read at the start). */
+  hideBlockers?: boolean;
+}
+
+/** Every event of one conversation the viewer belongs to, until they lose it (then FORBIDDEN). */
+export function conversationEvents(services: AppServices, viewerId: string, conversation: ConversationRef, options: StreamOptions = {}): AsyncIterable<ConversationEvent | StreamError> {
+  return new Repeater<ConversationEvent | StreamError>(async (push, stop) => {
+    const blockers = options.hideBlockers ? new Blockers(services, viewerId) : null;
+    const unlisten = services.pubSub.listen("CONVERSATION", conversation._id.toHexString(), (ev) => {
+      if (ev.type === "access.revoked") {
+        if (!revokes(ev, viewerId)) return;
+        void push(new StreamError(forbidden("You are no longer a member of this conversation")));
+        stop();
+        return;
+      }
+      if (!blockers?.hides(ev)) void push(ev);
+    });
+    await blockers?.ready;
+    await stop;
+    unlisten();
+    blockers?.close();
+  });
+}
+
+/** Every event of every conversation the viewer belongs to, following joins, leaves and removals. */
+export function viewerEvents(services: AppServices, viewerId: string, options: StreamOptions = {}): AsyncIterable<ConversationEvent | UserEvent> {
   return new Repeater<ConversationEvent | UserEvent>(async (push, stop) => {
+    const blockers = options.hideBlockers ? new Blockers(services, viewerId) : null;
     const topics = new Map<string, AsyncIterator<unknown>>();
     /** Feeds one topic's events to `onEvent` until the topic's iterator ends. */
     const pump = (iter: AsyncIterator<unknown>, onEvent: (ev: ConversationEvent | UserEvent) => Promise<unknown>) => {
@@ -192,7 +279,15 @@ export function viewerEvents(services: AppServices, viewerId: string): AsyncIter
       if (topics.has(conversationId)) return;
       const iter = services.pubSub.subscribe("CONVERSATION", conversationId)[Symbol.asyncIterator]();
       topics.set(conversationId, iter);
-      pump(iter, (ev) => push(ev));
+      pump(iter, async (ev) => {
+        if (ev.type === "access.revoked") {
+          if (revokes(ev as Extract<ConversationEvent, { type: "access.revoked" }>, viewerId)) remove(conversationId);
+          return;
+        }
+        // An event already taken from the topic when the conversation was dropped goes nowhere.
+        if (topics.get(conversationId) !== iter || blockers?.hides(ev)) return;
+        await push(ev);
+      });
     };
     const remove = (conversationId: string) => {
       void topics.get(conversationId)?.return?.();
@@ -204,20 +299,23 @@ export function viewerEvents(services: AppServices, viewerId: string): AsyncIter
       await push(ev);
     });
     for (const id of await services.conversations.idsFor(viewerId)) add(id.toHexString());
+    await blockers?.ready;
     await stop;
     for (const iter of topics.values()) await iter.return?.();
     await user.return?.();
+    blockers?.close();
   });
 }
 
 /** Keeps the events a subscription wants (and maps them); stops at once when it ends. */
-export function only<T>(source: AsyncIterable<ConversationEvent | UserEvent>, pick: (ev: ConversationEvent | UserEvent) => T | null): AsyncIterable<T> {
+export function only<T>(source: AsyncIterable<ConversationEvent | UserEvent | StreamError>, pick: (ev: ConversationEvent | UserEvent) => T | null): AsyncIterable<T | StreamError> {
   const it = source[Symbol.asyncIterator]();
-  const picked: AsyncIterator<T> = {
+  const picked: AsyncIterator<T | StreamError> = {
     async next() {
       for (;;) {
         const r = await it.next();
         if (r.done) return { done: true, value: undefined };
+        if (r.value instanceof StreamError) return { done: false, value: r.value };
         const out = pick(r.value);
         if (out !== null) return { done: false, value: out };
       }

@@ -15,7 +15,8 @@ import { ChatMessage, ReceiptUpdate, TypingEvent } from "../message/message.type
 import type { MessageView } from "../message/message.view.js";
 import { ConversationType } from "./conversation.types.js";
 import type { ConversationSnapshot } from "./conversation.view.js";
-import { messagesWithReplay, only, viewerEvents } from "./streams.js";
+import { conversationEvents, messagesWithReplay, only, viewerEvents, type StreamOptions } from "./streams.js";
+import type { StreamError } from "../../subscriptions/stream-error.js";
 import { loadUser } from "../user/load-user.js";
 
 interface ConversationArgs {
@@ -28,12 +29,15 @@ function viewerOf(ctx: Context): string {
   return ctx.viewer.id;
 }
 
-/** The events of one conversation (membership checked) or of all the viewer's conversations. */
-async function scoped(ctx: Context, conversationId: string | null | undefined): Promise<AsyncIterable<ConversationEvent | UserEvent>> {
+/**
+ * The events of one conversation (membership checked; ends with FORBIDDEN when the viewer
+ * loses it) or of all the viewer's conversations (a lost one is dropped).
+ */
+async function scoped(ctx: Context, conversationId: string | null | undefined, options: StreamOptions = {}): Promise<AsyncIterable<ConversationEvent | UserEvent | StreamError>> {
   const viewer = viewerOf(ctx);
-  if (!conversationId) return viewerEvents(ctx.services, viewer);
+  if (!conversationId) return viewerEvents(ctx.services, viewer, options);
   const conv = await ctx.services.conversations.requireMemberLight(viewer, conversationId);
-  return ctx.services.pubSub.subscribe("CONVERSATION", conv._id.toHexString());
+  return conversationEvents(ctx.services, viewer, conv, options);
 }
 
 /** Loaders for this event, primed with the conversation and message it carries. */
@@ -53,7 +57,7 @@ export class MessagingSubscriptionResolver {
       const viewer = viewerOf(context);
       if (a.conversationId) {
         const conv = await context.services.conversations.requireMemberLight(viewer, a.conversationId);
-        return messagesWithReplay(context.services, conv, a.afterSeq ?? null);
+        return messagesWithReplay(context.services, conv, viewer, a.afterSeq ?? null);
       }
       return only(viewerEvents(context.services, viewer), (ev) => (ev.type === "message.added" ? ev : null));
     },
@@ -86,7 +90,7 @@ export class MessagingSubscriptionResolver {
     description: "Someone's delivered/read watermark moved. Not sent for users who disabled read receipts (read part).",
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
       const viewer = viewerOf(context);
-      return only(await scoped(context, (args as ConversationArgs).conversationId), (ev) => (ev.type === "receipt" && ev.receipt.userId !== viewer ? ev : null));
+      return only(await scoped(context, (args as ConversationArgs).conversationId, { hideBlockers: true }), (ev) => (ev.type === "receipt" && ev.receipt.userId !== viewer ? ev : null));
     },
   })
   receiptUpdated(
@@ -101,7 +105,7 @@ export class MessagingSubscriptionResolver {
   @Subscription(() => TypingEvent, {
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
       const viewer = viewerOf(context);
-      return only(await scoped(context, (args as ConversationArgs).conversationId), (ev) => (ev.type === "typing" && ev.typing.userId !== viewer ? ev : null));
+      return only(await scoped(context, (args as ConversationArgs).conversationId, { hideBlockers: true }), (ev) => (ev.type === "typing" && ev.typing.userId !== viewer ? ev : null));
     },
   })
   typing(

@@ -145,16 +145,22 @@ export class GroupService {
       const heir = oldest?.user_id ?? updated.members[0];
       updated = await this.models.Group.findOneAndUpdate({ _id: group._id }, { $addToSet: { admins: heir } }, { returnDocument: "after" });
     }
-    this.pubSub.publish("USER", userId.toHexString(), { type: "membership", conversationId: group._id.toHexString(), member: false });
+    // Their open streams of this conversation end (one-conversation) or drop it (all-conversations).
+    await this.pubSub.publish("CONVERSATION", group._id.toHexString(), { type: "access.revoked", userIds: [userId.toHexString()] });
+    await this.pubSub.publish("USER", userId.toHexString(), { type: "membership", conversationId: group._id.toHexString(), member: false });
     await this.announce(updated!, [], true);
     return updated!;
   }
 
-  /** Admins only: nobody can post any more; the group stays readable. */
+  /**
+   * Admins only: nobody can post any more; the group stays readable, but every live stream of
+   * it opened before ends (one-conversation) or drops it (all-conversations).
+   */
   async deactivate(viewerId: string, id: string): Promise<DocumentType<Group>> {
     const group = await this.requireAdmin(viewerId, id);
     const updated = await this.models.Group.findOneAndUpdate({ _id: group._id }, { $set: { is_active: false } }, { returnDocument: "after" });
     await this.announce(updated!, [], true);
+    await this.pubSub.publish("CONVERSATION", group._id.toHexString(), { type: "access.revoked", userIds: null });
     return updated!;
   }
 

@@ -107,8 +107,10 @@ export class MessageResolver {
   @Mutation(() => Boolean, { description: "Ephemeral: nothing stored. Ignored when the viewer disabled typing indicators." })
   async setTyping(@Arg("conversationId", () => ID) conversationId: string, @Arg("isTyping") isTyping: boolean, @Ctx() ctx: Context): Promise<boolean> {
     const me = await ctx.loaders.user.load(ctx.viewer!.id);
-    await ctx.services.conversations.requireMemberLight(ctx.viewer!.id, conversationId);
+    const conv = await ctx.services.conversations.requireMemberLight(ctx.viewer!.id, conversationId);
     if (me?.settings?.typing_indicators_enabled === false) return true;
+    // Towards someone who blocked the viewer (or whom they blocked): refused, nothing published.
+    await ctx.services.conversations.assertNotBlocked(ctx.viewer!.id, conv);
     ctx.services.pubSub.publish("CONVERSATION", conversationId, { type: "typing", typing: { conversationId, userId: ctx.viewer!.id, isTyping } });
     return true;
   }

@@ -1,0 +1,46 @@
+/** The viewer's logins and ending them; thin: the rules are in SessionService. */
+import type { DocumentType } from "@typegoose/typegoose";
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import type { Context } from "../../context.js";
+import { Session } from "./session.entity.js";
+
+@Resolver(() => Session)
+export class SessionResolver {
+  @Authorized()
+  @Query(() => [Session], { description: "The viewer's live logins (devices), most recently used first." })
+  sessions(@Ctx() ctx: Context): Promise<Array<DocumentType<Session>>> {
+    return ctx.services.sessions.list(ctx.viewer!.id);
+  }
+
+  @Authorized()
+  @Mutation(() => Boolean, { description: "Ends one of the viewer's logins (the current one too): its refresh token stops working and its WebSockets close with 4401." })
+  revokeSession(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.sessions.revokeOne(ctx.viewer!.id, id);
+  }
+
+  @Authorized()
+  @Mutation(() => Int, { description: "Ends every login of the viewer but the current one; returns how many ended." })
+  async revokeOtherSessions(@Ctx() ctx: Context): Promise<number> {
+    return (await ctx.services.sessions.end(ctx.viewer!.id, { allExcept: ctx.viewer!.sessionId }, "revoked")).length;
+  }
+
+  @FieldResolver(() => Boolean, { description: "True for the login making this request." })
+  current(@Root() session: Session, @Ctx() ctx: Context): boolean {
+    return session.family_id === ctx.viewer?.sessionId;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "From the login's device input." })
+  deviceType(@Root() session: Session): string | null {
+    return session.device?.deviceType ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "From the login's device input." })
+  platform(@Root() session: Session): string | null {
+    return session.device?.platform ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "From the login's device input." })
+  appVersion(@Root() session: Session): string | null {
+    return session.device?.appVersion ?? null;
+  }
+}

@@ -2,7 +2,7 @@
  * Accounts: registration, login, refresh-token rotation and logout. The rules live here; the
  * resolver only passes arguments through.
  */
-import mongoose, { Types, type mongo } from "mongoose";
+import { Types, type mongo } from "mongoose";
 import type { Config } from "../../config.js";
 import type { Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, conflict, invalidToken, notFound, unauthenticated } from "../../errors.js";

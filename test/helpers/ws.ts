@@ -17,6 +17,8 @@ export interface Queued<T> {
 
 export interface TestWsClient {
   client: Client;
+  /** Resolves when the socket closes, with the close code and reason the server sent. */
+  closed: Promise<{ code: number; reason: string }>;
   subscribe<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Queued<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }>;
   close(): Promise<void>;
 }
@@ -32,18 +34,28 @@ export async function connectWs(url: string, token?: string): Promise<TestWsClie
     connected = res;
     failed = rej;
   });
+  let onClosed!: (e: { code: number; reason: string }) => void;
+  const closed = new Promise<{ code: number; reason: string }>((res) => (onClosed = res));
   const client = createClient({
     url,
     webSocketImpl: WebSocket,
     lazy: false,
     retryAttempts: 0,
     connectionParams: token ? { authorization: `Bearer ${token}` } : {},
-    on: { connected: () => connected(), closed: (e) => failed(e) },
+    on: {
+      connected: () => connected(),
+      closed: (e) => {
+        const { code, reason } = e as { code: number; reason: string };
+        onClosed({ code, reason: String(reason) });
+        failed(e);
+      },
+    },
     onNonLazyError: (e) => failed(e),
   });
   await ready;
   return {
     client,
+    closed,
     subscribe(query, variables) {
       const pending: Array<{ data?: never; errors?: never }> = [];
       const waiters: Array<() => void> = [];

@@ -4,6 +4,10 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import type { Context } from "../../context.js";
 import { Session } from "./session.entity.js";
 
+// Roots typed with an alias, not the class: type-graphql would copy a root into a new instance
+// of a class it is given, losing a mongoose document's getters.
+type SessionRoot = Pick<Session, "family_id" | "device">;
+
 @Resolver(() => Session)
 export class SessionResolver {
   @Authorized()
@@ -25,22 +29,22 @@ export class SessionResolver {
   }
 
   @FieldResolver(() => Boolean, { description: "True for the login making this request." })
-  current(@Root() session: Session, @Ctx() ctx: Context): boolean {
+  current(@Root() session: SessionRoot, @Ctx() ctx: Context): boolean {
     return session.family_id === ctx.viewer?.sessionId;
   }
 
   @FieldResolver(() => String, { nullable: true, description: "From the login's device input." })
-  deviceType(@Root() session: Session): string | null {
+  deviceType(@Root() session: SessionRoot): string | null {
     return session.device?.deviceType ?? null;
   }
 
   @FieldResolver(() => String, { nullable: true, description: "From the login's device input." })
-  platform(@Root() session: Session): string | null {
+  platform(@Root() session: SessionRoot): string | null {
     return session.device?.platform ?? null;
   }
 
   @FieldResolver(() => String, { nullable: true, description: "From the login's device input." })
-  appVersion(@Root() session: Session): string | null {
+  appVersion(@Root() session: SessionRoot): string | null {
     return session.device?.appVersion ?? null;
   }
 }

@@ -48,3 +48,19 @@ describe("loadConfig", () => {
     expect((error as ConfigError).message).toContain(variable);
   });
 });
+
+describe("loadConfig: sessions and connections", () => {
+  it("defaults to a 90-day login and 20 sockets per user, and reads both", () => {
+    expect(loadConfig({})).toMatchObject({ sessionMaxAgeSeconds: 90 * 24 * 3600, maxConnectionsPerUser: 20 });
+    expect(loadConfig({ SESSION_MAX_AGE_SECONDS: "86400", MAX_CONNECTIONS_PER_USER: "5" })).toMatchObject({ sessionMaxAgeSeconds: 86400, maxConnectionsPerUser: 5 });
+  });
+
+  it.each([
+    [{ SESSION_MAX_AGE_SECONDS: "10" }, "SESSION_MAX_AGE_SECONDS"],
+    [{ MAX_CONNECTIONS_PER_USER: "0" }, "MAX_CONNECTIONS_PER_USER"],
+    [{ MAX_CONNECTIONS_PER_USER: "many" }, "MAX_CONNECTIONS_PER_USER"],
+  ])("refuses %o naming %s", (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(variable);
+  });
+});

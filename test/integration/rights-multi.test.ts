@@ -34,7 +34,9 @@ describe.skipIf(!hasRedis)("rights across instances", () => {
     const onB = await connectWs(wsUrl(b.url), other);
     sockets.push(onB);
     await settle();
-    await ok(a, `mutation { revokeOtherSessions }`, {}, ida);
+    // That login ends on A (logout exists on the old code too: only the close is new).
+    await ok(a, `mutation { logout }`, {}, other);
+    expect((await ok<{ sessions: Array<{ current: boolean }> }>(a, `query { sessions { current } }`, {}, ida)).sessions).toEqual([{ current: true }]);
     const closed = await Promise.race([onB.closed, new Promise<never>((_, rej) => setTimeout(() => rej(new Error("not closed")), 10_000))]);
     expect(closed).toMatchObject({ code: 4401 });
   }, 30_000);

@@ -15,6 +15,7 @@ import {
  */
 const VIEWER_SPECIFIC = new Set([
   "status", "readCount", "deliveredCount", "readBy", "receipts", "email", "settings", "lastSeen", "contact", "presence",
+  "phoneNumber", "profilePicture",
   "unreadCount", "readSeq", "deliveredSeq", "peer", "viewerRole", "url", "thumbnailUrl",
 ]);
 

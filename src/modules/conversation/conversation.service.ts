@@ -6,7 +6,7 @@
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
-import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
+import { AppError, ErrorCode, badInput, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import type { AppPubSub } from "../../pubsub.js";
@@ -51,11 +51,13 @@ export class ConversationService {
     }
   }
 
-  /** The conversation if the viewer is a member; NOT_FOUND for unknown, FORBIDDEN for non-members. */
+  /**
+   * The conversation if the viewer is a member. NOT_FOUND alike for unknown ids and for
+   * non-members (direct or group): an outsider cannot learn that a conversation exists.
+   */
   async requireMember(viewerId: string, conversationId: string, field = "conversationId"): Promise<DocumentType<Conversation>> {
     const conv = await this.models.Conversation.findById(parseId(conversationId, field));
-    if (!conv) throw notFound("Conversation");
-    if (!conv.members.some((m) => m.user_id.toHexString() === viewerId)) throw forbidden("You are not a member of this conversation");
+    if (!conv || !conv.members.some((m) => m.user_id.toHexString() === viewerId)) throw notFound("Conversation");
     return conv;
   }
 
@@ -67,7 +69,7 @@ export class ConversationService {
     const id = parseId(conversationId, "conversationId");
     const conv = await this.models.Conversation.findOne({ _id: id, "members.user_id": new Types.ObjectId(viewerId) }, { kind: 1, last_seq: 1 }).lean();
     if (conv) return { _id: conv._id, kind: conv.kind, last_seq: conv.last_seq };
-    if (await this.models.Conversation.exists({ _id: id })) throw forbidden("You are not a member of this conversation");
+    // Unknown and not-a-member answer alike (existence is not revealed).
     throw notFound("Conversation");
   }
 

@@ -13,9 +13,9 @@ import { loadUser } from "../user/load-user.js";
 @Resolver(() => Group)
 export class GroupResolver {
   @Authorized()
-  @Query(() => Group, { nullable: true })
+  @Query(() => Group, { nullable: true, description: "Members only: NOT_FOUND for others, as for an unknown id." })
   group(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<Group>> {
-    return ctx.services.groups.get(id);
+    return ctx.services.groups.getForMember(ctx.viewer!.id, id);
   }
 
   @Authorized()

@@ -31,14 +31,20 @@ export class GroupService {
     return group;
   }
 
+  /** The group for one of its members; NOT_FOUND alike for unknown ids and for outsiders. */
+  async getForMember(viewerId: string, id: string): Promise<DocumentType<Group>> {
+    const group = await this.get(id);
+    if (!group.members.some((m) => m.toHexString() === viewerId)) throw notFound("Group");
+    return group;
+  }
+
   async byIds(ids: readonly string[]): Promise<Array<DocumentType<Group> | null>> {
     const docs = await this.models.Group.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }) });
     return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 
   private async requireAdmin(viewerId: string, groupId: string): Promise<DocumentType<Group>> {
-    const group = await this.get(groupId);
-    if (!group.members.some((m) => m.toHexString() === viewerId)) throw notFound("Group");
+    const group = await this.getForMember(viewerId, groupId);
     if (!group.admins.some((a) => a.toHexString() === viewerId)) throw forbidden("Only group admins can do this");
     return group;
   }
@@ -129,10 +135,8 @@ export class GroupService {
 
   /** Leaves; the last admin leaving promotes the longest-standing remaining member. */
   async leave(viewerId: string, groupId: string): Promise<boolean> {
-    const group = await this.get(groupId);
-    const me = new Types.ObjectId(viewerId);
-    if (!group.members.some((m) => m.equals(me))) throw notFound("Group");
-    await this.dropMember(group, me);
+    const group = await this.getForMember(viewerId, groupId);
+    await this.dropMember(group, new Types.ObjectId(viewerId));
     return true;
   }
 

@@ -17,6 +17,7 @@ import { NodeResolver } from "./modules/node/node.resolver.js";
 import { GroupMessageResolver, MessageResolver } from "./modules/message/message.resolver.js";
 import { ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver } from "./modules/conversation/conversation.resolver.js";
 import { GroupResolver } from "./modules/group/group.resolver.js";
+import { GroupInvitationResolver } from "./modules/group/group-invitation.resolver.js";
 import { CallParticipantResolver, CallResolver, CallSignalResolver } from "./modules/call/call.resolver.js";
 import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/conversation/subscription.resolver.js";
@@ -26,6 +27,7 @@ export const resolvers = [
   MessageResolver, GroupMessageResolver, ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
   CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver,
+  GroupInvitationResolver,
 ] as const;
 
 /**

@@ -13,6 +13,7 @@ import type { AppPubSub } from "./pubsub.js";
 import { ConversationService } from "./modules/conversation/conversation.service.js";
 import { MessageService } from "./modules/message/message.service.js";
 import { GroupService } from "./modules/group/group.service.js";
+import { GroupInvitationService } from "./modules/group/group-invitation.service.js";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
 import { CallService } from "./modules/call/call.service.js";
 import { UploadService } from "./modules/media/upload.service.js";
@@ -35,6 +36,7 @@ export interface AppServices {
   conversations: ConversationService;
   messages: MessageService;
   groups: GroupService;
+  groupInvitations: GroupInvitationService;
   calls: CallService;
   uploads: UploadService;
   presence: PresenceService;
@@ -59,6 +61,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
   const accounts = new AccountService(db.models, tokens, config, rateLimiter, media);
   const contacts = new ContactService(db.models);
   const conversations = new ConversationService(db.models, pubSub);
+  const groupInvitations = new GroupInvitationService(db.models);
   return {
     config,
     db,
@@ -69,7 +72,8 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     pubSub,
     conversations,
     messages: new MessageService(db.models, conversations, contacts, pubSub),
-    groups: new GroupService(db.models, conversations, contacts, media, pubSub),
+    groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations),
+    groupInvitations,
     calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, onError: (e) => logError(e, "call ring timeout") }),
     presence: new PresenceService(
       db.models,

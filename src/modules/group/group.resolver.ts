@@ -115,6 +115,13 @@ export class GroupResolver {
     return users.filter((u): u is DocumentType<User> => Boolean(u) && !(u instanceof Error));
   }
 
+  @FieldResolver(() => [User], { description: "Users invited (their groupAddPolicy asked for it) who have not answered yet; admins only, empty for others." })
+  async invitedUsers(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<Array<DocumentType<User>>> {
+    const ids = await ctx.services.groups.invitees(ctx.viewer?.id ?? "", group);
+    const users = await ctx.loaders.user.loadMany(ids);
+    return users.filter((u): u is DocumentType<User> => Boolean(u) && !(u instanceof Error));
+  }
+
   @FieldResolver(() => GroupRole, { nullable: true, description: "Null when the viewer is not a member." })
   viewerRole(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): GroupRole | null {
     const me = ctx.viewer?.id;

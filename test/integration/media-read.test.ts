@@ -64,6 +64,9 @@ describe("media and files (read side)", () => {
     const set = await api.gql<{ updateProfile: { profilePicture: { id: string } } }>(`mutation($p: ID) { updateProfile(input: { profilePictureId: $p }) { profilePicture { id } } }`, { p: imageId }, owner.token);
     expect(set.data?.updateProfile.profilePicture.id).toBe(imageId);
     expect((await api.gql(MEDIA, { id: imageId }, other.token)).data).toMatchObject({ media: { id: imageId } });
+    // other is not owner's contact: the picture shows on the profile once owner shows it to everyone.
+    expect((await api.gql(`query($id: ID!) { user(id: $id) { profilePicture { url } } }`, { id: owner.id }, other.token)).data).toEqual({ user: { profilePicture: null } });
+    expect((await api.gql(`mutation { updateSettings(input: { profilePictureVisibility: EVERYONE }) { id } }`, {}, owner.token)).errors).toBeUndefined();
     const seen = await api.gql(`query($id: ID!) { user(id: $id) { profilePicture { url } } }`, { id: owner.id }, other.token);
     expect(seen.data).toMatchObject({ user: { profilePicture: { url: expect.stringContaining(imageId) } } });
   });
@@ -74,7 +77,7 @@ describe("media and files (read side)", () => {
       const m = await api.db.models.Media.create({ filename: `p${i}.png`, original_filename: `p${i}.png`, file_size: 10, media_type: MediaType.IMAGE, mime_type: "image/png", uploader_id: uploader });
       await api.db.models.User.create({
         username: `crowd${String(i).padStart(2, "0")}`, email: `crowd${i}@example.com`, password: "x", search_keys: [`crowd${String(i).padStart(2, "0")}`],
-        profile_picture: m._id.toHexString(),
+        profile_picture: m._id.toHexString(), settings: { profile_picture_visibility: "everyone" },
       });
     }
     const query = (n: number) => api.gql<{ searchUsers: { edges: Array<{ node: { profilePicture: { url: string; uploader: { username: string } } } }> } }>(

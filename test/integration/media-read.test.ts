@@ -8,6 +8,7 @@ import { countCommands, startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { UrlSigner } from "../../src/common/signed-url.js";
 import { MediaType } from "../../src/modules/media/media.entity.js";
+import { Visibility } from "../../src/modules/user/privacy.js";
 
 describe("media and files (read side)", () => {
   let api: TestApi;
@@ -77,7 +78,7 @@ describe("media and files (read side)", () => {
       const m = await api.db.models.Media.create({ filename: `p${i}.png`, original_filename: `p${i}.png`, file_size: 10, media_type: MediaType.IMAGE, mime_type: "image/png", uploader_id: uploader });
       await api.db.models.User.create({
         username: `crowd${String(i).padStart(2, "0")}`, email: `crowd${i}@example.com`, password: "x", search_keys: [`crowd${String(i).padStart(2, "0")}`],
-        profile_picture: m._id.toHexString(), settings: { profile_picture_visibility: "everyone" },
+        profile_picture: m._id.toHexString(), settings: { profile_picture_visibility: Visibility.EVERYONE },
       });
     }
     const query = (n: number) => api.gql<{ searchUsers: { edges: Array<{ node: { profilePicture: { url: string; uploader: { username: string } } } }> } }>(

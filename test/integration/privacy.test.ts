@@ -9,7 +9,7 @@ import { Types } from "mongoose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countCommands, startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
-import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
+import { connectWs, wsUrl, type Queued, type TestWsClient } from "../helpers/ws.js";
 import { MediaType } from "../../src/modules/media/media.entity.js";
 
 /** graphql-ws does not acknowledge a subscribe: give the server time to register it. */
@@ -227,7 +227,7 @@ describe("presence privacy", () => {
 
   it("delivers presence events without a database read per subscriber", async () => {
     expect((await settings(pia, { lastSeenVisibility: "CONTACTS" })).errors).toBeUndefined();
-    const subs = [];
+    const subs: Array<Queued<{ data?: Ev }>> = [];
     for (let i = 0; i < 4; i++) subs.push((await ws(con)).subscribe<Ev>(`subscription($u: [ID!]) { presenceChanged(userIds: $u) { status customStatus } }`, { u: [pia.id] }));
     await settle();
     const one = await countCommands(api, async () => {

@@ -110,8 +110,12 @@ describe("privacy settings", () => {
     const group = await api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: "Mixed", memberIds: [con.id, str.id] } }, pia.token);
     expect(group.errors).toBeUndefined();
     const groupId = group.data!.createGroup.id;
-    const live = (await ws(str)).subscribe<{ messageAdded: { sender: Private } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { sender { ${PRIVATE} } } }`, { c: groupId });
-    const liveContact = (await ws(con)).subscribe<{ messageAdded: { sender: Private } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { sender { phoneNumber } } }`, { c: groupId });
+    // Both select only fields that look public by name elsewhere (no lastSeen/presence), so only
+    // phoneNumber and profilePicture themselves make the document viewer-specific.
+    const LIVE = `subscription($c: ID) { messageAdded(conversationId: $c) { sender { phoneNumber profilePicture { id } } } }`;
+    const live = (await ws(str)).subscribe<{ messageAdded: { sender: Private } }>(LIVE, { c: groupId });
+    // The same document for both: a result computed once per event must not be shared between them.
+    const liveContact = (await ws(con)).subscribe<{ messageAdded: { sender: Private } }>(LIVE, { c: groupId });
     await settle();
     const sent = await api.gql(`mutation($g: ID!) { sendGroupMessage(input: { groupId: $g, content: "hello" }) { id } }`, { g: groupId }, pia.token);
     expect(sent.errors).toBeUndefined();
@@ -131,8 +135,8 @@ describe("privacy settings", () => {
     expect(res.data!.group.creator).toEqual(hidden);
     expect(res.data!.group.members.edges.find((e) => e.node.user.username === "pia")?.node.user).toMatchObject(hidden);
     expect(res.data!.messages.edges[0].node.sender).toEqual(hidden);
-    expect((await live.next()).data?.messageAdded.sender).toEqual(hidden);
-    expect((await liveContact.next()).data?.messageAdded.sender).toEqual({ phoneNumber: "+15550000001" });
+    expect((await live.next()).data?.messageAdded.sender).toEqual({ phoneNumber: null, profilePicture: null });
+    expect((await liveContact.next()).data?.messageAdded.sender).toEqual({ phoneNumber: "+15550000001", profilePicture: { id: pictureId } });
 
     // Contacts see it in the same places.
     const asContact = await api.gql<R>(q, { id: pia.id, g: groupId }, con.token);

@@ -64,10 +64,12 @@ describe("media and files (read side)", () => {
     expect(foreign.errors?.[0].extensions?.code).toBe("NOT_FOUND");
     const set = await api.gql<{ updateProfile: { profilePicture: { id: string } } }>(`mutation($p: ID) { updateProfile(input: { profilePictureId: $p }) { profilePicture { id } } }`, { p: imageId }, owner.token);
     expect(set.data?.updateProfile.profilePicture.id).toBe(imageId);
-    expect((await api.gql(MEDIA, { id: imageId }, other.token)).data).toMatchObject({ media: { id: imageId } });
-    // other is not owner's contact: the picture shows on the profile once owner shows it to everyone.
+    // other is not owner's contact: the picture shows (on the profile and by its id) once owner
+    // shows it to everyone; the default is contacts only.
     expect((await api.gql(`query($id: ID!) { user(id: $id) { profilePicture { url } } }`, { id: owner.id }, other.token)).data).toEqual({ user: { profilePicture: null } });
+    expect((await api.gql(MEDIA, { id: imageId }, other.token)).errors?.[0].extensions?.code).toBe("NOT_FOUND");
     expect((await api.gql(`mutation { updateSettings(input: { profilePictureVisibility: EVERYONE }) { id } }`, {}, owner.token)).errors).toBeUndefined();
+    expect((await api.gql(MEDIA, { id: imageId }, other.token)).data).toMatchObject({ media: { id: imageId } });
     const seen = await api.gql(`query($id: ID!) { user(id: $id) { profilePicture { url } } }`, { id: owner.id }, other.token);
     expect(seen.data).toMatchObject({ user: { profilePicture: { url: expect.stringContaining(imageId) } } });
   });

@@ -93,6 +93,15 @@ describe("privacy settings", () => {
     expect(await seenBy(blk)).toEqual({ username: "pia", phoneNumber: null, lastSeen: null, presence: null, profilePicture: null });
   });
 
+  it("a hidden profile picture cannot be read by its id either (media, node)", async () => {
+    const q = `query($id: ID!) { media(id: $id) { id } node(id: $id) { id } }`;
+    expect((await api.gql(q, { id: pictureId }, con.token)).data).toEqual({ media: { id: pictureId }, node: { id: pictureId } });
+    for (const outsider of [str, blk]) {
+      const res = await api.gql(q, { id: pictureId }, outsider.token);
+      expect(res.errors?.[0].extensions?.code).toBe("NOT_FOUND");
+    }
+  });
+
   it("NOBODY hides a field even from contacts; EVERYONE shows it to strangers but not to blocked users", async () => {
     const changed = await settings(pia, { phoneNumberVisibility: "NOBODY", profilePictureVisibility: "EVERYONE", lastSeenVisibility: "EVERYONE" });
     expect(changed.data?.updateSettings.settings).toEqual({ phoneNumberVisibility: "NOBODY", lastSeenVisibility: "EVERYONE", profilePictureVisibility: "EVERYONE", groupAddPolicy: "EVERYONE" });

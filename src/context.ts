@@ -9,7 +9,7 @@ import type { DocumentType } from "@typegoose/typegoose";
 import { bearerToken } from "./auth/tokens.js";
 import type { AppServices } from "./services.js";
 import type { User } from "./modules/user/user.entity.js";
-import type { Contact } from "./modules/contact/contact.entity.js";
+import { type Contact, ContactStatus } from "./modules/contact/contact.entity.js";
 import type { FileItem, Media } from "./modules/media/media.entity.js";
 import type { Group } from "./modules/group/group.entity.js";
 import type { MessageView } from "./modules/message/message.view.js";
@@ -40,6 +40,11 @@ export interface Loaders extends SharedLoaders {
   contactOf: DataLoader<string, DocumentType<Contact> | null>;
   /** Whether a user blocked the viewer. */
   blockedViewer: DataLoader<string, boolean>;
+  /**
+   * A user's own entry about the viewer (ACCEPTED: the viewer is their contact; BLOCKED), for
+   * privacy settings. One batched read answers every user of a response.
+   */
+  entryAboutViewer: DataLoader<string, ContactStatus | null>;
 }
 
 export interface Context {
@@ -85,10 +90,13 @@ export function createLoaders(services: AppServices, viewer: Viewer | null): Loa
   return { ...createSharedLoaders(services), ...viewerLoaders(services, viewer) };
 }
 
-function viewerLoaders(services: AppServices, viewer: Viewer | null): Pick<Loaders, "contactOf" | "blockedViewer"> {
+function viewerLoaders(services: AppServices, viewer: Viewer | null): Pick<Loaders, "contactOf" | "blockedViewer" | "entryAboutViewer"> {
+  const entryAboutViewer = new DataLoader(async (ids: readonly string[]) => (viewer ? services.contacts.statusesTowards(viewer.id, ids) : ids.map(() => null)));
   return {
     contactOf: new DataLoader(async (ids: readonly string[]) => (viewer ? services.contacts.entriesAbout(viewer.id, ids) : ids.map(() => null))),
-    blockedViewer: new DataLoader(async (ids: readonly string[]) => (viewer ? services.contacts.whichBlocked(viewer.id, ids) : ids.map(() => false))),
+    // Shares entryAboutViewer's batch: blocks and contacts come from the same entries.
+    blockedViewer: new DataLoader(async (ids: readonly string[]) => (await entryAboutViewer.loadMany(ids)).map((s) => s === ContactStatus.BLOCKED)),
+    entryAboutViewer,
   };
 }
 

@@ -40,10 +40,17 @@ export interface CallSignalEvent {
   signal: unknown;
 }
 
-/** A presence as the API shows it, and who must not see it (the users its owner blocked). */
+/**
+ * A presence as the API shows it, who must not see it (the users its owner blocked), and who
+ * may by the owner's lastSeenVisibility, so delivery reads nothing per subscriber.
+ */
 export interface PresenceEvent {
   presence: PresenceView;
   hiddenFrom: string[];
+  /** The owner's lastSeenVisibility (`everyone`, `contacts`, `nobody`); absent: `contacts`. */
+  visibility?: string;
+  /** With `contacts`: the owner's accepted contacts. */
+  contacts?: string[];
 }
 
 export type ConversationEvent =

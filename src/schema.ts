@@ -18,6 +18,7 @@ import { NodeResolver } from "./modules/node/node.resolver.js";
 import { GroupMessageResolver, MessageResolver } from "./modules/message/message.resolver.js";
 import { ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver } from "./modules/conversation/conversation.resolver.js";
 import { GroupResolver } from "./modules/group/group.resolver.js";
+import { GroupInvitationResolver } from "./modules/group/group-invitation.resolver.js";
 import { CallParticipantResolver, CallResolver, CallSignalResolver } from "./modules/call/call.resolver.js";
 import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/conversation/subscription.resolver.js";
@@ -28,6 +29,7 @@ export const resolvers = [
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
   CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver,
   SessionResolver,
+  GroupInvitationResolver,
 ] as const;
 
 /**

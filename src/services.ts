@@ -15,6 +15,7 @@ import type { AppPubSub } from "./pubsub.js";
 import { ConversationService } from "./modules/conversation/conversation.service.js";
 import { MessageService } from "./modules/message/message.service.js";
 import { GroupService } from "./modules/group/group.service.js";
+import { GroupInvitationService } from "./modules/group/group-invitation.service.js";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
 import { CallService } from "./modules/call/call.service.js";
 import { UploadService } from "./modules/media/upload.service.js";
@@ -40,6 +41,7 @@ export interface AppServices {
   conversations: ConversationService;
   messages: MessageService;
   groups: GroupService;
+  groupInvitations: GroupInvitationService;
   calls: CallService;
   uploads: UploadService;
   presence: PresenceService;
@@ -65,6 +67,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
   const accounts = new AccountService(db.models, tokens, config, rateLimiter, media, sessions);
   const contacts = new ContactService(db.models, pubSub);
   const conversations = new ConversationService(db.models, pubSub);
+  const groupInvitations = new GroupInvitationService(db.models);
   return {
     config,
     db,
@@ -77,7 +80,8 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     pubSub,
     conversations,
     messages: new MessageService(db.models, conversations, contacts, pubSub),
-    groups: new GroupService(db.models, conversations, contacts, media, pubSub),
+    groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations),
+    groupInvitations,
     calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, onError: (e) => logError(e, "call ring timeout") }),
     presence: new PresenceService(
       db.models,

@@ -16,6 +16,7 @@ import { StreamError } from "./stream-error.js";
  */
 const VIEWER_SPECIFIC = new Set([
   "status", "readCount", "deliveredCount", "readBy", "receipts", "email", "settings", "lastSeen", "contact", "presence",
+  "phoneNumber", "profilePicture",
   "unreadCount", "readSeq", "deliveredSeq", "peer", "viewerRole", "url", "thumbnailUrl",
 ]);
 

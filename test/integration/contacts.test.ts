@@ -62,6 +62,8 @@ describe("contacts", () => {
     expect((await api.gql(m("requestContact"), { u: ann.id }, dee.token)).errors?.[0].extensions?.code).toBe("BLOCKED");
     const search = await api.gql<{ searchUsers: { edges: Array<{ node: { username: string } }> } }>(`{ searchUsers(query: "de") { edges { node { username } } } }`, {}, ann.token);
     expect(search.data?.searchUsers.edges).toEqual([]);
+    // dee shows last seen to everyone (the default is contacts only): the block still hides it from ann.
+    expect((await api.gql(`mutation { updateSettings(input: { lastSeenVisibility: EVERYONE }) { id } }`, {}, dee.token)).errors).toBeUndefined();
     const seen = await api.gql<{ user: { lastSeen: string | null } }>(`query($id: ID!) { user(id: $id) { lastSeen } }`, { id: dee.id }, ann.token);
     expect(seen.data?.user.lastSeen).toBeNull();
     const other = await api.gql<{ user: { lastSeen: string | null } }>(`query($id: ID!) { user(id: $id) { lastSeen } }`, { id: dee.id }, ben.token);

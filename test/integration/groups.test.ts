@@ -30,7 +30,8 @@ describe("groups", () => {
     groupId = res.data!.createGroup.id;
     const seen = await api.gql(GROUP, { id: groupId }, ben.token);
     expect(seen.data).toMatchObject({ group: { viewerRole: "MEMBER", members: { totalCount: 3 } } });
-    expect((await api.gql(GROUP, { id: groupId }, dov.token)).data).toMatchObject({ group: { viewerRole: null } });
+    // An outsider learns nothing, not even that the group exists (privacy: NOT_FOUND, as for an unknown id).
+    expect((await api.gql(GROUP, { id: groupId }, dov.token)).errors?.[0].extensions?.code).toBe("NOT_FOUND");
     const convs = await api.gql<{ conversations: { edges: Array<{ node: { __typename: string; id: string } }> } }>(`{ conversations { edges { node { __typename id } } } }`, {}, cat.token);
     expect(convs.data?.conversations.edges).toEqual([{ node: { __typename: "GroupConversation", id: groupId } }]);
   });
@@ -83,7 +84,8 @@ describe("groups", () => {
     expect((await api.gql(`mutation($g: ID!) { leaveGroup(groupId: $g) }`, { g: groupId }, ada.token)).data).toEqual({ leaveGroup: true });
     const after = await api.gql(GROUP, { id: groupId }, ben.token);
     expect(after.data).toMatchObject({ group: { memberCount: 3, viewerRole: "ADMIN", admins: [{ username: "ben_g" }] } });
-    expect((await api.gql(SEND, { g: groupId, c: "gone" }, ada.token)).errors?.[0].extensions?.code).toBe("FORBIDDEN");
+    // Having left, ada is an outsider: NOT_FOUND, as for an unknown group.
+    expect((await api.gql(SEND, { g: groupId, c: "gone" }, ada.token)).errors?.[0].extensions?.code).toBe("NOT_FOUND");
     const removed = await api.gql(`mutation($g: ID!, $u: ID!) { removeGroupMember(groupId: $g, userId: $u) { memberCount } }`, { g: groupId, u: dov.id }, ben.token);
     expect(removed.data).toEqual({ removeGroupMember: { memberCount: 2 } });
   });

@@ -36,6 +36,9 @@ describe("index-backed list queries", () => {
     ["messages carrying an upload", (api: TestApi) => api.db.models.DirectMessage.find({ "attachment.media_id": new Types.ObjectId(), is_deleted: false })],
     ["group messages carrying a file", (api: TestApi) => api.db.models.GroupMessage.find({ "attachment.file_id": new Types.ObjectId(), is_deleted: false })],
     ["upload tickets to purge", (api: TestApi) => api.db.models.Upload.find({ purge_at: mongoose.trusted({ $lte: new Date() }) })],
+    ["who of these users has the viewer as a contact (privacy loader)", (api: TestApi) => api.db.models.Contact.find({ contact_id: new Types.ObjectId(), status: mongoose.trusted({ $in: [ContactStatus.ACCEPTED, ContactStatus.BLOCKED] }), user_id: mongoose.trusted({ $in: [new Types.ObjectId()] }) })],
+    ["my group invitations", (api: TestApi) => api.db.models.GroupInvitation.find({ user_id: new Types.ObjectId(), expires_at: mongoose.trusted({ $gt: new Date() }) }).sort({ _id: -1 })],
+    ["a group's invitations", (api: TestApi) => api.db.models.GroupInvitation.find({ group_id: new Types.ObjectId(), expires_at: mongoose.trusted({ $gt: new Date() }) })],
   ])("%s", async (_name, build) => {
     const p = await plan(build(api) as never);
     expect(p).not.toContain("COLLSCAN");

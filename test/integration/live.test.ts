@@ -83,12 +83,12 @@ describe("live delivery (graphql-ws)", () => {
     expect((await sub.next()).data?.messageAdded).toMatchObject({ seq: sentinel.seq, content: "after the retry" });
   });
 
-  it("refuses to subscribe to someone else's conversation (FORBIDDEN)", async () => {
+  it("refuses to subscribe to someone else's conversation (NOT_FOUND: existence is not revealed)", async () => {
     const c = await ws(max);
     const sub = c.subscribe(ADDED, { c: conv });
     const first = await sub.next();
     expect(first.data ?? null).toBeNull();
-    expect(first.errors?.[0].extensions?.code).toBe("FORBIDDEN");
+    expect(first.errors?.[0].extensions?.code).toBe("NOT_FOUND");
   });
 
   it("delivers new messages of all the viewer's conversations, including ones started later", async () => {

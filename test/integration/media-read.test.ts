@@ -8,6 +8,7 @@ import { countCommands, startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { UrlSigner } from "../../src/common/signed-url.js";
 import { MediaType } from "../../src/modules/media/media.entity.js";
+import { Visibility } from "../../src/modules/user/privacy.js";
 
 describe("media and files (read side)", () => {
   let api: TestApi;
@@ -63,6 +64,11 @@ describe("media and files (read side)", () => {
     expect(foreign.errors?.[0].extensions?.code).toBe("NOT_FOUND");
     const set = await api.gql<{ updateProfile: { profilePicture: { id: string } } }>(`mutation($p: ID) { updateProfile(input: { profilePictureId: $p }) { profilePicture { id } } }`, { p: imageId }, owner.token);
     expect(set.data?.updateProfile.profilePicture.id).toBe(imageId);
+    // other is not owner's contact: the picture shows (on the profile and by its id) once owner
+    // shows it to everyone; the default is contacts only.
+    expect((await api.gql(`query($id: ID!) { user(id: $id) { profilePicture { url } } }`, { id: owner.id }, other.token)).data).toEqual({ user: { profilePicture: null } });
+    expect((await api.gql(MEDIA, { id: imageId }, other.token)).errors?.[0].extensions?.code).toBe("NOT_FOUND");
+    expect((await api.gql(`mutation { updateSettings(input: { profilePictureVisibility: EVERYONE }) { id } }`, {}, owner.token)).errors).toBeUndefined();
     expect((await api.gql(MEDIA, { id: imageId }, other.token)).data).toMatchObject({ media: { id: imageId } });
     const seen = await api.gql(`query($id: ID!) { user(id: $id) { profilePicture { url } } }`, { id: owner.id }, other.token);
     expect(seen.data).toMatchObject({ user: { profilePicture: { url: expect.stringContaining(imageId) } } });
@@ -74,7 +80,7 @@ describe("media and files (read side)", () => {
       const m = await api.db.models.Media.create({ filename: `p${i}.png`, original_filename: `p${i}.png`, file_size: 10, media_type: MediaType.IMAGE, mime_type: "image/png", uploader_id: uploader });
       await api.db.models.User.create({
         username: `crowd${String(i).padStart(2, "0")}`, email: `crowd${i}@example.com`, password: "x", search_keys: [`crowd${String(i).padStart(2, "0")}`],
-        profile_picture: m._id.toHexString(),
+        profile_picture: m._id.toHexString(), settings: { profile_picture_visibility: Visibility.EVERYONE },
       });
     }
     const query = (n: number) => api.gql<{ searchUsers: { edges: Array<{ node: { profilePicture: { url: string; uploader: { username: string } } } }> } }>(

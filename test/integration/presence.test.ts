@@ -29,6 +29,10 @@ describe("presence (one instance)", () => {
     expect(r.errors).toBeUndefined();
     return r.data!.presenceChanged;
   };
+  const showPresenceToEveryone = async (u: TestUser) => {
+    const res = await api.gql(`mutation { updateSettings(input: { lastSeenVisibility: EVERYONE }) { id } }`, {}, u.token);
+    expect(res.errors).toBeUndefined();
+  };
   const setPresence = (u: TestUser, input: Record<string, unknown>) =>
     api.gql<{ setPresence: P }>(`mutation($i: SetPresenceInput!) { setPresence(input: $i) { user { username } status customStatus deviceInfo { deviceType platform } } }`, { i: input }, u.token);
 
@@ -40,6 +44,10 @@ describe("presence (one instance)", () => {
     const accepted = await api.gql(`mutation($u: ID!) { acceptContact(userId: $u) { status } }`, { u: ann.id }, ben.token);
     expect(accepted.errors).toBeUndefined();
     await api.gql(`mutation($u: ID!) { blockUser(userId: $u) { status } }`, { u: cy.id }, ann.token);
+    // These tests are about presence itself, followed also by non-contacts: ann and dee show
+    // theirs to everyone (the default, contacts only, is tested in privacy.test.ts). A block
+    // still hides ann's from cy.
+    for (const u of [ann, dee]) await showPresenceToEveryone(u);
   });
   afterAll(async () => {
     for (const c of clients) await c.close();
@@ -122,6 +130,7 @@ describe("presence (one instance)", () => {
     expect((await q(ben, many)).errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "userIds" }] });
     // A user who never connected is OFFLINE since their last activity.
     const fresh = await registerUser(api, "eve");
+    await showPresenceToEveryone(fresh);
     expect((await q(ben, [fresh.id])).data?.presence).toEqual([{ user: { username: "eve" }, status: "OFFLINE" }]);
     // A first presence set without a status is ONLINE.
     const first = await setPresence(fresh, { customStatus: "new here" });

@@ -239,7 +239,9 @@ describe("uploads and downloads", () => {
     expect(codeOf(await api.gql(`query($id: ID!) { file(id: $id) { id } }`, { id: doc.id }, kim.token))).toBe("NOT_FOUND");
     expect(codeOf(await api.gql(`mutation($id: ID!) { deleteFile(id: $id) }`, { id: doc.id }, kim.token))).toBe("NOT_FOUND");
 
-    // A profile picture is readable by anyone signed in, until it is deleted.
+    // A profile picture is readable by anyone signed in, until it is deleted (kim shows it to
+    // everyone: max is not kim's contact, and the default is contacts only).
+    expect((await api.gql(`mutation { updateSettings(input: { profilePictureVisibility: EVERYONE }) { id } }`, {}, kim.token)).errors).toBeUndefined();
     const avatar = await upload(kim, "me.jpg", "image/jpeg", photo);
     await api.gql(`mutation($p: ID) { updateProfile(input: { profilePictureId: $p }) { id } }`, { p: avatar.id }, kim.token);
     const viaUser = await api.gql<{ user: { profilePicture: { url: string } } }>(`query($id: ID!) { user(id: $id) { profilePicture { url } } }`, { id: kim.id }, max.token);

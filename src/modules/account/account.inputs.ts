@@ -2,6 +2,7 @@
 import { IsEmail, IsOptional, Length, Matches, MaxLength, MinLength, ValidateIf, ValidateNested } from "class-validator";
 import { Field, ID, InputType, ObjectType } from "type-graphql";
 import { User } from "../user/user.entity.js";
+import { GroupAddPolicy, Visibility } from "../user/privacy.js";
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.]+$/;
 export const E164_PATTERN = /^\+[1-9]\d{1,14}$/;
@@ -117,6 +118,18 @@ export class UpdateSettingsInput {
 
   @Field(() => Boolean, { nullable: true })
   typingIndicatorsEnabled?: boolean | null;
+
+  @Field(() => Visibility, { nullable: true, description: "Who sees your phone number." })
+  phoneNumberVisibility?: Visibility | null;
+
+  @Field(() => Visibility, { nullable: true, description: "Who sees your last seen and presence." })
+  lastSeenVisibility?: Visibility | null;
+
+  @Field(() => Visibility, { nullable: true, description: "Who sees your profile picture." })
+  profilePictureVisibility?: Visibility | null;
+
+  @Field(() => GroupAddPolicy, { nullable: true, description: "Who may add you to groups directly; others' additions become invitations." })
+  groupAddPolicy?: GroupAddPolicy | null;
 }
 
 /** New passwords follow the same rule as at registration. */

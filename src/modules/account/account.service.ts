@@ -146,10 +146,15 @@ export class AccountService {
   }
 
   async updateSettings(userId: string, input: UpdateSettingsInput): Promise<DocumentType<User>> {
-    const set: Record<string, boolean> = {};
+    const set: Record<string, boolean | string> = {};
     if (typeof input.notificationsEnabled === "boolean") set["settings.notifications_enabled"] = input.notificationsEnabled;
     if (typeof input.readReceiptsEnabled === "boolean") set["settings.read_receipts_enabled"] = input.readReceiptsEnabled;
     if (typeof input.typingIndicatorsEnabled === "boolean") set["settings.typing_indicators_enabled"] = input.typingIndicatorsEnabled;
+    // Privacy (enum values, checked by GraphQL): see user/privacy.ts.
+    if (input.phoneNumberVisibility) set["settings.phone_number_visibility"] = input.phoneNumberVisibility;
+    if (input.lastSeenVisibility) set["settings.last_seen_visibility"] = input.lastSeenVisibility;
+    if (input.profilePictureVisibility) set["settings.profile_picture_visibility"] = input.profilePictureVisibility;
+    if (input.groupAddPolicy) set["settings.group_add_policy"] = input.groupAddPolicy;
     const user = await this.models.User.findOneAndUpdate({ _id: new Types.ObjectId(userId) }, { $set: set }, { returnDocument: "after" });
     if (!user) throw notFound("User");
     return user;

@@ -182,13 +182,27 @@ export class ContactService {
     return alignByIds(userIds, entries, (e) => e.contact_id.toHexString());
   }
 
-  /** For loaders: which of these users blocked the viewer. */
-  async whichBlocked(viewerId: string, userIds: readonly string[]): Promise<boolean[]> {
+  /**
+   * For loaders: each user's own entry status about the viewer, where it is ACCEPTED (the viewer
+   * is their contact) or BLOCKED; null otherwise. Index (contact_id, status).
+   */
+  async statusesTowards(viewerId: string, userIds: readonly string[]): Promise<Array<ContactStatus | null>> {
     const entries = await this.models.Contact.find(
-      { user_id: mongoose.trusted({ $in: validObjectIds(userIds) }), contact_id: new Types.ObjectId(viewerId), status: ContactStatus.BLOCKED },
-      { user_id: 1 },
+      {
+        contact_id: new Types.ObjectId(viewerId),
+        status: mongoose.trusted({ $in: [ContactStatus.ACCEPTED, ContactStatus.BLOCKED] }),
+        user_id: mongoose.trusted({ $in: validObjectIds(userIds) }),
+      },
+      { user_id: 1, status: 1 },
     ).lean();
-    const set = new Set(entries.map((e) => e.user_id.toHexString()));
-    return userIds.map((id) => set.has(id));
+    const byUser = new Map(entries.map((e) => [e.user_id.toHexString(), e.status]));
+    return userIds.map((id) => byUser.get(id) ?? null);
+  }
+
+  /** Which of `ownerIds` have the viewer as an accepted contact (group additions, presence). */
+  async contactsOf(viewer: Types.ObjectId, ownerIds: Types.ObjectId[]): Promise<Set<string>> {
+    if (ownerIds.length === 0) return new Set();
+    const entries = await this.models.Contact.find({ user_id: mongoose.trusted({ $in: ownerIds }), contact_id: viewer, status: ContactStatus.ACCEPTED }, { user_id: 1 }).lean();
+    return new Set(entries.map((e) => e.user_id.toHexString()));
   }
 }

@@ -6,7 +6,7 @@
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
-import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
+import { AppError, ErrorCode, badInput, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import type { AppPubSub } from "../../pubsub.js";
@@ -56,11 +56,13 @@ export class ConversationService {
     }
   }
 
-  /** The conversation if the viewer is a member; NOT_FOUND for unknown, FORBIDDEN for non-members. */
+  /**
+   * The conversation if the viewer is a member. NOT_FOUND alike for unknown ids and for
+   * non-members (direct or group): an outsider cannot learn that a conversation exists.
+   */
   async requireMember(viewerId: string, conversationId: string, field = "conversationId"): Promise<DocumentType<Conversation>> {
     const conv = await this.models.Conversation.findById(parseId(conversationId, field));
-    if (!conv) throw notFound("Conversation");
-    if (!conv.members.some((m) => m.user_id.toHexString() === viewerId)) throw forbidden("You are not a member of this conversation");
+    if (!conv || !conv.members.some((m) => m.user_id.toHexString() === viewerId)) throw notFound("Conversation");
     return conv;
   }
 
@@ -73,7 +75,7 @@ export class ConversationService {
     const viewer = new Types.ObjectId(viewerId);
     const conv = await this.models.Conversation.findOne({ _id: id, "members.user_id": viewer }, { kind: 1, last_seq: 1, direct_key: 1, members: { $elemMatch: { user_id: viewer } } }).lean();
     if (conv) return { _id: conv._id, kind: conv.kind, last_seq: conv.last_seq, joined_seq: conv.members?.[0]?.joined_seq ?? 0, ...(conv.direct_key ? { direct_key: conv.direct_key } : {}) };
-    if (await this.models.Conversation.exists({ _id: id })) throw forbidden("You are not a member of this conversation");
+    // Unknown and not-a-member answer alike (existence is not revealed).
     throw notFound("Conversation");
   }
 

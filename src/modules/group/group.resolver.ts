@@ -13,9 +13,9 @@ import { loadUser } from "../user/load-user.js";
 @Resolver(() => Group)
 export class GroupResolver {
   @Authorized()
-  @Query(() => Group, { nullable: true })
+  @Query(() => Group, { nullable: true, description: "Members only: NOT_FOUND for others, as for an unknown id." })
   group(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<Group>> {
-    return ctx.services.groups.get(id);
+    return ctx.services.groups.getForMember(ctx.viewer!.id, id);
   }
 
   @Authorized()
@@ -112,6 +112,13 @@ export class GroupResolver {
   @FieldResolver(() => [User])
   async admins(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<Array<DocumentType<User>>> {
     const users = await ctx.loaders.user.loadMany(group.admins.map((a) => a.toHexString()));
+    return users.filter((u): u is DocumentType<User> => Boolean(u) && !(u instanceof Error));
+  }
+
+  @FieldResolver(() => [User], { description: "Users invited (their groupAddPolicy asked for it) who have not answered yet; admins only, empty for others." })
+  async invitedUsers(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<Array<DocumentType<User>>> {
+    const ids = await ctx.services.groups.invitees(ctx.viewer?.id ?? "", group);
+    const users = await ctx.loaders.user.loadMany(ids);
     return users.filter((u): u is DocumentType<User> => Boolean(u) && !(u instanceof Error));
   }
 

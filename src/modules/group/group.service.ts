@@ -1,7 +1,8 @@
 /**
  * Groups: creation (the creator is admin), admin-only changes, membership with a cap of
  * 1,024, roles, leaving (the last admin leaving promotes the longest-standing member), and
- * deactivation. The group's conversation (same id) follows every membership change.
+ * deactivation. The group's conversation (same id) follows every membership change. A user
+ * whose groupAddPolicy is CONTACTS is not added by a non-contact: they get an invitation.
  */
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
@@ -15,6 +16,14 @@ import type { ContactService } from "../contact/contact.service.js";
 import type { MediaService } from "../media/media.service.js";
 import { type Group, GroupRole, MAX_GROUP_MEMBERS } from "./group.entity.js";
 import type { CreateGroupInput, UpdateGroupInput } from "./group.inputs.js";
+import type { GroupInvitationService } from "./group-invitation.service.js";
+import { GroupAddPolicy, privacyOf } from "../user/privacy.js";
+
+/** Users an addition names: those added now, and those who get an invitation instead. */
+interface Additions {
+  add: Types.ObjectId[];
+  invite: Types.ObjectId[];
+}
 
 export class GroupService {
   constructor(
@@ -23,11 +32,19 @@ export class GroupService {
     private readonly contacts: ContactService,
     private readonly media: MediaService,
     private readonly pubSub: AppPubSub,
+    private readonly invitations: GroupInvitationService,
   ) {}
 
   async get(id: string): Promise<DocumentType<Group>> {
     const group = await this.models.Group.findById(parseId(id));
     if (!group) throw notFound("Group");
+    return group;
+  }
+
+  /** The group for one of its members; NOT_FOUND alike for unknown ids and for outsiders. */
+  async getForMember(viewerId: string, id: string): Promise<DocumentType<Group>> {
+    const group = await this.get(id);
+    if (!group.members.some((m) => m.toHexString() === viewerId)) throw notFound("Group");
     return group;
   }
 
@@ -37,26 +54,31 @@ export class GroupService {
   }
 
   private async requireAdmin(viewerId: string, groupId: string): Promise<DocumentType<Group>> {
-    const group = await this.get(groupId);
-    if (!group.members.some((m) => m.toHexString() === viewerId)) throw notFound("Group");
+    const group = await this.getForMember(viewerId, groupId);
     if (!group.admins.some((a) => a.toHexString() === viewerId)) throw forbidden("Only group admins can do this");
     return group;
   }
 
-  /** Valid, existing, active users who have not blocked the adder. */
-  private async newMembers(adder: Types.ObjectId, ids: string[], field: string): Promise<Types.ObjectId[]> {
+  /**
+   * Valid, existing, active users who have not blocked the adder, split by their
+   * groupAddPolicy: CONTACTS users who do not have the adder as an accepted contact are invited.
+   */
+  private async newMembers(adder: Types.ObjectId, ids: string[], field: string): Promise<Additions> {
     const unique = [...new Set(ids)].map((id) => parseId(id, field)).filter((id) => !id.equals(adder));
-    if (unique.length === 0) return [];
-    const found = await this.models.User.find({ _id: mongoose.trusted({ $in: unique }), is_active: true }, { _id: 1 }).lean();
+    if (unique.length === 0) return { add: [], invite: [] };
+    const found = await this.models.User.find({ _id: mongoose.trusted({ $in: unique }), is_active: true }, { _id: 1, settings: 1 }).lean();
     if (found.length !== unique.length) throw notFound("User");
     const blocked = await this.contacts.blockedAmong(adder, unique);
     if (blocked.length) throw new AppError(ErrorCode.BLOCKED, "Some of these users blocked you and cannot be added", { userIds: blocked.map((b) => b.toHexString()) });
-    return unique;
+    const restricted = found.filter((u) => privacyOf(u.settings).group_add_policy === GroupAddPolicy.CONTACTS).map((u) => u._id);
+    const allowed = await this.contacts.contactsOf(adder, restricted);
+    const invite = new Set(restricted.filter((id) => !allowed.has(id.toHexString())).map((id) => id.toHexString()));
+    return { add: unique.filter((id) => !invite.has(id.toHexString())), invite: unique.filter((id) => invite.has(id.toHexString())) };
   }
 
   async create(viewerId: string, input: CreateGroupInput): Promise<DocumentType<Group>> {
     const creator = new Types.ObjectId(viewerId);
-    const members = await this.newMembers(creator, input.memberIds, "memberIds");
+    const { add: members, invite } = await this.newMembers(creator, input.memberIds, "memberIds");
     if (members.length + 1 > MAX_GROUP_MEMBERS) throw badInput([{ field: "memberIds", message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
     const icon = input.iconId ? (await this.media.ownImage(viewerId, input.iconId, "iconId"))._id.toHexString() : null;
     const id = new Types.ObjectId();
@@ -73,6 +95,7 @@ export class GroupService {
       admins: [creator],
       is_active: true,
     });
+    await this.invitations.invite(id, creator, invite);
     await this.announce(group, all, true);
     return group;
   }
@@ -92,19 +115,52 @@ export class GroupService {
     const group = await this.requireAdmin(viewerId, groupId);
     if (!group.is_active) throw forbidden("This group is deactivated");
     const present = new Set(group.members.map((m) => m.toHexString()));
-    const fresh = (await this.newMembers(new Types.ObjectId(viewerId), userIds, "userIds")).filter((id) => !present.has(id.toHexString()));
+    const adder = new Types.ObjectId(viewerId);
+    const additions = await this.newMembers(adder, userIds, "userIds");
+    const fresh = additions.add.filter((id) => !present.has(id.toHexString()));
+    const invite = additions.invite.filter((id) => !present.has(id.toHexString()));
     if (group.members.length + fresh.length > MAX_GROUP_MEMBERS) throw badInput([{ field: "userIds", message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
+    await this.invitations.invite(group._id, adder, invite);
     if (fresh.length === 0) return group;
-    // The cap is re-checked by the update itself, so concurrent additions cannot pass it.
+    return this.join(group, fresh, "userIds");
+  }
+
+  /** Adds members; the cap is re-checked by the update itself, so concurrent additions cannot pass it. */
+  private async join(group: DocumentType<Group>, fresh: Types.ObjectId[], field: string): Promise<DocumentType<Group>> {
     const updated = await this.models.Group.findOneAndUpdate(
       { _id: group._id, [`members.${MAX_GROUP_MEMBERS - fresh.length}`]: mongoose.trusted({ $exists: false }) },
       { $addToSet: { members: mongoose.trusted({ $each: fresh }) } },
       { returnDocument: "after" },
     );
-    if (!updated) throw badInput([{ field: "userIds", message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
+    if (!updated) throw badInput([{ field, message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
     await this.conversations.addMembers(group._id, fresh);
     await this.announce(updated, fresh, true);
     return updated;
+  }
+
+  /**
+   * The invitee joins, if the invitation still stands: the group exists and is active, and the
+   * inviter is still one of its admins (only admins add members). A void invitation is removed
+   * and answers NOT_FOUND.
+   */
+  async acceptInvitation(viewerId: string, invitationId: string): Promise<DocumentType<Group>> {
+    const inv = await this.invitations.own(viewerId, invitationId);
+    const me = new Types.ObjectId(viewerId);
+    const group = await this.models.Group.findById(inv.group_id);
+    const stands = group?.is_active && group.members.some((m) => m.equals(inv.inviter_id)) && group.admins.some((a) => a.equals(inv.inviter_id));
+    if (!group || !stands) {
+      await this.invitations.remove(inv._id);
+      throw notFound("Group invitation");
+    }
+    const joined = group.members.some((m) => m.equals(me)) ? group : await this.join(group, [me], "id");
+    await this.invitations.remove(inv._id);
+    return joined;
+  }
+
+  /** Admins see whom the group invited (users still to answer); others an empty list. */
+  async invitees(viewerId: string, group: Group): Promise<string[]> {
+    if (!group.admins.some((a) => a.toHexString() === viewerId)) return [];
+    return this.invitations.invitees(group._id);
   }
 
   async removeMember(viewerId: string, groupId: string, userId: string): Promise<DocumentType<Group>> {
@@ -129,10 +185,8 @@ export class GroupService {
 
   /** Leaves; the last admin leaving promotes the longest-standing remaining member. */
   async leave(viewerId: string, groupId: string): Promise<boolean> {
-    const group = await this.get(groupId);
-    const me = new Types.ObjectId(viewerId);
-    if (!group.members.some((m) => m.equals(me))) throw notFound("Group");
-    await this.dropMember(group, me);
+    const group = await this.getForMember(viewerId, groupId);
+    await this.dropMember(group, new Types.ObjectId(viewerId));
     return true;
   }
 

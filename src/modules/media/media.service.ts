@@ -2,7 +2,8 @@
  * Media and files after upload: access rules, signed download URLs, downloads and deletion.
  *
  * Who may read an item: its uploader; anyone who can read a (not deleted) message carrying it;
- * any signed-in user for a profile picture of an active user or a group's icon. Download URLs
+ * a profile picture of an active user to those the owner's profilePictureVisibility lets see
+ * it; any signed-in user for a group's icon. Download URLs
  * are signed for the user they were handed to, and the rule is checked again when the bytes
  * are fetched, so a URL stops working when the item is deleted or the access is lost.
  */
@@ -16,6 +17,8 @@ import { UrlSigner, type SignedParams, type Verdict } from "../../common/signed-
 import type { BlobStorage } from "../../storage/index.js";
 import type { ByteRange } from "../../storage/blob-storage.js";
 import { type FileItem, type Media, MediaType } from "./media.entity.js";
+import { ContactStatus } from "../contact/contact.entity.js";
+import { maySee, privacyOf } from "../user/privacy.js";
 
 export type DownloadKind = "media" | "thumbnail" | "file";
 
@@ -82,9 +85,30 @@ export class MediaService {
     if (media.is_deleted) return false;
     if (media.uploader_id.toHexString() === viewerId) return true;
     const hex = media._id.toHexString();
-    if (await this.models.User.exists({ profile_picture: hex, is_active: true })) return true;
+    if (await this.profilePictureVisible(viewerId, hex)) return true;
     if (await this.models.Group.exists({ icon: hex })) return true;
     return this.attachedToReadableMessage(viewerId, "attachment.media_id", media._id);
+  }
+
+  /**
+   * Whether an active user has this image as profile picture and lets the viewer see it
+   * (profilePictureVisibility; a block hides it), so a known id or URL is no way around it.
+   */
+  private async profilePictureVisible(viewerId: string, mediaId: string): Promise<boolean> {
+    const owners = await this.models.User.find({ profile_picture: mediaId, is_active: true }, { settings: 1 }).limit(10).lean();
+    if (owners.length === 0) return false;
+    const entries = await this.models.Contact.find(
+      { user_id: mongoose.trusted({ $in: owners.map((o) => o._id) }), contact_id: new Types.ObjectId(viewerId), status: mongoose.trusted({ $in: [ContactStatus.ACCEPTED, ContactStatus.BLOCKED] }) },
+      { user_id: 1, status: 1 },
+    ).lean();
+    const status = new Map(entries.map((e) => [e.user_id.toHexString(), e.status]));
+    return owners.some((o) =>
+      maySee(privacyOf(o.settings).profile_picture_visibility, {
+        self: o._id.toHexString() === viewerId,
+        contact: status.get(o._id.toHexString()) === ContactStatus.ACCEPTED,
+        blocked: status.get(o._id.toHexString()) === ContactStatus.BLOCKED,
+      }),
+    );
   }
 
   async canReadFile(viewerId: string, file: FileItem): Promise<boolean> {

@@ -126,10 +126,8 @@ export class MessageService {
     }
     // Membership by query, not by loading the member list (up to 1,024 ids).
     const group = await this.models.Group.findOne({ _id: groupId, members: sender._id }, { is_active: 1 }).lean();
-    if (!group) {
-      if (await this.models.Group.exists({ _id: groupId })) throw forbidden("You are not a member of this group");
-      throw notFound("Group");
-    }
+    // Unknown and not-a-member answer alike (existence is not revealed).
+    if (!group) throw notFound("Group");
     if (!group.is_active) throw forbidden("This group is deactivated");
     const draft = await this.draft(sender._id, input);
     const conv = await this.models.Conversation.findById(groupId).lean();

@@ -4,6 +4,7 @@
  */
 import type { Types } from "mongoose";
 import type { DirectMessage, GroupMessageDoc } from "./message.entity.js";
+import { type Privacy, privacyOf } from "../user/privacy.js";
 
 /** The public part of a user (what any member may see), in storage shape with string ids. */
 export interface UserSnapshot {
@@ -17,6 +18,11 @@ export interface UserSnapshot {
   last_seen: string;
   created_at: string;
   updated_at: string;
+  /**
+   * The owner's privacy settings (never exposed as such): the User field resolvers decide per
+   * viewer from them, so an event needs no read of the sender per subscriber.
+   */
+  privacy: Privacy;
 }
 
 export interface MessageView {
@@ -50,6 +56,7 @@ interface UserLike {
   last_seen?: Date | string;
   created_at: Date | string;
   updated_at: Date | string;
+  settings?: Partial<Record<keyof Privacy, unknown>> | null;
 }
 
 const iso = (d: Date | string | undefined): string => new Date(d ?? 0).toISOString();
@@ -66,6 +73,7 @@ export function userSnapshot(u: UserLike): UserSnapshot {
     last_seen: iso(u.last_seen),
     created_at: iso(u.created_at),
     updated_at: iso(u.updated_at),
+    privacy: privacyOf(u.settings),
   };
 }
 

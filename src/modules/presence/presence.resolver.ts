@@ -9,7 +9,8 @@ import { User } from "../user/user.entity.js";
 import { type UserRoot, userIdOf } from "../user/user.resolver.js";
 import { loadUser } from "../user/load-user.js";
 import { PresenceType, SetPresenceInput } from "./presence.types.js";
-import { presenceView } from "./presence.service.js";
+import { eventVisibleTo, presenceView } from "./presence.service.js";
+import { canSee } from "../user/visibility.js";
 import type { PresenceView } from "./presence.view.js";
 
 @Resolver(() => PresenceType)
@@ -27,16 +28,17 @@ export class PresenceResolver {
   }
 
   @Subscription(() => PresenceType, {
-    description: "Presence of the given users, default the viewer's accepted contacts.",
+    description: "Presence of the given users, default the viewer's accepted contacts. Only users whose lastSeenVisibility lets the viewer see it are delivered.",
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
       if (!context.viewer) throw unauthenticated();
       const viewer = context.viewer.id;
       const targets = await context.services.presence.watchList(viewer, (args as { userIds?: string[] | null }).userIds);
-      // One listener per followed user's own topic; a user's block list travels with each event.
+      // One listener per followed user's own topic; a user's block list and the audience their
+      // privacy setting allows travel with each event, so delivery reads nothing.
       return new Repeater<PresenceEvent>(async (push, stop) => {
         const offs = targets.map((t) =>
           context.services.pubSub.listen("PRESENCE", t, (ev) => {
-            if (!ev.hiddenFrom.includes(viewer)) void push(ev);
+            if (eventVisibleTo(ev, viewer)) void push(ev);
           }),
         );
         await stop;
@@ -62,10 +64,10 @@ export class PresenceResolver {
 
 @Resolver(() => User)
 export class UserPresenceResolver {
-  @FieldResolver(() => PresenceType, { nullable: true, description: "Null for users who blocked the viewer." })
+  @FieldResolver(() => PresenceType, { nullable: true, description: "By the user's lastSeenVisibility (default: their contacts); null for users who blocked the viewer." })
   async presence(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<PresenceView | null> {
     const id = userIdOf(user);
-    if (id !== ctx.viewer?.id && (await ctx.loaders.blockedViewer.load(id))) return null;
+    if (!(await canSee(ctx, user, "last_seen_visibility"))) return null;
     return (await ctx.loaders.presence.load(id)) ?? presenceView(id, null, (user as { last_seen?: Date }).last_seen ?? null);
   }
 }

@@ -3,7 +3,7 @@
  * last one closes they turn OFFLINE after a grace period (a reconnect within it changes
  * nothing) and `last_seen` is updated. setPresence sets AWAY/BUSY, a custom status and device
  * info. Every change is published on the user's own PRESENCE topic with the list of users they
- * blocked, who never receive it.
+ * blocked, who never receive it, and the audience their lastSeenVisibility allows.
  */
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
@@ -16,6 +16,15 @@ import type { ConnectionTracker } from "./connection-tracker.js";
 import { type PresenceDoc, PresenceStatus } from "./presence.entity.js";
 import type { SetPresenceInput } from "./presence.types.js";
 import type { PresenceView } from "./presence.view.js";
+import type { PresenceEvent } from "../../pubsub.js";
+import { Visibility, maySee, privacyOf } from "../user/privacy.js";
+
+/** Whether a subscriber may receive a presence event: decided from what the event carries. */
+export function eventVisibleTo(ev: PresenceEvent, viewerId: string): boolean {
+  if (ev.presence.userId === viewerId) return true;
+  const level = (Object.values(Visibility) as string[]).includes(ev.visibility ?? "") ? (ev.visibility as Visibility) : Visibility.CONTACTS;
+  return maySee(level, { self: false, blocked: ev.hiddenFrom.includes(viewerId), contact: ev.contacts?.includes(viewerId) ?? false });
+}
 
 export const MAX_CUSTOM_STATUS = 140;
 const MAX_DEVICE_FIELD = 64;
@@ -141,9 +150,22 @@ export class PresenceService {
     return presenceView(userId, after);
   }
 
+  /** Publishes with the audience the owner allows (one read of their settings, one of their contact list). */
   private async publish(userId: string, doc: PresenceFields): Promise<void> {
-    const hiddenFrom = (await this.models.Contact.find({ user_id: new Types.ObjectId(userId), status: ContactStatus.BLOCKED }, { contact_id: 1 }).lean()).map((c) => c.contact_id.toHexString());
-    await this.pubSub.publish("PRESENCE", userId, { presence: presenceView(userId, doc), hiddenFrom });
+    const uid = new Types.ObjectId(userId);
+    const owner = await this.models.User.findById(uid, { settings: 1 }).lean();
+    const visibility = privacyOf(owner?.settings).last_seen_visibility;
+    const entries =
+      visibility === Visibility.NOBODY
+        ? []
+        : await this.models.Contact.find({ user_id: uid, status: mongoose.trusted({ $in: [ContactStatus.BLOCKED, ContactStatus.ACCEPTED] }) }, { contact_id: 1, status: 1 }).lean();
+    const ids = (status: ContactStatus) => entries.filter((c) => c.status === status).map((c) => c.contact_id.toHexString());
+    await this.pubSub.publish("PRESENCE", userId, {
+      presence: presenceView(userId, doc),
+      hiddenFrom: ids(ContactStatus.BLOCKED),
+      visibility,
+      ...(visibility === Visibility.CONTACTS ? { contacts: ids(ContactStatus.ACCEPTED) } : {}),
+    });
   }
 
   async set(viewerId: string, input: SetPresenceInput): Promise<PresenceView> {
@@ -186,12 +208,21 @@ export class PresenceService {
     return unique.map((id) => parseId(id, "userIds"));
   }
 
-  /** Presence of the given users, leaving out unknown ones and those who blocked the viewer. */
+  /**
+   * Presence of the given users, leaving out unknown ones and those whose lastSeenVisibility
+   * does not let the viewer see it (a block always hides it).
+   */
   async forUsers(viewerId: string, ids: string[]): Promise<PresenceView[]> {
     const oids = this.parseUserIds(ids);
-    const users = await this.models.User.find({ _id: mongoose.trusted({ $in: oids }) }, { last_seen: 1 }).lean();
-    const blocked = new Set((await this.contacts.blockedAmong(new Types.ObjectId(viewerId), users.map((u) => u._id))).map((b) => b.toHexString()));
-    const visible = users.filter((u) => !blocked.has(u._id.toHexString()));
+    const users = await this.models.User.find({ _id: mongoose.trusted({ $in: oids }) }, { last_seen: 1, settings: 1 }).lean();
+    const statuses = await this.contacts.statusesTowards(viewerId, users.map((u) => u._id.toHexString()));
+    const visible = users.filter((u, i) =>
+      maySee(privacyOf(u.settings).last_seen_visibility, {
+        self: u._id.toHexString() === viewerId,
+        contact: statuses[i] === ContactStatus.ACCEPTED,
+        blocked: statuses[i] === ContactStatus.BLOCKED,
+      }),
+    );
     const docs = await this.byUserIds(visible.map((u) => u._id.toHexString()));
     return visible.map((u, i) => docs[i] ?? presenceView(u._id.toHexString(), null, u.last_seen));
   }

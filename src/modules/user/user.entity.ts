@@ -7,6 +7,7 @@ import { index, modelOptions, prop, Severity } from "@typegoose/typegoose";
 import type { Types } from "mongoose";
 import { Field, ObjectType } from "type-graphql";
 import { Node } from "../node/node.interface.js";
+import { DEFAULT_PRIVACY, GroupAddPolicy, Visibility } from "./privacy.js";
 
 @ObjectType("UserSettings")
 export class UserSettings {
@@ -21,6 +22,23 @@ export class UserSettings {
   @Field({ name: "typingIndicatorsEnabled" })
   @prop({ type: Boolean, default: true })
   typing_indicators_enabled!: boolean;
+
+  // Privacy (extra fields beside seed 004's three; documents written before them read as the defaults, see privacyOf).
+  @Field(() => Visibility, { name: "phoneNumberVisibility", description: "Who sees phoneNumber. Default CONTACTS." })
+  @prop({ type: String, enum: Visibility, default: DEFAULT_PRIVACY.phone_number_visibility })
+  phone_number_visibility!: Visibility;
+
+  @Field(() => Visibility, { name: "lastSeenVisibility", description: "Who sees lastSeen and presence. Default CONTACTS." })
+  @prop({ type: String, enum: Visibility, default: DEFAULT_PRIVACY.last_seen_visibility })
+  last_seen_visibility!: Visibility;
+
+  @Field(() => Visibility, { name: "profilePictureVisibility", description: "Who sees profilePicture. Default CONTACTS." })
+  @prop({ type: String, enum: Visibility, default: DEFAULT_PRIVACY.profile_picture_visibility })
+  profile_picture_visibility!: Visibility;
+
+  @Field(() => GroupAddPolicy, { name: "groupAddPolicy", description: "Who may add this user to groups directly; others send an invitation. Default EVERYONE." })
+  @prop({ type: String, enum: GroupAddPolicy, default: DEFAULT_PRIVACY.group_add_policy })
+  group_add_policy!: GroupAddPolicy;
 }
 
 const CASE_INSENSITIVE = { locale: "en", strength: 2 };
@@ -52,7 +70,7 @@ export class User extends Node {
   @prop({ type: String, default: null })
   full_name!: string | null;
 
-  @Field(() => String, { name: "phoneNumber", nullable: true })
+  /** Resolved by UserResolver, by the owner's phoneNumberVisibility. */
   @prop({ type: String })
   phone_number?: string;
 

@@ -14,6 +14,7 @@ import { parseId } from "../../common/ids.js";
 import { notFound } from "../../errors.js";
 import { User, UserSettings } from "./user.entity.js";
 import { loadUser } from "./load-user.js";
+import { canSee } from "./visibility.js";
 
 export const UserConnection = ConnectionType("User", () => User);
 
@@ -80,15 +81,22 @@ export class UserResolver {
     return (await this.self(user, ctx))?.settings ?? null;
   }
 
-  @FieldResolver(() => Date, { nullable: true, description: "Null for users who blocked the viewer." })
+  @FieldResolver(() => String, { nullable: true, description: "By the user's phoneNumberVisibility (default: their contacts); null for those who may not see it." })
+  async phoneNumber(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<string | null> {
+    if (!user.phone_number) return null;
+    return (await canSee(ctx, user, "phone_number_visibility")) ? user.phone_number : null;
+  }
+
+  @FieldResolver(() => Date, { nullable: true, description: "By the user's lastSeenVisibility (default: their contacts); null for users who blocked the viewer." })
   async lastSeen(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<Date | string | null> {
-    if (await ctx.loaders.blockedViewer.load(userIdOf(user))) return null;
+    if (!(await canSee(ctx, user, "last_seen_visibility"))) return null;
     return user.last_seen ?? null;
   }
 
-  @FieldResolver(() => Media, { nullable: true })
-  profilePicture(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<DocumentType<Media> | null> | null {
-    return user.profile_picture ? ctx.loaders.media.load(user.profile_picture) : null;
+  @FieldResolver(() => Media, { nullable: true, description: "By the user's profilePictureVisibility (default: their contacts)." })
+  async profilePicture(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<DocumentType<Media> | null> {
+    if (!user.profile_picture || !(await canSee(ctx, user, "profile_picture_visibility"))) return null;
+    return ctx.loaders.media.load(user.profile_picture);
   }
 
   @FieldResolver(() => Contact, { nullable: true, description: "The viewer's contact entry for this user, if any." })

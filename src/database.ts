@@ -17,6 +17,7 @@ import { Group } from "./modules/group/group.entity.js";
 import { Call } from "./modules/call/call.entity.js";
 import { Upload } from "./modules/media/upload.entity.js";
 import { PresenceDoc } from "./modules/presence/presence.entity.js";
+import { SecurityEvent } from "./modules/audit/security-event.entity.js";
 
 /** Marks the periodic reads of background sweeps (`$comment`), so they can be told apart. */
 export const BACKGROUND_COMMENT = "letsapp:background";
@@ -35,6 +36,7 @@ export interface Models {
   Call: ReturnModelType<typeof Call>;
   Upload: ReturnModelType<typeof Upload>;
   Presence: ReturnModelType<typeof PresenceDoc>;
+  SecurityEvent: ReturnModelType<typeof SecurityEvent>;
 }
 
 export interface Database {
@@ -82,6 +84,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
     Call: model(connection, Call),
     Upload: model(connection, Upload),
     Presence: model(connection, PresenceDoc),
+    SecurityEvent: model(connection, SecurityEvent),
   };
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
   return {

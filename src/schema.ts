@@ -19,13 +19,14 @@ import { ConversationFieldsResolver, DirectConversationResolver, GroupConversati
 import { GroupResolver } from "./modules/group/group.resolver.js";
 import { CallParticipantResolver, CallResolver, CallSignalResolver } from "./modules/call/call.resolver.js";
 import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
+import { AuditResolver } from "./modules/audit/audit.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/conversation/subscription.resolver.js";
 
 export const resolvers = [
   AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver, NodeResolver,
   MessageResolver, GroupMessageResolver, ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
-  CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver,
+  CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver, AuditResolver,
 ] as const;
 
 /**

@@ -19,6 +19,8 @@ import { UploadService } from "./modules/media/upload.service.js";
 import { PresenceService } from "./modules/presence/presence.service.js";
 import { LocalConnectionTracker, RedisConnectionTracker } from "./modules/presence/connection-tracker.js";
 import { createStorage, type BlobStorage } from "./storage/index.js";
+import { AbuseGuard } from "./auth/abuse-limits.js";
+import { AuditService } from "./modules/audit/audit.service.js";
 
 export interface AppServices {
   config: Config;
@@ -39,6 +41,10 @@ export interface AppServices {
   uploads: UploadService;
   presence: PresenceService;
   storage: BlobStorage;
+  /** Abuse limits (token buckets, login throttling). */
+  guard: AbuseGuard;
+  /** The security log. */
+  audit: AuditService;
 }
 
 /** Where background work (ring sweeps, presence, upload purges) reports what went wrong. */
@@ -56,8 +62,10 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     perUser: { limit: config.uploadRateLimit, windowSeconds: 10 * 60 },
     onError: (e) => logError(e, "upload purge"),
   });
-  const accounts = new AccountService(db.models, tokens, config, rateLimiter, media);
-  const contacts = new ContactService(db.models);
+  const guard = new AbuseGuard(rateLimiter, config.limits);
+  const audit = new AuditService(db.models, config.auditRetentionDays, (e) => logError(e, "security log"));
+  const accounts = new AccountService(db.models, tokens, config, guard, media, audit);
+  const contacts = new ContactService(db.models, guard);
   const conversations = new ConversationService(db.models, pubSub);
   return {
     config,
@@ -68,9 +76,9 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     contacts,
     pubSub,
     conversations,
-    messages: new MessageService(db.models, conversations, contacts, pubSub),
-    groups: new GroupService(db.models, conversations, contacts, media, pubSub),
-    calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, onError: (e) => logError(e, "call ring timeout") }),
+    messages: new MessageService(db.models, conversations, contacts, pubSub, guard),
+    groups: new GroupService(db.models, conversations, contacts, media, pubSub, guard, audit),
+    calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, guard, onError: (e) => logError(e, "call ring timeout") }),
     presence: new PresenceService(
       db.models,
       contacts,
@@ -81,8 +89,10 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     media,
     uploads,
     storage,
-    passwordResets: new PasswordResetService(db.models, accounts, mailer, config, rateLimiter),
+    passwordResets: new PasswordResetService(db.models, accounts, mailer, config, rateLimiter, audit),
     mailer,
     rateLimiter,
+    guard,
+    audit,
   };
 }

@@ -15,6 +15,9 @@ import type { ContactService } from "../contact/contact.service.js";
 import type { MediaService } from "../media/media.service.js";
 import { type Group, GroupRole, MAX_GROUP_MEMBERS } from "./group.entity.js";
 import type { CreateGroupInput, UpdateGroupInput } from "./group.inputs.js";
+import type { AbuseGuard } from "../../auth/abuse-limits.js";
+import type { AuditService } from "../audit/audit.service.js";
+import { SecurityEventType } from "../audit/security-event.entity.js";
 
 export class GroupService {
   constructor(
@@ -23,7 +26,14 @@ export class GroupService {
     private readonly contacts: ContactService,
     private readonly media: MediaService,
     private readonly pubSub: AppPubSub,
+    private readonly guard: AbuseGuard,
+    private readonly audit: AuditService,
   ) {}
+
+  /** Group admin actions go to the acting admin's security log. */
+  private logAdmin(viewerId: string, type: SecurityEventType, groupId: Types.ObjectId, details: Record<string, unknown> = {}): Promise<void> {
+    return this.audit.record({ type, userId: viewerId, details: { groupId: groupId.toHexString(), ...details } });
+  }
 
   async get(id: string): Promise<DocumentType<Group>> {
     const group = await this.models.Group.findById(parseId(id));
@@ -56,6 +66,7 @@ export class GroupService {
 
   async create(viewerId: string, input: CreateGroupInput): Promise<DocumentType<Group>> {
     const creator = new Types.ObjectId(viewerId);
+    await this.guard.groupChange(viewerId);
     const members = await this.newMembers(creator, input.memberIds, "memberIds");
     if (members.length + 1 > MAX_GROUP_MEMBERS) throw badInput([{ field: "memberIds", message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
     const icon = input.iconId ? (await this.media.ownImage(viewerId, input.iconId, "iconId"))._id.toHexString() : null;
@@ -84,6 +95,7 @@ export class GroupService {
     if (input.description !== undefined) set.description = input.description;
     if (input.iconId !== undefined) set.icon = input.iconId === null ? null : (await this.media.ownImage(viewerId, input.iconId, "iconId"))._id.toHexString();
     const updated = await this.models.Group.findOneAndUpdate({ _id: group._id }, { $set: set }, { returnDocument: "after" });
+    await this.logAdmin(viewerId, SecurityEventType.GROUP_UPDATED, group._id, { fields: Object.keys(set) });
     await this.announce(updated!, [], true);
     return updated!;
   }
@@ -91,6 +103,7 @@ export class GroupService {
   async addMembers(viewerId: string, groupId: string, userIds: string[]): Promise<DocumentType<Group>> {
     const group = await this.requireAdmin(viewerId, groupId);
     if (!group.is_active) throw forbidden("This group is deactivated");
+    await this.guard.groupChange(viewerId);
     const present = new Set(group.members.map((m) => m.toHexString()));
     const fresh = (await this.newMembers(new Types.ObjectId(viewerId), userIds, "userIds")).filter((id) => !present.has(id.toHexString()));
     if (group.members.length + fresh.length > MAX_GROUP_MEMBERS) throw badInput([{ field: "userIds", message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
@@ -103,6 +116,7 @@ export class GroupService {
     );
     if (!updated) throw badInput([{ field: "userIds", message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
     await this.conversations.addMembers(group._id, fresh);
+    await this.logAdmin(viewerId, SecurityEventType.GROUP_MEMBERS_ADDED, group._id, { userIds: fresh.map((f) => f.toHexString()) });
     await this.announce(updated, fresh, true);
     return updated;
   }
@@ -112,7 +126,9 @@ export class GroupService {
     const target = parseId(userId, "userId");
     if (target.toHexString() === viewerId) throw badInput([{ field: "userId", message: "use leaveGroup to leave" }]);
     if (!group.members.some((m) => m.equals(target))) throw notFound("Member");
-    return this.dropMember(group, target);
+    const updated = await this.dropMember(group, target);
+    await this.logAdmin(viewerId, SecurityEventType.GROUP_MEMBER_REMOVED, group._id, { userId: target.toHexString() });
+    return updated;
   }
 
   async setRole(viewerId: string, groupId: string, userId: string, role: GroupRole): Promise<DocumentType<Group>> {
@@ -123,6 +139,7 @@ export class GroupService {
     if (role === GroupRole.MEMBER && isAdmin && group.admins.length === 1) throw forbidden("The last admin cannot step down; make another member admin first");
     const update = role === GroupRole.ADMIN ? { $addToSet: { admins: target } } : { $pull: { admins: target } };
     const updated = await this.models.Group.findOneAndUpdate({ _id: group._id }, update, { returnDocument: "after" });
+    await this.logAdmin(viewerId, SecurityEventType.GROUP_ROLE_CHANGED, group._id, { userId: target.toHexString(), role });
     await this.announce(updated!, [], true);
     return updated!;
   }
@@ -154,6 +171,7 @@ export class GroupService {
   async deactivate(viewerId: string, id: string): Promise<DocumentType<Group>> {
     const group = await this.requireAdmin(viewerId, id);
     const updated = await this.models.Group.findOneAndUpdate({ _id: group._id }, { $set: { is_active: false } }, { returnDocument: "after" });
+    await this.logAdmin(viewerId, SecurityEventType.GROUP_DEACTIVATED, group._id);
     await this.announce(updated!, [], true);
     return updated!;
   }

@@ -109,6 +109,7 @@ export class MessageResolver {
     const me = await ctx.loaders.user.load(ctx.viewer!.id);
     await ctx.services.conversations.requireMemberLight(ctx.viewer!.id, conversationId);
     if (me?.settings?.typing_indicators_enabled === false) return true;
+    await ctx.services.guard.typing(ctx.viewer!.id);
     ctx.services.pubSub.publish("CONVERSATION", conversationId, { type: "typing", typing: { conversationId, userId: ctx.viewer!.id, isTyping } });
     return true;
   }

@@ -60,6 +60,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     maxBytes: config.uploadMaxBytes,
     limiter: rateLimiter,
     perUser: { limit: config.uploadRateLimit, windowSeconds: 10 * 60 },
+    imageMaxPixels: config.imageMaxPixels,
     onError: (e) => logError(e, "upload purge"),
   });
   const guard = new AbuseGuard(rateLimiter, config.limits);

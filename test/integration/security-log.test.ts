@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
+import { SecurityEventType } from "../../src/modules/audit/security-event.entity.js";
 
 const LOGIN = `mutation($i: LoginInput!) { login(input: $i) { accessToken } }`;
 const EVENTS = `query($first: Int, $after: String) { securityEvents(first: $first, after: $after) { edges { node { id type ip details createdAt } } pageInfo { hasNextPage endCursor } } }`;
@@ -34,7 +35,7 @@ describe("security log", () => {
     const out: EventNode[] = [];
     let after: string | null = null;
     for (;;) {
-      const page = await api.gql<EventsPage>(EVENTS, { first: 2, after }, token);
+      const page: { data?: EventsPage | null; errors?: unknown } = await api.gql<EventsPage>(EVENTS, { first: 2, after }, token);
       expect(page.errors, JSON.stringify(page.errors)).toBeUndefined();
       out.push(...page.data!.securityEvents.edges.map((e) => e.node));
       if (!page.data!.securityEvents.pageInfo.hasNextPage) return out;
@@ -71,7 +72,7 @@ describe("security log", () => {
     const orphan = await api.db.models.SecurityEvent.find({ user_id: null }).lean();
     expect(orphan.map((o) => [o.type, o.details])).toEqual([["LOGIN_FAILED", { login: "nobody_l" }]]);
     // Kept AUDIT_RETENTION_DAYS, by a TTL index.
-    const stored = await api.db.models.SecurityEvent.findOne({ type: "PASSWORD_CHANGED" }).lean();
+    const stored = await api.db.models.SecurityEvent.findOne({ type: SecurityEventType.PASSWORD_CHANGED }).lean();
     const days = (stored!.expires_at.getTime() - stored!.created_at.getTime()) / 86_400_000;
     expect(days).toBeCloseTo(7, 2);
     const indexes = await api.db.connection.collection("security_events").indexes();

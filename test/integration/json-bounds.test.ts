@@ -54,10 +54,13 @@ describe("JSON input bounds", () => {
   });
 
   it("refuses deep or oversized call metadata and stores no call", async () => {
-    const before = await api.db.models.Call.countDocuments();
-    const start = (metadata: unknown) => api.gql(`mutation($u: ID!, $m: JSON) { startCall(input: { recipientId: $u, callType: VOICE, metadata: $m }) { id } }`, { u: ben.id, m: metadata }, ben.token);
-    expect((await start(nested(40))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const [cy, dee] = await Promise.all([registerUser(api, "cy_j"), registerUser(api, "dee_j")]);
+    const start = (metadata: unknown) => api.gql(`mutation($u: ID!, $m: JSON) { startCall(input: { recipientId: $u, callType: VOICE, metadata: $m }) { id } }`, { u: dee.id, m: metadata }, cy.token);
+    const deep = await start(nested(40));
+    expect(deep.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(deep.errors?.[0]?.message).toMatch(/deeper than 32/);
     expect((await start({ blob: "x".repeat(70 * 1024) })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-    expect(await api.db.models.Call.countDocuments()).toBe(before);
+    expect(await api.db.models.Call.countDocuments({ caller_id: cy.id })).toBe(0);
+    expect((await start(nested(5))).errors).toBeUndefined();
   });
 });

@@ -11,7 +11,8 @@ import { GraphQLError, GraphQLScalarType } from "graphql";
 import { GraphQLJSON } from "graphql-scalars";
 
 export const MAX_JSON_DEPTH = 32;
-export const MAX_JSON_BYTES = 64 * 1024;
+/** A coarse bound for any JSON value; services keep their own, tighter ones (signals 64 KB, call metadata 8 KB) with field names. */
+export const MAX_JSON_BYTES = 128 * 1024;
 
 const refuse = (message: string): GraphQLError => new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
 

@@ -1,6 +1,6 @@
 /**
  * JSON inputs (call signals, call metadata) are bounded before any work (issue 9 §4): nested
- * deeper than 32 levels or larger than 64 KB is BAD_USER_INPUT, and nothing is stored.
+ * deeper than 32 levels (or larger than the bounds) is BAD_USER_INPUT, and nothing is stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";

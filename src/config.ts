@@ -3,6 +3,8 @@
  * typed object. A bad value stops start-up with a message naming the variable.
  */
 import { randomBytes } from "node:crypto";
+import proxyaddr from "proxy-addr";
+import type { Bucket, RateRule } from "./auth/rate-limiter.js";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -44,6 +46,32 @@ export interface Config {
   readonly uploadRateLimit: number;
   /** S3-compatible storage, when S3_BUCKET is set. */
   readonly s3: S3Config | null;
+  /** Which peers may set X-Forwarded-For (TRUST_PROXY): a hop count or addresses/CIDRs; null: none. */
+  readonly trustProxy: number | string[] | null;
+  readonly limits: AbuseLimits;
+  /** Largest image accepted at completeUpload, in pixels (width × height). */
+  readonly imageMaxPixels: number;
+  /** Days a security event is kept. */
+  readonly auditRetentionDays: number;
+}
+
+/** Abuse limits (README "Security and privacy"); buckets are "capacity/seconds to refill it". */
+export interface AbuseLimits {
+  /** Failed logins per account and IP before each further failure blocks that pair, exponentially longer. */
+  readonly loginFreeFailures: number;
+  readonly loginBackoffBaseSeconds: number;
+  readonly loginBackoffMaxSeconds: number;
+  /** Failed logins per IP (any account) per window. */
+  readonly loginIpFailures: RateRule;
+  readonly registerPerIp: Bucket;
+  readonly messages: Bucket;
+  /** Per sender and conversation, when the recipient has not accepted the sender as a contact. */
+  readonly strangerMessages: Bucket;
+  readonly typing: Bucket;
+  readonly callSignals: Bucket;
+  readonly contactRequests: Bucket;
+  /** createGroup and addGroupMembers calls. */
+  readonly groupChanges: Bucket;
 }
 
 export interface S3Config {
@@ -114,6 +142,51 @@ function s3(env: Env): S3Config | null {
   };
 }
 
+/** "N/S": N per S seconds (a bucket of N refilled every S seconds, or N per window of S). */
+function rate(env: Env, name: string, fallback: string): Bucket & RateRule {
+  const raw = env[name]?.trim() || fallback;
+  const m = /^(\d+)\s*\/\s*(\d+)$/.exec(raw);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 1_000_000 || Number(m[2]) < 1 || Number(m[2]) > 7 * 24 * 3600) {
+    throw new ConfigError(name, `must be "count/seconds" such as 30/10 (count 1 to 1000000, seconds 1 to 604800), got "${raw}"`);
+  }
+  const [count, seconds] = [Number(m[1]), Number(m[2])];
+  return { capacity: count, perSeconds: seconds, limit: count, windowSeconds: seconds };
+}
+
+/** TRUST_PROXY: unset/false: none; a number: that many proxy hops; else addresses or CIDRs (proxy-addr names such as loopback too). */
+function trustProxy(env: Env): number | string[] | null {
+  const raw = env.TRUST_PROXY?.trim();
+  if (!raw || ["false", "0", "no", "off"].includes(raw.toLowerCase())) return null;
+  if (/^\d+$/.test(raw)) {
+    if (Number(raw) > 20) throw new ConfigError("TRUST_PROXY", `a hop count must be at most 20, got ${raw}`);
+    return Number(raw);
+  }
+  const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  try {
+    proxyaddr.compile(list);
+  } catch (err) {
+    throw new ConfigError("TRUST_PROXY", `must be a hop count or a comma-separated list of addresses/CIDRs: ${(err as Error).message}`);
+  }
+  return list;
+}
+
+function abuseLimits(env: Env): AbuseLimits {
+  const base = int(env, "LOGIN_BACKOFF_BASE_SECONDS", 1, 1, 3600);
+  return {
+    loginFreeFailures: int(env, "LOGIN_FREE_FAILURES", 5, 1, 1000),
+    loginBackoffBaseSeconds: base,
+    loginBackoffMaxSeconds: Math.max(base, int(env, "LOGIN_BACKOFF_MAX_SECONDS", 900, 1, 24 * 3600)),
+    loginIpFailures: rate(env, "LOGIN_IP_FAILURE_LIMIT", "100/900"),
+    registerPerIp: rate(env, "REGISTER_RATE_LIMIT", "10/3600"),
+    messages: rate(env, "MESSAGE_RATE_LIMIT", "30/10"),
+    strangerMessages: rate(env, "STRANGER_MESSAGE_RATE_LIMIT", "5/5"),
+    typing: rate(env, "TYPING_RATE_LIMIT", "30/10"),
+    callSignals: rate(env, "CALL_SIGNAL_RATE_LIMIT", "300/10"),
+    contactRequests: rate(env, "CONTACT_REQUEST_RATE_LIMIT", "30/3600"),
+    groupChanges: rate(env, "GROUP_RATE_LIMIT", "30/600"),
+  };
+}
+
 const LOG_LEVELS: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -126,6 +199,9 @@ export function loadConfig(env: Env = process.env): Config {
   const secret = env.JWT_SECRET;
   if (production && !secret) throw new ConfigError("JWT_SECRET", "is required in production");
   if (secret !== undefined && secret.length < 32) throw new ConfigError("JWT_SECRET", "must be at least 32 characters");
+
+  // In-memory data in production would be lost at the first restart.
+  if (production && !env.MONGODB_URI?.trim()) throw new ConfigError("MONGODB_URI", "is required in production (without it the embedded in-memory database would lose every write on restart)");
 
   const logLevel = (env.LOG_LEVEL ?? (nodeEnv === "test" ? "silent" : "info")) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
@@ -142,7 +218,8 @@ export function loadConfig(env: Env = process.env): Config {
     sessionMaxAgeSeconds: int(env, "SESSION_MAX_AGE_SECONDS", 90 * 24 * 3600, 60, 5 * 365 * 24 * 3600),
     maxConnectionsPerUser: int(env, "MAX_CONNECTIONS_PER_USER", 20, 1, 1000),
     passwordResetTtlSeconds: int(env, "PASSWORD_RESET_TTL_SECONDS", 3600, 60, 7 * 24 * 3600),
-    introspection: bool(env, "GRAPHQL_INTROSPECTION", true),
+    // Playgrounds need it in development; production opts in explicitly.
+    introspection: bool(env, "GRAPHQL_INTROSPECTION", !production),
     uploadMaxBytes: int(env, "UPLOAD_MAX_BYTES", 25 * 1024 * 1024, 1, 1024 * 1024 * 1024),
     downloadUrlTtlSeconds: int(env, "DOWNLOAD_URL_TTL_SECONDS", 3600, 10, 7 * 24 * 3600),
     logLevel,
@@ -156,5 +233,9 @@ export function loadConfig(env: Env = process.env): Config {
     uploadUrlTtlSeconds: int(env, "UPLOAD_URL_TTL_SECONDS", 15 * 60, 1, 24 * 3600),
     uploadRateLimit: int(env, "UPLOAD_RATE_LIMIT", 200, 1, 100_000),
     s3: s3(env),
+    trustProxy: trustProxy(env),
+    limits: abuseLimits(env),
+    imageMaxPixels: int(env, "IMAGE_MAX_PIXELS", 50_000_000, 1, 1_000_000_000),
+    auditRetentionDays: int(env, "AUDIT_RETENTION_DAYS", 90, 1, 3650),
   });
 }

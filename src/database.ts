@@ -18,6 +18,7 @@ import { Call } from "./modules/call/call.entity.js";
 import { Upload } from "./modules/media/upload.entity.js";
 import { PresenceDoc } from "./modules/presence/presence.entity.js";
 import { GroupInvitation } from "./modules/group/group-invitation.entity.js";
+import { SecurityEvent } from "./modules/audit/security-event.entity.js";
 
 /** Marks the periodic reads of background sweeps (`$comment`), so they can be told apart. */
 export const BACKGROUND_COMMENT = "letsapp:background";
@@ -37,6 +38,7 @@ export interface Models {
   Upload: ReturnModelType<typeof Upload>;
   Presence: ReturnModelType<typeof PresenceDoc>;
   GroupInvitation: ReturnModelType<typeof GroupInvitation>;
+  SecurityEvent: ReturnModelType<typeof SecurityEvent>;
 }
 
 export interface Database {
@@ -85,6 +87,7 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
     Upload: model(connection, Upload),
     Presence: model(connection, PresenceDoc),
     GroupInvitation: model(connection, GroupInvitation),
+    SecurityEvent: model(connection, SecurityEvent),
   };
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
   return {

@@ -7,7 +7,7 @@ import pino from "pino";
 import { ConfigError, loadConfig } from "./config.js";
 import { connectDatabase } from "./database.js";
 import { createServer } from "./server.js";
-import { LogMailer, SmtpMailer } from "./mail/mailer.js";
+import { createMailer } from "./mail/mailer.js";
 
 async function main(): Promise<void> {
   let config;
@@ -28,7 +28,8 @@ async function main(): Promise<void> {
     { database: config.mongodbUri ? "mongodb" : "embedded", uri: db.embedded?.uri },
     config.mongodbUri ? "connected to MongoDB (MONGODB_URI)" : "MONGODB_URI is not set: using the embedded in-memory database (data is lost on exit)",
   );
-  const mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.mailFrom) : new LogMailer(log);
+  if (config.env === "production" && !config.smtpUrl) log.warn("SMTP_URL is not set: mail (password resets) is not sent; only its recipient is logged");
+  const mailer = createMailer(config, log);
   const server = await createServer(config, db, { mailer, log });
   const port = await server.listen(config.port);
   log.info({ port }, `LetsApp API ready at http://localhost:${port}/graphql (WebSocket on the same path)`);

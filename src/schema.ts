@@ -21,13 +21,14 @@ import { GroupResolver } from "./modules/group/group.resolver.js";
 import { GroupInvitationResolver } from "./modules/group/group-invitation.resolver.js";
 import { CallParticipantResolver, CallResolver, CallSignalResolver } from "./modules/call/call.resolver.js";
 import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
+import { AuditResolver } from "./modules/audit/audit.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/conversation/subscription.resolver.js";
 
 export const resolvers = [
   AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver, NodeResolver,
   MessageResolver, GroupMessageResolver, ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
-  CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver,
+  CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver, AuditResolver,
   SessionResolver,
   GroupInvitationResolver,
 ] as const;

@@ -22,6 +22,7 @@ import type { Mailer } from "./mail/mailer.js";
 import { createAppPubSub } from "./pubsub.js";
 import { pino, type Logger } from "pino";
 import { sendJson, serveBytes } from "./http/bytes.js";
+import { clientIpResolver } from "./http/client-ip.js";
 import { servePlayground, servePlaygroundAsset, wantsPlayground } from "./playground.js";
 
 /** Largest accepted request body (GraphQL documents and variables; uploads go elsewhere). */
@@ -78,6 +79,7 @@ export async function createServer(config: Config, db: Database, options: Server
   const log = options.log ?? pino({ level: config.logLevel });
   const services = createServices(config, db, options.mailer, pubSubHandle.pubSub, (err, task) => log.error({ err, task }, `background task failed: ${task}`));
   const httpServer = http.createServer();
+  const clientIp = clientIpResolver(config.trustProxy);
   const armor = new ApolloArmor({
     maxDepth: { n: 10 },
     costLimit: { maxCost: 5000 },
@@ -135,7 +137,7 @@ export async function createServer(config: Config, db: Database, options: Server
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: await buildContext(services, ctx.connectionParams?.authorization, ctx.extra.request.socket.remoteAddress ?? "unknown", undefined, ctx.extra.request.headers["user-agent"]),
+          contextValue: await buildContext(services, ctx.connectionParams?.authorization, clientIp(ctx.extra.request), undefined, ctx.extra.request.headers["user-agent"]),
         };
       },
       onNext: (_ctx, _id, _payload, _args, result) => {
@@ -202,7 +204,7 @@ export async function createServer(config: Config, db: Database, options: Server
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? "GET", headers, search: url.search, body };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => buildContext(services, req.headers.authorization, req.socket.remoteAddress ?? "unknown", headers.get("x-request-id") ?? undefined, headers.get("user-agent") ?? undefined),
+      context: () => buildContext(services, req.headers.authorization, clientIp(req), headers.get("x-request-id") ?? undefined, headers.get("user-agent") ?? undefined),
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.statusCode = result.status ?? 200;

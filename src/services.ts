@@ -22,6 +22,9 @@ import { UploadService } from "./modules/media/upload.service.js";
 import { PresenceService } from "./modules/presence/presence.service.js";
 import { LocalConnectionTracker, RedisConnectionTracker } from "./modules/presence/connection-tracker.js";
 import { createStorage, type BlobStorage } from "./storage/index.js";
+import { AbuseGuard } from "./auth/abuse-limits.js";
+import { AuditService } from "./modules/audit/audit.service.js";
+import { SecurityEventType } from "./modules/audit/security-event.entity.js";
 
 export interface AppServices {
   config: Config;
@@ -46,6 +49,10 @@ export interface AppServices {
   uploads: UploadService;
   presence: PresenceService;
   storage: BlobStorage;
+  /** Abuse limits (token buckets, login throttling). */
+  guard: AbuseGuard;
+  /** The security log. */
+  audit: AuditService;
 }
 
 /** Where background work (ring sweeps, presence, upload purges) reports what went wrong. */
@@ -61,11 +68,21 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     maxBytes: config.uploadMaxBytes,
     limiter: rateLimiter,
     perUser: { limit: config.uploadRateLimit, windowSeconds: 10 * 60 },
+    imageMaxPixels: config.imageMaxPixels,
     onError: (e) => logError(e, "upload purge"),
   });
-  const sessions = new SessionService(db.models, pubSub, { refreshTokenTtlSeconds: config.refreshTokenTtlSeconds, maxAgeSeconds: config.sessionMaxAgeSeconds });
-  const accounts = new AccountService(db.models, tokens, config, rateLimiter, media, sessions);
-  const contacts = new ContactService(db.models, pubSub);
+  const guard = new AbuseGuard(rateLimiter, config.limits);
+  const audit = new AuditService(db.models, config.auditRetentionDays, (e) => logError(e, "security log"));
+  const sessions = new SessionService(db.models, pubSub, {
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    maxAgeSeconds: config.sessionMaxAgeSeconds,
+    // Revocations and reuse detection reach the security log here; logout, password and
+    // deactivation paths record their own, richer event (with the request's IP).
+    onEnded: (userId, sessionIds, reason) =>
+      reason === "revoked" || reason === "refresh_reuse" ? audit.record({ type: SecurityEventType.SESSION_REVOKED, userId, ip: null, details: { sessionIds, reason } }) : undefined,
+  });
+  const accounts = new AccountService(db.models, tokens, config, guard, media, sessions, audit);
+  const contacts = new ContactService(db.models, pubSub, guard);
   const conversations = new ConversationService(db.models, pubSub);
   const groupInvitations = new GroupInvitationService(db.models);
   return {
@@ -79,10 +96,10 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     contacts,
     pubSub,
     conversations,
-    messages: new MessageService(db.models, conversations, contacts, pubSub),
-    groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations),
+    messages: new MessageService(db.models, conversations, contacts, pubSub, guard),
+    groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit),
     groupInvitations,
-    calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, onError: (e) => logError(e, "call ring timeout") }),
+    calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, guard, onError: (e) => logError(e, "call ring timeout") }),
     presence: new PresenceService(
       db.models,
       contacts,
@@ -93,8 +110,10 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     media,
     uploads,
     storage,
-    passwordResets: new PasswordResetService(db.models, accounts, mailer, config, rateLimiter),
+    passwordResets: new PasswordResetService(db.models, accounts, mailer, config, rateLimiter, audit),
     mailer,
     rateLimiter,
+    guard,
+    audit,
   };
 }

@@ -7,7 +7,7 @@
 import { WireServer } from "./server.js";
 
 export interface EmbeddedMongoOptions {
-  /** Interface to listen on; default 127.0.0.1. */
+  /** Interface to listen on; default 127.0.0.1. Loopback only: the server has no authentication. */
   host?: string;
   /** TCP port; default 0 (a free one). */
   port?: number;
@@ -28,8 +28,16 @@ export interface EmbeddedMongo {
   reset(): void;
 }
 
+/** Loopback addresses: 127.0.0.0/8, ::1 (also as ::ffff:127.x) and the name localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
   const host = options.host ?? "127.0.0.1";
+  // No authentication and every database readable: reachable from this machine only.
+  if (!isLoopback(host)) throw new Error(`the embedded database listens on loopback addresses only (127.0.0.1, ::1, localhost), not ${host}: it has no authentication`);
   const replicaSet = options.replicaSet === false ? null : options.replicaSet ?? "rs0";
   const server = new WireServer({
     host,

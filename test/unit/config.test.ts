@@ -64,3 +64,56 @@ describe("loadConfig: sessions and connections", () => {
     expect(() => loadConfig(env)).toThrow(variable);
   });
 });
+
+describe("loadConfig: security and abuse limits", () => {
+  const prod = { NODE_ENV: "production", JWT_SECRET: "s".repeat(40), MONGODB_URI: "mongodb://db:27017/x" };
+
+  it("has defaults a normal user never hits, and reads every limit", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ trustProxy: null, imageMaxPixels: 50_000_000, auditRetentionDays: 90 });
+    expect(c.limits).toMatchObject({
+      loginFreeFailures: 5, loginBackoffBaseSeconds: 1, loginBackoffMaxSeconds: 900, loginIpFailures: { limit: 100, windowSeconds: 900 },
+      registerPerIp: { capacity: 10, perSeconds: 3600 }, messages: { capacity: 30, perSeconds: 10 }, strangerMessages: { capacity: 5, perSeconds: 5 },
+      typing: { capacity: 30, perSeconds: 10 }, callSignals: { capacity: 300, perSeconds: 10 }, contactRequests: { capacity: 30, perSeconds: 3600 }, groupChanges: { capacity: 30, perSeconds: 600 },
+    });
+    const set = loadConfig({
+      TRUST_PROXY: "2", IMAGE_MAX_PIXELS: "1000", AUDIT_RETENTION_DAYS: "7", LOGIN_FREE_FAILURES: "3", LOGIN_BACKOFF_BASE_SECONDS: "2", LOGIN_BACKOFF_MAX_SECONDS: "60",
+      LOGIN_IP_FAILURE_LIMIT: "10/60", REGISTER_RATE_LIMIT: "1/60", MESSAGE_RATE_LIMIT: "2 / 3", STRANGER_MESSAGE_RATE_LIMIT: "4/5", TYPING_RATE_LIMIT: "6/7",
+      CALL_SIGNAL_RATE_LIMIT: "8/9", CONTACT_REQUEST_RATE_LIMIT: "10/11", GROUP_RATE_LIMIT: "12/13",
+    });
+    expect(set).toMatchObject({ trustProxy: 2, imageMaxPixels: 1000, auditRetentionDays: 7 });
+    expect(set.limits).toMatchObject({
+      loginFreeFailures: 3, loginBackoffBaseSeconds: 2, loginBackoffMaxSeconds: 60, loginIpFailures: { limit: 10, windowSeconds: 60 }, registerPerIp: { capacity: 1, perSeconds: 60 },
+      messages: { capacity: 2, perSeconds: 3 }, strangerMessages: { capacity: 4, perSeconds: 5 }, typing: { capacity: 6, perSeconds: 7 }, callSignals: { capacity: 8, perSeconds: 9 },
+      contactRequests: { capacity: 10, perSeconds: 11 }, groupChanges: { capacity: 12, perSeconds: 13 },
+    });
+    expect(loadConfig({ TRUST_PROXY: "10.0.0.0/8, loopback" }).trustProxy).toEqual(["10.0.0.0/8", "loopback"]);
+    expect(loadConfig({ TRUST_PROXY: "false" }).trustProxy).toBeNull();
+  });
+
+  it("switches introspection off in production unless GRAPHQL_INTROSPECTION=true", () => {
+    expect(loadConfig(prod).introspection).toBe(false);
+    expect(loadConfig({ ...prod, GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(true);
+    expect(loadConfig({}).introspection).toBe(true);
+  });
+
+  it("refuses production without MONGODB_URI (the embedded database is in memory)", () => {
+    expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: "s".repeat(40) })).toThrow(/MONGODB_URI: is required in production/);
+  });
+
+  it.each([
+    [{ TRUST_PROXY: "not-an-ip" }, "TRUST_PROXY"],
+    [{ TRUST_PROXY: "99" }, "TRUST_PROXY"],
+    [{ MESSAGE_RATE_LIMIT: "30" }, "MESSAGE_RATE_LIMIT"],
+    [{ STRANGER_MESSAGE_RATE_LIMIT: "0/5" }, "STRANGER_MESSAGE_RATE_LIMIT"],
+    [{ REGISTER_RATE_LIMIT: "1/0" }, "REGISTER_RATE_LIMIT"],
+    [{ LOGIN_IP_FAILURE_LIMIT: "x/y" }, "LOGIN_IP_FAILURE_LIMIT"],
+    [{ LOGIN_FREE_FAILURES: "0" }, "LOGIN_FREE_FAILURES"],
+    [{ LOGIN_BACKOFF_BASE_SECONDS: "0" }, "LOGIN_BACKOFF_BASE_SECONDS"],
+    [{ IMAGE_MAX_PIXELS: "0" }, "IMAGE_MAX_PIXELS"],
+    [{ AUDIT_RETENTION_DAYS: "0" }, "AUDIT_RETENTION_DAYS"],
+  ])("refuses %o naming %s", (env, variable) => {
+    expect(() => loadConfig(env as Record<string, string>)).toThrow(ConfigError);
+    expect(() => loadConfig(env as Record<string, string>)).toThrow(new RegExp(`^${variable}:`));
+  });
+});

@@ -34,13 +34,13 @@ export class AccountResolver {
   @Authorized()
   @Mutation(() => Boolean, { description: "Revokes the refresh token of this session; with allSessions, every session of the viewer." })
   logout(@Arg("allSessions", () => Boolean, { nullable: true, defaultValue: false }) allSessions: boolean | null, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.accounts.logout(ctx.viewer!.id, ctx.viewer!.sessionId, allSessions === true);
+    return ctx.services.accounts.logout(ctx.viewer!.id, ctx.viewer!.sessionId, allSessions === true, ctx.ip);
   }
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Rejects the current and the last 5 passwords (PASSWORD_REUSED). Revokes the other sessions." })
   changePassword(@Arg("currentPassword") currentPassword: string, @Arg("newPassword") newPassword: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.accounts.changePassword(ctx.viewer!.id, ctx.viewer!.sessionId, currentPassword, newPassword);
+    return ctx.services.accounts.changePassword(ctx.viewer!.id, ctx.viewer!.sessionId, currentPassword, newPassword, ctx.ip);
   }
 
   @Authorized()
@@ -58,7 +58,7 @@ export class AccountResolver {
   @Authorized()
   @Mutation(() => Boolean, { description: "Sets is_active false, revokes sessions; the user can no longer log in or be messaged." })
   deactivateAccount(@Arg("password") password: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.accounts.deactivate(ctx.viewer!.id, password);
+    return ctx.services.accounts.deactivate(ctx.viewer!.id, password, ctx.ip);
   }
 
   @Mutation(() => Boolean, { description: "Always true, whether or not the email is known. The token goes out through the mailer." })
@@ -68,6 +68,6 @@ export class AccountResolver {
 
   @Mutation(() => Boolean, { description: "Single use; expires after 1 hour by default. Revokes every session of the user." })
   resetPassword(@Arg("token") token: string, @Arg("newPassword") newPassword: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.passwordResets.reset(token, newPassword);
+    return ctx.services.passwordResets.reset(token, newPassword, ctx.ip);
   }
 }

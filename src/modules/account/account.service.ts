@@ -8,7 +8,9 @@ import type { Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, conflict, invalidToken, notFound, unauthenticated } from "../../errors.js";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../../auth/password.js";
 import { type TokenService, randomToken, sha256 } from "../../auth/tokens.js";
-import { LOGIN_PER_ACCOUNT, LOGIN_PER_IP, type RateLimiter } from "../../auth/rate-limiter.js";
+import type { AbuseGuard } from "../../auth/abuse-limits.js";
+import type { AuditService } from "../audit/audit.service.js";
+import { SecurityEventType } from "../audit/security-event.entity.js";
 import type { MediaService } from "../media/media.service.js";
 import { type AuthPayload, type DeviceInfoInput, type LoginInput, type RegisterInput, type UpdateProfileInput, type UpdateSettingsInput, MIN_PASSWORD_LENGTH } from "./account.inputs.js";
 import { type User, searchKeys } from "../user/user.entity.js";
@@ -30,13 +32,15 @@ export class AccountService {
     private readonly models: Models,
     private readonly tokens: TokenService,
     private readonly config: Config,
-    private readonly limiter: RateLimiter,
+    private readonly guard: AbuseGuard,
     private readonly media: MediaService,
     /** Every session write and every end of a login goes through it. */
     readonly sessions: SessionService,
+    private readonly audit: AuditService,
   ) {}
 
   async register(input: RegisterInput, origin: LoginOrigin = {}): Promise<AuthPayload> {
+    await this.guard.register(origin.ip ?? "unknown");
     const password = await hashPassword(input.password);
     let user: DocumentType<User>;
     try {
@@ -60,20 +64,30 @@ export class AccountService {
     return this.startSession(user, origin);
   }
 
-  /** Unknown login and wrong password answer the same error after the same work. */
+  /**
+   * Unknown login and wrong password answer the same error after the same work. Throttled per
+   * account and IP (see LoginThrottle): the account is the user found, so the username and
+   * the email share one budget; a login naming nobody is counted under what was typed.
+   */
   async login(input: LoginInput, ip: string, userAgent: string | null = null): Promise<AuthPayload> {
     const login = input.login.trim();
-    const accountKey = `login:account:${login.toLowerCase()}`;
-    await this.limiter.hit(`login:ip:${ip}`, LOGIN_PER_IP);
-    await this.limiter.hit(accountKey, LOGIN_PER_ACCOUNT);
     const filter = login.includes("@") ? { email: login.toLowerCase() } : { username: login };
     const user = await this.models.User.findOne(filter).collation(CASE_INSENSITIVE);
+    const account = user ? `u:${user._id.toHexString()}` : `n:${login.toLowerCase()}`;
+    await this.guard.login.check(account, ip);
     const ok = await verifyPassword(user?.password ?? (await dummyPasswordHash()), input.password);
-    if (!user || !ok) throw unauthenticated("Invalid login or password");
+    if (!user || !ok) {
+      await this.guard.login.failed(account, ip);
+      // A login naming no account is logged for operators but is nobody's to read.
+      await this.audit.record({ type: SecurityEventType.LOGIN_FAILED, userId: user?._id ?? null, ip, details: user ? null : { login: login.slice(0, 100) } });
+      throw unauthenticated("Invalid login or password");
+    }
     if (!user.is_active) throw new AppError(ErrorCode.FORBIDDEN, "This account is deactivated");
-    await this.limiter.reset(accountKey, LOGIN_PER_ACCOUNT);
+    await this.guard.login.succeeded(account, ip);
     await this.models.User.updateOne({ _id: user._id }, { $set: { last_seen: new Date() } });
-    return this.startSession(user, { device: input.device ?? null, ip, userAgent });
+    const payload = await this.startSession(user, { device: input.device ?? null, ip, userAgent });
+    await this.audit.record({ type: SecurityEventType.LOGIN_SUCCEEDED, userId: user._id, ip, details: { sessionId: payload.sessionId } });
+    return payload;
   }
 
   /** Rotates a refresh token; a token already rotated revokes its whole family. */
@@ -95,8 +109,9 @@ export class AccountService {
     return this.issue(user, session.family_id, {}, session);
   }
 
-  async logout(userId: string, sessionId: string, allSessions: boolean): Promise<boolean> {
+  async logout(userId: string, sessionId: string, allSessions: boolean, ip: string | null = null): Promise<boolean> {
     await this.sessions.end(userId, allSessions ? { allExcept: null } : { familyIds: [sessionId] }, "logout");
+    await this.audit.record({ type: SecurityEventType.SESSION_REVOKED, userId, ip, details: allSessions ? { allSessions: true } : { sessionId } });
     return true;
   }
 
@@ -104,7 +119,7 @@ export class AccountService {
    * Rejects the current password and the last five (PASSWORD_REUSED); keeps the previous hash
    * in `password_history` (at most 5, as seed 004 says) and revokes every other session.
    */
-  async changePassword(userId: string, sessionId: string, currentPassword: string, newPassword: string): Promise<boolean> {
+  async changePassword(userId: string, sessionId: string, currentPassword: string, newPassword: string, ip: string | null = null): Promise<boolean> {
     const user = await this.requireUser(userId);
     if (!(await verifyPassword(user.password, currentPassword))) {
       throw badInput([{ field: "currentPassword", message: "currentPassword is incorrect" }]);
@@ -112,6 +127,7 @@ export class AccountService {
     await this.assertNewPassword(user, newPassword);
     await this.setPassword(user, newPassword);
     await this.sessions.end(userId, { allExcept: sessionId }, "password_changed");
+    await this.audit.record({ type: SecurityEventType.PASSWORD_CHANGED, userId, ip });
     return true;
   }
 
@@ -161,11 +177,12 @@ export class AccountService {
   }
 
   /** Sets is_active false and revokes every session: the user can no longer log in. */
-  async deactivate(userId: string, password: string): Promise<boolean> {
+  async deactivate(userId: string, password: string, ip: string | null = null): Promise<boolean> {
     const user = await this.requireUser(userId);
     if (!(await verifyPassword(user.password, password))) throw badInput([{ field: "password", message: "password is incorrect" }]);
     await this.models.User.updateOne({ _id: user._id }, { $set: { is_active: false } });
     await this.sessions.end(userId, { allExcept: null }, "account_deactivated");
+    await this.audit.record({ type: SecurityEventType.ACCOUNT_DEACTIVATED, userId, ip });
     return true;
   }
 
@@ -198,7 +215,9 @@ export class AccountService {
     }
   }
 
+  /** Every password change (including a reset) also voids every reset token still unused. */
   private async setPassword(user: DocumentType<User>, newPassword: string): Promise<void> {
+    await this.models.PasswordReset.updateMany({ user_id: user._id, used: false }, { $set: { used: true } });
     await this.models.User.updateOne(
       { _id: user._id },
       {

@@ -8,6 +8,7 @@
  * action on an overdue call marks it MISSED first. Whichever comes first wins through the
  * revision check, and the change is published once.
  */
+import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
@@ -29,6 +30,7 @@ const MAX_WRITE_ATTEMPTS = 8;
 
 export interface CallServiceOptions {
   ringTimeoutMs: number;
+  guard: AbuseGuard;
   onError?: (err: unknown) => void;
 }
 
@@ -228,6 +230,7 @@ export class CallService {
     if (!(await this.actorOf(to.toHexString(), call))) throw notFound("Participant");
     // A block ends the live view between the two, in direct and group calls alike.
     if (await this.contacts.blockedBetween(new Types.ObjectId(viewerId), to)) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
+    await this.options.guard.callSignal(viewerId);
     await this.pubSub.publish("CALL_SIGNAL", `${call._id.toHexString()}:${to.toHexString()}`, { callId: call._id.toHexString(), fromId: viewerId, signal });
     return true;
   }

@@ -2,6 +2,7 @@
  * Contacts: requests, acceptance, removal, blocking, and the reads that depend on them. Each
  * user owns their entry about the other; the rules for both entries live here.
  */
+import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
@@ -24,6 +25,7 @@ export class ContactService {
     private readonly models: Models,
     /** Blocks are published to the blocked user: their open streams stop showing the blocker live. */
     private readonly pubSub: AppPubSub,
+    private readonly guard: AbuseGuard,
   ) {}
 
   /** The other user of a contact operation: a valid, existing, active user who is not the viewer. */
@@ -60,6 +62,7 @@ export class ContactService {
     const { mine, theirs } = await this.pair(viewer, other);
     if (mine?.status === ContactStatus.BLOCKED || theirs?.status === ContactStatus.BLOCKED) throw blocked();
     if (mine && mine.status !== ContactStatus.PENDING) return mine;
+    await this.guard.contactRequest(viewerId);
     if (theirs?.status === ContactStatus.PENDING || theirs?.status === ContactStatus.ACCEPTED) {
       // They asked first: asking back accepts.
       await this.models.Contact.updateOne({ _id: theirs._id }, { $set: { status: ContactStatus.ACCEPTED } });

@@ -24,6 +24,9 @@ interface Additions {
   add: Types.ObjectId[];
   invite: Types.ObjectId[];
 }
+import type { AbuseGuard } from "../../auth/abuse-limits.js";
+import type { AuditService } from "../audit/audit.service.js";
+import { SecurityEventType } from "../audit/security-event.entity.js";
 
 export class GroupService {
   constructor(
@@ -33,7 +36,14 @@ export class GroupService {
     private readonly media: MediaService,
     private readonly pubSub: AppPubSub,
     private readonly invitations: GroupInvitationService,
+    private readonly guard: AbuseGuard,
+    private readonly audit: AuditService,
   ) {}
+
+  /** Group admin actions go to the acting admin's security log. */
+  private logAdmin(viewerId: string, type: SecurityEventType, groupId: Types.ObjectId, details: Record<string, unknown> = {}): Promise<void> {
+    return this.audit.record({ type, userId: viewerId, details: { groupId: groupId.toHexString(), ...details } });
+  }
 
   async get(id: string): Promise<DocumentType<Group>> {
     const group = await this.models.Group.findById(parseId(id));
@@ -78,6 +88,7 @@ export class GroupService {
 
   async create(viewerId: string, input: CreateGroupInput): Promise<DocumentType<Group>> {
     const creator = new Types.ObjectId(viewerId);
+    await this.guard.groupChange(viewerId);
     const { add: members, invite } = await this.newMembers(creator, input.memberIds, "memberIds");
     if (members.length + 1 > MAX_GROUP_MEMBERS) throw badInput([{ field: "memberIds", message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
     const icon = input.iconId ? (await this.media.ownImage(viewerId, input.iconId, "iconId"))._id.toHexString() : null;
@@ -107,6 +118,7 @@ export class GroupService {
     if (input.description !== undefined) set.description = input.description;
     if (input.iconId !== undefined) set.icon = input.iconId === null ? null : (await this.media.ownImage(viewerId, input.iconId, "iconId"))._id.toHexString();
     const updated = await this.models.Group.findOneAndUpdate({ _id: group._id }, { $set: set }, { returnDocument: "after" });
+    await this.logAdmin(viewerId, SecurityEventType.GROUP_UPDATED, group._id, { fields: Object.keys(set) });
     await this.announce(updated!, [], true);
     return updated!;
   }
@@ -114,6 +126,7 @@ export class GroupService {
   async addMembers(viewerId: string, groupId: string, userIds: string[]): Promise<DocumentType<Group>> {
     const group = await this.requireAdmin(viewerId, groupId);
     if (!group.is_active) throw forbidden("This group is deactivated");
+    await this.guard.groupChange(viewerId);
     const present = new Set(group.members.map((m) => m.toHexString()));
     const adder = new Types.ObjectId(viewerId);
     const additions = await this.newMembers(adder, userIds, "userIds");
@@ -122,7 +135,9 @@ export class GroupService {
     if (group.members.length + fresh.length > MAX_GROUP_MEMBERS) throw badInput([{ field: "userIds", message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
     await this.invitations.invite(group._id, adder, invite);
     if (fresh.length === 0) return group;
-    return this.join(group, fresh, "userIds");
+    const updated = await this.join(group, fresh, "userIds");
+    await this.logAdmin(viewerId, SecurityEventType.GROUP_MEMBERS_ADDED, group._id, { userIds: fresh.map((f) => f.toHexString()) });
+    return updated;
   }
 
   /** Adds members; the cap is re-checked by the update itself, so concurrent additions cannot pass it. */
@@ -168,7 +183,9 @@ export class GroupService {
     const target = parseId(userId, "userId");
     if (target.toHexString() === viewerId) throw badInput([{ field: "userId", message: "use leaveGroup to leave" }]);
     if (!group.members.some((m) => m.equals(target))) throw notFound("Member");
-    return this.dropMember(group, target);
+    const updated = await this.dropMember(group, target);
+    await this.logAdmin(viewerId, SecurityEventType.GROUP_MEMBER_REMOVED, group._id, { userId: target.toHexString() });
+    return updated;
   }
 
   async setRole(viewerId: string, groupId: string, userId: string, role: GroupRole): Promise<DocumentType<Group>> {
@@ -179,6 +196,7 @@ export class GroupService {
     if (role === GroupRole.MEMBER && isAdmin && group.admins.length === 1) throw forbidden("The last admin cannot step down; make another member admin first");
     const update = role === GroupRole.ADMIN ? { $addToSet: { admins: target } } : { $pull: { admins: target } };
     const updated = await this.models.Group.findOneAndUpdate({ _id: group._id }, update, { returnDocument: "after" });
+    await this.logAdmin(viewerId, SecurityEventType.GROUP_ROLE_CHANGED, group._id, { userId: target.toHexString(), role });
     await this.announce(updated!, [], true);
     return updated!;
   }
@@ -213,6 +231,7 @@ export class GroupService {
   async deactivate(viewerId: string, id: string): Promise<DocumentType<Group>> {
     const group = await this.requireAdmin(viewerId, id);
     const updated = await this.models.Group.findOneAndUpdate({ _id: group._id }, { $set: { is_active: false } }, { returnDocument: "after" });
+    await this.logAdmin(viewerId, SecurityEventType.GROUP_DEACTIVATED, group._id);
     await this.announce(updated!, [], true);
     await this.pubSub.publish("CONVERSATION", group._id.toHexString(), { type: "access.revoked", userIds: null });
     return updated!;

@@ -25,7 +25,7 @@ import { type BlobStorage, readAll } from "../../storage/blob-storage.js";
 import { type FileItem, type Media, MediaType } from "./media.entity.js";
 import type { Upload } from "./upload.entity.js";
 import { KNOWN_TO_SNIFFER, MEDIA_MIME, MIME_PATTERN, container, mediaTypeOf, normalizeMime } from "./mime.js";
-import { analyzeImage } from "./image.js";
+import { type ImageRefusal, analyzeImage } from "./image.js";
 
 /** Bytes file-type needs to recognise every format it knows. */
 const SNIFF_BYTES = 4100;
@@ -70,6 +70,8 @@ export interface UploadOptions {
   /** Uploads a user may start per window: each reserves storage until it is completed or purged. */
   limiter: RateLimiter;
   perUser: RateRule;
+  /** Largest image accepted, in pixels (IMAGE_MAX_PIXELS). */
+  imageMaxPixels: number;
   onError: (err: unknown) => void;
 }
 
@@ -220,7 +222,7 @@ export class UploadService {
       let replacedOriginal = false;
       if (kind === MediaType.IMAGE) {
         const image = await this.processImage(upload, size, derived);
-        if (!image) return this.refuse(upload, [{ field: "uploadId", message: "the image could not be decoded" }], derived);
+        if ("refused" in image) return this.refuse(upload, [{ field: "uploadId", message: image.refused }], derived);
         Object.assign(fields, image);
         replacedOriginal = image.filename !== upload.storage_key;
       } else {
@@ -242,10 +244,10 @@ export class UploadService {
     }
   }
 
-  /** Dimensions, a thumbnail and maybe an optimised copy (see image.ts); null when undecodable. */
-  private async processImage(upload: Upload, size: number, derived: string[]): Promise<Partial<Media> | null> {
-    const image = await analyzeImage(await readAll((await this.storage.get(upload.storage_key))!));
-    if (!image) return null;
+  /** Dimensions, a thumbnail and maybe a metadata-free served copy (see image.ts), or why the image is refused. */
+  private async processImage(upload: Upload, size: number, derived: string[]): Promise<Partial<Media> | ImageRefusal> {
+    const image = await analyzeImage(await readAll((await this.storage.get(upload.storage_key))!), this.options.imageMaxPixels);
+    if ("refused" in image) return image;
     const thumbKey = `${upload.storage_key}-t`;
     derived.push(thumbKey);
     await this.putBuffer(thumbKey, image.thumbnail, "image/webp");

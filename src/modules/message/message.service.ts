@@ -17,6 +17,8 @@ import type { ConversationService } from "../conversation/conversation.service.j
 import { snapshotOf } from "../conversation/conversation.view.js";
 import type { Conversation } from "../conversation/conversation.entity.js";
 import type { ContactService } from "../contact/contact.service.js";
+import { ContactStatus } from "../contact/contact.entity.js";
+import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type { User } from "../user/user.entity.js";
 import { MediaType } from "../media/media.entity.js";
 import { MessageKind, type DirectMessage, type GroupMessageDoc } from "./message.entity.js";
@@ -47,6 +49,7 @@ export class MessageService {
     private readonly conversations: ConversationService,
     private readonly contacts: ContactService,
     private readonly pubSub: AppPubSub,
+    private readonly guard: AbuseGuard,
   ) {}
 
   /** Content rules of SendMessageInput, and the attachment: the sender's own upload of a fitting kind. */
@@ -110,6 +113,10 @@ export class MessageService {
     if (!recipient) throw notFound("User");
     if (!recipient.is_active) throw forbidden("This user is not active");
     if (await this.contacts.blockedBetween(sender._id, recipientId)) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
+    // A stranger (someone the recipient has not accepted as a contact) gets a tighter budget per conversation.
+    const [theirs] = await this.contacts.entriesAbout(recipientId.toHexString(), [viewerId]);
+    if (theirs?.status !== ContactStatus.ACCEPTED) await this.guard.strangerMessage(viewerId, recipientId.toHexString());
+    await this.guard.message(viewerId);
     const draft = await this.draft(sender._id, input);
     const conv = await this.conversations.directFor(sender._id, recipientId);
     return this.commit(conv, sender, draft, (seq, id) =>
@@ -129,6 +136,7 @@ export class MessageService {
     // Unknown and not-a-member answer alike (existence is not revealed).
     if (!group) throw notFound("Group");
     if (!group.is_active) throw forbidden("This group is deactivated");
+    await this.guard.message(viewerId);
     const draft = await this.draft(sender._id, input);
     const conv = await this.models.Conversation.findById(groupId).lean();
     if (!conv) throw notFound("Conversation");

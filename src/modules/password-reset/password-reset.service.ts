@@ -1,6 +1,8 @@
 /**
  * Password reset: a 32-byte random token goes out by mail, its SHA-256 is stored with a 1 h
- * expiry; it works once. Asking always answers true, whether or not the email is known.
+ * expiry; it works once. Asking always answers true, whether or not the email is known. Only
+ * the newest token works: a new request, a password change or a reset voids every older one
+ * (a leaked old mail is worth nothing).
  */
 import type { Config } from "../../config.js";
 import type { Models } from "../../database.js";
@@ -9,6 +11,8 @@ import { randomToken, sha256 } from "../../auth/tokens.js";
 import type { Mailer } from "../../mail/mailer.js";
 import type { AccountService } from "../account/account.service.js";
 import { RESET_PER_ACCOUNT, RESET_PER_IP, type RateLimiter } from "../../auth/rate-limiter.js";
+import type { AuditService } from "../audit/audit.service.js";
+import { SecurityEventType } from "../audit/security-event.entity.js";
 
 export class PasswordResetService {
   constructor(
@@ -17,6 +21,7 @@ export class PasswordResetService {
     private readonly mailer: Mailer,
     private readonly config: Config,
     private readonly limiter: RateLimiter,
+    private readonly audit: AuditService,
   ) {}
 
   async request(email: string, ip: string): Promise<boolean> {
@@ -25,6 +30,7 @@ export class PasswordResetService {
     const user = await this.models.User.findOne({ email: email.trim().toLowerCase() }).collation({ locale: "en", strength: 2 });
     if (!user || !user.is_active) return true;
     const token = randomToken();
+    await this.models.PasswordReset.updateMany({ user_id: user._id, used: false }, { $set: { used: true } });
     await this.models.PasswordReset.create({
       user_id: user._id,
       token: sha256(token),
@@ -37,11 +43,12 @@ export class PasswordResetService {
       subject: "Reset your LetsApp password",
       text: `Use this link within ${Math.round(this.config.passwordResetTtlSeconds / 60)} minutes to choose a new password:\n${base}/reset-password?token=${token}\n\nIf you did not ask for this, ignore this message.`,
     });
+    await this.audit.record({ type: SecurityEventType.PASSWORD_RESET_REQUESTED, userId: user._id, ip });
     return true;
   }
 
   /** Checks the new password first, then claims the token atomically, so a refusal leaves it usable. */
-  async reset(token: string, newPassword: string): Promise<boolean> {
+  async reset(token: string, newPassword: string, ip: string | null = null): Promise<boolean> {
     const hash = sha256(token);
     const found = await this.models.PasswordReset.findOne({ token: hash, used: false });
     if (!found || found.expiry <= new Date()) throw invalidToken();
@@ -49,6 +56,7 @@ export class PasswordResetService {
     const claimed = await this.models.PasswordReset.findOneAndUpdate({ _id: found._id, used: false }, { $set: { used: true } });
     if (!claimed) throw invalidToken();
     await this.accounts.replacePassword(found.user_id.toHexString(), newPassword);
+    await this.audit.record({ type: SecurityEventType.PASSWORD_RESET, userId: found.user_id, ip });
     return true;
   }
 }

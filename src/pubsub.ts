@@ -89,21 +89,37 @@ function withListen(pubSub: PubSub<Topics>, target: EventTarget): AppPubSub {
 
 export interface PubSubHandle {
   pubSub: AppPubSub;
+  /** Redis reachable (both connections ready and answering); null without Redis. */
+  ping(): Promise<boolean | null>;
   close(): Promise<void>;
 }
+
+/** How long /readyz waits for Redis to answer PING. */
+const REDIS_PING_TIMEOUT_MS = 1000;
 
 export function createAppPubSub(redisUrl: string | null): PubSubHandle {
   if (!redisUrl) {
     // One listener per subscriber and topic: thousands on a busy conversation are expected.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return { pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget), close: async () => {} };
+    return { pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget), ping: async () => null, close: async () => {} };
   }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
   return {
     pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as EventTarget),
+    async ping() {
+      // ioredis reconnects (and re-subscribes) by itself; until then the status is not "ready".
+      if (publishClient.status !== "ready" || subscribeClient.status !== "ready") return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), REDIS_PING_TIMEOUT_MS)));
+      try {
+        return await Promise.race([publishClient.ping().then((r) => r === "PONG", () => false), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async close() {
       publishClient.disconnect();
       subscribeClient.disconnect();

@@ -8,7 +8,7 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLReque
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import { GraphQLError, NoSchemaIntrospectionCustomRule, execute, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from "graphql";
+import { GraphQLError, NoSchemaIntrospectionCustomRule, execute, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationContext } from "graphql";
 import { createSharedSubscribe } from "./subscriptions/shared-execution.js";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
@@ -23,6 +23,12 @@ import { createAppPubSub } from "./pubsub.js";
 import { pino, type Logger } from "pino";
 import { sendJson, serveBytes } from "./http/bytes.js";
 import { servePlayground, servePlaygroundAsset, wantsPlayground } from "./playground.js";
+import { AppMetrics, serveMetrics } from "./http/metrics.js";
+import { createCors } from "./http/cors.js";
+import { startRequest, type RequestEntry } from "./http/access-log.js";
+import { graphqlObserver } from "./http/graphql-observer.js";
+import { WsObserver, connectionAuthorization } from "./http/ws-observer.js";
+import { serveSchema } from "./http/schema-route.js";
 
 /** Largest accepted request body (GraphQL documents and variables; uploads go elsewhere). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -42,6 +48,8 @@ export interface AppServer {
   httpServer: http.Server;
   services: AppServices;
   schema: GraphQLSchema;
+  /** This instance's Prometheus registry (GET /metrics). */
+  metrics: AppMetrics;
   listen(port?: number): Promise<number>;
   stop(): Promise<void>;
 }
@@ -65,28 +73,54 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 }
 
 
+/**
+ * A GET query sent by a GraphQL client library rather than by a page's <img>/<script>/form:
+ * it asks for `application/graphql-response+json` (urql and Apollo Client do by default; a
+ * browser never does on its own). GET never runs mutations, so with that Accept header the
+ * request passes Apollo's CSRF prevention, which otherwise wants a preflight-forcing header.
+ */
+function getQueryByClient(req: http.IncomingMessage): boolean {
+  return req.method === "GET" && (req.headers.accept ?? "").includes("application/graphql-response+json");
+}
+
 export interface ServerOptions {
   mailer: Mailer;
-  /** Logs failures of background work; a pino logger at the configured level by default. */
-  log?: Pick<Logger, "error">;
+  /** Access logs and failures; a pino logger at the configured level by default. */
+  log?: Logger;
 }
+
+/**
+ * graphql-armor reports its limits as "Syntax Error: Query depth limit …", which reads like a
+ * typo in the document. Reported as validation errors instead, with the limit's own words.
+ */
+function armorRejection(context: ValidationContext | null, error: GraphQLError): void {
+  context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ""), { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+}
+const rejectAsValidation = { propagateOnRejection: false, onReject: [armorRejection] };
 
 export async function createServer(config: Config, db: Database, options: ServerOptions): Promise<AppServer> {
   const pubSubHandle = createAppPubSub(config.redisUrl);
+  const metrics = new AppMetrics();
+  metrics.instrumentPubSub(pubSubHandle.pubSub);
+  const stopDbMetrics = metrics.instrumentMongo(db.connection.getClient() as never);
   const schema = await buildAppSchema(pubSubHandle.pubSub);
   const log = options.log ?? pino({ level: config.logLevel });
+  const cors = createCors(config.corsOrigins);
+  const wsObserver = new WsObserver(metrics, log);
+  const requestEntries = new WeakMap<Context, RequestEntry>();
   const services = createServices(config, db, options.mailer, pubSubHandle.pubSub, (err, task) => log.error({ err, task }, `background task failed: ${task}`));
   const httpServer = http.createServer();
   const armor = new ApolloArmor({
-    maxDepth: { n: 10 },
-    costLimit: { maxCost: 5000 },
-    maxAliases: { n: 15 },
-    maxDirectives: { n: 50 },
+    maxDepth: { n: 10, ...rejectAsValidation },
+    costLimit: { maxCost: 5000, ...rejectAsValidation },
+    maxAliases: { n: 15, ...rejectAsValidation },
+    maxDirectives: { n: 50, ...rejectAsValidation },
     maxTokens: { n: MAX_TOKENS },
   });
   const protection = armor.protect();
 
   const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_WS_PAYLOAD });
+  wsObserver.attach(wsServer);
   // graphql-ws runs no Apollo plugin or validation rule: the same limits are applied here.
   const format = createFormatError(config.env === "production");
   const wsRules = [...specifiedRules, ...protection.validationRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
@@ -95,11 +129,13 @@ export async function createServer(config: Config, db: Database, options: Server
     {
       schema,
       execute,
-      subscribe: createSharedSubscribe((document) => queryTexts.get(document)),
+      subscribe: createSharedSubscribe((document) => queryTexts.get(document), (payload) => metrics.delivered(payload)),
       onConnect: async (ctx) => {
-        const viewer = await resolveViewer(services, ctx.connectionParams?.authorization);
+        const authorization = connectionAuthorization(ctx.connectionParams);
+        const viewer = await resolveViewer(services, authorization);
         // A token that is presented but bad or expired closes the socket with 4403 Forbidden.
-        if (ctx.connectionParams?.authorization !== undefined && !viewer) return false;
+        if (authorization !== undefined && !viewer) return false;
+        wsObserver.connected(ctx.extra.socket, viewer?.id);
         if (viewer) {
           // Presence counts signed-in connections; onClose gives the count back.
           (ctx.extra as PresenceExtra).presenceUserId = viewer.id;
@@ -125,20 +161,19 @@ export async function createServer(config: Config, db: Database, options: Server
         const errors = validate(schema, document, wsRules);
         if (errors.length) return errors;
         queryTexts.set(document, payload.query);
-        return {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: await buildContext(services, ctx.connectionParams?.authorization, ctx.extra.request.socket.remoteAddress ?? "unknown"),
-        };
+        const contextValue = await buildContext(services, connectionAuthorization(ctx.connectionParams), ctx.extra.request.socket.remoteAddress ?? "unknown", wsObserver.requestId(ctx.extra.socket, _id));
+        wsObserver.started(ctx.extra.socket, _id, document, payload.operationName, contextValue.viewer?.id ?? null);
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
-      onNext: (_ctx, _id, _payload, _args, result) => {
+      onNext: (ctx, id, _payload, _args, result) => {
         if ("errors" in result && result.errors) {
+          wsObserver.errors(ctx.extra.socket, id, result.errors);
           return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError) };
         }
         return result;
       },
+      onError: (ctx, id, _payload, errors) => void wsObserver.errors(ctx.extra.socket, id, errors),
+      onComplete: (ctx, id) => wsObserver.completed(ctx.extra.socket, id),
     },
     wsServer,
   );
@@ -149,11 +184,15 @@ export async function createServer(config: Config, db: Database, options: Server
     formatError: createFormatError(config.env === "production"),
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
+    // The process (src/index.ts) owns SIGTERM/SIGINT: Apollo's own handler raced it and kept
+    // an idle API from ever exiting.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.env !== "production",
     validationRules: protection.validationRules,
     plugins: [
       // graphql-armor's typings point at Apollo's CJS build; the plugin objects are the same.
       ...(protection.plugins as unknown as ApolloServerPlugin<Context>[]),
+      graphqlObserver(requestEntries, metrics, log),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
     ],
@@ -164,27 +203,55 @@ export async function createServer(config: Config, db: Database, options: Server
   services.presence.start();
 
   httpServer.on("request", (req, res) => {
-    void handle(req, res).catch((err: unknown) => {
+    const entry = startRequest(req, res, log, metrics);
+    void handle(req, res, entry).catch((err: unknown) => {
       const status = (err as { status?: number }).status ?? 500;
+      // Logged here once, with its stack; the client gets no internals.
+      if (status >= 500) log.error({ err, requestId: entry.requestId, path: (req.url ?? "/").split("?")[0] }, "internal error in an HTTP request");
       if (!res.headersSent) sendJson(res, status, { errors: [{ message: status === 413 ? "Request body too large" : "Internal server error" }] });
       else res.end();
     });
   });
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, entry: RequestEntry): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
-    if (url.pathname === "/readyz") {
-      const ok = await db.ping();
-      return sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "database unreachable" });
+    if (url.pathname === "/healthz") {
+      entry.route = "health";
+      return sendJson(res, 200, { status: "ok" });
     }
-    if (url.pathname.startsWith("/playground/") && servePlaygroundAsset(url.pathname, res)) return;
-    if (url.pathname.startsWith("/uploads/") || url.pathname.startsWith("/files/")) return serveBytes(services, req, res, url);
+    if (url.pathname === "/readyz") {
+      entry.route = "health";
+      const [database, redis] = await Promise.all([db.ping(), pubSubHandle.ping()]);
+      // Redis down is reported but leaves the instance ready: HTTP keeps working (live events
+      // from other instances resume, with gap fill, when Redis is back).
+      const body = { status: database ? (redis === false ? "degraded" : "ready") : "database unreachable", database: database ? "up" : "down", ...(redis === null ? {} : { redis: redis ? "up" : "down" }) };
+      return sendJson(res, database ? 200 : 503, body);
+    }
+    if (url.pathname === "/metrics" && config.metricsEnabled) {
+      entry.route = "metrics";
+      return serveMetrics(metrics, config.metricsToken, req, res);
+    }
+    if (url.pathname === "/schema.graphql" || url.pathname === "/favicon.ico" || url.pathname.startsWith("/playground/")) {
+      entry.route = "playground";
+      if (url.pathname === "/schema.graphql") return serveSchema(schema, config.introspection, req, res);
+      if (servePlaygroundAsset(url.pathname, res)) return;
+    }
+    if (url.pathname.startsWith("/uploads/") || url.pathname.startsWith("/files/")) {
+      entry.route = "bytes";
+      if (cors.bytes(req, res)) return;
+      return serveBytes(services, req, res, url);
+    }
     if (url.pathname !== "/graphql") return sendJson(res, 404, { error: "not found" });
-    if (wantsPlayground(req, url)) return servePlayground(res);
+    entry.route = "graphql";
+    if (cors.graphql(req, res)) return;
+    if (wantsPlayground(req, url)) {
+      entry.route = "playground";
+      return servePlayground(res);
+    }
 
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    if (getQueryByClient(req)) headers.set("apollo-require-preflight", "true");
     const raw = req.method === "POST" ? await readBody(req) : "";
     let body: unknown = raw;
     if (raw && (headers.get("content-type") ?? "").includes("application/json")) {
@@ -197,7 +264,11 @@ export async function createServer(config: Config, db: Database, options: Server
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? "GET", headers, search: url.search, body };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => buildContext(services, req.headers.authorization, req.socket.remoteAddress ?? "unknown", headers.get("x-request-id") ?? undefined),
+      context: async () => {
+        const context = await buildContext(services, req.headers.authorization, req.socket.remoteAddress ?? "unknown", entry.requestId);
+        requestEntries.set(context, entry);
+        return context;
+      },
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.statusCode = result.status ?? 200;
@@ -213,6 +284,7 @@ export async function createServer(config: Config, db: Database, options: Server
     httpServer,
     services,
     schema,
+    metrics,
     listen(port = config.port) {
       return new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -231,6 +303,7 @@ export async function createServer(config: Config, db: Database, options: Server
       await apollo.stop();
       await services.rateLimiter.close();
       await pubSubHandle.close();
+      stopDbMetrics();
     },
   };
 }

@@ -4,6 +4,7 @@
  * routes. No side effects on import; listen() and stop() are the caller's.
  */
 import http from "node:http";
+import type { Duplex } from "node:stream";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -119,7 +120,16 @@ export async function createServer(config: Config, db: Database, options: Server
   });
   const protection = armor.protect();
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_WS_PAYLOAD });
+  // noServer: with `server`, ws re-emits the HTTP server's errors (EADDRINUSE) on itself, where
+  // graphql-ws prints them with a stack trace; upgrades are routed here instead.
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD });
+  httpServer.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(req.url ?? "/", "http://localhost").pathname !== "/graphql") {
+      socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit("connection", ws, req));
+  });
   wsObserver.attach(wsServer);
   // graphql-ws runs no Apollo plugin or validation rule: the same limits are applied here.
   const format = createFormatError(config.env === "production");

@@ -26,7 +26,7 @@ import { sendJson, serveBytes } from "./http/bytes.js";
 import { servePlayground, servePlaygroundAsset, wantsPlayground } from "./playground.js";
 import { AppMetrics, serveMetrics } from "./http/metrics.js";
 import { createCors } from "./http/cors.js";
-import { startRequest, type RequestEntry } from "./http/access-log.js";
+import { attachEntry, startRequest, type RequestEntry } from "./http/access-log.js";
 import { graphqlObserver } from "./http/graphql-observer.js";
 import { WsObserver, connectionAuthorization } from "./http/ws-observer.js";
 import { serveSchema } from "./http/schema-route.js";
@@ -108,7 +108,6 @@ export async function createServer(config: Config, db: Database, options: Server
   const log = options.log ?? pino({ level: config.logLevel });
   const cors = createCors(config.corsOrigins);
   const wsObserver = new WsObserver(metrics, log);
-  const requestEntries = new WeakMap<Context, RequestEntry>();
   const services = createServices(config, db, options.mailer, pubSubHandle.pubSub, (err, task) => log.error({ err, task }, `background task failed: ${task}`));
   const httpServer = http.createServer();
   const armor = new ApolloArmor({
@@ -116,7 +115,9 @@ export async function createServer(config: Config, db: Database, options: Server
     costLimit: { maxCost: 5000, ...rejectAsValidation },
     maxAliases: { n: 15, ...rejectAsValidation },
     maxDirectives: { n: 50, ...rejectAsValidation },
-    maxTokens: { n: MAX_TOKENS },
+    // Not armor's token plugin: it re-parses in parsingDidStart, where any syntax error becomes
+    // a 500. graphql's own parser counts tokens (parseOptions below, and parse() on WS).
+    maxTokens: { enabled: false },
   });
   const protection = armor.protect();
 
@@ -199,10 +200,11 @@ export async function createServer(config: Config, db: Database, options: Server
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.env !== "production",
     validationRules: protection.validationRules,
+    parseOptions: { maxTokens: MAX_TOKENS },
     plugins: [
       // graphql-armor's typings point at Apollo's CJS build; the plugin objects are the same.
       ...(protection.plugins as unknown as ApolloServerPlugin<Context>[]),
-      graphqlObserver(requestEntries, metrics, log),
+      graphqlObserver(metrics, log),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
     ],
@@ -274,11 +276,7 @@ export async function createServer(config: Config, db: Database, options: Server
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? "GET", headers, search: url.search, body };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: async () => {
-        const context = await buildContext(services, req.headers.authorization, req.socket.remoteAddress ?? "unknown", entry.requestId);
-        requestEntries.set(context, entry);
-        return context;
-      },
+      context: async () => attachEntry(await buildContext(services, req.headers.authorization, req.socket.remoteAddress ?? "unknown", entry.requestId), entry),
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.statusCode = result.status ?? 200;

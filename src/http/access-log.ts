@@ -8,6 +8,21 @@ import type http from "node:http";
 import type { Logger } from "pino";
 import type { AppMetrics, HttpOutcome } from "./metrics.js";
 
+/**
+ * Where an HTTP request's context carries its entry. A symbol-keyed property, not a WeakMap on
+ * the context: Apollo shallow-clones the context per operation (the clone keeps the property).
+ */
+const REQUEST_ENTRY = Symbol("letsapp.requestEntry");
+
+export function attachEntry<T extends object>(context: T, entry: RequestEntry): T {
+  Object.defineProperty(context, REQUEST_ENTRY, { value: entry, enumerable: true });
+  return context;
+}
+
+export function entryOf(context: object): RequestEntry | undefined {
+  return (context as { [REQUEST_ENTRY]?: RequestEntry })[REQUEST_ENTRY];
+}
+
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
 /** What one request learns on its way (filled in by the routes and the Apollo plugin). */

@@ -9,7 +9,7 @@ import { GraphQLError } from "graphql";
 import type { Logger } from "pino";
 import type { Context } from "../context.js";
 import { ErrorCode } from "../errors.js";
-import type { RequestEntry } from "./access-log.js";
+import { entryOf } from "./access-log.js";
 import type { AppMetrics } from "./metrics.js";
 
 /** Codes that describe the client's request, not a failure of ours. */
@@ -29,10 +29,10 @@ export function publicCode(error: GraphQLError | { extensions?: Record<string, u
 export const SUBSCRIPTION_OVER_HTTP_MESSAGE =
   "Subscriptions are not served over HTTP: use the WebSocket endpoint (graphql-ws, subprotocol graphql-transport-ws) on the same /graphql path";
 
-export function graphqlObserver(entries: WeakMap<Context, RequestEntry>, metrics: AppMetrics, log: Logger): ApolloServerPlugin<Context> {
+export function graphqlObserver(metrics: AppMetrics, log: Logger): ApolloServerPlugin<Context> {
   return {
     async requestDidStart({ contextValue, request }) {
-      const entry = entries.get(contextValue);
+      const entry = entryOf(contextValue);
       if (entry) {
         entry.operation = request.operationName ?? null;
         entry.viewerId = contextValue.viewer?.id ?? null;

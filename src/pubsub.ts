@@ -106,7 +106,11 @@ export function createAppPubSub(redisUrl: string | null): PubSubHandle {
   }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
+  // The event target drops the promise of each PUBLISH: while Redis is away a publish fails
+  // after its retries, and an unhandled rejection would end the process. Live events then
+  // resume with Redis, and subscribers' streams fill the gap from the database.
+  const safePublisher = { publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(() => 0) };
+  const eventTarget = createRedisEventTarget({ publishClient: safePublisher as unknown as Redis, subscribeClient });
   return {
     pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as EventTarget),
     async ping() {

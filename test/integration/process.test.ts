@@ -5,7 +5,7 @@
  * JWT_SECRET the development secret lives in DATA_DIR, so tokens survive a restart.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -24,13 +24,20 @@ interface Running {
 }
 
 const started: ChildProcess[] = [];
+
+/** The environment without JWT_SECRET: the development secret file is under test. */
+function withoutJwtSecret(): NodeJS.ProcessEnv {
+  const { JWT_SECRET: _secret, ...env } = process.env;
+  void _secret;
+  return env;
+}
 let dataDir: string;
 
 /** Starts the API; resolves once it listens (or with the exit, when it stops early). */
-function startApi(env: Record<string, string> = {}): Promise<Running> {
-  const proc = spawn(process.execPath, ["dist/index.js"], {
+function startApi(env: Record<string, string> = {}, args = ["dist/index.js"]): Promise<Running> {
+  const proc = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", JWT_SECRET: "", DATA_DIR: dataDir, ...env },
+    env: { ...withoutJwtSecret(), PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", DATA_DIR: dataDir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   started.push(proc);
@@ -113,6 +120,19 @@ describe("stop and start of the process", () => {
       blocker.close();
     }
   }, 60_000);
+
+  it("starts from the sources without tsc in `npm run dev` (swc keeps decorator metadata)", async () => {
+    const pkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    const [bin, ...args] = pkg.scripts.dev.split(" ");
+    expect(bin).toBe("node");
+    expect(pkg.scripts.dev).not.toMatch(/tsc|tsx|esbuild/);
+    const api = await startApi({}, args);
+    expect(api.port).toBeGreaterThan(0);
+    const res = await gql(api.port, `mutation($i: RegisterInput!) { register(input: $i) { user { username } } }`, { i: { username: "devi", email: "devi@example.com", password: "password-123" } });
+    expect(res).toEqual({ data: { register: { user: { username: "devi" } } } });
+    api.proc.kill("SIGTERM");
+    expect(await api.exited).toBe(0);
+  }, 120_000);
 
   describe("with an external database", () => {
     let mongo: TestMongo;

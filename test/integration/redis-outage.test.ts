@@ -80,6 +80,8 @@ describe.skipIf(!hasRedis)("Redis outage", () => {
   });
 
   it("reports Redis in /readyz, keeps serving HTTP while it is down, and resumes live events without a gap", async () => {
+    // ioredis connects in the background after start-up.
+    await until(async () => (await readyz(b)).body.redis === "up", "Redis connected");
     expect(await readyz(b)).toEqual({ status: 200, body: { status: "ready", database: "up", redis: "up" } });
     const ann = await registerUser(a, "ann_o");
     const bob = await registerUser(a, "bob_o");

@@ -205,7 +205,8 @@ export async function createServer(config: Config, db: Database, options: Server
       // graphql-armor's typings point at Apollo's CJS build; the plugin objects are the same.
       ...(protection.plugins as unknown as ApolloServerPlugin<Context>[]),
       graphqlObserver(metrics, log),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Half the stop budget for in-flight requests, the rest for WebSockets and the database.
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: Math.floor(config.shutdownTimeoutMs / 2) }),
       ApolloServerPluginLandingPageDisabled(),
     ],
   });

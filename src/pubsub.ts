@@ -109,8 +109,15 @@ export function createAppPubSub(redisUrl: string | null): PubSubHandle {
   // The event target drops the promise of each PUBLISH: while Redis is away a publish fails
   // after its retries, and an unhandled rejection would end the process. Live events then
   // resume with Redis, and subscribers' streams fill the gap from the database.
+  // SUBSCRIBE/UNSUBSCRIBE likewise (an UNSUBSCRIBE pending at close rejects "Connection is
+  // closed"); ioredis re-subscribes its channels by itself after a reconnect.
   const safePublisher = { publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(() => 0) };
-  const eventTarget = createRedisEventTarget({ publishClient: safePublisher as unknown as Redis, subscribeClient });
+  const safeSubscriber = {
+    on: (event: "message", fn: (channel: string, message: string) => void) => subscribeClient.on(event, fn),
+    subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(() => 0),
+    unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(() => 0),
+  };
+  const eventTarget = createRedisEventTarget({ publishClient: safePublisher as unknown as Redis, subscribeClient: safeSubscriber as unknown as Redis });
   return {
     pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as EventTarget),
     async ping() {

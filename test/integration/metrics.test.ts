@@ -60,7 +60,7 @@ describe("metrics", () => {
     expect(sample(text, "letsapp_events_delivered_total")).toBeGreaterThanOrEqual(1);
     expect(sample(text, "letsapp_event_delivery_seconds_count")).toBeGreaterThanOrEqual(1);
     expect(sample(text, "letsapp_db_command_duration_seconds_count", { command: "insert", outcome: "ok" }), text.split("\n").filter((l) => l.includes("db_command")).slice(0, 8).join("\n")).toBeGreaterThan(0);
-    expect(sample(text, "letsapp_process_resident_memory_bytes")).toBeGreaterThan(0);
+    expect(sample(text, "letsapp_process_process_resident_memory_bytes")).toBeGreaterThan(0);
     expect(sample(text, "letsapp_websockets_open")).toBe(0);
     expect(sample(text, "letsapp_subscriptions_active", { field: "messageAdded" })).toBe(0);
   });

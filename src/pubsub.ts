@@ -97,7 +97,11 @@ export interface PubSubHandle {
 /** How long /readyz waits for Redis to answer PING. */
 const REDIS_PING_TIMEOUT_MS = 1000;
 
-export function createAppPubSub(redisUrl: string | null): PubSubHandle {
+/**
+ * `onRedisError` hears the first error of each Redis outage (ioredis emits one per reconnect
+ * attempt; it reconnects by itself).
+ */
+export function createAppPubSub(redisUrl: string | null, onRedisError: (err: Error) => void = () => {}): PubSubHandle {
   if (!redisUrl) {
     // One listener per subscriber and topic: thousands on a busy conversation are expected.
     const eventTarget = new EventTarget();
@@ -106,6 +110,14 @@ export function createAppPubSub(redisUrl: string | null): PubSubHandle {
   }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  for (const client of [publishClient, subscribeClient]) {
+    let reported = false;
+    client.on("error", (err: Error) => {
+      if (!reported) onRedisError(err);
+      reported = true;
+    });
+    client.on("ready", () => (reported = false));
+  }
   // The event target drops the promise of each PUBLISH: while Redis is away a publish fails
   // after its retries, and an unhandled rejection would end the process. Live events then
   // resume with Redis, and subscribers' streams fill the gap from the database.

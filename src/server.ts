@@ -100,12 +100,12 @@ function armorRejection(context: ValidationContext | null, error: GraphQLError):
 const rejectAsValidation = { propagateOnRejection: false, onReject: [armorRejection] };
 
 export async function createServer(config: Config, db: Database, options: ServerOptions): Promise<AppServer> {
-  const pubSubHandle = createAppPubSub(config.redisUrl);
+  const log = options.log ?? pino({ level: config.logLevel });
+  const pubSubHandle = createAppPubSub(config.redisUrl, (err) => log.warn({ err }, "Redis (live events) unreachable: HTTP goes on, live events resume when it is back"));
   const metrics = new AppMetrics();
   metrics.instrumentPubSub(pubSubHandle.pubSub);
   const stopDbMetrics = metrics.instrumentMongo(db.connection.getClient() as never);
   const schema = await buildAppSchema(pubSubHandle.pubSub);
-  const log = options.log ?? pino({ level: config.logLevel });
   const cors = createCors(config.corsOrigins);
   const wsObserver = new WsObserver(metrics, log);
   const services = createServices(config, db, options.mailer, pubSubHandle.pubSub, (err, task) => log.error({ err, task }, `background task failed: ${task}`));

@@ -5,6 +5,8 @@
 import { randomBytes } from "node:crypto";
 import proxyaddr from "proxy-addr";
 import type { Bucket, RateRule } from "./auth/rate-limiter.js";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -53,6 +55,16 @@ export interface Config {
   readonly imageMaxPixels: number;
   /** Days a security event is kept. */
   readonly auditRetentionDays: number;
+  /** Where the development JWT secret file lives (DATA_DIR). */
+  readonly dataDir: string;
+  /** SIGTERM/SIGINT: the longest a graceful stop may take before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
+  /** Origins allowed by CORS on /graphql and the byte routes; ["*"] for any (not in production); [] for none. */
+  readonly corsOrigins: readonly string[];
+  /** GET /metrics: null serves it openly; a token requires `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | null;
+  /** GET /metrics is served at all (METRICS_ENABLED). */
+  readonly metricsEnabled: boolean;
 }
 
 /** Abuse limits (README "Security and privacy"); buckets are "capacity/seconds to refill it". */
@@ -187,6 +199,30 @@ function abuseLimits(env: Env): AbuseLimits {
   };
 }
 
+/**
+ * CORS_ORIGINS: a comma list of exact origins (scheme://host[:port]). `*` (any origin) is for
+ * development only: in production the allowed browsers are named.
+ */
+function corsOrigins(env: Env, production: boolean): string[] {
+  const raw = env.CORS_ORIGINS?.trim();
+  if (!raw) return production ? [] : ["*"];
+  const list = raw.split(",").map((o) => o.trim()).filter(Boolean);
+  if (list.includes("*")) {
+    if (production) throw new ConfigError("CORS_ORIGINS", "\"*\" is not allowed in production: list the origins");
+    return ["*"];
+  }
+  for (const origin of list) {
+    let parsed: URL;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      throw new ConfigError("CORS_ORIGINS", `"${origin}" is not an origin (scheme://host[:port])`);
+    }
+    if (parsed.origin !== origin.replace(/\/$/, "")) throw new ConfigError("CORS_ORIGINS", `"${origin}" is not an origin (scheme://host[:port], no path)`);
+  }
+  return list.map((o) => o.replace(/\/$/, ""));
+}
+
 const LOG_LEVELS: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -237,5 +273,44 @@ export function loadConfig(env: Env = process.env): Config {
     limits: abuseLimits(env),
     imageMaxPixels: int(env, "IMAGE_MAX_PIXELS", 50_000_000, 1, 1_000_000_000),
     auditRetentionDays: int(env, "AUDIT_RETENTION_DAYS", 90, 1, 3650),
+    dataDir: env.DATA_DIR?.trim() || "./data",
+    shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 100, 10 * 60_000),
+    corsOrigins: corsOrigins(env, production),
+    metricsToken: metricsToken(env),
+    metricsEnabled: bool(env, "METRICS_ENABLED", true),
   });
+}
+
+function metricsToken(env: Env): string | null {
+  const token = env.METRICS_TOKEN?.trim();
+  if (!token) return null;
+  if (token.length < 16) throw new ConfigError("METRICS_TOKEN", "must be at least 16 characters");
+  return token;
+}
+
+/**
+ * Without JWT_SECRET outside production, the secret is kept in `<DATA_DIR>/jwt-secret` (created
+ * once, mode 0600) so tokens survive a restart of the API, instead of a random one per start.
+ * Returns the config unchanged when the secret came from the environment.
+ */
+export function withDevSecretFile(config: Config): Config & { jwtSecretFile?: string } {
+  if (!config.jwtSecretGenerated || config.env === "production") return config;
+  const file = path.resolve(config.dataDir, "jwt-secret");
+  let secret: string | null = null;
+  try {
+    secret = readFileSync(file, "utf8").trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError("DATA_DIR", `cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!secret || secret.length < 32) {
+    secret = randomBytes(32).toString("hex");
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, secret + "\n", { mode: 0o600 });
+      chmodSync(file, 0o600);
+    } catch (err) {
+      throw new ConfigError("DATA_DIR", `cannot write ${file}: ${(err as Error).message}`);
+    }
+  }
+  return Object.freeze({ ...config, jwtSecret: new TextEncoder().encode(secret), jwtSecretGenerated: false, jwtSecretFile: file });
 }

@@ -112,21 +112,60 @@ function withListen(pubSub: PubSub<Topics>, target: EventTarget): AppPubSub {
 
 export interface PubSubHandle {
   pubSub: AppPubSub;
+  /** Redis reachable (both connections ready and answering); null without Redis. */
+  ping(): Promise<boolean | null>;
   close(): Promise<void>;
 }
 
-export function createAppPubSub(redisUrl: string | null): PubSubHandle {
+/** How long /readyz waits for Redis to answer PING. */
+const REDIS_PING_TIMEOUT_MS = 1000;
+
+/**
+ * `onRedisError` hears the first error of each Redis outage (ioredis emits one per reconnect
+ * attempt; it reconnects by itself).
+ */
+export function createAppPubSub(redisUrl: string | null, onRedisError: (err: Error) => void = () => {}): PubSubHandle {
   if (!redisUrl) {
     // One listener per subscriber and topic: thousands on a busy conversation are expected.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return { pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget), close: async () => {} };
+    return { pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget), ping: async () => null, close: async () => {} };
   }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
+  for (const client of [publishClient, subscribeClient]) {
+    let reported = false;
+    client.on("error", (err: Error) => {
+      if (!reported) onRedisError(err);
+      reported = true;
+    });
+    client.on("ready", () => (reported = false));
+  }
+  // The event target drops the promise of each PUBLISH: while Redis is away a publish fails
+  // after its retries, and an unhandled rejection would end the process. Live events then
+  // resume with Redis, and subscribers' streams fill the gap from the database.
+  // SUBSCRIBE/UNSUBSCRIBE likewise (an UNSUBSCRIBE pending at close rejects "Connection is
+  // closed"); ioredis re-subscribes its channels by itself after a reconnect.
+  const safePublisher = { publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(() => 0) };
+  const safeSubscriber = {
+    on: (event: "message", fn: (channel: string, message: string) => void) => subscribeClient.on(event, fn),
+    subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(() => 0),
+    unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(() => 0),
+  };
+  const eventTarget = createRedisEventTarget({ publishClient: safePublisher as unknown as Redis, subscribeClient: safeSubscriber as unknown as Redis });
   return {
     pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as EventTarget),
+    async ping() {
+      // ioredis reconnects (and re-subscribes) by itself; until then the status is not "ready".
+      if (publishClient.status !== "ready" || subscribeClient.status !== "ready") return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), REDIS_PING_TIMEOUT_MS)));
+      try {
+        return await Promise.race([publishClient.ping().then((r) => r === "PONG", () => false), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async close() {
       publishClient.disconnect();
       subscribeClient.disconnect();

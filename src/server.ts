@@ -4,11 +4,12 @@
  * routes. No side effects on import; listen() and stop() are the caller's.
  */
 import http from "node:http";
+import type { Duplex } from "node:stream";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import { GraphQLError, NoSchemaIntrospectionCustomRule, execute, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from "graphql";
+import { GraphQLError, NoSchemaIntrospectionCustomRule, execute, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationContext } from "graphql";
 import { createSharedSubscribe } from "./subscriptions/shared-execution.js";
 import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
@@ -24,6 +25,12 @@ import { pino, type Logger } from "pino";
 import { sendJson, serveBytes } from "./http/bytes.js";
 import { clientIpResolver } from "./http/client-ip.js";
 import { servePlayground, servePlaygroundAsset, wantsPlayground } from "./playground.js";
+import { AppMetrics, serveMetrics } from "./http/metrics.js";
+import { createCors } from "./http/cors.js";
+import { attachEntry, startRequest, type RequestEntry } from "./http/access-log.js";
+import { graphqlObserver } from "./http/graphql-observer.js";
+import { WsObserver, connectionAuthorization } from "./http/ws-observer.js";
+import { serveSchema } from "./http/schema-route.js";
 
 /** Largest accepted request body (GraphQL documents and variables; uploads go elsewhere). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -44,6 +51,8 @@ export interface AppServer {
   httpServer: http.Server;
   services: AppServices;
   schema: GraphQLSchema;
+  /** This instance's Prometheus registry (GET /metrics). */
+  metrics: AppMetrics;
   listen(port?: number): Promise<number>;
   stop(): Promise<void>;
 }
@@ -67,29 +76,65 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 }
 
 
-export interface ServerOptions {
-  mailer: Mailer;
-  /** Logs failures of background work; a pino logger at the configured level by default. */
-  log?: Pick<Logger, "error">;
+/**
+ * A GET query sent by a GraphQL client library rather than by a page's <img>/<script>/form:
+ * it asks for `application/graphql-response+json` (urql and Apollo Client do by default; a
+ * browser never does on its own). GET never runs mutations, so with that Accept header the
+ * request passes Apollo's CSRF prevention, which otherwise wants a preflight-forcing header.
+ */
+function getQueryByClient(req: http.IncomingMessage): boolean {
+  return req.method === "GET" && (req.headers.accept ?? "").includes("application/graphql-response+json");
 }
 
+export interface ServerOptions {
+  mailer: Mailer;
+  /** Access logs and failures; a pino logger at the configured level by default. */
+  log?: Logger;
+}
+
+/**
+ * graphql-armor reports its limits as "Syntax Error: Query depth limit …", which reads like a
+ * typo in the document. Reported as validation errors instead, with the limit's own words.
+ */
+function armorRejection(context: ValidationContext | null, error: GraphQLError): void {
+  context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ""), { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+}
+const rejectAsValidation = { propagateOnRejection: false, onReject: [armorRejection] };
+
 export async function createServer(config: Config, db: Database, options: ServerOptions): Promise<AppServer> {
-  const pubSubHandle = createAppPubSub(config.redisUrl);
-  const schema = await buildAppSchema(pubSubHandle.pubSub);
   const log = options.log ?? pino({ level: config.logLevel });
+  const pubSubHandle = createAppPubSub(config.redisUrl, (err) => log.warn({ err }, "Redis (live events) unreachable: HTTP goes on, live events resume when it is back"));
+  const metrics = new AppMetrics();
+  metrics.instrumentPubSub(pubSubHandle.pubSub);
+  const stopDbMetrics = metrics.instrumentMongo(db.connection.getClient() as never);
+  const schema = await buildAppSchema(pubSubHandle.pubSub);
+  const cors = createCors(config.corsOrigins);
+  const wsObserver = new WsObserver(metrics, log);
   const services = createServices(config, db, options.mailer, pubSubHandle.pubSub, (err, task) => log.error({ err, task }, `background task failed: ${task}`));
   const httpServer = http.createServer();
   const clientIp = clientIpResolver(config.trustProxy);
   const armor = new ApolloArmor({
-    maxDepth: { n: 10 },
-    costLimit: { maxCost: 5000 },
-    maxAliases: { n: 15 },
-    maxDirectives: { n: 50 },
-    maxTokens: { n: MAX_TOKENS },
+    maxDepth: { n: 10, ...rejectAsValidation },
+    costLimit: { maxCost: 5000, ...rejectAsValidation },
+    maxAliases: { n: 15, ...rejectAsValidation },
+    maxDirectives: { n: 50, ...rejectAsValidation },
+    // Not armor's token plugin: it re-parses in parsingDidStart, where any syntax error becomes
+    // a 500. graphql's own parser counts tokens (parseOptions below, and parse() on WS).
+    maxTokens: { enabled: false },
   });
   const protection = armor.protect();
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: MAX_WS_PAYLOAD });
+  // noServer: with `server`, ws re-emits the HTTP server's errors (EADDRINUSE) on itself, where
+  // graphql-ws prints them with a stack trace; upgrades are routed here instead.
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD });
+  httpServer.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(req.url ?? "/", "http://localhost").pathname !== "/graphql") {
+      socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit("connection", ws, req));
+  });
+  wsObserver.attach(wsServer);
   // graphql-ws runs no Apollo plugin or validation rule: the same limits are applied here.
   const format = createFormatError(config.env === "production");
   const wsRules = [...specifiedRules, ...protection.validationRules, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
@@ -98,14 +143,16 @@ export async function createServer(config: Config, db: Database, options: Server
     {
       schema,
       execute,
-      subscribe: createSharedSubscribe((document) => queryTexts.get(document)),
+      subscribe: createSharedSubscribe((document) => queryTexts.get(document), (payload) => metrics.delivered(payload)),
       onConnect: async (ctx) => {
         const extra = ctx.extra as PresenceExtra;
+        const authorization = connectionAuthorization(ctx.connectionParams);
         // Closed with 4401 when its login ends or its token expires, 4429 past the per-user cap.
-        const viewer = await resolveViewer(services, ctx.connectionParams?.authorization, (v) => (extra.releaseSocket = services.liveSockets.add(v, ctx.extra.socket)));
+        const viewer = await resolveViewer(services, authorization, (v) => (extra.releaseSocket = services.liveSockets.add(v, ctx.extra.socket)));
         if (!viewer) extra.releaseSocket?.();
         // A token that is presented but bad or expired closes the socket with 4403 Forbidden.
-        if (ctx.connectionParams?.authorization !== undefined && !viewer) return false;
+        if (authorization !== undefined && !viewer) return false;
+        wsObserver.connected(ctx.extra.socket, viewer?.id);
         if (viewer) {
           // Presence counts signed-in connections; onClose gives the count back.
           extra.presenceUserId = viewer.id;
@@ -132,20 +179,19 @@ export async function createServer(config: Config, db: Database, options: Server
         const errors = validate(schema, document, wsRules);
         if (errors.length) return errors;
         queryTexts.set(document, payload.query);
-        return {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: await buildContext(services, ctx.connectionParams?.authorization, clientIp(ctx.extra.request), undefined, ctx.extra.request.headers["user-agent"]),
-        };
+        const contextValue = await buildContext(services, connectionAuthorization(ctx.connectionParams), clientIp(ctx.extra.request), wsObserver.requestId(ctx.extra.socket, _id), ctx.extra.request.headers["user-agent"]);
+        wsObserver.started(ctx.extra.socket, _id, document, payload.operationName, contextValue.viewer?.id ?? null);
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
-      onNext: (_ctx, _id, _payload, _args, result) => {
+      onNext: (ctx, id, _payload, _args, result) => {
         if ("errors" in result && result.errors) {
+          wsObserver.errors(ctx.extra.socket, id, result.errors);
           return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e) as unknown as GraphQLError) };
         }
         return result;
       },
+      onError: (ctx, id, _payload, errors) => void wsObserver.errors(ctx.extra.socket, id, errors),
+      onComplete: (ctx, id) => wsObserver.completed(ctx.extra.socket, id),
     },
     wsServer,
   );
@@ -156,12 +202,18 @@ export async function createServer(config: Config, db: Database, options: Server
     formatError: createFormatError(config.env === "production"),
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
+    // The process (src/index.ts) owns SIGTERM/SIGINT: Apollo's own handler raced it and kept
+    // an idle API from ever exiting.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: config.env !== "production",
     validationRules: protection.validationRules,
+    parseOptions: { maxTokens: MAX_TOKENS },
     plugins: [
       // graphql-armor's typings point at Apollo's CJS build; the plugin objects are the same.
       ...(protection.plugins as unknown as ApolloServerPlugin<Context>[]),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      graphqlObserver(metrics, log),
+      // Half the stop budget for in-flight requests, the rest for WebSockets and the database.
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: Math.floor(config.shutdownTimeoutMs / 2) }),
       ApolloServerPluginLandingPageDisabled(),
     ],
   });
@@ -171,27 +223,55 @@ export async function createServer(config: Config, db: Database, options: Server
   services.presence.start();
 
   httpServer.on("request", (req, res) => {
-    void handle(req, res).catch((err: unknown) => {
+    const entry = startRequest(req, res, log, metrics);
+    void handle(req, res, entry).catch((err: unknown) => {
       const status = (err as { status?: number }).status ?? 500;
+      // Logged here once, with its stack; the client gets no internals.
+      if (status >= 500) log.error({ err, requestId: entry.requestId, path: (req.url ?? "/").split("?")[0] }, "internal error in an HTTP request");
       if (!res.headersSent) sendJson(res, status, { errors: [{ message: status === 413 ? "Request body too large" : "Internal server error" }] });
       else res.end();
     });
   });
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, entry: RequestEntry): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
-    if (url.pathname === "/readyz") {
-      const ok = await db.ping();
-      return sendJson(res, ok ? 200 : 503, { status: ok ? "ready" : "database unreachable" });
+    if (url.pathname === "/healthz") {
+      entry.route = "health";
+      return sendJson(res, 200, { status: "ok" });
     }
-    if (url.pathname.startsWith("/playground/") && servePlaygroundAsset(url.pathname, res)) return;
-    if (url.pathname.startsWith("/uploads/") || url.pathname.startsWith("/files/")) return serveBytes(services, req, res, url);
+    if (url.pathname === "/readyz") {
+      entry.route = "health";
+      const [database, redis] = await Promise.all([db.ping(), pubSubHandle.ping()]);
+      // Redis down is reported but leaves the instance ready: HTTP keeps working (live events
+      // from other instances resume, with gap fill, when Redis is back).
+      const body = { status: database ? (redis === false ? "degraded" : "ready") : "database unreachable", database: database ? "up" : "down", ...(redis === null ? {} : { redis: redis ? "up" : "down" }) };
+      return sendJson(res, database ? 200 : 503, body);
+    }
+    if (url.pathname === "/metrics" && config.metricsEnabled) {
+      entry.route = "metrics";
+      return serveMetrics(metrics, config.metricsToken, req, res);
+    }
+    if (url.pathname === "/schema.graphql" || url.pathname === "/favicon.ico" || url.pathname.startsWith("/playground/")) {
+      entry.route = "playground";
+      if (url.pathname === "/schema.graphql") return serveSchema(schema, config.introspection, req, res);
+      if (servePlaygroundAsset(url.pathname, res)) return;
+    }
+    if (url.pathname.startsWith("/uploads/") || url.pathname.startsWith("/files/")) {
+      entry.route = "bytes";
+      if (cors.bytes(req, res)) return;
+      return serveBytes(services, req, res, url);
+    }
     if (url.pathname !== "/graphql") return sendJson(res, 404, { error: "not found" });
-    if (wantsPlayground(req, url)) return servePlayground(res);
+    entry.route = "graphql";
+    if (cors.graphql(req, res)) return;
+    if (wantsPlayground(req, url)) {
+      entry.route = "playground";
+      return servePlayground(res);
+    }
 
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+    if (getQueryByClient(req)) headers.set("apollo-require-preflight", "true");
     const raw = req.method === "POST" ? await readBody(req) : "";
     let body: unknown = raw;
     if (raw && (headers.get("content-type") ?? "").includes("application/json")) {
@@ -204,7 +284,7 @@ export async function createServer(config: Config, db: Database, options: Server
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? "GET", headers, search: url.search, body };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => buildContext(services, req.headers.authorization, clientIp(req), headers.get("x-request-id") ?? undefined, headers.get("user-agent") ?? undefined),
+      context: async () => attachEntry(await buildContext(services, req.headers.authorization, clientIp(req), entry.requestId, headers.get("user-agent") ?? undefined), entry),
     });
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.statusCode = result.status ?? 200;
@@ -220,6 +300,7 @@ export async function createServer(config: Config, db: Database, options: Server
     httpServer,
     services,
     schema,
+    metrics,
     listen(port = config.port) {
       return new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -238,6 +319,7 @@ export async function createServer(config: Config, db: Database, options: Server
       await apollo.stop();
       await services.rateLimiter.close();
       await pubSubHandle.close();
+      stopDbMetrics();
     },
   };
 }

@@ -15,15 +15,9 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 
 /**
  * Upload targets (PUT) and downloads (GET/HEAD) at signed URLs. The URL is the capability
- * (img tags and PUTs from other origins carry no Authorization header), so any origin may use it.
+ * (img tags and PUTs carry no Authorization header). CORS (CORS_ORIGINS) is applied before.
  */
 export async function serveBytes(services: AppServices, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-  res.setHeader("access-control-allow-origin", "*");
-  if (req.method === "OPTIONS") {
-    res.writeHead(204, { "access-control-allow-methods": "GET, HEAD, PUT", "access-control-allow-headers": "content-type, range", "access-control-max-age": "600" });
-    res.end();
-    return;
-  }
   const params = UrlSigner.params(url);
   const upload = /^\/uploads\/([^/]+)$/.exec(url.pathname);
   if (upload) {

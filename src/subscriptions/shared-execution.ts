@@ -37,12 +37,14 @@ export function isViewerIndependent(document: DocumentNode): boolean {
   return cached;
 }
 
-function mapIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => Promise<U> | U): AsyncIterableIterator<U> {
+function mapIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => Promise<U> | U, after: (value: T) => void): AsyncIterableIterator<U> {
   const it: AsyncIterableIterator<U> = {
     async next() {
       const r = await source.next();
       if (r.done) return { done: true, value: undefined };
-      return { done: false, value: await fn(r.value) };
+      const value = await fn(r.value);
+      after(r.value);
+      return { done: false, value };
     },
     async return() {
       await source.return?.();
@@ -62,8 +64,9 @@ function mapIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => Promise<U
 /**
  * A `subscribe` for graphql-ws. `queryText` gives the text a document was parsed from (the
  * cache key, with the variables); events are cached weakly, so results go with their event.
+ * `delivered` (metrics) hears of each event whose result goes to the socket next.
  */
-export function createSharedSubscribe(queryText: (document: DocumentNode) => string | undefined) {
+export function createSharedSubscribe(queryText: (document: DocumentNode) => string | undefined, delivered: (payload: unknown) => void = () => {}) {
   const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
   return async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
     const source = await createSourceEventStream(args);
@@ -79,6 +82,6 @@ export function createSharedSubscribe(queryText: (document: DocumentNode) => str
       let result = byKey.get(key);
       if (!result) byKey.set(key, (result = run(payload)));
       return result;
-    });
+    }, delivered);
   };
 }

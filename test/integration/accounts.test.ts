@@ -25,7 +25,7 @@ describe("accounts", () => {
     expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${api.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready" });
+    expect(await ready.json()).toEqual({ status: "ready", database: "up" });
   });
 
   it("registers, then logs in by username or email, and answers me", async () => {

@@ -20,13 +20,28 @@ describe("playground and introspection", () => {
     expect(page.headers.get("content-type")).toContain("text/html");
     const html = await page.text();
     expect(html).not.toMatch(/https?:\/\/(?!localhost)[a-z]/i);
-    const assets = [...html.matchAll(/(?:src|href)="(\/playground\/[^"]+)"/g)].map((m) => m[1]);
+    const assets = [...html.matchAll(/(?:src|href)="(\/playground\/(?!favicon)[^"]+)"/g)].map((m) => m[1]);
     expect(assets).toHaveLength(4);
     for (const a of assets) {
       const res = await fetch(`${api.url}${a}`);
       expect(res.status, a).toBe(200);
       expect((await res.arrayBuffer()).byteLength, a).toBeGreaterThan(1000);
     }
+  });
+
+  it("opens on useful tabs, keeps headers out of localStorage, has a favicon and an SDL download", async () => {
+    const html = await (await fetch(`${api.url}/graphql`, { headers: { accept: "text/html" } })).text();
+    expect(html).toContain("shouldPersistHeaders: false");
+    const tabs = JSON.parse(/const defaultTabs = (.*);\n/.exec(html)![1].replace(/\\u003c/g, "<")) as Array<{ query: string }>;
+    expect(tabs.map((t) => /(?:mutation|query|subscription) (\w+)/.exec(t.query)?.[1])).toEqual(["Register", "Me", "NewMessages"]);
+    expect(tabs[0].query).toContain("mutation Login");
+    for (const icon of ["/favicon.ico", /href="(\/playground\/favicon[^"]+)"/.exec(html)![1]]) {
+      const res = await fetch(`${api.url}${icon}`);
+      expect(res.status, icon).toBe(200);
+      expect(res.headers.get("content-type")).toContain("image/");
+    }
+    expect(html).toContain('href="/schema.graphql?download"');
+    expect((await fetch(`${closed.url}/schema.graphql`)).status).toBe(404);
   });
 
   it("answers introspection by default, and refuses it when GRAPHQL_INTROSPECTION=false", async () => {

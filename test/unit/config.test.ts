@@ -1,6 +1,9 @@
 /** Config is parsed once and validated; a bad value names the variable. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ConfigError, loadConfig, withDevSecretFile } from "../../src/config.js";
 
 describe("loadConfig", () => {
   it("has working defaults for development", () => {
@@ -21,7 +24,33 @@ describe("loadConfig", () => {
     expect(c).toMatchObject({ env: "production", port: 8080, mongodbUri: "mongodb://db:27017/x", redisUrl: "redis://r:6379", accessTokenTtlSeconds: 60, refreshTokenTtlSeconds: 3600, introspection: false, uploadMaxBytes: 1000, logLevel: "warn", jwtSecretGenerated: false });
   });
 
+  it("reads the operations variables: shutdown timeout, CORS origins, metrics, data directory", () => {
+    expect(loadConfig({})).toMatchObject({ shutdownTimeoutMs: 10_000, corsOrigins: ["*"], metricsToken: null, metricsEnabled: true, dataDir: "./data" });
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "s".repeat(40) }).corsOrigins).toEqual([]);
+    const c = loadConfig({ SHUTDOWN_TIMEOUT_MS: "2500", CORS_ORIGINS: "https://app.example, http://localhost:5173/", METRICS_TOKEN: "t".repeat(20), METRICS_ENABLED: "false", DATA_DIR: "/var/letsapp" });
+    expect(c).toMatchObject({ shutdownTimeoutMs: 2500, corsOrigins: ["https://app.example", "http://localhost:5173"], metricsToken: "t".repeat(20), metricsEnabled: false, dataDir: "/var/letsapp" });
+  });
+
+  it("keeps the development JWT secret in DATA_DIR (mode 0600), the same on every start", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "letsapp-config-"));
+    const first = withDevSecretFile(loadConfig({ DATA_DIR: dir }));
+    const second = withDevSecretFile(loadConfig({ DATA_DIR: dir }));
+    expect(first.jwtSecretGenerated).toBe(false);
+    expect(Buffer.from(second.jwtSecret).equals(Buffer.from(first.jwtSecret))).toBe(true);
+    const file = path.join(dir, "jwt-secret");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, "utf8").trim().length).toBeGreaterThanOrEqual(32);
+    // With JWT_SECRET set, or in production, no file is involved.
+    const env = withDevSecretFile(loadConfig({ DATA_DIR: dir, JWT_SECRET: "e".repeat(40) }));
+    expect(new TextDecoder().decode(env.jwtSecret)).toBe("e".repeat(40));
+  });
+
   it.each([
+    [{ SHUTDOWN_TIMEOUT_MS: "soon" }, "SHUTDOWN_TIMEOUT_MS"],
+    [{ CORS_ORIGINS: "app.example" }, "CORS_ORIGINS"],
+    [{ CORS_ORIGINS: "https://app.example/path" }, "CORS_ORIGINS"],
+    [{ NODE_ENV: "production", JWT_SECRET: "s".repeat(40), CORS_ORIGINS: "*" }, "CORS_ORIGINS"],
+    [{ METRICS_TOKEN: "short" }, "METRICS_TOKEN"],
     [{ PORT: "eighty" }, "PORT"],
     [{ PORT: "70000" }, "PORT"],
     [{ MONGODB_URI: "postgres://x" }, "MONGODB_URI"],

@@ -109,7 +109,7 @@ export class CallService {
     const written = await this.models.Call.findOneAndUpdate(
       { _id: call._id, rev: call.rev },
       { $set, ...(Object.keys($unset).length ? { $unset } : {}), $inc: { rev: 1 } },
-      { new: true },
+      { returnDocument: "after" },
     );
     if (written) this.publish(written);
     return written;

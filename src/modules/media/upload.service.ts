@@ -137,7 +137,7 @@ export class UploadService {
       return putError(413, ErrorCode.BAD_USER_INPUT, `The body is larger than the declared ${upload.file_size} bytes`);
     }
     // One PUT at a time, and only before the bytes are in.
-    const claimed = await this.models.Upload.findOneAndUpdate({ _id: upload._id, status: "pending" }, { $set: { status: "uploading" } }, { new: true });
+    const claimed = await this.models.Upload.findOneAndUpdate({ _id: upload._id, status: "pending" }, { $set: { status: "uploading" } }, { returnDocument: "after" });
     if (!claimed) return putError(409, ErrorCode.CONFLICT, "The bytes of this upload were already sent");
 
     const counted = { bytes: 0 };
@@ -186,7 +186,7 @@ export class UploadService {
   async complete(viewerId: string, uploadId: string): Promise<DocumentType<Media> | DocumentType<FileItem>> {
     const id = parseId(uploadId, "uploadId");
     const viewer = new Types.ObjectId(viewerId);
-    const upload = await this.models.Upload.findOneAndUpdate({ _id: id, uploader_id: viewer, status: "received" }, { $set: { status: "completing" } }, { new: true });
+    const upload = await this.models.Upload.findOneAndUpdate({ _id: id, uploader_id: viewer, status: "received" }, { $set: { status: "completing" } }, { returnDocument: "after" });
     if (!upload) {
       // A retry after success gets what the first call made.
       const done = (await this.models.Media.findOne({ _id: id, uploader_id: viewer, is_deleted: false })) ?? (await this.models.File.findOne({ _id: id, uploader_id: viewer, is_deleted: false }));

@@ -193,7 +193,7 @@ export class GroupMessageResolver {
     return { ...page, edges: page.edges.map((e, i) => ({ cursor: e.cursor, node: users[i] instanceof Error ? null : (users[i] as DocumentType<User> | null) })).filter((e) => e.node) };
   }
 
-  @FieldResolver(() => MessageReceiptConnection, { description: "Per-member status (seed 000's receipt list), members other than the sender." })
+  @FieldResolver(() => MessageReceiptConnection, { description: "Delivery and read status of each member other than the sender." })
   async receipts(
     @Root() view: MessageView,
     @Arg("first", () => Int, { nullable: true, defaultValue: 50 }) first: number | null,

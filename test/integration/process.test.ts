@@ -1,0 +1,162 @@
+/**
+ * Stop and start of the real process (`node dist/index.js`, compiled by the global setup):
+ * SIGTERM/SIGINT end it with exit code 0, idle or with WebSocket clients (who get a close
+ * frame); a busy port gives one clear line and exit code 1, not a stack trace; without
+ * JWT_SECRET the development secret lives in DATA_DIR, so tokens survive a restart.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startTestMongo, type TestMongo } from "../helpers/mongo.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+interface Running {
+  proc: ChildProcess;
+  port: number;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+const started: ChildProcess[] = [];
+
+/** The environment without JWT_SECRET: the development secret file is under test. */
+function withoutJwtSecret(): NodeJS.ProcessEnv {
+  const { JWT_SECRET: _secret, ...env } = process.env;
+  void _secret;
+  return env;
+}
+let dataDir: string;
+
+/** Starts the API; resolves once it listens (or with the exit, when it stops early). */
+function startApi(env: Record<string, string> = {}, args = ["dist/index.js"]): Promise<Running> {
+  const proc = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...withoutJwtSecret(), PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", DATA_DIR: dataDir, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  started.push(proc);
+  let output = "";
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  return new Promise((resolve) => {
+    const running = (port: number): Running => ({ proc, port, output: () => output, exited });
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const m = /"port":(\d+),"msg":"LetsApp API ready/.exec(output);
+      if (m) resolve(running(Number(m[1])));
+    };
+    proc.stdout!.on("data", onData);
+    proc.stderr!.on("data", onData);
+    void exited.then(() => resolve(running(0)));
+  });
+}
+
+async function gql(port: number, query: string, variables?: Record<string, unknown>, token?: string): Promise<{ data?: Record<string, never>; errors?: Array<{ extensions?: { code?: string } }> }> {
+  const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as never;
+}
+
+/** A graphql-ws connection, acknowledged; resolves its close code later. */
+async function openSocket(port: number): Promise<{ closed: Promise<number> }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, "graphql-transport-ws");
+  const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init", payload: {} })));
+    ws.on("message", (m) => (JSON.parse(m.toString()).type === "connection_ack" ? resolve() : undefined));
+    ws.on("error", reject);
+  });
+  return { closed };
+}
+
+describe("stop and start of the process", () => {
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "letsapp-data-"));
+  });
+  afterEach(() => {
+    for (const p of started.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("exits 0 on SIGTERM when idle (embedded database)", async () => {
+    const api = await startApi();
+    expect(api.port).toBeGreaterThan(0);
+    expect((await fetch(`http://127.0.0.1:${api.port}/healthz`)).status).toBe(200);
+    api.proc.kill("SIGTERM");
+    expect(await api.exited).toBe(0);
+    expect(api.output()).toContain('"msg":"stopped"');
+  }, 60_000);
+
+  it("exits 0 on SIGINT with several WebSocket clients, each closed with 1001", async () => {
+    const api = await startApi();
+    const sockets = await Promise.all([openSocket(api.port), openSocket(api.port), openSocket(api.port)]);
+    api.proc.kill("SIGINT");
+    expect(await Promise.all(sockets.map((s) => s.closed))).toEqual([1001, 1001, 1001]);
+    expect(await api.exited).toBe(0);
+  }, 60_000);
+
+  it("gives one clear line and exit code 1 when the port is taken", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const api = await startApi({ PORT: String(port) });
+      expect(await api.exited).toBe(1);
+      const lines = api.output().trim().split("\n");
+      expect(lines.filter((l) => l.includes(`port ${port} is already in use`))).toHaveLength(1);
+      expect(api.output()).not.toMatch(/^\s+at /m);
+      expect(api.output()).not.toContain("Internal error");
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
+
+  it("starts from the sources without tsc in `npm run dev` (swc keeps decorator metadata)", async () => {
+    const pkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    const [bin, ...args] = pkg.scripts.dev.split(" ");
+    expect(bin).toBe("node");
+    expect(pkg.scripts.dev).not.toMatch(/tsc|tsx|esbuild/);
+    const api = await startApi({}, args);
+    expect(api.port).toBeGreaterThan(0);
+    const res = await gql(api.port, `mutation($i: RegisterInput!) { register(input: $i) { user { username } } }`, { i: { username: "devi", email: "devi@example.com", password: "password-123" } });
+    expect(res).toEqual({ data: { register: { user: { username: "devi" } } } });
+    api.proc.kill("SIGTERM");
+    expect(await api.exited).toBe(0);
+  }, 120_000);
+
+  describe("with an external database", () => {
+    let mongo: TestMongo;
+    beforeAll(async () => {
+      mongo = await startTestMongo("process");
+    });
+    afterAll(async () => {
+      await mongo?.stop();
+    });
+
+    it("keeps the development JWT secret in DATA_DIR (0600): a token outlives a restart", async () => {
+      const uri = /\/[^/?]+(\?|$)/.test(mongo.uri.replace(/^mongodb(\+srv)?:\/\//, "")) ? mongo.uri : mongo.uri.replace(/\/?(\?|$)/, `/${mongo.dbName}$1`);
+      const first = await startApi({ MONGODB_URI: uri });
+      const reg = await gql(first.port, `mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username: "dora", email: "dora@example.com", password: "password-123" } });
+      const token = (reg.data as unknown as { register: { accessToken: string } }).register.accessToken;
+      first.proc.kill("SIGTERM");
+      expect(await first.exited).toBe(0);
+      expect((await stat(path.join(dataDir, "jwt-secret"))).mode & 0o777).toBe(0o600);
+
+      const second = await startApi({ MONGODB_URI: uri });
+      const me = await gql(second.port, `{ me { username } }`, undefined, token);
+      expect(me).toEqual({ data: { me: { username: "dora" } } });
+      second.proc.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+    }, 60_000);
+  });
+});

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { ObjectId, UUID } from "bson";
 import { MongoServerError, badValue } from "./errors.js";
 import { Index, type IndexSpec } from "./indexes.js";
+import type { StorageChange } from "./storage.js";
 import { type ApplyOptions, type UpdateSpec, applyUpdate, compileFilter, prepareFilter, project, upsertSeed } from "./query.js";
 import { parseSearch, scoreDocument } from "./text.js";
 import {
@@ -106,8 +107,26 @@ export class Collection {
   private readonly docs = new Map<string, Doc>();
   private readonly indexes = new Map<string, Index>();
 
-  constructor(readonly db: string, readonly name: string, options: Doc = {}) {
+  /** `emit` reports each applied change to the storage's listeners (journal, change streams). */
+  constructor(
+    public db: string,
+    public name: string,
+    options: Doc = {},
+    private readonly emit: (change: StorageChange) => void = () => {},
+  ) {
     this.options = options;
+  }
+
+  /** Called by Storage.rename only: the collection keeps its documents and indexes. */
+  moveTo(db: string, name: string): void {
+    this.db = db;
+    this.name = name;
+  }
+
+  /** Replaces the collection options (collMod); reported so the journal keeps them. */
+  setOptions(options: Doc): void {
+    this.options = options;
+    this.emit({ op: "options", db: this.db, coll: this.name, options });
   }
 
   get ns(): string {
@@ -169,11 +188,13 @@ export class Collection {
       index.add(k, doc);
     }
     this.indexes.set(spec.name, index);
+    this.emit({ op: "createIndex", db: this.db, coll: this.name, spec });
     return true;
   }
 
   dropIndex(name: string): void {
     if (!this.indexes.delete(name)) throw new MongoServerError("IndexNotFound", `index not found with name [${name}]`);
+    this.emit({ op: "dropIndex", db: this.db, coll: this.name, name });
   }
 
   findIndexByKey(key: Doc): Index | undefined {
@@ -191,11 +212,35 @@ export class Collection {
   private store(docKey: string, doc: Doc): void {
     this.docs.set(docKey, doc);
     for (const index of this.indexes.values()) index.add(docKey, doc);
+    this.emit({ op: "insert", db: this.db, coll: this.name, doc });
   }
 
   private unstore(docKey: string, doc: Doc): void {
     this.docs.delete(docKey);
     for (const index of this.indexes.values()) index.remove(docKey, doc);
+    this.emit({ op: "delete", db: this.db, coll: this.name, doc });
+  }
+
+  /**
+   * Recovery only: puts a document as the journal recorded it (insert, or replace by `_id`),
+   * with the index upkeep of a normal write. The data was checked when first written.
+   */
+  restorePut(doc: Doc): void {
+    const docKey = keyOf(doc._id);
+    const old = this.docs.get(docKey);
+    if (!old) {
+      this.store(docKey, doc);
+      return;
+    }
+    this.docs.set(docKey, doc);
+    for (const index of this.indexes.values()) index.replace(docKey, old, doc);
+  }
+
+  /** Recovery only: removes a document by `_id` if present. */
+  restoreDelete(id: unknown): void {
+    const docKey = keyOf(id);
+    const old = this.docs.get(docKey);
+    if (old) this.unstore(docKey, old);
   }
 
   /** Inserts one document (the caller's object becomes stored; pass a copy you do not keep). */
@@ -226,6 +271,7 @@ export class Collection {
     this.docs.set(docKey, stored);
     // Postings hold document keys, not documents: an index whose keys did not change needs no work.
     for (const index of this.indexes.values()) index.replace(docKey, oldDoc, stored);
+    this.emit({ op: "update", db: this.db, coll: this.name, before: oldDoc, after: stored });
     return stored;
   }
 
@@ -430,6 +476,7 @@ export class Collection {
   clear(): void {
     this.docs.clear();
     for (const index of this.indexes.values()) index.clear();
+    this.emit({ op: "truncate", db: this.db, coll: this.name });
   }
 }
 

@@ -10,12 +10,14 @@ import { aggregateCommands } from "./aggregate.js";
 import { catalogCommands } from "./catalog.js";
 import type { CommandContext, CommandHandler } from "./context.js";
 import { crudCommands } from "./crud.js";
+import { toolCommands } from "./tools.js";
 
 const COMMANDS: Record<string, CommandHandler> = {
   ...adminCommands,
   ...catalogCommands,
   ...crudCommands,
   ...aggregateCommands,
+  ...toolCommands,
 };
 
 export function commandName(cmd: Doc): string {

@@ -9,6 +9,16 @@ import { ObjectId, UUID } from "bson";
 import { MongoServerError, badValue } from "./errors.js";
 import { Index, type IndexSpec } from "./indexes.js";
 import type { StorageChange } from "./storage.js";
+import { type DocumentCheck, compileValidator } from "./validation.js";
+
+/** What a collection needs from its storage: the change hook, and whether validation is on. */
+export interface CollectionHooks {
+  emit(change: StorageChange): void;
+  /** False while a command runs with bypassDocumentValidation. */
+  validating(): boolean;
+}
+
+const NO_HOOKS: CollectionHooks = { emit: () => {}, validating: () => true };
 import { type ApplyOptions, type UpdateSpec, applyUpdate, compileFilter, prepareFilter, project, upsertSeed } from "./query.js";
 import { parseSearch, scoreDocument } from "./text.js";
 import {
@@ -107,14 +117,26 @@ export class Collection {
   private readonly docs = new Map<string, Doc>();
   private readonly indexes = new Map<string, Index>();
 
-  /** `emit` reports each applied change to the storage's listeners (journal, change streams). */
+  private validator: DocumentCheck | null;
+
+  /** `hooks.emit` reports each applied change to the storage's listeners (journal, change streams). */
   constructor(
     public db: string,
     public name: string,
     options: Doc = {},
-    private readonly emit: (change: StorageChange) => void = () => {},
+    private readonly hooks: CollectionHooks = NO_HOOKS,
   ) {
+    this.validator = compileValidator(options, () => this.ns);
     this.options = options;
+  }
+
+  private emit(change: StorageChange): void {
+    this.hooks.emit(change);
+  }
+
+  /** Enforces the validator (if any) on a document about to be stored. */
+  private validate(doc: Doc, before: Doc | undefined): void {
+    if (this.validator && this.hooks.validating()) this.validator(doc, before);
   }
 
   /** Called by Storage.rename only: the collection keeps its documents and indexes. */
@@ -125,6 +147,7 @@ export class Collection {
 
   /** Replaces the collection options (collMod); reported so the journal keeps them. */
   setOptions(options: Doc): void {
+    this.validator = compileValidator(options, () => this.ns);
     this.options = options;
     this.emit({ op: "options", db: this.db, coll: this.name, options });
   }
@@ -248,6 +271,7 @@ export class Collection {
     const doc = idFirst("_id" in input ? input : { _id: new ObjectId(), ...input });
     validateForStorage(doc);
     const docKey = keyOf(doc._id);
+    this.validate(doc, undefined);
     if (this.docs.has(docKey)) {
       throw new MongoServerError("DuplicateKey", `E11000 duplicate key error collection: ${this.ns} index: _id_ dup key: { _id: ${JSON.stringify(doc._id)} }`, {
         keyPattern: { _id: 1 },
@@ -267,6 +291,7 @@ export class Collection {
     }
     const stored = idFirst(newDoc);
     validateForStorage(stored);
+    this.validate(stored, oldDoc);
     this.checkUnique(docKey, stored);
     this.docs.set(docKey, stored);
     // Postings hold document keys, not documents: an index whose keys did not change needs no work.
@@ -384,7 +409,8 @@ export class Collection {
     }
     let best: { index: Index; keys: Set<string> } | null = null;
     for (const index of this.indexes.values()) {
-      if (index.fields.length === 0 || !index.servesQuery(filter)) continue;
+      // Hidden indexes are kept up to date (and unique ones enforced) but never chosen.
+      if (index.hidden || index.fields.length === 0 || !index.servesQuery(filter)) continue;
       const values = equalityValues(filter, index.fields[0]);
       if (!values) continue;
       // A string lookup is only exact when the query compares strings the way the index stores them.
@@ -396,7 +422,7 @@ export class Collection {
     if (!best) {
       // Prefix regexes and ranges on a leading field: read the index's keys, not the documents.
       for (const index of this.indexes.values()) {
-        if (index.fields.length === 0 || index.sparse || !index.servesQuery(filter)) continue;
+        if (index.hidden || index.fields.length === 0 || index.sparse || !index.servesQuery(filter)) continue;
         const cond = filter[index.fields[0]];
         const prefix = index.strength === 3 ? regexPrefix(cond) : null;
         const test = prefix !== null ? (key: string) => key.startsWith("s" + prefix) : index.strength === 3 && strength === 3 ? rangeTest(cond) : null;

@@ -39,9 +39,26 @@ export interface StorageListener {
 export class Storage {
   private readonly dbs = new Map<string, Map<string, Collection>>();
   private readonly listeners: StorageListener[] = [];
+  private bypassing = false;
   private readonly emit = (change: StorageChange): void => {
     for (const l of this.listeners) l.change(change);
   };
+  private readonly hooks = { emit: this.emit, validating: () => !this.bypassing };
+
+  /**
+   * Runs `fn` (one synchronous command) with document validation off: the command's
+   * bypassDocumentValidation. Commands run to completion before the next starts, so the flag
+   * never leaks into another client's command.
+   */
+  withoutValidation<T>(fn: () => T): T {
+    const was = this.bypassing;
+    this.bypassing = true;
+    try {
+      return fn();
+    } finally {
+      this.bypassing = was;
+    }
+  }
 
   /** Adds a listener for every applied change; returns a function that removes it. */
   addListener(listener: StorageListener): () => void {
@@ -80,11 +97,13 @@ export class Storage {
   /** Returns the collection, creating it (and its database) when a write needs it. */
   ensure(db: string, name: string, options: Doc = {}): Collection {
     validateCollectionName(name);
-    let colls = this.dbs.get(db);
-    if (!colls) this.dbs.set(db, (colls = new Map()));
-    let coll = colls.get(name);
+    let coll = this.dbs.get(db)?.get(name);
     if (!coll) {
-      colls.set(name, (coll = new Collection(db, name, options, this.emit)));
+      // Constructed first: bad options (a validator that does not compile) create nothing.
+      coll = new Collection(db, name, options, this.hooks);
+      let colls = this.dbs.get(db);
+      if (!colls) this.dbs.set(db, (colls = new Map()));
+      colls.set(name, coll);
       this.emit({ op: "create", db, coll: name, options });
     }
     return coll;

@@ -32,6 +32,7 @@ export function runCommand(cmd: Doc, ctx: CommandContext): Doc {
     // Better a clear refusal than a transaction that silently is not one.
     throw new MongoServerError("IllegalOperation", "Transactions are not supported by the embedded server; use a real MongoDB replica set (MONGODB_URI)");
   }
+  if (cmd.bypassDocumentValidation === true) return ctx.storage.withoutValidation(() => handler(cmd, ctx));
   return handler(cmd, ctx);
 }
 

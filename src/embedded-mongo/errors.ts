@@ -31,6 +31,7 @@ export const ErrorCodes = {
   ChangeStreamNotSupported: 40573,
   Location40323: 40323,
   Location13113: 13113,
+  NoReplicationEnabled: 76,
   DocumentValidationFailure: 121,
   NotImplemented: 238,
   DuplicateKey: 11000,

@@ -35,6 +35,8 @@ export async function syncDir(dir: string): Promise<void> {
 
 /** Writes every buffer at the file's current end, looping over short writes. */
 export async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  // writev takes at most IOV_MAX (1024) buffers per call: join larger groups into one.
+  if (bufs.length > 256) bufs = [Buffer.concat(bufs)];
   let { bytesWritten } = await fh.writev(bufs);
   const total = bufs.reduce((n, b) => n + b.length, 0);
   if (bytesWritten === total) return;

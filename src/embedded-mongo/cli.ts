@@ -43,7 +43,7 @@ try {
   console.error(`embedded MongoDB-compatible server could not start: ${(err as Error).message}`);
   process.exit(1);
 }
-const where = db.dbPath ? `data in ${db.dbPath} (${db.recoveredDocuments} documents recovered in ${(db.recoveryMs / 1000).toFixed(2)} s)` : "in memory: data is lost when it stops (use --dbpath DIR to keep it)";
+const where = db.dbPath ? `data in ${db.dbPath} (${db.recoveredDocuments} documents recovered in ${(db.recoveryMs / 1000).toFixed(2)} s, ${(db.recoveryCpuMs / 1000).toFixed(2)} s CPU)` : "in memory: data is lost when it stops (use --dbpath DIR to keep it)";
 console.log(`embedded MongoDB-compatible server listening: ${db.uri} ${where}`);
 
 const shutdown = (): void => {

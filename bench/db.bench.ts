@@ -6,8 +6,15 @@
  *
  * Baselines measured in the same run: a `ping` round trip (the protocol's floor per operation)
  * and a find on an unindexed field at both sizes (what a scan costs, for contrast).
+ *
+ * Then durability (--dbpath): insert throughput durable vs in memory in the same run (one
+ * client in sequence, 16 concurrent clients sharing group commits, insertMany of 1,000), the
+ * restart time of a 100,000-document directory (journal only, and snapshot plus journal), and
+ * disk bytes per document. Goals: concurrent durable inserts ≥ 50% of in memory; restart ≤ 3 s.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { calculateObjectSize } from "bson";
@@ -33,18 +40,19 @@ function makeDoc(i: number): Document {
   };
 }
 
-async function startServer(): Promise<{ uri: string; stop: () => void }> {
-  const child = spawn(process.execPath, [cli, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-  const uri = await new Promise<string>((resolve, reject) => {
+async function startServer(args: string[] = []): Promise<{ uri: string; stop: () => void; child: ChildProcess; line: string }> {
+  const child = spawn(process.execPath, [cli, "--port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
-      const m = /mongodb:\/\/\S+/.exec(out);
+      const m = /mongodb:\/\/\S+.*\n/.exec(out);
       if (m) resolve(m[0]);
     });
     child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
   });
-  return { uri, stop: () => child.kill("SIGTERM") };
+  const uri = /mongodb:\/\/\S+/.exec(line)![0];
+  return { uri, stop: () => child.kill("SIGTERM"), child, line };
 }
 
 async function timed(ops: number, fn: (i: number) => Promise<unknown>): Promise<number> {
@@ -131,4 +139,101 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** Insert rates of one server: sequential insertOne, 16 concurrent clients, insertMany(1000). */
+async function insertRates(args: string[]): Promise<{ seq: number; conc: number; many: number }> {
+  const server = await startServer(args);
+  const client = await new MongoClient(server.uri, { maxPoolSize: 32 }).connect();
+  try {
+    const coll = client.db("bench").collection("ins");
+    await coll.createIndex({ email: 1 }, { unique: true });
+    let n = 0;
+    const seq = await timed(3_000, () => coll.insertOne(makeDoc(n++)));
+    const CONC = 16;
+    const PER = 1_000;
+    const start = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: CONC }, async () => {
+      for (let i = 0; i < PER; i++) await coll.insertOne(makeDoc(n++));
+    }));
+    const conc = (CONC * PER) / (Number(process.hrtime.bigint() - start) / 1e9);
+    const many = (await timed(20, () => coll.insertMany(Array.from({ length: 1000 }, () => makeDoc(n++)), { ordered: false }))) * 1000;
+    return { seq, conc, many };
+  } finally {
+    await client.close();
+    server.stop();
+    await new Promise((r) => server.child.once("exit", r));
+  }
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const f of await readdir(dir)) total += (await stat(path.join(dir, f))).size;
+  return total;
+}
+
+/** Loads 100,000 documents into a data directory, then times a restart (spawn → listening). */
+async function restart(limitArgs: string[]): Promise<{ seconds: number; recovery: string; bytesPerDoc: number; files: string[] }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "edb-bench-"));
+  try {
+    const server = await startServer(["--dbpath", dir, ...limitArgs]);
+    const client = await new MongoClient(server.uri).connect();
+    const coll = client.db("bench").collection("users");
+    await coll.createIndex({ email: 1 }, { unique: true });
+    for (let i = 0; i < LARGE; i += 1000) await coll.insertMany(Array.from({ length: 1000 }, (_, j) => makeDoc(i + j)), { ordered: false });
+    await client.close();
+    server.stop();
+    await new Promise((r) => server.child.once("exit", r));
+    const bytesPerDoc = (await dirBytes(dir)) / LARGE;
+    const files = await readdir(dir);
+    const start = process.hrtime.bigint();
+    const again = await startServer(["--dbpath", dir]);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const c2 = await new MongoClient(again.uri).connect();
+    const count = await c2.db("bench").collection("users").countDocuments();
+    await c2.close();
+    again.stop();
+    await new Promise((r) => again.child.once("exit", r));
+    if (count !== LARGE) throw new Error(`restart found ${count} documents, expected ${LARGE}`);
+    const m = /recovered in ([\d.]+) s, ([\d.]+) s CPU/.exec(again.line);
+    const recovery = m ? `${m[1]} s, ${m[2]} s CPU` : "?";
+    return { seconds, recovery, bytesPerDoc, files };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function durability(): Promise<boolean> {
+  const dir = await mkdtemp(path.join(tmpdir(), "edb-bench-"));
+  let mem: { seq: number; conc: number; many: number };
+  let dur: { seq: number; conc: number; many: number };
+  try {
+    mem = await insertRates([]);
+    dur = await insertRates(["--dbpath", dir]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const pct = (a: number, b: number): string => `${Math.round((a / b) * 100)}%`.padStart(5);
+  console.log("");
+  console.log("durability (--dbpath): every write synced (fdatasync) before its reply");
+  console.log("                                      in memory      durable   durable/memory");
+  console.log(`insertOne, 1 client in sequence     ${fmt(mem.seq)} ops/s ${fmt(dur.seq)} ops/s ${pct(dur.seq, mem.seq)}  (one fsync per write: the disk's floor)`);
+  console.log(`insertOne, 16 concurrent clients    ${fmt(mem.conc)} ops/s ${fmt(dur.conc)} ops/s ${pct(dur.conc, mem.conc)}  (group commit: one fsync per round)`);
+  console.log(`insertMany of 1,000                 ${fmt(mem.many)} docs/s ${fmt(dur.many)} docs/s${pct(dur.many, mem.many)}`);
+  const journal = await restart([]);
+  const snap = await restart(["--journalLimitBytes", String(4 * 1024 * 1024)]);
+  console.log(`restart with 100,000 documents (process start → listening; of which loading the data):`);
+  console.log(`  ${journal.seconds.toFixed(2)} s (${journal.recovery}) from the journal alone (${journal.files.join(", ")})`);
+  console.log(`  ${snap.seconds.toFixed(2)} s (${snap.recovery}) from snapshot + journal (${snap.files.join(", ")})   goal ≤ 3 s`);
+  console.log(`  machine load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores`);
+  console.log(`disk per document: ${Math.round(journal.bytesPerDoc)} bytes (journal), ${Math.round(snap.bytesPerDoc)} bytes (snapshot + journal); BSON size ${calculateObjectSize(makeDoc(0))}`);
+  const ok = dur.conc / mem.conc >= 0.5 && dur.many / mem.many >= 0.5 && journal.seconds <= 3 && snap.seconds <= 3;
+  console.log(ok ? "verdict: durable inserts ≥ 50% of in memory (concurrent, batched); restart ≤ 3 s" : "verdict: FAILED (durable < 50% of in memory, or restart > 3 s)");
+  return ok;
+}
+
+if (process.argv.includes("--durability-only")) {
+  process.exitCode = (await durability()) ? 0 : 1;
+} else {
+  await main();
+  const ok = await durability();
+  if (!ok) process.exitCode = 1;
+}

@@ -1,6 +1,7 @@
 /**
- * `npm run db -- [--port 27017] [--host 127.0.0.1] [--standalone] [--replSet rs0]`: runs the
- * embedded server on its own so several processes (API instances, a shell) can share it.
+ * `npm run db -- [--port 27017] [--host 127.0.0.1] [--standalone] [--replSet rs0] [--dbpath DIR]`:
+ * runs the embedded server on its own so several processes (API instances, a shell) can share
+ * it. With --dbpath the data is journaled to DIR and survives restarts and crashes.
  */
 import { parseArgs } from "node:util";
 import { startEmbeddedMongo } from "./index.js";
@@ -11,6 +12,8 @@ const { values } = parseArgs({
     host: { type: "string", default: "127.0.0.1" },
     replSet: { type: "string", default: "rs0" },
     standalone: { type: "boolean", default: false },
+    dbpath: { type: "string" },
+    journalLimitBytes: { type: "string" },
   },
 });
 
@@ -20,12 +23,28 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const db = await startEmbeddedMongo({
-  host: values.host,
-  port,
-  replicaSet: values.standalone ? false : values.replSet,
-});
-console.log(`embedded MongoDB-compatible server listening: ${db.uri}`);
+const journalLimitBytes = values.journalLimitBytes === undefined ? undefined : Number(values.journalLimitBytes);
+if (journalLimitBytes !== undefined && !(Number.isInteger(journalLimitBytes) && journalLimitBytes > 0)) {
+  console.error(`--journalLimitBytes must be a positive integer, got ${values.journalLimitBytes}`);
+  process.exit(2);
+}
+
+let db: Awaited<ReturnType<typeof startEmbeddedMongo>>;
+try {
+  db = await startEmbeddedMongo({
+    host: values.host,
+    port,
+    replicaSet: values.standalone ? false : values.replSet,
+    dbPath: values.dbpath,
+    journalLimitBytes,
+    onWarning: (m) => console.warn(`warning: ${m}`),
+  });
+} catch (err) {
+  console.error(`embedded MongoDB-compatible server could not start: ${(err as Error).message}`);
+  process.exit(1);
+}
+const where = db.dbPath ? `data in ${db.dbPath} (${db.recoveredDocuments} documents recovered in ${(db.recoveryMs / 1000).toFixed(2)} s, ${(db.recoveryCpuMs / 1000).toFixed(2)} s CPU)` : "in memory: data is lost when it stops (use --dbpath DIR to keep it)";
+console.log(`embedded MongoDB-compatible server listening: ${db.uri} ${where}`);
 
 const shutdown = (): void => {
   void db.stop().then(() => process.exit(0));

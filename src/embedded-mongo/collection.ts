@@ -8,6 +8,17 @@ import { randomUUID } from "node:crypto";
 import { ObjectId, UUID } from "bson";
 import { MongoServerError, badValue } from "./errors.js";
 import { Index, type IndexSpec } from "./indexes.js";
+import type { StorageChange } from "./storage.js";
+import { type DocumentCheck, compileValidator } from "./validation.js";
+
+/** What a collection needs from its storage: the change hook, and whether validation is on. */
+export interface CollectionHooks {
+  emit(change: StorageChange): void;
+  /** False while a command runs with bypassDocumentValidation. */
+  validating(): boolean;
+}
+
+const NO_HOOKS: CollectionHooks = { emit: () => {}, validating: () => true };
 import { type ApplyOptions, type UpdateSpec, applyUpdate, compileFilter, prepareFilter, project, upsertSeed } from "./query.js";
 import { parseSearch, scoreDocument } from "./text.js";
 import {
@@ -106,8 +117,39 @@ export class Collection {
   private readonly docs = new Map<string, Doc>();
   private readonly indexes = new Map<string, Index>();
 
-  constructor(readonly db: string, readonly name: string, options: Doc = {}) {
+  private validator: DocumentCheck | null;
+
+  /** `hooks.emit` reports each applied change to the storage's listeners (journal, change streams). */
+  constructor(
+    public db: string,
+    public name: string,
+    options: Doc = {},
+    private readonly hooks: CollectionHooks = NO_HOOKS,
+  ) {
+    this.validator = compileValidator(options, () => this.ns);
     this.options = options;
+  }
+
+  private emit(change: StorageChange): void {
+    this.hooks.emit(change);
+  }
+
+  /** Enforces the validator (if any) on a document about to be stored. */
+  private validate(doc: Doc, before: Doc | undefined): void {
+    if (this.validator && this.hooks.validating()) this.validator(doc, before);
+  }
+
+  /** Called by Storage.rename only: the collection keeps its documents and indexes. */
+  moveTo(db: string, name: string): void {
+    this.db = db;
+    this.name = name;
+  }
+
+  /** Replaces the collection options (collMod); reported so the journal keeps them. */
+  setOptions(options: Doc): void {
+    this.validator = compileValidator(options, () => this.ns);
+    this.options = options;
+    this.emit({ op: "options", db: this.db, coll: this.name, options });
   }
 
   get ns(): string {
@@ -169,11 +211,13 @@ export class Collection {
       index.add(k, doc);
     }
     this.indexes.set(spec.name, index);
+    this.emit({ op: "createIndex", db: this.db, coll: this.name, spec });
     return true;
   }
 
   dropIndex(name: string): void {
     if (!this.indexes.delete(name)) throw new MongoServerError("IndexNotFound", `index not found with name [${name}]`);
+    this.emit({ op: "dropIndex", db: this.db, coll: this.name, name });
   }
 
   findIndexByKey(key: Doc): Index | undefined {
@@ -191,11 +235,35 @@ export class Collection {
   private store(docKey: string, doc: Doc): void {
     this.docs.set(docKey, doc);
     for (const index of this.indexes.values()) index.add(docKey, doc);
+    this.emit({ op: "insert", db: this.db, coll: this.name, doc });
   }
 
   private unstore(docKey: string, doc: Doc): void {
     this.docs.delete(docKey);
     for (const index of this.indexes.values()) index.remove(docKey, doc);
+    this.emit({ op: "delete", db: this.db, coll: this.name, doc });
+  }
+
+  /**
+   * Recovery only: puts a document as the journal recorded it (insert, or replace by `_id`),
+   * with the index upkeep of a normal write. The data was checked when first written.
+   */
+  restorePut(doc: Doc): void {
+    const docKey = keyOf(doc._id);
+    const old = this.docs.get(docKey);
+    if (!old) {
+      this.store(docKey, doc);
+      return;
+    }
+    this.docs.set(docKey, doc);
+    for (const index of this.indexes.values()) index.replace(docKey, old, doc);
+  }
+
+  /** Recovery only: removes a document by `_id` if present. */
+  restoreDelete(id: unknown): void {
+    const docKey = keyOf(id);
+    const old = this.docs.get(docKey);
+    if (old) this.unstore(docKey, old);
   }
 
   /** Inserts one document (the caller's object becomes stored; pass a copy you do not keep). */
@@ -203,6 +271,7 @@ export class Collection {
     const doc = idFirst("_id" in input ? input : { _id: new ObjectId(), ...input });
     validateForStorage(doc);
     const docKey = keyOf(doc._id);
+    this.validate(doc, undefined);
     if (this.docs.has(docKey)) {
       throw new MongoServerError("DuplicateKey", `E11000 duplicate key error collection: ${this.ns} index: _id_ dup key: { _id: ${JSON.stringify(doc._id)} }`, {
         keyPattern: { _id: 1 },
@@ -222,10 +291,12 @@ export class Collection {
     }
     const stored = idFirst(newDoc);
     validateForStorage(stored);
+    this.validate(stored, oldDoc);
     this.checkUnique(docKey, stored);
     this.docs.set(docKey, stored);
     // Postings hold document keys, not documents: an index whose keys did not change needs no work.
     for (const index of this.indexes.values()) index.replace(docKey, oldDoc, stored);
+    this.emit({ op: "update", db: this.db, coll: this.name, before: oldDoc, after: stored });
     return stored;
   }
 
@@ -338,7 +409,8 @@ export class Collection {
     }
     let best: { index: Index; keys: Set<string> } | null = null;
     for (const index of this.indexes.values()) {
-      if (index.fields.length === 0 || !index.servesQuery(filter)) continue;
+      // Hidden indexes are kept up to date (and unique ones enforced) but never chosen.
+      if (index.hidden || index.fields.length === 0 || !index.servesQuery(filter)) continue;
       const values = equalityValues(filter, index.fields[0]);
       if (!values) continue;
       // A string lookup is only exact when the query compares strings the way the index stores them.
@@ -350,7 +422,7 @@ export class Collection {
     if (!best) {
       // Prefix regexes and ranges on a leading field: read the index's keys, not the documents.
       for (const index of this.indexes.values()) {
-        if (index.fields.length === 0 || index.sparse || !index.servesQuery(filter)) continue;
+        if (index.hidden || index.fields.length === 0 || index.sparse || !index.servesQuery(filter)) continue;
         const cond = filter[index.fields[0]];
         const prefix = index.strength === 3 ? regexPrefix(cond) : null;
         const test = prefix !== null ? (key: string) => key.startsWith("s" + prefix) : index.strength === 3 && strength === 3 ? rangeTest(cond) : null;
@@ -430,6 +502,7 @@ export class Collection {
   clear(): void {
     this.docs.clear();
     for (const index of this.indexes.values()) index.clear();
+    this.emit({ op: "truncate", db: this.db, coll: this.name });
   }
 }
 

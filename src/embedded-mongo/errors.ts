@@ -31,6 +31,9 @@ export const ErrorCodes = {
   ChangeStreamNotSupported: 40573,
   Location40323: 40323,
   Location13113: 13113,
+  NoReplicationEnabled: 76,
+  DocumentValidationFailure: 121,
+  NotImplemented: 238,
   DuplicateKey: 11000,
 } as const;
 
@@ -61,6 +64,9 @@ export class MongoServerError extends Error {
 }
 
 export const badValue = (msg: string): MongoServerError => new MongoServerError("BadValue", msg);
+/** A feature this server refuses rather than imitating badly (code 238 NotImplemented). */
+export const notSupported = (what: string): MongoServerError =>
+  new MongoServerError("NotImplemented", `${what} is not supported by the embedded server; use a real MongoDB (MONGODB_URI)`);
 export const failedToParse = (msg: string): MongoServerError => new MongoServerError("FailedToParse", msg);
 
 /**

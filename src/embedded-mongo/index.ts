@@ -1,10 +1,13 @@
 /**
- * An in-memory MongoDB-compatible server speaking the wire protocol over TCP, for development
+ * A MongoDB-compatible server (in memory, or durable in a data directory) speaking the wire protocol over TCP, for development
  * and tests on machines without MongoDB. Production uses a real MongoDB through MONGODB_URI.
  *
  * This module imports nothing from the rest of the application.
  */
+import { openDataDir, type DataDir } from "./persistence/index.js";
 import { WireServer } from "./server.js";
+
+export { CorruptJournalError, CorruptSnapshotError, DataDirLockedError } from "./persistence/index.js";
 
 export interface EmbeddedMongoOptions {
   /** Interface to listen on; default 127.0.0.1. Loopback only: the server has no authentication. */
@@ -15,6 +18,15 @@ export interface EmbeddedMongoOptions {
   replicaSet?: string | false;
   /** How often TTL indexes are enforced, in ms; default 2000. */
   ttlSweepMs?: number;
+  /**
+   * A data directory: every acknowledged write is journaled and synced before its reply, and
+   * recovered on the next start. Undefined or ":memory:" keeps everything in memory (tests).
+   */
+  dbPath?: string;
+  /** Journal size that triggers a snapshot (and journal truncation); default 64 MiB. */
+  journalLimitBytes?: number;
+  /** Where recovery warnings go (a cut journal tail); default console.warn. */
+  onWarning?: (message: string) => void;
 }
 
 export interface EmbeddedMongo {
@@ -22,7 +34,14 @@ export interface EmbeddedMongo {
   uri: string;
   host: string;
   port: number;
-  /** Closes every connection and stops listening. */
+  /** The absolute data directory, or null when in memory. */
+  dbPath: string | null;
+  /** Documents found on disk at start (0 in memory), and how long loading them took. */
+  recoveredDocuments: number;
+  recoveryMs: number;
+  /** CPU time (user + system) the loading took: what it costs on a machine that is not shared. */
+  recoveryCpuMs: number;
+  /** Closes every connection and stops listening (and, when durable, syncs and unlocks). */
   stop(): Promise<void>;
   /** Drops every database and cursor (tests). */
   reset(): void;
@@ -46,14 +65,37 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     ttlSweepMs: options.ttlSweepMs ?? 2000,
     cursorTimeoutMs: 10 * 60 * 1000,
   });
-  const port = await server.listen();
+  let dataDir: DataDir | null = null;
+  const recoveryStart = performance.now();
+  const cpuStart = process.cpuUsage();
+  if (options.dbPath !== undefined && options.dbPath !== ":memory:") {
+    dataDir = await openDataDir(options.dbPath, server.storage, { journalLimitBytes: options.journalLimitBytes, warn: options.onWarning });
+    server.barrier = dataDir.journal;
+  }
+  const recoveryMs = performance.now() - recoveryStart;
+  const cpu = process.cpuUsage(cpuStart);
+  const recoveryCpuMs = (cpu.user + cpu.system) / 1000;
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (err) {
+    await dataDir?.close();
+    throw err;
+  }
   const address = host.includes(":") ? `[${host}]` : host;
   const uri = replicaSet ? `mongodb://${address}:${port}/?replicaSet=${encodeURIComponent(replicaSet)}` : `mongodb://${address}:${port}/`;
   return {
     uri,
     host,
     port,
-    stop: () => server.close(),
+    dbPath: dataDir?.dir ?? null,
+    recoveredDocuments: dataDir?.recovered.documents ?? 0,
+    recoveryMs,
+    recoveryCpuMs,
+    stop: async () => {
+      await server.close();
+      await dataDir?.close();
+    },
     reset: () => server.reset(),
   };
 }

@@ -3,7 +3,7 @@
  * per key, and equality / `$in` on an index's leading field are served from it, so finds by an
  * indexed field cost the same at 1k or 100k documents. Text indexes keep an inverted term map.
  */
-import { MongoServerError, badValue } from "./errors.js";
+import { MongoServerError, badValue, notSupported } from "./errors.js";
 import { compileFilter, upsertSeed } from "./query.js";
 import { documentTerms, type TextFields } from "./text.js";
 import { type CollationSpec, type Doc, collationStrength, isPlainObject, keyOf, valuesAtPath } from "./values.js";
@@ -27,6 +27,8 @@ export class Index {
   readonly strength: number;
   readonly collation: CollationSpec | null;
   readonly expireAfterSeconds: number | null;
+  /** Not used to answer queries (collMod/createIndex `hidden`); still maintained. */
+  readonly hidden: boolean;
   readonly text: TextFields | null;
   private readonly partial: ((doc: Doc) => boolean) | null;
   /** Full key → document key(s). */
@@ -44,6 +46,8 @@ export class Index {
     const textKeys = keyEntries.filter(([, v]) => v === "text");
     this.fields = keyEntries.filter(([, v]) => v !== "text").map(([k]) => k);
     for (const [k, v] of keyEntries) {
+      if (v === "2dsphere" || v === "2d" || v === "geoHaystack") throw notSupported(`a ${v} index (field ${k})`);
+      if (k === "$**" || k.endsWith(".$**")) throw notSupported(`a wildcard index (${k})`);
       if (v !== "text" && v !== 1 && v !== -1 && typeof v !== "number" && v !== "hashed" && v !== "2dsphere") {
         throw new MongoServerError("CannotCreateIndex", `Values in the index key pattern can't be '${String(v)}' for field ${k}`);
       }
@@ -57,6 +61,7 @@ export class Index {
       this.text = null;
     }
     this.unique = spec.unique === true;
+    this.hidden = spec.hidden === true;
     this.sparse = spec.sparse === true;
     this.collation = isPlainObject(spec.collation) ? (spec.collation as CollationSpec) : null;
     this.strength = collationStrength(this.collation);

@@ -19,7 +19,8 @@ import * as queryOps from "mingo/operators/query";
 import * as windowOps from "mingo/operators/window";
 import { Binary, Decimal128, Long, ObjectId, Timestamp, BSONRegExp, MinKey, MaxKey, Code } from "bson";
 import type { Options } from "mingo/types";
-import { MongoServerError, badValue, failedToParse, toServerError } from "./errors.js";
+import { MongoServerError, badValue, failedToParse, notSupported, toServerError } from "./errors.js";
+import { compileSchema } from "./jsonschema.js";
 import { type CollationSpec, type Doc, compareValues, isObjectId, isPlainObject, keyOf, typeRank, valuesAtPath, collationStrength, foldStrings } from "./values.js";
 
 /** BSON type names and numbers as `$type` accepts them. */
@@ -28,6 +29,13 @@ const TYPE_ALIASES: Record<string, number> = {
   date: 9, null: 10, regex: 11, javascript: 13, int: 16, timestamp: 17, long: 18, decimal: 19,
   minKey: -1, maxKey: 127,
 };
+
+const TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(TYPE_ALIASES).map(([k, v]) => [v, k]));
+
+/** The BSON type name (`$type` alias) of a stored value: "int", "objectId", "date"... */
+export function bsonTypeName(v: unknown): string {
+  return TYPE_NAMES[bsonTypeOf(v)] ?? "object";
+}
 
 /** The BSON type number a stored value serializes as. */
 function bsonTypeOf(v: unknown): number {
@@ -146,6 +154,11 @@ export function mingoOptions(collation?: CollationSpec | null, extra: Partial<Op
     processingMode: ProcessingMode.CLONE_OFF,
     useStrictMode: true,
     scriptEnabled: false,
+    // $jsonSchema in queries and validators, with BSON types (bsonType) as MongoDB has them.
+    jsonSchemaValidator: (schema) => {
+      const check = compileSchema(schema);
+      return (doc) => check(doc).length === 0;
+    },
     ...extra,
   };
   if (collation && collationStrength(collation) < 3) {
@@ -198,12 +211,28 @@ export function prepareFilter(input: unknown): PreparedFilter {
     }
     return out;
   };
+  refuseUnsupported(input);
   const filter = strip(input, true);
   if (Array.isArray(filter.$and)) {
     filter.$and = (filter.$and as Doc[]).filter((e) => Object.keys(e).length > 0);
     if ((filter.$and as Doc[]).length === 0) delete filter.$and;
   }
   return { filter, text };
+}
+
+/** Query operators this server does not implement: refused by name, never mis-answered. */
+const UNSUPPORTED_QUERY_OPS = new Set(["$near", "$nearSphere", "$geoWithin", "$geoIntersects", "$within", "$box", "$center", "$centerSphere", "$polygon", "$where"]);
+
+function refuseUnsupported(v: unknown): void {
+  if (Array.isArray(v)) {
+    for (const e of v) refuseUnsupported(e);
+    return;
+  }
+  if (!isPlainObject(v)) return;
+  for (const [k, sub] of Object.entries(v)) {
+    if (UNSUPPORTED_QUERY_OPS.has(k)) throw notSupported(`the ${k} query operator`);
+    refuseUnsupported(sub);
+  }
 }
 
 /** Compiles a filter; mingo's errors (unknown operators, bad arguments) become BadValue. */
@@ -251,7 +280,10 @@ export function project(docs: Doc[], projection: Doc | undefined, filter: Doc, c
 }
 
 /** Runs an aggregation pipeline over documents with the server's context. */
+const UNSUPPORTED_STAGES = new Set(["$geoNear", "$search", "$searchMeta", "$vectorSearch", "$listSearchIndexes"]);
+
 export function runPipeline(docs: Doc[], pipeline: Doc[], options: Partial<Options>): Doc[] {
+  for (const stage of pipeline) for (const name of Object.keys(stage)) if (UNSUPPORTED_STAGES.has(name)) throw notSupported(`the ${name} aggregation stage`);
   try {
     return new Aggregator(pipeline, { ...mingoOptions(options.collation), ...options }).run(docs) as Doc[];
   } catch (err) {

@@ -26,7 +26,18 @@ export interface WireServerOptions {
   cursorTimeoutMs: number;
 }
 
+/**
+ * What makes a write's reply wait for durability: `appended` grows as the storage records
+ * changes, and `durable(seq)` resolves once record `seq` is on disk (the journal).
+ */
+export interface WriteBarrier {
+  readonly appended: number;
+  durable(seq: number): Promise<void>;
+}
+
 export class WireServer {
+  /** Set before listen() when the data lives on disk; in memory otherwise. */
+  barrier: WriteBarrier | null = null;
   readonly storage = new Storage();
   readonly cursors = new CursorTable();
   private readonly server: net.Server;
@@ -80,6 +91,7 @@ export class WireServer {
     this.totalCreated++;
     this.sockets.add(socket);
     socket.setNoDelay(true);
+    const conn: Connection = { tail: null };
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     socket.on("data", (chunk: Buffer) => {
@@ -99,7 +111,7 @@ export class WireServer {
         const rest = buf.subarray(length);
         pending = rest.length ? [rest] : [];
         pendingBytes = rest.length;
-        if (!this.handle(socket, connectionId, message)) {
+        if (!this.handle(socket, conn, connectionId, message)) {
           socket.destroy();
           return;
         }
@@ -110,12 +122,41 @@ export class WireServer {
   }
 
   /** Handles one framed message; returns false when the connection must be closed. */
-  private handle(socket: net.Socket, connectionId: number, message: Buffer): boolean {
+  private handle(socket: net.Socket, conn: Connection, connectionId: number, message: Buffer): boolean {
     const head = readHeader(message);
     const body = message.subarray(HEADER_SIZE);
-    const reply = (doc: Doc, legacy: boolean): void => {
+    const send = (doc: Doc, legacy: boolean): void => {
+      if (socket.destroyed) return;
       const requestId = this.nextRequestId++;
       socket.write(legacy ? buildOpReply(requestId, head.requestId, doc) : buildOpMsg(requestId, head.requestId, doc));
+    };
+    // A command that changed data is acknowledged only once its journal records are synced;
+    // replies on one connection keep their order behind it.
+    const seqBefore = this.barrier?.appended ?? 0;
+    const reply = (doc: Doc, legacy: boolean): void => {
+      const barrier = this.barrier;
+      const wait = barrier && barrier.appended !== seqBefore ? barrier.durable(barrier.appended) : null;
+      if (!wait && !conn.tail) {
+        send(doc, legacy);
+        return;
+      }
+      const prev = conn.tail;
+      const next = (async () => {
+        let out = doc;
+        if (wait) {
+          try {
+            await wait;
+          } catch (err) {
+            out = new MongoServerError("InternalError", `write not acknowledged: ${(err as Error).message}`).toReply();
+          }
+        }
+        if (prev) await prev;
+        send(out, legacy);
+      })();
+      conn.tail = next;
+      void next.finally(() => {
+        if (conn.tail === next) conn.tail = null;
+      });
     };
     if (head.opCode === OP_QUERY) {
       try {
@@ -159,6 +200,11 @@ export class WireServer {
       return errorReply(err);
     }
   }
+}
+
+interface Connection {
+  /** The last reply still waiting (for durability), or null when replies can go out at once. */
+  tail: Promise<void> | null;
 }
 
 function errorReply(err: unknown): Doc {

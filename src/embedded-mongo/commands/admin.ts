@@ -104,6 +104,5 @@ export const adminCommands: Record<string, CommandHandler> = {
   getLog: () => ({ totalLinesWritten: 0, log: [], ok: 1 }),
   whatsmyuri: (_cmd, ctx) => ({ you: `${ctx.server.host}:0`, ok: 1 }),
   hostInfo: () => ({ system: { currentTime: new Date(), hostname: "localhost", numCores: 1 }, os: { type: process.platform }, ok: 1 }),
-  getParameter: () => ({ featureCompatibilityVersion: { version: "7.0" }, ok: 1 }),
   getCmdLineOpts: () => ({ argv: ["embedded-mongo"], parsed: {}, ok: 1 }),
 };

@@ -2,7 +2,7 @@
  * Collections and indexes: create, drop, dropDatabase, listCollections, createIndexes,
  * listIndexes, dropIndexes, with MongoDB's reply shapes and error codes (26, 27, 48, 85, 86).
  */
-import { MongoServerError, badValue } from "../errors.js";
+import { MongoServerError, badValue, notSupported } from "../errors.js";
 import { defaultIndexName, type IndexSpec } from "../indexes.js";
 import { compileFilter } from "../query.js";
 import { type Doc, isPlainObject } from "../values.js";
@@ -10,16 +10,26 @@ import { type CommandHandler, collectionName, cursorReply, optionalDoc, optional
 
 const CREATE_OPTION_FIELDS = ["capped", "size", "max", "validator", "validationLevel", "validationAction", "collation", "timeseries", "expireAfterSeconds", "clusteredIndex", "viewOn", "pipeline"];
 
+/** Accepted by MongoDB, not implemented here: refused at creation rather than ignored. */
+const UNSUPPORTED_CREATE_OPTIONS: [string, string][] = [
+  ["capped", "a capped collection"],
+  ["timeseries", "a time-series collection"],
+  ["clusteredIndex", "a clustered collection"],
+  ["expireAfterSeconds", "a collection-level expireAfterSeconds (clustered or time-series collections)"],
+  ["collation", "a collection default collation (give the collation per index and per query)"],
+];
+
 const create: CommandHandler = (cmd, ctx) => {
   const name = collectionName(cmd, "create");
   const options = Object.fromEntries(CREATE_OPTION_FIELDS.filter((f) => cmd[f] !== undefined).map((f) => [f, cmd[f]]));
-  if (options.viewOn) throw new MongoServerError("CommandNotFound", "views are not supported by the embedded server");
+  if (options.viewOn) throw notSupported("a view (viewOn)");
   const existing = ctx.storage.get(ctx.db, name);
   if (existing) {
     // MongoDB 7 accepts a create that repeats the existing options.
     if (JSON.stringify(existing.options) === JSON.stringify(options)) return { ok: 1 };
     throw new MongoServerError("NamespaceExists", `Collection ${ctx.db}.${name} already exists.`);
   }
+  for (const [field, what] of UNSUPPORTED_CREATE_OPTIONS) if (options[field] !== undefined && options[field] !== false) throw notSupported(what);
   ctx.storage.ensure(ctx.db, name, options);
   return { ok: 1 };
 };

@@ -14,6 +14,8 @@ export interface ServerInfo {
   startedAt: Date;
   connections: () => { current: number; totalCreated: number };
   opcounters: Record<string, number>;
+  /** Server parameters (getParameter/setParameter), created on first use. */
+  parameters?: Record<string, unknown>;
 }
 
 export interface CommandContext {

@@ -10,12 +10,14 @@ import { aggregateCommands } from "./aggregate.js";
 import { catalogCommands } from "./catalog.js";
 import type { CommandContext, CommandHandler } from "./context.js";
 import { crudCommands } from "./crud.js";
+import { toolAggregate, toolCommands } from "./tools.js";
 
 const COMMANDS: Record<string, CommandHandler> = {
   ...adminCommands,
   ...catalogCommands,
   ...crudCommands,
   ...aggregateCommands,
+  ...toolCommands,
 };
 
 export function commandName(cmd: Doc): string {
@@ -30,6 +32,10 @@ export function runCommand(cmd: Doc, ctx: CommandContext): Doc {
     // Better a clear refusal than a transaction that silently is not one.
     throw new MongoServerError("IllegalOperation", "Transactions are not supported by the embedded server; use a real MongoDB replica set (MONGODB_URI)");
   }
+  // $collStats/$currentOp pipelines and explain of aggregate (tools.ts), before the regular handlers.
+  const tool = name === "aggregate" || name === "explain" ? toolAggregate(cmd, ctx) : null;
+  if (tool) return tool;
+  if (cmd.bypassDocumentValidation === true) return ctx.storage.withoutValidation(() => handler(cmd, ctx));
   return handler(cmd, ctx);
 }
 

@@ -57,6 +57,8 @@ export interface Config {
   readonly auditRetentionDays: number;
   /** Where the development JWT secret file lives (DATA_DIR). */
   readonly dataDir: string;
+  /** The embedded database's data directory without MONGODB_URI (EMBEDDED_DB_PATH); null: in memory. */
+  readonly embeddedDbPath: string | null;
   /** SIGTERM/SIGINT: the longest a graceful stop may take before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
   /** Origins allowed by CORS on /graphql and the byte routes; ["*"] for any (not in production); [] for none. */
@@ -199,6 +201,13 @@ function abuseLimits(env: Env): AbuseLimits {
   };
 }
 
+/** EMBEDDED_DB_PATH: default `<DATA_DIR>/db`; ":memory:" keeps the embedded database in memory. */
+function embeddedDbPath(env: Env): string | null {
+  const raw = env.EMBEDDED_DB_PATH?.trim();
+  if (raw === ":memory:") return null;
+  return raw || path.join(env.DATA_DIR?.trim() || "./data", "db");
+}
+
 /**
  * CORS_ORIGINS: a comma list of exact origins (scheme://host[:port]). `*` (any origin) is for
  * development only: in production the allowed browsers are named.
@@ -274,6 +283,7 @@ export function loadConfig(env: Env = process.env): Config {
     imageMaxPixels: int(env, "IMAGE_MAX_PIXELS", 50_000_000, 1, 1_000_000_000),
     auditRetentionDays: int(env, "AUDIT_RETENTION_DAYS", 90, 1, 3650),
     dataDir: env.DATA_DIR?.trim() || "./data",
+    embeddedDbPath: embeddedDbPath(env),
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 100, 10 * 60_000),
     corsOrigins: corsOrigins(env, production),
     metricsToken: metricsToken(env),

@@ -56,6 +56,8 @@ function model<T extends new () => unknown>(conn: mongoose.Connection, cls: T): 
 
 export interface DatabaseOptions {
   uri: string | null;
+  /** Without a URI: the embedded server's data directory (null or absent: in memory). */
+  embeddedDbPath?: string | null;
   dbName?: string;
   /** Emit driver command events (tests count database commands). */
   monitorCommands?: boolean;
@@ -68,7 +70,7 @@ function databaseInUri(uri: string): string | null {
 }
 
 export async function connectDatabase(options: DatabaseOptions): Promise<Database> {
-  const embedded = options.uri ? null : await startEmbeddedMongo();
+  const embedded = options.uri ? null : await startEmbeddedMongo({ dbPath: options.embeddedDbPath ?? undefined });
   const uri = options.uri ?? embedded!.uri;
   mongoose.set("sanitizeFilter", true);
   const connection = await mongoose.createConnection(uri, { dbName: options.dbName ?? (databaseInUri(uri) || "letsapp"), autoIndex: false, monitorCommands: options.monitorCommands ?? false }).asPromise();

@@ -60,10 +60,14 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
 
-  db = await connectDatabase({ uri: config.mongodbUri, monitorCommands: config.metricsEnabled });
+  db = await connectDatabase({ uri: config.mongodbUri, embeddedDbPath: config.embeddedDbPath, monitorCommands: config.metricsEnabled });
   log.info(
-    { database: config.mongodbUri ? "mongodb" : "embedded", uri: db.embedded?.uri },
-    config.mongodbUri ? "connected to MongoDB (MONGODB_URI)" : "MONGODB_URI is not set: using the embedded in-memory database (data is lost on exit)",
+    { database: config.mongodbUri ? "mongodb" : "embedded", uri: db.embedded?.uri, dbPath: db.embedded?.dbPath ?? undefined },
+    config.mongodbUri
+      ? "connected to MongoDB (MONGODB_URI)"
+      : db.embedded?.dbPath
+        ? `MONGODB_URI is not set: using the embedded database, data kept in ${db.embedded.dbPath} (EMBEDDED_DB_PATH)`
+        : "MONGODB_URI is not set: using the embedded in-memory database (EMBEDDED_DB_PATH=:memory:; data is lost on exit)",
   );
   if (config.env === "production" && !config.smtpUrl) log.warn("SMTP_URL is not set: mail (password resets) is not sent; only its recipient is logged");
   const mailer = createMailer(config, log);

@@ -134,6 +134,27 @@ describe("stop and start of the process", () => {
     expect(await api.exited).toBe(0);
   }, 120_000);
 
+  it("keeps the embedded database's data across a restart (EMBEDDED_DB_PATH, default <DATA_DIR>/db)", async () => {
+    const first = await startApi();
+    expect(first.output()).toContain(`data kept in ${path.join(dataDir, "db")}`);
+    const reg = await gql(first.port, `mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username: "durable", email: "durable@example.com", password: "password-123" } });
+    const token = (reg.data as unknown as { register: { accessToken: string } }).register.accessToken;
+    first.proc.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+
+    const second = await startApi();
+    expect(await gql(second.port, `{ me { username } }`, undefined, token)).toEqual({ data: { me: { username: "durable" } } });
+    second.proc.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+
+    // ":memory:" keeps nothing.
+    const memory = await startApi({ EMBEDDED_DB_PATH: ":memory:" });
+    expect(memory.output()).toContain("in-memory");
+    expect((await gql(memory.port, `{ me { username } }`, undefined, token)).data?.me ?? null).toBeNull();
+    memory.proc.kill("SIGTERM");
+    expect(await memory.exited).toBe(0);
+  }, 90_000);
+
   describe("with an external database", () => {
     let mongo: TestMongo;
     beforeAll(async () => {

@@ -26,7 +26,7 @@ describe("loadConfig", () => {
 
   it("reads the operations variables: shutdown timeout, CORS origins, metrics, data directory", () => {
     expect(loadConfig({})).toMatchObject({ shutdownTimeoutMs: 10_000, corsOrigins: ["*"], metricsToken: null, metricsEnabled: true, dataDir: "./data" });
-    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "s".repeat(40) }).corsOrigins).toEqual([]);
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "s".repeat(40), MONGODB_URI: "mongodb://db:27017/x" }).corsOrigins).toEqual([]);
     const c = loadConfig({ SHUTDOWN_TIMEOUT_MS: "2500", CORS_ORIGINS: "https://app.example, http://localhost:5173/", METRICS_TOKEN: "t".repeat(20), METRICS_ENABLED: "false", DATA_DIR: "/var/letsapp" });
     expect(c).toMatchObject({ shutdownTimeoutMs: 2500, corsOrigins: ["https://app.example", "http://localhost:5173"], metricsToken: "t".repeat(20), metricsEnabled: false, dataDir: "/var/letsapp" });
   });
@@ -49,7 +49,7 @@ describe("loadConfig", () => {
     [{ SHUTDOWN_TIMEOUT_MS: "soon" }, "SHUTDOWN_TIMEOUT_MS"],
     [{ CORS_ORIGINS: "app.example" }, "CORS_ORIGINS"],
     [{ CORS_ORIGINS: "https://app.example/path" }, "CORS_ORIGINS"],
-    [{ NODE_ENV: "production", JWT_SECRET: "s".repeat(40), CORS_ORIGINS: "*" }, "CORS_ORIGINS"],
+    [{ NODE_ENV: "production", JWT_SECRET: "s".repeat(40), CORS_ORIGINS: "*", MONGODB_URI: "mongodb://db:27017/x" }, "CORS_ORIGINS"],
     [{ METRICS_TOKEN: "short" }, "METRICS_TOKEN"],
     [{ PORT: "eighty" }, "PORT"],
     [{ PORT: "70000" }, "PORT"],
@@ -144,5 +144,14 @@ describe("loadConfig: security and abuse limits", () => {
   ])("refuses %o naming %s", (env, variable) => {
     expect(() => loadConfig(env as Record<string, string>)).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>)).toThrow(new RegExp(`^${variable}:`));
+  });
+});
+
+describe("loadConfig: the embedded database's data directory", () => {
+  it("defaults to <DATA_DIR>/db, reads EMBEDDED_DB_PATH, and :memory: keeps nothing", () => {
+    expect(loadConfig({}).embeddedDbPath).toBe(path.join("./data", "db"));
+    expect(loadConfig({ DATA_DIR: "/var/lib/letsapp" }).embeddedDbPath).toBe("/var/lib/letsapp/db");
+    expect(loadConfig({ EMBEDDED_DB_PATH: "/tmp/x" }).embeddedDbPath).toBe("/tmp/x");
+    expect(loadConfig({ EMBEDDED_DB_PATH: ":memory:" }).embeddedDbPath).toBeNull();
   });
 });

@@ -48,6 +48,13 @@ export interface UpdateOutcome {
   after?: Doc;
 }
 
+/** One applied document write, as the change log and transaction views observe it. */
+export interface WriteChange {
+  op: "insert" | "update" | "replace" | "delete";
+  before: Doc | null;
+  after: Doc | null;
+}
+
 const TEXT_SCORE = "\u0000textScore";
 
 /** Values an index can look up by hash: scalars whose equality does not depend on arrays. */
@@ -105,6 +112,12 @@ export class Collection {
   options: Doc;
   private readonly docs = new Map<string, Doc>();
   private readonly indexes = new Map<string, Index>();
+  /**
+   * Told of every document write after it was applied (insert, update/replace, delete, TTL):
+   * the one narrow point the change log and transaction views hook into. May throw (a
+   * transaction's write conflict); the write is then already applied to this collection.
+   */
+  observer?: (change: WriteChange) => void;
 
   constructor(readonly db: string, readonly name: string, options: Doc = {}) {
     this.options = options;
@@ -196,6 +209,7 @@ export class Collection {
   private unstore(docKey: string, doc: Doc): void {
     this.docs.delete(docKey);
     for (const index of this.indexes.values()) index.remove(docKey, doc);
+    this.observer?.({ op: "delete", before: doc, after: null });
   }
 
   /** Inserts one document (the caller's object becomes stored; pass a copy you do not keep). */
@@ -211,6 +225,7 @@ export class Collection {
     }
     this.checkUnique(docKey, doc);
     this.store(docKey, doc);
+    this.observer?.({ op: "insert", before: null, after: doc });
     return doc;
   }
 
@@ -260,6 +275,7 @@ export class Collection {
       if (changed) {
         stored = this.swap(doc, next);
         modified++;
+        this.observer?.({ op: spec.kind === "replacement" ? "replace" : "update", before: doc, after: stored });
       }
       if (!before) {
         before = doc;

@@ -15,6 +15,10 @@ export interface EmbeddedMongoOptions {
   replicaSet?: string | false;
   /** How often TTL indexes are enforced, in ms; default 2000. */
   ttlSweepMs?: number;
+  /** Writes the change log keeps for change streams and transaction snapshots; default 10000. */
+  changeLogSize?: number;
+  /** Open transactions older than this are aborted; default 60 (transactionLifetimeLimitSeconds). */
+  transactionLifetimeLimitSeconds?: number;
 }
 
 export interface EmbeddedMongo {
@@ -37,6 +41,8 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     replicaSet,
     ttlSweepMs: options.ttlSweepMs ?? 2000,
     cursorTimeoutMs: 10 * 60 * 1000,
+    changeLogSize: options.changeLogSize ?? 10_000,
+    transactionLifetimeMs: (options.transactionLifetimeLimitSeconds ?? 60) * 1000,
   });
   const port = await server.listen();
   const address = host.includes(":") ? `[${host}]` : host;

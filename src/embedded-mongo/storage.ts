@@ -4,12 +4,14 @@
  */
 import { randomBytes } from "node:crypto";
 import { Long } from "bson";
-import { Collection } from "./collection.js";
+import { Collection, type WriteChange } from "./collection.js";
 import { MongoServerError } from "./errors.js";
 import type { Doc } from "./values.js";
 
 export class Storage {
   private readonly dbs = new Map<string, Map<string, Collection>>();
+  /** Told of every document write in a catalogued collection (the change log). */
+  onWrite?: (coll: Collection, change: WriteChange) => void;
 
   databaseNames(): string[] {
     return [...this.dbs.keys()];
@@ -29,7 +31,11 @@ export class Storage {
     let colls = this.dbs.get(db);
     if (!colls) this.dbs.set(db, (colls = new Map()));
     let coll = colls.get(name);
-    if (!coll) colls.set(name, (coll = new Collection(db, name, options)));
+    if (!coll) {
+      const created = (coll = new Collection(db, name, options));
+      created.observer = (change) => this.onWrite?.(created, change);
+      colls.set(name, created);
+    }
     return coll;
   }
 

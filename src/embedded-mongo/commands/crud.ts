@@ -26,6 +26,8 @@ function runStatements<T>(items: T[], ordered: boolean, run: (item: T, index: nu
     try {
       run(item, i);
     } catch (err) {
+      // A transaction's write conflict fails the whole command (with its retry label).
+      if (err instanceof MongoServerError && err.code === 112) throw err;
       writeErrors.push(toServerError(err).toWriteError(i));
       if (ordered) break;
     }

@@ -23,6 +23,8 @@ export interface ChangeEntry {
   after: Doc | null;
   /** rename: the new namespace. */
   to?: { db: string; coll: string };
+  /** Whether the collection keeps pre-images (changeStreamPreAndPostImages) for this write. */
+  preImage?: boolean;
   /** Set when the write is part of a committed transaction. */
   lsid?: Doc;
   txnNumber?: Long;
@@ -34,13 +36,13 @@ export interface ChangeLogOptions {
 }
 
 /** A resume token's `_data`: the entry's sequence number, hex, behind a fixed tag. */
-export function resumeToken(seq: number): Doc {
+export function resumeToken(seq: number): { _data: string } {
   return { _data: "82" + seq.toString(16).toUpperCase().padStart(16, "0") };
 }
 
 export function seqOfToken(token: unknown): number | null {
   const data = (token as Doc | null)?._data;
-  if (typeof data !== "string" || !/^82[0-9A-Fa-f]{16}$/.test(data)) return null;
+  if (typeof data !== "string" || !/^8[23][0-9A-Fa-f]{16}$/.test(data)) return null;
   return parseInt(data.slice(2), 16);
 }
 

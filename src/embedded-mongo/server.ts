@@ -51,7 +51,10 @@ export class WireServer {
     this.sessions = new SessionTable(this.storage, this.changes);
     // The one point where applied writes enter the change log.
     this.storage.onWrite = (coll, change) =>
-      this.changes.record({ db: coll.db, coll: coll.name, op: change.op, before: change.before, after: change.after });
+      this.changes.record({
+        db: coll.db, coll: coll.name, op: change.op, before: change.before, after: change.after,
+        preImage: (coll.options.changeStreamPreAndPostImages as { enabled?: boolean } | undefined)?.enabled === true,
+      });
   }
 
   async listen(): Promise<number> {

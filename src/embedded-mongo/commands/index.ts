@@ -12,12 +12,14 @@ import { aggregateCommands } from "./aggregate.js";
 import { catalogCommands } from "./catalog.js";
 import type { CommandContext, CommandHandler, CommandResult } from "./context.js";
 import { crudCommands } from "./crud.js";
+import { changeStreamCommands } from "./changestream.js";
 
 const COMMANDS: Record<string, CommandHandler> = {
   ...adminCommands,
   ...catalogCommands,
   ...crudCommands,
   ...aggregateCommands,
+  ...changeStreamCommands,
   // Reached only outside a transaction (inside one, runInTransaction answers them).
   commitTransaction: () => {
     throw badValue("commitTransaction must be run within a transaction");

@@ -148,6 +148,20 @@ describe("change streams", () => {
     }
   });
 
+  it("the driver resumes on its own when the server loses the stream's cursor", async () => {
+    const cs = await opened(coll.watch([], { maxAwaitTimeMS: 100 }));
+    await coll.insertOne({ _id: 1 });
+    await take(cs, 1);
+    // Kill the server-side cursor: the next getMore answers CursorNotFound (resumable), and the
+    // driver re-opens the stream with its cached resume token, missing nothing.
+    const id = (cs as unknown as { cursor: { id: unknown } }).cursor.id;
+    await client.db("cs").command({ killCursors: "items", cursors: [id] });
+    await coll.insertOne({ _id: 2 });
+    const [next] = await take(cs, 1);
+    expect(next).toMatchObject({ operationType: "insert", documentKey: { _id: 2 } });
+    await cs.close();
+  });
+
   it("shows a transaction's writes at commit, with its lsid and txnNumber, and nothing of an aborted one", async () => {
     const cs = await opened(coll.watch([], { maxAwaitTimeMS: 200 }));
     const session = client.startSession();

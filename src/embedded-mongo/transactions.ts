@@ -11,12 +11,11 @@
  * any transaction never waits: it wins, and the transaction that wrote the same document fails
  * at commit with the same retryable error.
  */
-import type { Long } from "bson";
 import { Long as BsonLong } from "bson";
 import type { ChangeLog } from "./changes.js";
 import { Collection, type WriteChange } from "./collection.js";
 import { MongoServerError, transientError } from "./errors.js";
-import { Storage } from "./storage.js";
+import type { Storage } from "./storage.js";
 import { type Doc, cloneDoc, keyOf } from "./values.js";
 
 /** transactionLifetimeLimitSeconds: an open transaction older than this is aborted. */
@@ -78,7 +77,7 @@ export class SessionTable {
 
   /** The storage a command of this transaction works on: its views. */
   storageFor(txn: Transaction): Storage {
-    return new TransactionStorage(this, txn);
+    return transactionStorage(this, txn);
   }
 
   /** The view of one collection, rebuilt as of the snapshot on first use. */
@@ -221,19 +220,14 @@ function diffOps(before: Doc, after: Doc): Doc {
   return { ...(Object.keys($set).length ? { $set } : {}), ...(Object.keys($unset).length ? { $unset } : {}) };
 }
 
-/** The catalog as a transaction's commands see it: get/ensure answer with its views. */
-class TransactionStorage extends Storage {
-  constructor(private readonly table: SessionTable, private readonly txn: Transaction) {
-    super();
-  }
-
-  override get(db: string, name: string): Collection | undefined {
-    return this.table.view(this.txn, db, name, false);
-  }
-
-  override ensure(db: string, name: string): Collection {
-    return this.table.view(this.txn, db, name, true)!;
-  }
+/**
+ * The catalog as a transaction's commands see it: get/ensure answer with its views. Only the
+ * commands a transaction may run use it, and they only call these two methods.
+ */
+function transactionStorage(table: SessionTable, txn: Transaction): Storage {
+  const view = {
+    get: (db: string, name: string): Collection | undefined => table.view(txn, db, name, false),
+    ensure: (db: string, name: string): Collection => table.view(txn, db, name, true)!,
+  };
+  return view as unknown as Storage;
 }
-
-export type { Long };

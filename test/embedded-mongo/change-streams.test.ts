@@ -45,7 +45,7 @@ describe("change streams", () => {
     await coll.insertOne({ _id: 0 });
     const cs = await opened(coll.watch([], { maxAwaitTimeMS: 200 }));
     await coll.insertOne({ _id: 1, name: "a", tags: ["x"], sub: { k: 1, gone: true } });
-    await coll.updateOne({ _id: 1 }, { $set: { name: "b", "sub.k": 2 }, $unset: { "sub.gone": "" }, $push: { tags: "y" } });
+    await coll.updateOne({ _id: 1 }, { $set: { name: "b", "sub.k": 2 }, $unset: { "sub.gone": "" }, $push: { tags: "y" } } as never);
     await coll.replaceOne({ _id: 1 }, { name: "c" });
     await coll.deleteOne({ _id: 1 });
     await coll.drop();
@@ -74,10 +74,10 @@ describe("change streams", () => {
     await coll.insertOne({ _id: 0 });
     const dbStream = await opened(client.db("cs").watch([], { maxAwaitTimeMS: 200 }));
     const all = await opened(client.watch([], { maxAwaitTimeMS: 200 }));
-    await client.db("cs").collection("other").insertOne({ _id: "o" });
-    await client.db("cs2").collection("elsewhere").insertOne({ _id: "e" });
+    await client.db("cs").collection<AnyDoc>("other").insertOne({ _id: "o" });
+    await client.db("cs2").collection<AnyDoc>("elsewhere").insertOne({ _id: "e" });
     await client.db("cs").renameCollection("items", "renamed");
-    await client.db("cs").collection("renamed").insertOne({ _id: 2 });
+    await client.db("cs").collection<AnyDoc>("renamed").insertOne({ _id: 2 });
     const events = await take(dbStream, 3);
     expect(events.map((e) => e.operationType)).toEqual(["insert", "rename", "insert"]);
     expect(events[1]).toMatchObject({ ns: { db: "cs", coll: "items" }, to: { db: "cs", coll: "renamed" } });
@@ -100,13 +100,13 @@ describe("change streams", () => {
   it("gives pre-images when the collection enables changeStreamPreAndPostImages (create or collMod)", async () => {
     const db = client.db("cs");
     await db.createCollection("pre", { changeStreamPreAndPostImages: { enabled: true } });
-    await db.collection("plain").insertOne({ _id: 1, v: "old" });
-    await db.collection("pre").insertOne({ _id: 1, v: "old" });
+    await db.collection<AnyDoc>("plain").insertOne({ _id: 1, v: "old" });
+    await db.collection<AnyDoc>("pre").insertOne({ _id: 1, v: "old" });
     const cs = await opened(db.watch([], { fullDocumentBeforeChange: "whenAvailable", maxAwaitTimeMS: 200 }));
-    await db.collection("pre").updateOne({ _id: 1 }, { $set: { v: "new" } });
-    await db.collection("plain").updateOne({ _id: 1 }, { $set: { v: "new" } });
+    await db.collection<AnyDoc>("pre").updateOne({ _id: 1 }, { $set: { v: "new" } });
+    await db.collection<AnyDoc>("plain").updateOne({ _id: 1 }, { $set: { v: "new" } });
     await db.command({ collMod: "plain", changeStreamPreAndPostImages: { enabled: true } });
-    await db.collection("plain").deleteOne({ _id: 1 });
+    await db.collection<AnyDoc>("plain").deleteOne({ _id: 1 });
     const [a, b, c] = await take(cs, 3);
     expect(a).toMatchObject({ ns: { coll: "pre" }, fullDocumentBeforeChange: { _id: 1, v: "old" } });
     expect(b).toMatchObject({ ns: { coll: "plain" }, fullDocumentBeforeChange: null });

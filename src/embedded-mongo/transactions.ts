@@ -145,6 +145,9 @@ export class SessionTable {
       this.abort(txn);
       return transientError("WriteConflict", "Write conflict during commit: a document this transaction wrote was changed outside it. Please retry your transaction.");
     };
+    // History this transaction started before has aged out: its conflicts can no longer be checked.
+    const wrote = [...txn.views.values()].some((v) => v.writes.size > 0);
+    if (wrote && this.changes.oldestSeq > txn.startSeq + 1 && this.changes.seq > txn.startSeq) throw conflict();
     for (const view of txn.views.values()) {
       for (const docKey of view.writes.keys()) {
         if (this.changes.lastWriteSeq(view.db, view.name, docKey) > txn.startSeq) throw conflict();

@@ -107,6 +107,20 @@ describe("transactions (replica-set mode)", () => {
     expect(await coll.findOne({ _id: "a" })).toEqual({ _id: "a", balance: 5 });
   });
 
+  it("fails the commit with a retryable WriteConflict when an outside write won the document", async () => {
+    const session = client.startSession();
+    session.startTransaction();
+    await coll.updateOne({ _id: "a" }, { $inc: { balance: -1 } }, { session });
+    await coll.insertOne({ _id: "other" }, { session });
+    await coll.updateOne({ _id: "a" }, { $set: { balance: 7 } }); // outside, does not wait
+    const err = await session.commitTransaction().catch((e: unknown) => e);
+    expect((err as MongoServerError).code).toBe(112);
+    expect((err as MongoServerError).hasErrorLabel("TransientTransactionError")).toBe(true);
+    await session.endSession();
+    // Nothing of the transaction was applied.
+    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 7 }, { _id: "b", balance: 0 }]);
+  });
+
   it("withTransaction retries a conflicted callback until it succeeds", async () => {
     const session = client.startSession();
     let attempts = 0;

@@ -78,6 +78,8 @@ export const openChangeStream: CommandHandler = (cmd, ctx) => {
   }
   const cursorOpt = optionalDoc(cmd, "cursor") ?? {};
   const ns = `${ctx.db}.${coll ?? "$cmd.aggregate"}`;
+  // Forget streams whose cursor was killed or reaped since.
+  for (const [key, st] of streamsOf(ctx)) if (!ctx.cursors.get(st.id)) streamsOf(ctx).delete(key);
   const id = ctx.cursors.open(ns, [], 0).id;
   const stream: ChangeStreamState = {
     id, ns, db: ctx.db, coll, cluster,

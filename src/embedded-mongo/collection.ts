@@ -59,6 +59,13 @@ export interface UpdateOutcome {
   after?: Doc;
 }
 
+/** One applied document write, as the change log and transaction views observe it. */
+export interface WriteChange {
+  op: "insert" | "update" | "replace" | "delete";
+  before: Doc | null;
+  after: Doc | null;
+}
+
 const TEXT_SCORE = "\u0000textScore";
 
 /** Values an index can look up by hash: scalars whose equality does not depend on arrays. */
@@ -116,6 +123,12 @@ export class Collection {
   options: Doc;
   private readonly docs = new Map<string, Doc>();
   private readonly indexes = new Map<string, Index>();
+  /**
+   * Told of every document write after it was applied (insert, update/replace, delete, TTL):
+   * the one narrow point the change log and transaction views hook into. May throw (a
+   * transaction's write conflict); the write is then already applied to this collection.
+   */
+  observer?: (change: WriteChange) => void;
 
   private validator: DocumentCheck | null;
 
@@ -242,6 +255,7 @@ export class Collection {
     this.docs.delete(docKey);
     for (const index of this.indexes.values()) index.remove(docKey, doc);
     this.emit({ op: "delete", db: this.db, coll: this.name, doc });
+    this.observer?.({ op: "delete", before: doc, after: null });
   }
 
   /**
@@ -280,6 +294,7 @@ export class Collection {
     }
     this.checkUnique(docKey, doc);
     this.store(docKey, doc);
+    this.observer?.({ op: "insert", before: null, after: doc });
     return doc;
   }
 
@@ -331,6 +346,7 @@ export class Collection {
       if (changed) {
         stored = this.swap(doc, next);
         modified++;
+        this.observer?.({ op: spec.kind === "replacement" ? "replace" : "update", before: doc, after: stored });
       }
       if (!before) {
         before = doc;

@@ -35,6 +35,16 @@ export const ErrorCodes = {
   DocumentValidationFailure: 121,
   NotImplemented: 238,
   DuplicateKey: 11000,
+  MaxTimeMSExpired: 50,
+  WriteConflict: 112,
+  ConflictingOperationInProgress: 117,
+  TransactionTooOld: 225,
+  SnapshotTooOld: 239,
+  NoSuchTransaction: 251,
+  TransactionCommitted: 256,
+  OperationNotSupportedInTransaction: 263,
+  ChangeStreamFatalError: 280,
+  ChangeStreamHistoryLost: 286,
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCodes;
@@ -61,6 +71,11 @@ export class MongoServerError extends Error {
   toWriteError(index: number): Doc {
     return { index, code: this.code, codeName: this.codeName, errmsg: this.message, ...this.extra };
   }
+}
+
+/** An error carrying MongoDB's retry label for a whole transaction (drivers' withTransaction retries). */
+export function transientError(codeName: ErrorCodeName, message: string): MongoServerError {
+  return new MongoServerError(codeName, message, { errorLabels: ["TransientTransactionError"] });
 }
 
 export const badValue = (msg: string): MongoServerError => new MongoServerError("BadValue", msg);

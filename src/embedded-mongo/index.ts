@@ -27,6 +27,10 @@ export interface EmbeddedMongoOptions {
   journalLimitBytes?: number;
   /** Where recovery warnings go (a cut journal tail); default console.warn. */
   onWarning?: (message: string) => void;
+  /** Writes the change log keeps for change streams and transaction snapshots; default 10000. */
+  changeLogSize?: number;
+  /** Open transactions older than this are aborted; default 60 (transactionLifetimeLimitSeconds). */
+  transactionLifetimeLimitSeconds?: number;
 }
 
 export interface EmbeddedMongo {
@@ -64,6 +68,8 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     replicaSet,
     ttlSweepMs: options.ttlSweepMs ?? 2000,
     cursorTimeoutMs: 10 * 60 * 1000,
+    changeLogSize: options.changeLogSize ?? 10_000,
+    transactionLifetimeMs: (options.transactionLifetimeLimitSeconds ?? 60) * 1000,
   });
   let dataDir: DataDir | null = null;
   const recoveryStart = performance.now();

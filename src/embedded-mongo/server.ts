@@ -9,6 +9,8 @@ import { MongoServerError, toServerError } from "./errors.js";
 import { runCommand, commandName, type CommandContext, type ServerInfo } from "./commands/index.js";
 import { MAX_MESSAGE_SIZE } from "./commands/admin.js";
 import { CursorTable, Storage } from "./storage.js";
+import { ChangeLog } from "./changes.js";
+import { SessionTable } from "./transactions.js";
 import {
   HEADER_SIZE, MSG_MORE_TO_COME, OP_MSG, OP_QUERY, WireError, buildOpMsg, buildOpReply, parseOpMsg, parseOpQuery, readHeader,
 } from "./wire.js";
@@ -24,6 +26,10 @@ export interface WireServerOptions {
   ttlSweepMs: number;
   /** Idle cursors are closed after this long (MongoDB: 10 minutes). */
   cursorTimeoutMs: number;
+  /** Entries the change log keeps (change streams' history, transactions' snapshots). */
+  changeLogSize: number;
+  /** An open transaction older than this is aborted (MongoDB's transactionLifetimeLimitSeconds). */
+  transactionLifetimeMs: number;
 }
 
 /**
@@ -40,6 +46,8 @@ export class WireServer {
   barrier: WriteBarrier | null = null;
   readonly storage = new Storage();
   readonly cursors = new CursorTable();
+  readonly changes: ChangeLog;
+  readonly sessions: SessionTable;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private nextConnectionId = 1;
@@ -50,6 +58,14 @@ export class WireServer {
 
   constructor(private readonly options: WireServerOptions) {
     this.server = net.createServer((socket) => this.accept(socket));
+    this.changes = new ChangeLog({ maxEntries: options.changeLogSize });
+    this.sessions = new SessionTable(this.storage, this.changes);
+    // The one point where applied writes enter the change log.
+    this.storage.onWrite = (coll, change) =>
+      this.changes.record({
+        db: coll.db, coll: coll.name, op: change.op, before: change.before, after: change.after,
+        preImage: (coll.options.changeStreamPreAndPostImages as { enabled?: boolean } | undefined)?.enabled === true,
+      });
   }
 
   async listen(): Promise<number> {
@@ -71,6 +87,8 @@ export class WireServer {
     };
     this.timers.push(setInterval(() => this.storage.sweepExpired(), this.options.ttlSweepMs).unref());
     this.timers.push(setInterval(() => this.cursors.reap(this.options.cursorTimeoutMs), 30_000).unref());
+    const lifetime = this.options.transactionLifetimeMs;
+    this.timers.push(setInterval(() => this.sessions.reap(Date.now(), lifetime), Math.min(1000, lifetime)).unref());
     return port;
   }
 
@@ -82,8 +100,10 @@ export class WireServer {
   }
 
   reset(): void {
+    this.sessions.clear();
     this.storage.clear();
     this.cursors.clear();
+    this.changes.clear();
   }
 
   private accept(socket: net.Socket): void {
@@ -166,7 +186,9 @@ export class WireServer {
           reply({ ok: 0, errmsg: "Unsupported OP_QUERY command: use OP_MSG", code: 352, codeName: "UnsupportedOpQueryCommand" }, true);
           return true;
         }
-        reply(this.execute(cmd, collection.slice(0, -5), connectionId), true);
+        const result = this.execute(cmd, collection.slice(0, -5), connectionId);
+        if (result instanceof Promise) void result.then((r) => reply(r, true));
+        else reply(result, true);
       } catch (err) {
         reply(errorReply(err), true);
       }
@@ -181,7 +203,9 @@ export class WireServer {
       const result = db === null
         ? new MongoServerError("InvalidNamespace", "OP_MSG requests require a $db argument").toReply()
         : this.execute(req.command, db, connectionId);
-      if (!(flags & MSG_MORE_TO_COME)) reply(result, false);
+      const more = (flags & MSG_MORE_TO_COME) !== 0;
+      if (result instanceof Promise) void result.then((r) => !more && !socket.destroyed && reply(r, false));
+      else if (!more) reply(result, false);
     } catch (err) {
       if (err instanceof WireError && err.fatal) return false;
       if (!(flags & MSG_MORE_TO_COME)) reply(errorReply(err), false);
@@ -189,13 +213,16 @@ export class WireServer {
     return true;
   }
 
-  private execute(cmd: Doc, db: string, connectionId: number): Doc {
-    const ctx: CommandContext = { storage: this.storage, cursors: this.cursors, server: this.info, db, connectionId };
+  private execute(cmd: Doc, db: string, connectionId: number): Doc | Promise<Doc> {
+    const ctx: CommandContext = {
+      storage: this.storage, cursors: this.cursors, server: this.info, db, connectionId, sessions: this.sessions, changes: this.changes,
+    };
     const name = commandName(cmd);
     const counter = name === "find" ? "query" : name === "getMore" ? "getmore" : name in this.info.opcounters ? name : "command";
     this.info.opcounters[counter]++;
     try {
-      return runCommand(cmd, ctx);
+      const result = runCommand(cmd, ctx);
+      return result instanceof Promise ? result.catch(errorReply) : result;
     } catch (err) {
       return errorReply(err);
     }

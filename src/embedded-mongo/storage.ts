@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Long } from "bson";
-import { Collection } from "./collection.js";
+import { Collection, type WriteChange } from "./collection.js";
 import type { IndexSpec } from "./indexes.js";
 import { MongoServerError } from "./errors.js";
 import type { Doc } from "./values.js";
@@ -81,6 +81,8 @@ export class Storage {
       for (const l of this.listeners) l.end?.();
     }
   }
+  /** Told of every document write in a catalogued collection (the change log). */
+  onWrite?: (coll: Collection, change: WriteChange) => void;
 
   databaseNames(): string[] {
     return [...this.dbs.keys()];
@@ -100,7 +102,8 @@ export class Storage {
     let coll = this.dbs.get(db)?.get(name);
     if (!coll) {
       // Constructed first: bad options (a validator that does not compile) create nothing.
-      coll = new Collection(db, name, options, this.hooks);
+      const created = (coll = new Collection(db, name, options, this.hooks));
+      created.observer = (change) => this.onWrite?.(created, change);
       let colls = this.dbs.get(db);
       if (!colls) this.dbs.set(db, (colls = new Map()));
       colls.set(name, coll);

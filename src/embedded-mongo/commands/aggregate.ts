@@ -10,6 +10,7 @@ import { ProcessingMode } from "mingo";
 import { type Doc, cloneDoc, isPlainObject, keyOf, getPath, collationStrength } from "../values.js";
 import { type CommandContext, type CommandHandler, collationOf, cursorReply, optionalDoc, optionalNumber } from "./context.js";
 import type { FindOptions } from "../collection.js";
+import { openChangeStream } from "./changestream.js";
 
 function stageName(stage: unknown): string {
   if (!isPlainObject(stage) || Object.keys(stage).length !== 1) {
@@ -98,9 +99,7 @@ const aggregate: CommandHandler = (cmd, ctx) => {
   const pipeline = cmd.pipeline;
   if (!Array.isArray(pipeline)) throw failedToParse("'pipeline' option must be specified as an array");
   const names = pipeline.map(stageName);
-  if (names[0] === "$changeStream") {
-    throw new MongoServerError("ChangeStreamNotSupported", "The $changeStream stage is not supported by the embedded server");
-  }
+  if (names[0] === "$changeStream") return openChangeStream(cmd, ctx);
   const cursorOpt = optionalDoc(cmd, "cursor");
   if (!cursorOpt && cmd.explain !== true) throw failedToParse("The 'cursor' option is required, except for aggregate with the explain argument");
   const collation = collationOf(cmd);

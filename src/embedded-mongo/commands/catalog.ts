@@ -8,7 +8,7 @@ import { compileFilter } from "../query.js";
 import { type Doc, isPlainObject } from "../values.js";
 import { type CommandHandler, collectionName, cursorReply, optionalDoc, optionalNumber } from "./context.js";
 
-const CREATE_OPTION_FIELDS = ["capped", "size", "max", "validator", "validationLevel", "validationAction", "collation", "timeseries", "expireAfterSeconds", "clusteredIndex", "viewOn", "pipeline"];
+const CREATE_OPTION_FIELDS = ["changeStreamPreAndPostImages", "capped", "size", "max", "validator", "validationLevel", "validationAction", "collation", "timeseries", "expireAfterSeconds", "clusteredIndex", "viewOn", "pipeline"];
 
 /** Accepted by MongoDB, not implemented here: refused at creation rather than ignored. */
 const UNSUPPORTED_CREATE_OPTIONS: [string, string][] = [
@@ -40,11 +40,15 @@ const drop: CommandHandler = (cmd, ctx) => {
   if (!coll) throw new MongoServerError("NamespaceNotFound", "ns not found");
   const nIndexesWas = coll.indexSpecs().length;
   ctx.storage.drop(ctx.db, name);
+  ctx.changes.record({ db: ctx.db, coll: name, op: "drop", before: null, after: null });
   return { nIndexesWas, ns: coll.ns, ok: 1 };
 };
 
 const dropDatabase: CommandHandler = (_cmd, ctx) => {
+  const names = ctx.storage.collections(ctx.db).map((c) => c.name);
   ctx.storage.dropDatabase(ctx.db);
+  for (const coll of names) ctx.changes.record({ db: ctx.db, coll, op: "drop", before: null, after: null });
+  if (names.length) ctx.changes.record({ db: ctx.db, coll: "", op: "dropDatabase", before: null, after: null });
   return { dropped: ctx.db, ok: 1 };
 };
 

@@ -4,7 +4,9 @@
  */
 import { calculateObjectSize, Long } from "bson";
 import { MongoServerError, badValue } from "../errors.js";
+import type { ChangeLog } from "../changes.js";
 import type { CursorTable, Storage } from "../storage.js";
+import type { SessionTable } from "../transactions.js";
 import { type CollationSpec, type Doc, isPlainObject } from "../values.js";
 
 export interface ServerInfo {
@@ -24,9 +26,16 @@ export interface CommandContext {
   server: ServerInfo;
   db: string;
   connectionId: number;
+  /** Open transactions by session. */
+  sessions: SessionTable;
+  /** Every applied write, for change streams and transaction snapshots. */
+  changes: ChangeLog;
 }
 
-export type CommandHandler = (cmd: Doc, ctx: CommandContext) => Doc;
+/** A reply; a promise only for commands that wait (a change stream's getMore). */
+export type CommandResult = Doc | Promise<Doc>;
+
+export type CommandHandler = (cmd: Doc, ctx: CommandContext) => CommandResult;
 
 /** Default first batch size for find and aggregate when the client gives none. */
 export const DEFAULT_FIRST_BATCH = 101;

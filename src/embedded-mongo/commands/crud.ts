@@ -9,6 +9,7 @@ import { parseUpdate } from "../query.js";
 import { project } from "../query.js";
 import type { Collection, FindOptions, QueryPlan } from "../collection.js";
 import { type Doc, isPlainObject, keyOf, valuesAtPath, collationStrength, compareValues } from "../values.js";
+import { changeStreamGetMore, isChangeStreamCursor } from "./changestream.js";
 import {
   type CommandContext, type CommandHandler, collationOf, collectionName, cursorReply, optionalDoc, optionalNumber, takeBatch,
 } from "./context.js";
@@ -26,6 +27,8 @@ function runStatements<T>(items: T[], ordered: boolean, run: (item: T, index: nu
     try {
       run(item, i);
     } catch (err) {
+      // A transaction's write conflict fails the whole command (with its retry label).
+      if (err instanceof MongoServerError && err.code === 112) throw err;
       writeErrors.push(toServerError(err).toWriteError(i));
       if (ordered) break;
     }
@@ -139,6 +142,7 @@ const getMore: CommandHandler = (cmd, ctx) => {
   const id = raw instanceof Long ? raw : typeof raw === "number" || typeof raw === "bigint" ? Long.fromValue(raw as number) : null;
   if (!id) throw new MongoServerError("TypeMismatch", "getMore cursor id must be a long");
   const collection = collectionName(cmd, "collection");
+  if (isChangeStreamCursor(ctx, id)) return changeStreamGetMore(ctx, id, cmd);
   const cursor = ctx.cursors.get(id);
   if (!cursor) throw new MongoServerError("CursorNotFound", `cursor id ${id.toString()} not found`);
   const expectedColl = cursor.ns.slice(cursor.ns.indexOf(".") + 1);

@@ -26,12 +26,15 @@ const renameCollection: CommandHandler = (cmd, ctx) => {
   if (ctx.storage.get(to.db, to.coll)) {
     if (cmd.dropTarget !== true) throw new MongoServerError("NamespaceExists", "target namespace exists");
     ctx.storage.drop(to.db, to.coll);
+    ctx.changes.record({ db: to.db, coll: to.coll, op: "drop", before: null, after: null });
   }
   ctx.storage.rename(from.db, from.coll, to.coll, to.db);
+  // Change streams see the rename (the collection object itself moved with storage.rename).
+  ctx.changes.record({ db: from.db, coll: from.coll, op: "rename", before: null, after: null, to: { db: to.db, coll: to.coll } });
   return { ok: 1 };
 };
 
-const COLLMOD_FIELDS = new Set(["collMod", "validator", "validationLevel", "validationAction", "index", "writeConcern", "comment", "$db", "lsid", "$clusterTime", "$readPreference", "txnNumber", "apiVersion", "apiStrict", "apiDeprecationErrors"]);
+const COLLMOD_FIELDS = new Set(["collMod", "changeStreamPreAndPostImages", "validator", "validationLevel", "validationAction", "index", "writeConcern", "comment", "$db", "lsid", "$clusterTime", "$readPreference", "txnNumber", "apiVersion", "apiStrict", "apiDeprecationErrors"]);
 
 /** collMod: validator, validationLevel, validationAction, and an index's TTL or hidden flag. */
 const collMod: CommandHandler = (cmd, ctx) => {
@@ -66,8 +69,9 @@ const collMod: CommandHandler = (cmd, ctx) => {
     }
   }
   const options = { ...coll.options };
-  for (const k of ["validator", "validationLevel", "validationAction"]) if (cmd[k] !== undefined) options[k] = cmd[k];
-  const optionsChanged = ["validator", "validationLevel", "validationAction"].some((k) => cmd[k] !== undefined);
+  const OPTIONS = ["validator", "validationLevel", "validationAction", "changeStreamPreAndPostImages"];
+  for (const k of OPTIONS) if (cmd[k] !== undefined) options[k] = cmd[k];
+  const optionsChanged = OPTIONS.some((k) => cmd[k] !== undefined);
   if (optionsChanged) compileValidator(options, () => coll.ns);
   ctx.storage.atomically(() => {
     if (optionsChanged) coll.setOptions(options);

@@ -144,23 +144,43 @@ return 0
 
 type TokenRedis = Redis & { takeTokens(key: string, capacity: number, rate: string, cost: number): Promise<number> };
 
+/**
+ * Limits shared by every instance through Redis. While Redis is unreachable each instance keeps
+ * limiting on its own (rate-limiter-flexible's insurance limiter, and a memory bucket), so an
+ * outage neither fails every write nor lifts the limits.
+ */
 export class RedisRateLimiter extends FlexibleRateLimiter {
   private readonly redis: TokenRedis;
+  private readonly local = new MemoryRateLimiter();
 
   /** Keys are namespaced by `prefix` (the database name), so test databases do not mix. */
   constructor(redisUrl: string, private readonly prefix: string) {
     super();
-    this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 }) as TokenRedis;
+    // No offline queue: while disconnected a command fails at once and the local limiter answers.
+    this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) as TokenRedis;
+    // Connection errors are answered per call (the local fallback); ioredis retries by itself.
+    this.redis.on("error", () => undefined);
     this.redis.defineCommand("takeTokens", { numberOfKeys: 1, lua: TAKE_TOKENS });
   }
 
   protected make(keyPrefix: string, points: number, duration: number): RateLimiterAbstract {
-    return new RateLimiterRedis({ storeClient: this.redis, keyPrefix: `${this.prefix}:${keyPrefix}`, points, duration });
+    return new RateLimiterRedis({
+      storeClient: this.redis,
+      keyPrefix: `${this.prefix}:${keyPrefix}`,
+      points,
+      duration,
+      insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration }),
+    });
   }
 
   async take(key: string, bucket: Bucket, cost = 1): Promise<void> {
     const rate = bucket.capacity / (bucket.perSeconds * 1000);
-    const waitMs = await this.redis.takeTokens(`${this.prefix}:bucket:${bucket.capacity}/${bucket.perSeconds}:${key}`, bucket.capacity, String(rate), cost);
+    let waitMs: number;
+    try {
+      waitMs = await this.redis.takeTokens(`${this.prefix}:bucket:${bucket.capacity}/${bucket.perSeconds}:${key}`, bucket.capacity, String(rate), cost);
+    } catch {
+      return this.local.take(key, bucket, cost);
+    }
     if (waitMs > 0) throw rateLimited(retryAfter(waitMs));
   }
 

@@ -80,7 +80,7 @@ describe("npm start process", () => {
   beforeAll(async () => {
     proc = spawn(process.execPath, ["dist/index.js"], {
       cwd: root,
-      env: { ...process.env, PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "" },
+      env: { ...process.env, PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", EMBEDDED_DB_PATH: ":memory:" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     port = await new Promise<number>((resolve, reject) => {

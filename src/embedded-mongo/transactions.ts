@@ -158,25 +158,25 @@ export class SessionTable {
     try {
       // One journal record for the whole commit: after a crash all of it is there or none.
       this.storage.atomically(() => {
-      for (const view of txn.views.values()) {
-        if (view.writes.size === 0) continue;
-        const real = this.storage.ensure(view.db, view.name);
-        for (const rec of view.writes.values()) {
-          const filter = { _id: rec.id };
-          const final = view.coll.query(filter).docs[0] ?? null;
-          const current = real.query(filter).docs[0] ?? null;
-          if (!current && final) {
-            real.insert(cloneDoc(final));
-            undo.push(() => real.delete(filter, { limit: 1 }));
-          } else if (current && !final) {
-            real.delete(filter, { limit: 1 });
-            undo.push(() => real.insert(current));
-          } else if (current && final && keyOf(current) !== keyOf(final)) {
-            real.update(filter, rec.replaced ? { kind: "replacement", doc: cloneDoc(final) } : { kind: "operators", ops: diffOps(current, final) }, {});
-            undo.push(() => real.update(filter, { kind: "replacement", doc: cloneDoc(current) }, {}));
+        for (const view of txn.views.values()) {
+          if (view.writes.size === 0) continue;
+          const real = this.storage.ensure(view.db, view.name);
+          for (const rec of view.writes.values()) {
+            const filter = { _id: rec.id };
+            const final = view.coll.query(filter).docs[0] ?? null;
+            const current = real.query(filter).docs[0] ?? null;
+            if (!current && final) {
+              real.insert(cloneDoc(final));
+              undo.push(() => real.delete(filter, { limit: 1 }));
+            } else if (current && !final) {
+              real.delete(filter, { limit: 1 });
+              undo.push(() => real.insert(current));
+            } else if (current && final && keyOf(current) !== keyOf(final)) {
+              real.update(filter, rec.replaced ? { kind: "replacement", doc: cloneDoc(final) } : { kind: "operators", ops: diffOps(current, final) }, {});
+              undo.push(() => real.update(filter, { kind: "replacement", doc: cloneDoc(current) }, {}));
+            }
           }
         }
-      }
       });
     } catch (err) {
       for (const u of undo.reverse()) {

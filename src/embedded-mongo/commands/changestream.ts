@@ -201,38 +201,3 @@ export function describeUpdate(before: Doc, after: Doc): Doc {
   walk(before, after, "");
   return { updatedFields, removedFields, truncatedArrays };
 }
-
-/** collMod: only what change streams need (changeStreamPreAndPostImages); other options are kept as given. */
-const collMod: CommandHandler = (cmd, ctx) => {
-  const name = String(cmd.collMod);
-  const coll = ctx.storage.get(ctx.db, name);
-  if (!coll) throw new MongoServerError("NamespaceNotFound", `ns does not exist: ${ctx.db}.${name}`);
-  for (const [k, v] of Object.entries(cmd)) {
-    if (k === "collMod" || k.startsWith("$") || ["lsid", "writeConcern", "comment", "txnNumber", "apiVersion", "apiStrict", "apiDeprecationErrors"].includes(k)) continue;
-    coll.options = { ...coll.options, [k]: v };
-  }
-  return { ok: 1 };
-};
-
-/** renameCollection within one database; the rename event goes to the change log. */
-const renameCollection: CommandHandler = (cmd, ctx) => {
-  const from = String(cmd.renameCollection);
-  const to = String(cmd.to);
-  const [fromDb, fromColl] = [from.slice(0, from.indexOf(".")), from.slice(from.indexOf(".") + 1)];
-  const [toDb, toColl] = [to.slice(0, to.indexOf(".")), to.slice(to.indexOf(".") + 1)];
-  if (fromDb !== toDb) throw new MongoServerError("IllegalOperation", "renameCollection across databases is not supported by the embedded server");
-  const coll = ctx.storage.get(fromDb, fromColl);
-  if (!coll) throw new MongoServerError("NamespaceNotFound", "source namespace does not exist");
-  if (ctx.storage.get(toDb, toColl)) {
-    if (cmd.dropTarget !== true) throw new MongoServerError("NamespaceExists", "target namespace exists");
-    ctx.storage.drop(toDb, toColl);
-    ctx.changes.record({ db: toDb, coll: toColl, op: "drop", before: null, after: null });
-  }
-  ctx.storage.rename(fromDb, fromColl, toColl);
-  // The collection object moves under its new name; its later writes must say so.
-  (coll as unknown as { name: string }).name = toColl;
-  ctx.changes.record({ db: fromDb, coll: fromColl, op: "rename", before: null, after: null, to: { db: toDb, coll: toColl } });
-  return { ok: 1 };
-};
-
-export const changeStreamCommands: Record<string, CommandHandler> = { collMod, renameCollection };

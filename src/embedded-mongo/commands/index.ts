@@ -13,15 +13,13 @@ import { catalogCommands } from "./catalog.js";
 import type { CommandContext, CommandHandler, CommandResult } from "./context.js";
 import { crudCommands } from "./crud.js";
 import { toolAggregate, toolCommands } from "./tools.js";
-import { changeStreamCommands } from "./changestream.js";
 
 const COMMANDS: Record<string, CommandHandler> = {
   ...adminCommands,
   ...catalogCommands,
   ...crudCommands,
   ...aggregateCommands,
-  ...changeStreamCommands,
-  // The tools' collMod/renameCollection (validators, TTL, hidden indexes) win; they feed the change log too.
+  // collMod/renameCollection live in tools.ts; they also feed the change log.
   ...toolCommands,
   // Reached only outside a transaction (inside one, runInTransaction answers them).
   commitTransaction: () => {

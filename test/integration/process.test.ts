@@ -4,24 +4,15 @@
  * frame); a busy port gives one clear line and exit code 1, not a stack trace; without
  * JWT_SECRET the development secret lives in DATA_DIR, so tokens survive a restart.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestMongo, type TestMongo } from "../helpers/mongo.js";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-interface Running {
-  proc: ChildProcess;
-  port: number;
-  output(): string;
-  exited: Promise<number | null>;
-}
+import { root, spawnApi, type RunningApi } from "../helpers/process.js";
 
 const started: ChildProcess[] = [];
 
@@ -34,26 +25,8 @@ function withoutJwtSecret(): NodeJS.ProcessEnv {
 let dataDir: string;
 
 /** Starts the API; resolves once it listens (or with the exit, when it stops early). */
-function startApi(env: Record<string, string> = {}, args = ["dist/index.js"]): Promise<Running> {
-  const proc = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...withoutJwtSecret(), PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", DATA_DIR: dataDir, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  started.push(proc);
-  let output = "";
-  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  return new Promise((resolve) => {
-    const running = (port: number): Running => ({ proc, port, output: () => output, exited });
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const m = /"port":(\d+),"msg":"LetsApp API ready/.exec(output);
-      if (m) resolve(running(Number(m[1])));
-    };
-    proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", onData);
-    void exited.then(() => resolve(running(0)));
-  });
+function startApi(env: Record<string, string> = {}, args = ["dist/index.js"]): Promise<RunningApi> {
+  return spawnApi({ ...withoutJwtSecret(), PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", DATA_DIR: dataDir, ...env }, args, (proc) => started.push(proc));
 }
 
 async function gql(port: number, query: string, variables?: Record<string, unknown>, token?: string): Promise<{ data?: Record<string, never>; errors?: Array<{ extensions?: { code?: string } }> }> {

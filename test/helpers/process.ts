@@ -23,8 +23,14 @@ export interface RunningApi {
  * Starts the API with exactly `env`; resolves once it listens (or with the exit, when it stops
  * early). `onSpawn` gets the process at once, so a test that times out can still kill it.
  */
-export function spawnApi(env: NodeJS.ProcessEnv, args = ["dist/index.js"], onSpawn: (proc: ChildProcess) => void = () => undefined): Promise<RunningApi> {
-  const proc = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnApi(
+  env: NodeJS.ProcessEnv,
+  args = ["dist/index.js"],
+  onSpawn: (proc: ChildProcess) => void = () => undefined,
+  /** Another program than this node (e.g. npm), or its own process group (`detached`, as a shell's foreground job). */
+  how: { command?: string; detached?: boolean } = {},
+): Promise<RunningApi> {
+  const proc = spawn(how.command ?? process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: how.detached ?? false });
   onSpawn(proc);
   let output = "";
   let stderr = "";

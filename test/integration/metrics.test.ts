@@ -162,6 +162,16 @@ describe("metrics", () => {
     expect(sample(text, "letsapp_http_requests_total", { operation: "Send" })).toBe(0);
   });
 
+  it("serves no /metrics with METRICS_ENABLED=false", async () => {
+    const off = await startTestApi({ METRICS_ENABLED: "false" });
+    try {
+      expect((await fetch(`${off.url}/metrics`)).status).toBe(404);
+      expect((await fetch(`${off.url}/healthz`)).status).toBe(200);
+    } finally {
+      await off.stop();
+    }
+  });
+
   it("requires METRICS_TOKEN when it is set", async () => {
     expect((await fetch(`${guarded.url}/metrics`)).status).toBe(401);
     expect((await fetch(`${guarded.url}/metrics`, { headers: { authorization: "Bearer wrong-token-0123456789" } })).status).toBe(401);

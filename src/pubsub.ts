@@ -5,7 +5,9 @@
  */
 import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { createRedisClient, silentRedisLog, type RedisLog } from "./common/redis.js";
+import { PublishTimes, withPublishTimes, type PublishTimeLookup } from "./common/publish-times.js";
 import { setMaxListeners } from "node:events";
 import type { MessageView } from "./modules/message/message.view.js";
 import type { ConversationSnapshot } from "./modules/conversation/conversation.view.js";
@@ -111,7 +113,8 @@ function withListen(pubSub: PubSub<Topics>, target: EventTarget): AppPubSub {
 }
 
 export interface PubSubHandle {
-  pubSub: AppPubSub;
+  /** With the publish time of each event it carried (for the delivery-latency metric). */
+  pubSub: AppPubSub & PublishTimeLookup;
   /** Redis reachable (both connections ready and answering); null without Redis. */
   ping(): Promise<boolean | null>;
   close(): Promise<void>;
@@ -120,27 +123,17 @@ export interface PubSubHandle {
 /** How long /readyz waits for Redis to answer PING. */
 const REDIS_PING_TIMEOUT_MS = 1000;
 
-/**
- * `onRedisError` hears the first error of each Redis outage (ioredis emits one per reconnect
- * attempt; it reconnects by itself).
- */
-export function createAppPubSub(redisUrl: string | null, onRedisError: (err: Error) => void = () => {}): PubSubHandle {
+/** `log` hears of each Redis outage once, and of its end (see common/redis.ts). */
+export function createAppPubSub(redisUrl: string | null, log: RedisLog = silentRedisLog): PubSubHandle {
+  const times = new PublishTimes();
   if (!redisUrl) {
     // One listener per subscriber and topic: thousands on a busy conversation are expected.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return { pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget), ping: async () => null, close: async () => {} };
+    return { pubSub: withPublishTimes(withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget), times), ping: async () => null, close: async () => {} };
   }
-  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  for (const client of [publishClient, subscribeClient]) {
-    let reported = false;
-    client.on("error", (err: Error) => {
-      if (!reported) onRedisError(err);
-      reported = true;
-    });
-    client.on("ready", () => (reported = false));
-  }
+  const publishClient = createRedisClient(redisUrl, "pubsub.publish", log, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const subscribeClient = createRedisClient(redisUrl, "pubsub.subscribe", log, { lazyConnect: false, maxRetriesPerRequest: 3 });
   // The event target drops the promise of each PUBLISH: while Redis is away a publish fails
   // after its retries, and an unhandled rejection would end the process. Live events then
   // resume with Redis, and subscribers' streams fill the gap from the database.
@@ -152,9 +145,9 @@ export function createAppPubSub(redisUrl: string | null, onRedisError: (err: Err
     subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(() => 0),
     unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(() => 0),
   };
-  const eventTarget = createRedisEventTarget({ publishClient: safePublisher as unknown as Redis, subscribeClient: safeSubscriber as unknown as Redis });
+  const eventTarget = createRedisEventTarget({ publishClient: safePublisher as unknown as Redis, subscribeClient: safeSubscriber as unknown as Redis, serializer: times.serializer });
   return {
-    pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as EventTarget),
+    pubSub: withPublishTimes(withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as EventTarget), times),
     async ping() {
       // ioredis reconnects (and re-subscribes) by itself; until then the status is not "ready".
       if (publishClient.status !== "ready" || subscribeClient.status !== "ready") return false;

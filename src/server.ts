@@ -103,14 +103,14 @@ const rejectAsValidation = { propagateOnRejection: false, onReject: [armorReject
 
 export async function createServer(config: Config, db: Database, options: ServerOptions): Promise<AppServer> {
   const log = options.log ?? pino({ level: config.logLevel });
-  const pubSubHandle = createAppPubSub(config.redisUrl, (err) => log.warn({ err }, "Redis (live events) unreachable: HTTP goes on, live events resume when it is back"));
+  const pubSubHandle = createAppPubSub(config.redisUrl, log);
   const metrics = new AppMetrics();
   metrics.instrumentPubSub(pubSubHandle.pubSub);
   const stopDbMetrics = metrics.instrumentMongo(db.connection.getClient() as never);
   const schema = await buildAppSchema(pubSubHandle.pubSub);
   const cors = createCors(config.corsOrigins);
   const wsObserver = new WsObserver(metrics, log);
-  const services = createServices(config, db, options.mailer, pubSubHandle.pubSub, (err, task) => log.error({ err, task }, `background task failed: ${task}`));
+  const services = createServices(config, db, options.mailer, pubSubHandle.pubSub, (err, task) => log.error({ err, task }, `background task failed: ${task}`), log);
   const httpServer = http.createServer();
   const clientIp = clientIpResolver(config.trustProxy);
   const armor = new ApolloArmor({

@@ -12,6 +12,7 @@ import { UrlSigner } from "./common/signed-url.js";
 import { PasswordResetService } from "./modules/password-reset/password-reset.service.js";
 import type { Mailer } from "./mail/mailer.js";
 import type { AppPubSub } from "./pubsub.js";
+import type { RedisLog } from "./common/redis.js";
 import { ConversationService } from "./modules/conversation/conversation.service.js";
 import { MessageService } from "./modules/message/message.service.js";
 import { GroupService } from "./modules/group/group.service.js";
@@ -58,10 +59,11 @@ export interface AppServices {
 /** Where background work (ring sweeps, presence, upload purges) reports what went wrong. */
 export type BackgroundErrorLog = (err: unknown, task: string) => void;
 
-export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppPubSub, logError: BackgroundErrorLog = () => {}): AppServices {
+/** `redisLog` hears of Redis outages (one line per connection and outage, see common/redis.ts). */
+export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppPubSub, logError: BackgroundErrorLog = () => {}, redisLog?: RedisLog): AppServices {
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   // Attempts count across instances when they share a Redis (keys namespaced by database).
-  const rateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, db.connection.name) : new MemoryRateLimiter();
+  const rateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, db.connection.name, redisLog) : new MemoryRateLimiter();
   const storage = createStorage(config);
   const media = new MediaService(db.models, new UrlSigner(config.jwtSecret, config.downloadUrlTtlSeconds, config.publicUrl ?? ""), storage);
   const uploads = new UploadService(db.models, storage, new UrlSigner(config.jwtSecret, config.uploadUrlTtlSeconds, config.publicUrl ?? ""), {
@@ -104,7 +106,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
       db.models,
       contacts,
       pubSub,
-      config.redisUrl ? new RedisConnectionTracker(config.redisUrl, db.connection.name, config.presenceInstanceTtlSeconds) : new LocalConnectionTracker(),
+      config.redisUrl ? new RedisConnectionTracker(config.redisUrl, db.connection.name, config.presenceInstanceTtlSeconds, redisLog) : new LocalConnectionTracker(),
       { graceMs: config.presenceGraceMs, onError: (e) => logError(e, "presence") },
     ),
     media,

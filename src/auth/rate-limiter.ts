@@ -5,9 +5,10 @@
  * RateLimiterRedis); token buckets are one atomic Lua script in Redis (clocked by Redis' TIME,
  * so instances with skewed clocks agree) or a map in memory.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { rateLimited } from "../errors.js";
+import { createRedisClient, silentRedisLog, type RedisLog } from "../common/redis.js";
 
 export interface RateRule {
   /** Attempts allowed per window. */
@@ -154,12 +155,11 @@ export class RedisRateLimiter extends FlexibleRateLimiter {
   private readonly local = new MemoryRateLimiter();
 
   /** Keys are namespaced by `prefix` (the database name), so test databases do not mix. */
-  constructor(redisUrl: string, private readonly prefix: string) {
+  constructor(redisUrl: string, private readonly prefix: string, log: RedisLog = silentRedisLog) {
     super();
     // No offline queue: while disconnected a command fails at once and the local limiter answers.
-    this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) as TokenRedis;
     // Connection errors are answered per call (the local fallback); ioredis retries by itself.
-    this.redis.on("error", () => undefined);
+    this.redis = createRedisClient(redisUrl, "rate-limits", log, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) as TokenRedis;
     this.redis.defineCommand("takeTokens", { numberOfKeys: 1, lua: TAKE_TOKENS });
   }
 

@@ -6,6 +6,7 @@
 import type http from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { PublishTimeLookup } from "../common/publish-times.js";
 
 /** Operation names are chosen by clients: past this many distinct ones, the rest count as "other". */
 const MAX_OPERATION_NAMES = 200;
@@ -21,13 +22,13 @@ export class AppMetrics {
   readonly wsOpen: Gauge;
   readonly subscriptionsActive: Gauge<"field">;
   readonly eventsPublished: Counter<"topic">;
-  readonly eventsDelivered: Counter;
-  readonly deliveryLatency: Histogram;
+  readonly eventsDelivered: Counter<"kind">;
+  readonly deliveryLatency: Histogram<"kind">;
   readonly dbCommandDuration: Histogram<"command" | "outcome">;
   readonly rateLimited: Counter<"transport">;
   private readonly operationNames = new Set<string>();
-  /** When an event was published here (or arrived from Redis): publish → socket write latency. */
-  private readonly publishedAt = new WeakMap<object, number>();
+  /** The publish stamps of live events (set by the pubsub, see common/publish-times.ts). */
+  private publishTimes: PublishTimeLookup | null = null;
 
   constructor() {
     const registers = [this.registry];
@@ -44,10 +45,16 @@ export class AppMetrics {
     this.wsOpen = new Gauge({ name: "letsapp_websockets_open", help: "Open WebSocket connections", registers });
     this.subscriptionsActive = new Gauge({ name: "letsapp_subscriptions_active", help: "Active GraphQL subscriptions by root field", labelNames: ["field"], registers });
     this.eventsPublished = new Counter({ name: "letsapp_events_published_total", help: "Live events published by this instance, by topic", labelNames: ["topic"], registers });
-    this.eventsDelivered = new Counter({ name: "letsapp_events_delivered_total", help: "Subscription results written to WebSockets", registers });
+    this.eventsDelivered = new Counter({
+      name: "letsapp_events_delivered_total",
+      help: "Subscription results written to WebSockets, by event kind (message.added, receipt, typing, presence, call.updated…; other: replayed history, stream errors)",
+      labelNames: ["kind"],
+      registers,
+    });
     this.deliveryLatency = new Histogram({
       name: "letsapp_event_delivery_seconds",
-      help: "Time from publish (or arrival from Redis) to the subscription result being handed to the socket",
+      help: "Time from publish (on any instance) to the subscription result being handed to the socket, by event kind",
+      labelNames: ["kind"],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
@@ -81,36 +88,25 @@ export class AppMetrics {
     if (code === "RATE_LIMITED") this.rateLimited.inc({ transport });
   }
 
-  /** Stamps an event object with the time it entered this instance (first stamp wins). */
-  stampEvent(event: unknown): void {
-    if (event !== null && typeof event === "object" && !this.publishedAt.has(event)) this.publishedAt.set(event, performance.now());
-  }
-
-  /** One subscription result handed to a socket; its latency when it carries a stamped event. */
+  /** One subscription result handed to a socket, with its publish → write latency when it comes from a live event. */
   delivered(event: unknown): void {
-    this.eventsDelivered.inc();
-    if (event === null || typeof event !== "object") return;
-    const at = this.publishedAt.get(event);
-    if (at !== undefined) this.deliveryLatency.observe((performance.now() - at) / 1000);
+    const stamp = this.publishTimes?.publishedAt(event);
+    if (!stamp) {
+      this.eventsDelivered.inc({ kind: "other" });
+      return;
+    }
+    this.eventsDelivered.inc({ kind: stamp.kind });
+    this.deliveryLatency.observe({ kind: stamp.kind }, Math.max(0, performance.now() - stamp.at) / 1000);
   }
 
-  /**
-   * Wraps the pubsub so every publish is counted and stamped, and every event arriving at a
-   * topic listener (from Redis: a new object per instance) is stamped on first sight.
-   */
-  instrumentPubSub<P extends { publish: (...args: never[]) => unknown; listen: (...args: never[]) => () => void }>(pubSub: P): void {
-    const publish = pubSub.publish.bind(pubSub) as (key: string, id: string, payload: unknown) => unknown;
-    const listen = pubSub.listen.bind(pubSub) as (key: string, id: string, fn: (payload: unknown) => void) => () => void;
-    (pubSub as { publish: unknown }).publish = (key: string, id: string, payload: unknown) => {
+  /** Counts every publish by topic; delivery latency reads the pubsub's publish stamps. */
+  instrumentPubSub<P extends { publish: (...args: never[]) => unknown } & PublishTimeLookup>(pubSub: P): void {
+    const publish = pubSub.publish.bind(pubSub) as (key: string, ...args: unknown[]) => unknown;
+    (pubSub as { publish: unknown }).publish = (key: string, ...args: unknown[]) => {
       this.eventsPublished.inc({ topic: key });
-      this.stampEvent(payload);
-      return publish(key, id, payload);
+      return publish(key, ...args);
     };
-    (pubSub as { listen: unknown }).listen = (key: string, id: string, fn: (payload: unknown) => void) =>
-      listen(key, id, (payload) => {
-        this.stampEvent(payload);
-        fn(payload);
-      });
+    this.publishTimes = pubSub;
   }
 
   /** Times every driver command (needs `monitorCommands` on the connection). */

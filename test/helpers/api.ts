@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import type { Logger } from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
 import { BACKGROUND_COMMENT, connectDatabase, type Database } from "../../src/database.js";
 import { createServer, type AppServer } from "../../src/server.js";
@@ -48,6 +49,8 @@ const RELAXED_LIMITS: Record<string, string> = {
 export interface TestApiOptions {
   /** Share a database with another instance (multi-instance tests); its owner stops it. */
   shared?: { mongo: TestMongo };
+  /** The server's logger (e.g. pino writing to a stream the test reads); default: LOG_LEVEL, silent in tests. */
+  log?: Logger;
 }
 
 export async function startTestApi(env: Record<string, string> = {}, options: TestApiOptions = {}): Promise<TestApi> {
@@ -58,7 +61,7 @@ export async function startTestApi(env: Record<string, string> = {}, options: Te
   const config = loadConfig({ NODE_ENV: "test", JWT_SECRET: "test-secret-that-is-long-enough-0123456789", UPLOAD_DIR: uploadDir, ...RELAXED_LIMITS, ...env });
   const db = await connectDatabase({ uri: mongo.uri, dbName: mongo.dbName, monitorCommands: true });
   const mailer = new MemoryMailer();
-  const server = await createServer(config, db, { mailer });
+  const server = await createServer(config, db, { mailer, log: options.log });
   const port = await server.listen(0);
   const url = `http://127.0.0.1:${port}`;
   return {

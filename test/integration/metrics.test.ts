@@ -6,7 +6,65 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
-import { connectWs, wsUrl } from "../helpers/ws.js";
+import { connectWs, wsUrl, type Queued } from "../helpers/ws.js";
+import { createGroup, ok, settle } from "../helpers/social.js";
+import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
+
+const hasRedis = await redisAvailable();
+
+/** The event kinds a subscription can deliver, each with the subscription field that receives it. */
+const LIVE_KINDS = ["message.added", "message.updated", "receipt", "typing", "conversation.updated", "presence", "call.updated", "call.signal"];
+
+/** Takes results until one matches (earlier ones are other events of the same subscription). */
+async function nextMatching<T>(q: Queued<T>, match: (r: T) => boolean): Promise<T> {
+  for (;;) {
+    const r = await q.next();
+    if (match(r)) return r;
+  }
+}
+
+/**
+ * Live traffic of every kind: users registered and acting on `sender`, their subscriptions on
+ * `receiver` (the same instance, or another one behind Redis). Returns when each result arrived.
+ */
+async function liveTrafficOfEveryKind(sender: TestApi, receiver: TestApi, tag: string): Promise<void> {
+  const kim = await registerUser(sender, `kim_${tag}`);
+  const lou = await registerUser(sender, `lou_${tag}`);
+  const groupId = await createGroup(sender, kim, [lou], `g_${tag}`); // contacts too (presence, calls)
+  const conv = (await ok<{ sendMessage: { conversationId: string } }>(sender, `mutation($i: SendMessageInput!) { sendMessage(input: $i) { conversationId } }`, { i: { recipientId: lou.id, content: "first" } }, kim)).sendMessage.conversationId;
+  const ws = await connectWs(wsUrl(receiver.url), lou.token);
+  const added = ws.subscribe(`subscription { messageAdded { content } }`);
+  const updated = ws.subscribe(`subscription { messageUpdated { content } }`);
+  const receipts = ws.subscribe(`subscription { receiptUpdated { readSeq } }`);
+  const typing = ws.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { isTyping } }`, { c: conv });
+  const conversations = ws.subscribe<{ conversationUpdated?: { id: string } }>(`subscription { conversationUpdated { id } }`);
+  const presence = ws.subscribe(`subscription($u: [ID!]) { presenceChanged(userIds: $u) { status } }`, { u: [kim.id] });
+  const calls = ws.subscribe(`subscription { callUpdated { id } }`);
+  await settle();
+
+  const sent = await ok<{ sendMessage: { id: string; seq: number } }>(sender, `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq } }`, { i: { recipientId: lou.id, content: "hello" } }, kim);
+  expect(await added.next()).toEqual({ data: { messageAdded: { content: "hello" } } });
+  expect((await conversations.next()).data).toEqual({ conversationUpdated: { id: conv } }); // a message.added event
+  await ok(sender, `mutation($id: ID!) { editMessage(id: $id, content: "hello!") { id } }`, { id: sent.sendMessage.id }, kim);
+  expect(await updated.next()).toEqual({ data: { messageUpdated: { content: "hello!" } } });
+  // kim reads a message of lou's: lou hears the receipt.
+  const reply = await ok<{ sendMessage: { seq: number } }>(sender, `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`, { i: { recipientId: kim.id, content: "hi" } }, lou);
+  await ok(sender, `mutation($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { id } }`, { c: conv, s: reply.sendMessage.seq }, kim);
+  expect(await receipts.next()).toEqual({ data: { receiptUpdated: { readSeq: reply.sendMessage.seq } } });
+  await ok(sender, `mutation($c: ID!) { setTyping(conversationId: $c, isTyping: true) }`, { c: conv }, kim);
+  expect(await typing.next()).toEqual({ data: { typing: { isTyping: true } } });
+  await ok(sender, `mutation($g: ID!) { updateGroup(id: $g, input: { name: "renamed" }) { id } }`, { g: groupId }, kim);
+  await nextMatching(conversations, (r) => r.data?.conversationUpdated?.id === groupId); // conversation.updated
+  await ok(sender, `mutation { setPresence(input: { status: BUSY }) { status } }`, {}, kim);
+  expect(await presence.next()).toEqual({ data: { presenceChanged: { status: "BUSY" } } });
+  const call = await ok<{ startCall: { id: string } }>(sender, `mutation($u: ID!) { startCall(input: { recipientId: $u, callType: VOICE }) { id } }`, { u: lou.id }, kim);
+  expect((await calls.next()).data).toEqual({ callUpdated: { id: call.startCall.id } });
+  const signals = ws.subscribe(`subscription($c: ID!) { callSignal(callId: $c) { callId } }`, { c: call.startCall.id });
+  await settle();
+  await ok(sender, `mutation($c: ID!, $u: ID!) { sendCallSignal(callId: $c, toUserId: $u, signal: { sdp: "offer" }) }`, { c: call.startCall.id, u: lou.id }, kim);
+  expect(await signals.next()).toEqual({ data: { callSignal: { callId: call.startCall.id } } });
+  await ws.close();
+}
 
 /** The value of one sample line (`name{labels} value`), 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -68,9 +126,50 @@ describe("metrics", () => {
     expect(sample(after, "letsapp_subscriptions_active", { field: "messageAdded" })).toBe(0);
   });
 
+  it("measures publish → socket latency for every kind of live event, and counts deliveries by kind", async () => {
+    const before = await (await fetch(`${api.url}/metrics`)).text();
+    await liveTrafficOfEveryKind(api, api, "local");
+    const text = await (await fetch(`${api.url}/metrics`)).text();
+    for (const kind of LIVE_KINDS) {
+      const observed = sample(text, "letsapp_event_delivery_seconds_count", { kind }) - sample(before, "letsapp_event_delivery_seconds_count", { kind });
+      expect(observed, kind).toBeGreaterThanOrEqual(1);
+      // Every delivered live event has its latency measured: nothing of that kind is missed.
+      expect(sample(text, "letsapp_events_delivered_total", { kind }), kind).toBe(sample(text, "letsapp_event_delivery_seconds_count", { kind }));
+      expect(sample(text, "letsapp_event_delivery_seconds_bucket", { kind, le: "+Inf" }), kind).toBe(sample(text, "letsapp_event_delivery_seconds_count", { kind }));
+    }
+  });
+
+  it.skipIf(!hasRedis)("measures it from the publishing instance's time when the event crosses Redis", async () => {
+    const a = await startTestApi({ REDIS_URL });
+    const b = await startTestApi({ REDIS_URL }, { shared: { mongo: a.mongo } });
+    try {
+      await liveTrafficOfEveryKind(a, b, "redis");
+      const text = await (await fetch(`${b.url}/metrics`)).text();
+      for (const kind of LIVE_KINDS) {
+        expect(sample(text, "letsapp_event_delivery_seconds_count", { kind }), kind).toBeGreaterThanOrEqual(1);
+        expect(sample(text, "letsapp_events_delivered_total", { kind }), kind).toBe(sample(text, "letsapp_event_delivery_seconds_count", { kind }));
+      }
+      // b published none of them: the stamps came with the events.
+      expect(sample(text, "letsapp_events_published_total", { topic: "CONVERSATION" })).toBe(0);
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
+  }, 60_000);
+
   it("keeps one registry per server: another instance's traffic is not in it", async () => {
     const text = await (await fetch(`${guarded.url}/metrics`, { headers: { authorization: "Bearer a-metrics-token-0123456789" } })).text();
     expect(sample(text, "letsapp_http_requests_total", { operation: "Send" })).toBe(0);
+  });
+
+  it("serves no /metrics with METRICS_ENABLED=false", async () => {
+    const off = await startTestApi({ METRICS_ENABLED: "false" });
+    try {
+      expect((await fetch(`${off.url}/metrics`)).status).toBe(404);
+      expect((await fetch(`${off.url}/healthz`)).status).toBe(200);
+    } finally {
+      await off.stop();
+    }
   });
 
   it("requires METRICS_TOKEN when it is set", async () => {

@@ -4,24 +4,15 @@
  * frame); a busy port gives one clear line and exit code 1, not a stack trace; without
  * JWT_SECRET the development secret lives in DATA_DIR, so tokens survive a restart.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestMongo, type TestMongo } from "../helpers/mongo.js";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-interface Running {
-  proc: ChildProcess;
-  port: number;
-  output(): string;
-  exited: Promise<number | null>;
-}
+import { root, spawnApi, type RunningApi } from "../helpers/process.js";
 
 const started: ChildProcess[] = [];
 
@@ -34,26 +25,8 @@ function withoutJwtSecret(): NodeJS.ProcessEnv {
 let dataDir: string;
 
 /** Starts the API; resolves once it listens (or with the exit, when it stops early). */
-function startApi(env: Record<string, string> = {}, args = ["dist/index.js"]): Promise<Running> {
-  const proc = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...withoutJwtSecret(), PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", DATA_DIR: dataDir, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  started.push(proc);
-  let output = "";
-  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  return new Promise((resolve) => {
-    const running = (port: number): Running => ({ proc, port, output: () => output, exited });
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const m = /"port":(\d+),"msg":"LetsApp API ready/.exec(output);
-      if (m) resolve(running(Number(m[1])));
-    };
-    proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", onData);
-    void exited.then(() => resolve(running(0)));
-  });
+function startApi(env: Record<string, string> = {}, args = ["dist/index.js"]): Promise<RunningApi> {
+  return spawnApi({ ...withoutJwtSecret(), PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", DATA_DIR: dataDir, ...env }, args, (proc) => started.push(proc));
 }
 
 async function gql(port: number, query: string, variables?: Record<string, unknown>, token?: string): Promise<{ data?: Record<string, never>; errors?: Array<{ extensions?: { code?: string } }> }> {
@@ -103,6 +76,79 @@ describe("stop and start of the process", () => {
     api.proc.kill("SIGINT");
     expect(await Promise.all(sockets.map((s) => s.closed))).toEqual([1001, 1001, 1001]);
     expect(await api.exited).toBe(0);
+  }, 60_000);
+
+  it("exits within SHUTDOWN_TIMEOUT_MS (code 1, one line) when a client never finishes closing", async () => {
+    const api = await startApi({ SHUTDOWN_TIMEOUT_MS: "1500", EMBEDDED_DB_PATH: ":memory:" });
+    // A raw WebSocket that never answers the server's close frame: ws would wait 30 s for it.
+    const socket = net.connect(api.port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    await new Promise<void>((resolve) => {
+      socket.once("data", () => resolve());
+      socket.write(`GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n`);
+    });
+    try {
+      api.proc.kill("SIGTERM");
+      expect(await api.exited).toBe(1);
+      expect(api.output().split("\n").filter((l) => l.includes("did not finish in time"))).toHaveLength(1);
+      await expect(fetch(`http://127.0.0.1:${api.port}/healthz`)).rejects.toThrow();
+    } finally {
+      socket.destroy();
+    }
+  }, 60_000);
+
+  it("leaves no process holding the port after Ctrl-C under npm (the whole process group gets SIGINT)", async () => {
+    // `npm start` is `tsc && node dist/index.js` through a shell: the same tree without the tsc step.
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    const api = await spawnApi(
+      { ...withoutJwtSecret(), PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", EMBEDDED_DB_PATH: ":memory:", DATA_DIR: dataDir },
+      ["exec", "-c", "node dist/index.js"],
+      (proc) => started.push(proc),
+      { command: npm, detached: true },
+    );
+    const signalGroup = (signal: NodeJS.Signals | 0) => {
+      try {
+        process.kill(-api.proc.pid!, signal);
+        return true;
+      } catch {
+        return false; // ESRCH: nothing of the group is left
+      }
+    };
+    try {
+      expect(api.port, api.output()).toBeGreaterThan(0);
+      signalGroup("SIGINT");
+      await api.exited;
+      for (let i = 0; i < 100 && signalGroup(0); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(signalGroup(0)).toBe(false);
+      await expect(fetch(`http://127.0.0.1:${api.port}/healthz`)).rejects.toThrow();
+      expect(api.output()).not.toMatch(/^\s+at /m);
+    } finally {
+      signalGroup("SIGKILL");
+    }
+  }, 60_000);
+
+  it("prints nothing on stderr while serving (no deprecation warnings from the database layer)", async () => {
+    const api = await startApi({ EMBEDDED_DB_PATH: ":memory:" });
+    const register = (username: string) =>
+      gql(api.port, `mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`, { i: { username, email: `${username}@example.com`, password: "password-123" } });
+    const a = (await register("quiet_a")).data as unknown as { register: { accessToken: string; user: { id: string } } };
+    const b = (await register("quiet_b")).data as unknown as { register: { accessToken: string; user: { id: string } } };
+    // Updates through findOneAndUpdate (sequence numbers, watermarks, edits, presence) are where mongoose warned.
+    const sent = (await gql(api.port, `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq conversationId } }`, { i: { recipientId: b.register.user.id, content: "hi" } }, a.register.accessToken)).data as unknown as {
+      sendMessage: { id: string; seq: number; conversationId: string };
+    };
+    expect(sent.sendMessage.seq).toBe(1);
+    for (const [query, variables, token] of [
+      [`mutation($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { id } }`, { c: sent.sendMessage.conversationId, s: 1 }, b.register.accessToken],
+      [`mutation($id: ID!) { editMessage(id: $id, content: "hi!") { id } }`, { id: sent.sendMessage.id }, a.register.accessToken],
+      [`mutation { setPresence(input: { status: AWAY }) { status } }`, {}, a.register.accessToken],
+      [`mutation($u: ID!) { requestContact(userId: $u) { id } }`, { u: b.register.user.id }, a.register.accessToken],
+    ] as const) {
+      expect((await gql(api.port, query, variables, token)).errors).toBeUndefined();
+    }
+    api.proc.kill("SIGTERM");
+    expect(await api.exited).toBe(0);
+    expect(api.stderr()).toBe("");
   }, 60_000);
 
   it("gives one clear line and exit code 1 when the port is taken", async () => {

@@ -3,49 +3,13 @@
  * Redis, HTTP keeps working while it is down, and live events resume when it is back, with
  * the messages published during the outage filled in from the database (no gap).
  */
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
-import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { redisAvailable, redisProxy, type RedisProxy } from "../helpers/redis.js";
 
 const hasRedis = await redisAvailable();
-
-/** A TCP proxy to the real Redis that can drop every connection and refuse new ones. */
-async function redisProxy(): Promise<{ url: string; down(): void; up(): void; close(): Promise<void> }> {
-  const target = new URL(REDIS_URL);
-  const sockets = new Set<net.Socket>();
-  let refusing = false;
-  const server = net.createServer((client) => {
-    if (refusing) return client.destroy();
-    const upstream = net.connect(Number(target.port || 6379), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    url: `redis://127.0.0.1:${port}${target.pathname}`,
-    down() {
-      refusing = true;
-      for (const s of sockets) s.destroy();
-    },
-    up() {
-      refusing = false;
-    },
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 async function readyz(api: TestApi): Promise<{ status: number; body: Record<string, string> }> {
   const res = await fetch(`${api.url}/readyz`);
@@ -61,7 +25,7 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 }
 
 describe.skipIf(!hasRedis)("Redis outage", () => {
-  let proxy: Awaited<ReturnType<typeof redisProxy>>;
+  let proxy: RedisProxy;
   let a: TestApi;
   let b: TestApi;
   let client: TestWsClient | undefined;

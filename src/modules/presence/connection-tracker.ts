@@ -8,7 +8,8 @@
  * sweep of any other instance removes its counts and reports the users left with none.
  */
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { createRedisClient, silentRedisLog, type RedisLog } from "../../common/redis.js";
 
 export interface ConnectionTracker {
   /** One more connection of this user on this instance; returns their connections across all live instances. */
@@ -63,8 +64,8 @@ export class RedisConnectionTracker implements ConnectionTracker {
    * @param prefix namespaces the keys (the database name: deployments sharing a Redis stay apart)
    * @param ttlSeconds lifetime of this instance's heartbeat; refreshed every third of it
    */
-  constructor(redisUrl: string, private readonly prefix: string, private readonly ttlSeconds: number) {
-    this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  constructor(redisUrl: string, private readonly prefix: string, private readonly ttlSeconds: number, log: RedisLog = silentRedisLog) {
+    this.redis = createRedisClient(redisUrl, "presence", log, { maxRetriesPerRequest: 3 });
   }
 
   private key(...parts: string[]): string {

@@ -96,7 +96,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     contacts,
     pubSub,
     conversations,
-    messages: new MessageService(db.models, conversations, contacts, pubSub, guard),
+    messages: new MessageService(db.models, conversations, contacts, pubSub, guard, db),
     groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit),
     groupInvitations,
     calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, guard, onError: (e) => logError(e, "call ring timeout") }),

@@ -357,10 +357,10 @@ export class MessageService {
     };
   }
 
-  /** Messages with seq > afterSeq in order (subscription replay). */
-  async after(conversation: { _id: Types.ObjectId; kind: "direct" | "group" }, afterSeq: number): Promise<MessageView[]> {
+  /** Messages with seq > afterSeq in order, at most `limit` (subscription replay and gap fills). */
+  async after(conversation: { _id: Types.ObjectId; kind: "direct" | "group" }, afterSeq: number, limit = 0): Promise<MessageView[]> {
     const model = (conversation.kind === "group" ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
-    const docs = await model.find({ conversation_id: conversation._id, seq: mongoose.trusted({ $gt: afterSeq }) }).sort({ seq: 1 });
+    const docs = await model.find({ conversation_id: conversation._id, seq: mongoose.trusted({ $gt: afterSeq }) }).sort({ seq: 1 }).limit(limit);
     return docs.map((d) => messageView(d));
   }
 

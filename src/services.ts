@@ -73,7 +73,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     perUser: { limit: config.uploadRateLimit, windowSeconds: 10 * 60 },
     imageMaxPixels: config.imageMaxPixels,
     onError: (e) => logError(e, "upload purge"),
-  });
+  }, db);
   const guard = new AbuseGuard(rateLimiter, config.limits);
   const audit = new AuditService(db.models, config.auditRetentionDays, (e) => logError(e, "security log"));
   const sessions = new SessionService(db.models, pubSub, {
@@ -102,7 +102,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     messages: new MessageService(db.models, conversations, contacts, pubSub, guard, db),
     // Its timer runs only while streams are watched, so it ends with the server's last socket.
     highWater: new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check")),
-    groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit),
+    groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit, db),
     groupInvitations,
     calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, guard, onError: (e) => logError(e, "call ring timeout") }),
     presence: new PresenceService(

@@ -11,6 +11,8 @@ import { registerUser, type TestUser } from "../helpers/users.js";
 import { createGroup, ok, settle } from "../helpers/social.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { messageView } from "../../src/modules/message/message.view.js";
+import { startEmbeddedMongo } from "../../src/embedded-mongo/index.js";
+import type { TestMongo } from "../helpers/mongo.js";
 
 const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq conversationId clientMessageId } }`;
 const SEND_GROUP = `mutation($i: SendGroupMessageInput!) { sendGroupMessage(input: $i) { id seq conversationId clientMessageId } }`;
@@ -176,5 +178,47 @@ describe("gap-free seqs and streams that never skip", () => {
     const retry = await ok<{ sendMessage: Sent }>(a, SEND, { i: { recipientId: cy.id, content: "lost?", clientMessageId: "rollback-1" } }, di);
     expect(retry.sendMessage.seq).toBe(2);
     expect((await seqsOf(a, convId.toHexString(), false)).seqs).toEqual([1, 2]);
+  });
+});
+
+/** A standalone database (no transactions): the documented fallback, on the embedded server without a replica set. */
+describe.skipIf(Boolean(process.env.MONGODB_URI))("gap-free seqs on a standalone database (fallback)", () => {
+  let api: TestApi;
+  let eve: TestUser, fay: TestUser;
+
+  beforeAll(async () => {
+    const embedded = await startEmbeddedMongo({ replicaSet: false });
+    const mongo: TestMongo = { uri: embedded.uri, dbName: `standalone_${Date.now()}`, embedded, stop: () => embedded.stop() };
+    api = await startTestApi({}, { shared: { mongo } });
+    eve = await registerUser(api, "eve_s");
+    fay = await registerUser(api, "fay_s");
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await api?.mongo.stop();
+  });
+
+  it("finds no transactions, and still gives racing sends of one instance the seqs 1..N", async () => {
+    expect(api.db.transactions).toBe(false);
+    const calls: Array<Promise<{ cmid: string; id: string }>> = [];
+    for (let i = 0; i < 10; i++) {
+      for (let k = 0; k < 3; k++) {
+        calls.push(ok<{ sendMessage: Sent }>(api, SEND, { i: { recipientId: fay.id, content: `s ${i}`, clientMessageId: `s-${i}` } }, eve).then((d) => ({ cmid: `s-${i}`, id: d.sendMessage.id })));
+      }
+    }
+    const results = await Promise.all(calls);
+    const conv = (await api.db.models.DirectMessage.findOne({ client_message_id: "s-0" }).lean())!.conversation_id.toHexString();
+    expect((await seqsOf(api, conv, false)).seqs).toEqual(oneToN(10));
+    for (let i = 0; i < 10; i++) expect(new Set(results.filter((r) => r.cmid === `s-${i}`).map((r) => r.id)).size).toBe(1);
+  });
+
+  it("gives the seq back when the insert fails after the $inc", async () => {
+    const conv = (await api.db.models.DirectMessage.findOne({ client_message_id: "s-0" }).lean())!.conversation_id;
+    const squatter = await api.db.models.DirectMessage.create({ conversation_id: conv, seq: 11, sender_id: new Types.ObjectId(fay.id), recipient_id: new Types.ObjectId(eve.id), content: "squat", status: "sent", is_deleted: false });
+    const failed = await api.gql(SEND, { i: { recipientId: fay.id, content: "x" } }, eve.token);
+    expect(failed.errors?.length).toBe(1);
+    expect((await api.db.models.Conversation.findById(conv).lean())!.last_seq).toBe(10);
+    await api.db.models.DirectMessage.deleteOne({ _id: squatter._id });
+    expect((await ok<{ sendMessage: Sent }>(api, SEND, { i: { recipientId: fay.id, content: "y" } }, eve)).sendMessage.seq).toBe(11);
   });
 });

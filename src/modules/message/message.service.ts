@@ -210,18 +210,20 @@ export class MessageService {
   }
 
   /**
-   * The writes of one send, as ONE transaction when the database has them: the idempotency
-   * lookup, the seq `$inc` with last_message_id and the sender's own marks (sending reads
-   * everything before it), the insert, the attachment's back-link. A seq is therefore taken only
-   * by a message that is stored: `last_seq >= N` committed means message N exists.
+   * The writes of one send, as ONE transaction when the database has them: the seq `$inc` with
+   * last_message_id, the insert, the attachment's back-link and the sender's own marks (sending
+   * reads everything before it). A seq is therefore taken only by a message that is stored:
+   * `last_seq >= N` committed means message N exists.
+   * Idempotency inside the transaction is the unique (sender, clientMessageId) index: a retry
+   * whose first attempt committed meanwhile fails its insert, which aborts the transaction (its
+   * seq with it), and `commit` answers with the stored message. One racing with an open first
+   * attempt gets a WriteConflict and is re-run by withTransaction until that one has settled.
+   * (A lookup inside the transaction would add a read per send and decide nothing more: the
+   * lookup in sendDirect/sendGroup is the cheap answer to an ordinary retry.)
    */
   private async store(conv: Conversation, sender: DocumentType<User>, draft: Draft, model: mongoose.Model<AnyMessage>, fields: (seq: number) => Record<string, unknown>, sharesRead: boolean): Promise<Stored> {
     try {
       return await this.db.transaction(async (session) => {
-        if (draft.client_message_id) {
-          const existing = await model.findOne({ sender_id: sender._id, client_message_id: draft.client_message_id }).session(session ?? null);
-          if (existing) return { fresh: false as const, message: existing };
-        }
         const id = new Types.ObjectId();
         const allocated = await this.models.Conversation.findOneAndUpdate(
           { _id: conv._id },

@@ -2,9 +2,16 @@
  * Live event streams for subscriptions.
  *
  * One conversation, with replay: subscribe to the topic first (events queue up), read every
- * message with seq > afterSeq from the database, then drain the live queue skipping seqs
- * already sent. Concurrent senders can publish out of seq order, so a jump in seq is filled
- * from the database before going on: no message is lost or doubled.
+ * message with seq > afterSeq from the database, then continue live. Messages are released
+ * strictly in seq order, each once (a seq at or below the last delivered is dropped, so an
+ * event published twice — a retried send — is harmless). A missing seq is read from the
+ * database until it is there, never skipped on a timer: sends are transactions, so
+ * `last_seq >= N` committed means message N is stored (README "Order and delivery"). Gaps come
+ * from concurrent senders publishing out of order, and from lost events, which the per-instance
+ * high-water check (high-water.ts) finds without waiting for a later message. Fills are one at
+ * a time per stream, with back-off, and shared between streams at the same position.
+ * Only on a standalone database (no transactions) can a seq stay empty for good; such a hole is
+ * passed after STANDALONE_HOLE_MS.
  *
  * All of the viewer's conversations: the topics of every conversation they belong to, plus
  * their user topic, which announces conversations joined or left so the set follows along.

@@ -1,10 +1,19 @@
 /**
  * Sending, editing, deleting, history and search of messages.
  *
- * Order and idempotency: a send first looks up (sender, clientMessageId); then one atomic
- * `$inc` of the conversation's `last_seq` allocates the seq (and advances the sender's own
- * watermarks, since sending reads everything before it); then the message is inserted under a
- * unique (conversation_id, seq) index. Events are published only after the write.
+ * Order and idempotency (README "Order and delivery"): a send first looks up (sender,
+ * clientMessageId) — a retry of a stored message is answered with it, and its event published
+ * again. Otherwise, in ONE transaction when the database has them (see Database.transactions):
+ * the conversation's `last_seq` `$inc` allocates the seq (with last_message_id), the message is
+ * inserted under the unique (conversation_id, seq) and (sender_id, client_message_id) indexes,
+ * the attachment is back-linked and the sender's own marks move to the seq. Any failure aborts
+ * all of it, the seq included, so seqs are gap-free: `last_seq >= N` committed means message N
+ * exists. Sends of one conversation run one at a time in this instance (KeyedQueue), so only
+ * other instances conflict (WriteConflict, retried by withTransaction).
+ *
+ * Without transactions (a standalone server) the same writes run one by one; a failure after the
+ * `$inc` gives the seq back when still last, else fills it with a deleted placeholder (see
+ * `release`). Only a crash in between can leave a hole there. Events are published after commit.
  */
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";

@@ -8,8 +8,9 @@
  * inserted under the unique (conversation_id, seq) and (sender_id, client_message_id) indexes,
  * the attachment is back-linked and the sender's own marks move to the seq. Any failure aborts
  * all of it, the seq included, so seqs are gap-free: `last_seq >= N` committed means message N
- * exists. Sends of one conversation run one at a time in this instance (KeyedQueue), so only
- * other instances conflict (WriteConflict, retried by withTransaction).
+ * exists. Sends of one conversation run one batch at a time in this instance (KeyedBatcher):
+ * only other instances conflict (WriteConflict, retried by withTransaction), and the sends that
+ * queued behind one transaction commit together in the next (storeBatch).
  *
  * Without transactions (a standalone server) the same writes run one by one; a failure after the
  * `$inc` gives the seq back when still last, else fills it with a deleted placeholder (see

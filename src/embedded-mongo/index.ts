@@ -7,7 +7,8 @@
 import { openDataDir, type DataDir } from "./persistence/index.js";
 import { WireServer } from "./server.js";
 
-export { CorruptJournalError, CorruptSnapshotError, DataDirLockedError } from "./persistence/index.js";
+export { CorruptJournalError, CorruptSnapshotError, DataDirLockedError, type SyncMode } from "./persistence/index.js";
+import type { SyncMode } from "./persistence/index.js";
 
 export interface EmbeddedMongoOptions {
   /** Interface to listen on; default 127.0.0.1. Loopback only: the server has no authentication. */
@@ -19,10 +20,19 @@ export interface EmbeddedMongoOptions {
   /** How often TTL indexes are enforced, in ms; default 2000. */
   ttlSweepMs?: number;
   /**
-   * A data directory: every acknowledged write is journaled and synced before its reply, and
-   * recovered on the next start. Undefined or ":memory:" keeps everything in memory (tests).
+   * A data directory: every acknowledged write is in the journal file before its reply (it
+   * survives kill -9 of the process) and recovered on the next start. Undefined or ":memory:"
+   * keeps everything in memory (tests).
    */
   dbPath?: string;
+  /**
+   * When the journal is synced to the disk (what survives an OS crash or power loss):
+   * "interval" (default) within commitIntervalMs of the reply, and before it for writes with
+   * `j: true` or `w: "majority"`, as MongoDB does; "always" before every write's reply.
+   */
+  sync?: SyncMode;
+  /** The sync interval in "interval" mode, ms; default 100 (MongoDB's commitIntervalMs). */
+  commitIntervalMs?: number;
   /** Journal size that triggers a snapshot (and journal truncation); default 64 MiB. */
   journalLimitBytes?: number;
   /** Where recovery warnings go (a cut journal tail); default console.warn. */
@@ -45,6 +55,8 @@ export interface EmbeddedMongo {
   recoveryMs: number;
   /** CPU time (user + system) the loading took: what it costs on a machine that is not shared. */
   recoveryCpuMs: number;
+  /** The journal's progress (records appended, written to the file, synced to the disk); null in memory. */
+  journalProgress(): { appended: number; written: number; synced: number } | null;
   /** Closes every connection and stops listening (and, when durable, syncs and unlocks). */
   stop(): Promise<void>;
   /** Drops every database and cursor (tests). */
@@ -75,7 +87,9 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   const recoveryStart = performance.now();
   const cpuStart = process.cpuUsage();
   if (options.dbPath !== undefined && options.dbPath !== ":memory:") {
-    dataDir = await openDataDir(options.dbPath, server.storage, { journalLimitBytes: options.journalLimitBytes, warn: options.onWarning });
+    dataDir = await openDataDir(options.dbPath, server.storage, {
+      journalLimitBytes: options.journalLimitBytes, sync: options.sync, commitIntervalMs: options.commitIntervalMs, warn: options.onWarning,
+    });
     server.barrier = dataDir.journal;
   }
   const recoveryMs = performance.now() - recoveryStart;
@@ -98,6 +112,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     recoveredDocuments: dataDir?.recovered.documents ?? 0,
     recoveryMs,
     recoveryCpuMs,
+    journalProgress: () => dataDir?.journal.progress ?? null,
     stop: async () => {
       await server.close();
       await dataDir?.close();

@@ -33,12 +33,23 @@ export interface WireServerOptions {
 }
 
 /**
- * What makes a write's reply wait for durability: `appended` grows as the storage records
- * changes, and `durable(seq)` resolves once record `seq` is on disk (the journal).
+ * What a write's reply waits for when the data is on disk (the journal): `appended` grows as the
+ * storage records changes; `writeThrough()` hands them to the kernel (then the write survives
+ * kill -9); `durable(seq)` resolves once record `seq` is synced (then it survives power loss).
  */
 export interface WriteBarrier {
   readonly appended: number;
+  /** "always": every write waits for its sync; "interval": only writes whose write concern asks. */
+  readonly syncMode: "always" | "interval";
+  writeThrough(): void;
   durable(seq: number): Promise<void>;
+}
+
+/** A write concern that asks for the journal: `j: true`, `fsync: true`, or `w: "majority"` (journaled by writeConcernMajorityJournalDefault). */
+export function wantsJournal(cmd: Doc): boolean {
+  const wc = cmd.writeConcern as Doc | undefined;
+  if (!wc || typeof wc !== "object") return false;
+  return wc.j === true || wc.fsync === true || wc.w === "majority";
 }
 
 export class WireServer {
@@ -150,12 +161,21 @@ export class WireServer {
       const requestId = this.nextRequestId++;
       socket.write(legacy ? buildOpReply(requestId, head.requestId, doc) : buildOpMsg(requestId, head.requestId, doc));
     };
-    // A command that changed data is acknowledged only once its journal records are synced;
-    // replies on one connection keep their order behind it.
+    // A command that changed data is acknowledged only once its journal records are written
+    // (and synced, when the write concern or the sync mode asks); replies on one connection
+    // keep their order behind it.
     const seqBefore = this.barrier?.appended ?? 0;
-    const reply = (doc: Doc, legacy: boolean): void => {
+    const reply = (doc: Doc, legacy: boolean, journaled = false): void => {
       const barrier = this.barrier;
-      const wait = barrier && barrier.appended !== seqBefore ? barrier.durable(barrier.appended) : null;
+      let wait: Promise<void> | null = null;
+      if (barrier && barrier.appended !== seqBefore) {
+        try {
+          barrier.writeThrough();
+          if (journaled || barrier.syncMode === "always") wait = barrier.durable(barrier.appended);
+        } catch (err) {
+          doc = new MongoServerError("InternalError", `write not acknowledged: ${(err as Error).message}`).toReply();
+        }
+      }
       if (!wait && !conn.tail) {
         send(doc, legacy);
         return;
@@ -204,8 +224,9 @@ export class WireServer {
         ? new MongoServerError("InvalidNamespace", "OP_MSG requests require a $db argument").toReply()
         : this.execute(req.command, db, connectionId);
       const more = (flags & MSG_MORE_TO_COME) !== 0;
-      if (result instanceof Promise) void result.then((r) => !more && !socket.destroyed && reply(r, false));
-      else if (!more) reply(result, false);
+      const journaled = wantsJournal(req.command);
+      if (result instanceof Promise) void result.then((r) => !more && !socket.destroyed && reply(r, false, journaled));
+      else if (!more) reply(result, false, journaled);
     } catch (err) {
       if (err instanceof WireError && err.fatal) return false;
       if (!(flags & MSG_MORE_TO_COME)) reply(errorReply(err), false);

@@ -41,6 +41,8 @@ export interface EmbeddedMongoOptions {
   changeLogSize?: number;
   /** Open transactions older than this are aborted; default 60 (transactionLifetimeLimitSeconds). */
   transactionLifetimeLimitSeconds?: number;
+  /** configureFailPoint "failCommand" (tests of error handling), as mongod's enableTestCommands; default false. */
+  enableTestCommands?: boolean;
 }
 
 export interface EmbeddedMongo {
@@ -82,6 +84,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     cursorTimeoutMs: 10 * 60 * 1000,
     changeLogSize: options.changeLogSize ?? 10_000,
     transactionLifetimeMs: (options.transactionLifetimeLimitSeconds ?? 60) * 1000,
+    enableTestCommands: options.enableTestCommands ?? false,
   });
   let dataDir: DataDir | null = null;
   const recoveryStart = performance.now();

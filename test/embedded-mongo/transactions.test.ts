@@ -107,18 +107,40 @@ describe("transactions (replica-set mode)", () => {
     expect(await coll.findOne({ _id: "a" })).toEqual({ _id: "a", balance: 5 });
   });
 
-  it("fails the commit with a retryable WriteConflict when an outside write won the document", async () => {
+  it("makes an outside write to a document it wrote wait for the commit, then apply on top of it", async () => {
     const session = client.startSession();
     session.startTransaction();
     await coll.updateOne({ _id: "a" }, { $inc: { balance: -1 } }, { session });
     await coll.insertOne({ _id: "other" }, { session });
-    await coll.updateOne({ _id: "a" }, { $set: { balance: 7 } }); // outside, does not wait
-    const err = await session.commitTransaction().catch((e: unknown) => e);
-    expect((err as MongoServerError).code).toBe(112);
-    expect((err as MongoServerError).hasErrorLabel("TransientTransactionError")).toBe(true);
+    // Outside, bounded: it waits (never touches uncommitted state) and gives up as MongoDB does.
+    const timedOut = await coll.updateOne({ _id: "a" }, { $set: { balance: 7 } }, { maxTimeMS: 200 }).catch((e: unknown) => e);
+    expect((timedOut as MongoServerError).code).toBe(50);
+    // Outside, unbounded: waits for the commit.
+    const outside = coll.updateOne({ _id: "a" }, { $inc: { balance: 5 } });
+    const insertSame = coll.insertOne({ _id: "other", from: "outside" }).catch((e: unknown) => e);
+    await session.commitTransaction();
     await session.endSession();
-    // Nothing of the transaction was applied.
-    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 7 }, { _id: "b", balance: 0 }]);
+    expect((await outside).modifiedCount).toBe(1);
+    // The transaction's insert came first: the outside one is a duplicate, not an overwrite.
+    expect((await insertSame as MongoServerError).code).toBe(11000);
+    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 104 }, { _id: "b", balance: 0 }, { _id: "other" }]);
+  });
+
+  it("makes outside writes wait for an abort too, and changes nothing of a multi-document write while waiting", async () => {
+    const session = client.startSession();
+    session.startTransaction();
+    await coll.updateOne({ _id: "b" }, { $set: { balance: 999 } }, { session });
+    const many = await coll.updateMany({}, { $inc: { balance: 1 } }, { maxTimeMS: 200 }).catch((e: unknown) => e);
+    expect((many as MongoServerError).code).toBe(50);
+    // Not half-applied: "a" (not held) is untouched too.
+    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 100 }, { _id: "b", balance: 0 }]);
+    const waiting = coll.deleteMany({ balance: { $lt: 50 } });
+    const unrelated = await coll.updateOne({ _id: "a" }, { $inc: { balance: 1 } }); // does not wait
+    expect(unrelated.modifiedCount).toBe(1);
+    await session.abortTransaction();
+    await session.endSession();
+    expect((await waiting).deletedCount).toBe(1);
+    expect(await coll.find().toArray()).toEqual([{ _id: "a", balance: 101 }]);
   });
 
   it("withTransaction retries a conflicted callback until it succeeds", async () => {

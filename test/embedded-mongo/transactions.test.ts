@@ -265,3 +265,116 @@ describe("transactions on a standalone server", () => {
     }
   });
 });
+
+/**
+ * The outcome of a commit the client cannot be sure of. mongod labels nothing
+ * UnknownTransactionCommitResult itself: drivers add the label to a commit error that is a
+ * network error, a retryable error (RetryableWriteError from the server), a write concern error
+ * (except the certain ones: 100, 79) or MaxTimeMSExpired — so the server's part is to answer
+ * with those shapes, and to accept the retried commit (ok). failCommand is mongod's test hook.
+ */
+describe("commit results the client cannot be sure of", () => {
+  let server: EmbeddedMongo;
+  let client: MongoClient;
+  let coll: Collection<AnyDoc>;
+
+  beforeAll(async () => {
+    server = await startEmbeddedMongo({ enableTestCommands: true });
+    client = await new MongoClient(server.uri).connect();
+  });
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    server.reset();
+    coll = client.db("txn").collection<AnyDoc>("commits");
+    await coll.insertOne({ _id: "seed" });
+  });
+
+  const failCommit = (data: AnyDoc, times = 1): Promise<unknown> =>
+    client.db("admin").command({ configureFailPoint: "failCommand", mode: { times }, data: { failCommands: ["commitTransaction"], ...data } });
+
+  it("labels a commit write concern timeout UnknownTransactionCommitResult; the retried commit is ok and applies once", async () => {
+    const session = client.startSession();
+    session.startTransaction();
+    await coll.updateOne({ _id: "seed" }, { $inc: { n: 1 } }, { session });
+    await failCommit({ writeConcernError: { code: 64, codeName: "WriteConcernTimeout", errmsg: "waiting for replication timed out", errInfo: { wtimeout: true } } });
+    const err = (await session.commitTransaction().catch((e: unknown) => e)) as MongoServerError;
+    expect(err.code).toBe(64);
+    expect(err.hasErrorLabel("UnknownTransactionCommitResult")).toBe(true);
+    // The commit did happen; committing again is allowed and answers ok.
+    await session.commitTransaction();
+    await session.endSession();
+    expect(await coll.findOne({ _id: "seed" })).toEqual({ _id: "seed", n: 1 });
+  });
+
+  it("labels a commit's MaxTimeMSExpired UnknownTransactionCommitResult", async () => {
+    const session = client.startSession();
+    session.startTransaction({ maxCommitTimeMS: 1000 });
+    await coll.insertOne({ _id: "x" }, { session });
+    await failCommit({ errorCode: 50 });
+    const err = (await session.commitTransaction().catch((e: unknown) => e)) as MongoServerError;
+    expect(err.code).toBe(50);
+    expect(err.hasErrorLabel("UnknownTransactionCommitResult")).toBe(true);
+    expect(await coll.findOne({ _id: "x" })).toBeNull(); // failCommand fails it before it runs
+    await session.commitTransaction();
+    await session.endSession();
+    expect(await coll.findOne({ _id: "x" })).toEqual({ _id: "x" });
+  });
+
+  it("answers a retryable error of commit with RetryableWriteError, and the driver's own retry commits", async () => {
+    const session = client.startSession();
+    session.startTransaction();
+    await coll.insertOne({ _id: "y" }, { session });
+    await failCommit({ errorCode: 91 }); // ShutdownInProgress, once
+    await session.commitTransaction(); // retried by the driver with w: "majority"
+    await session.endSession();
+    expect(await coll.findOne({ _id: "y" })).toEqual({ _id: "y" });
+
+    const s2 = client.startSession();
+    s2.startTransaction();
+    await coll.insertOne({ _id: "z" }, { session: s2 });
+    await failCommit({ errorCode: 91 }, 2); // fails the retry too
+    const err = (await s2.commitTransaction().catch((e: unknown) => e)) as MongoServerError;
+    expect(err.code).toBe(91);
+    expect(err.hasErrorLabel("RetryableWriteError")).toBe(true);
+    expect(err.hasErrorLabel("UnknownTransactionCommitResult")).toBe(true);
+    await s2.commitTransaction();
+    await s2.endSession();
+    expect(await coll.findOne({ _id: "z" })).toEqual({ _id: "z" });
+  });
+
+  it("withTransaction rides out a connection closed during commit", async () => {
+    await failCommit({ closeConnection: true });
+    const session = client.startSession();
+    await session.withTransaction(async () => {
+      await coll.updateOne({ _id: "seed" }, { $inc: { n: 1 } }, { session });
+    });
+    await session.endSession();
+    expect(await coll.findOne({ _id: "seed" })).toEqual({ _id: "seed", n: 1 });
+  });
+
+  it("gives a certain write concern failure (w: 2 on one node) no UnknownTransactionCommitResult label; the commit still applied", async () => {
+    const session = client.startSession();
+    session.startTransaction({ writeConcern: { w: 2 } });
+    await coll.insertOne({ _id: "w2" }, { session });
+    const err = (await session.commitTransaction().catch((e: unknown) => e)) as MongoServerError;
+    expect(err.code).toBe(100);
+    expect(err.hasErrorLabel("UnknownTransactionCommitResult")).toBe(false);
+    await session.endSession();
+    expect(await coll.findOne({ _id: "w2" })).toEqual({ _id: "w2" });
+  });
+
+  it("refuses configureFailPoint unless test commands are enabled", async () => {
+    const plain = await startEmbeddedMongo();
+    const c = await new MongoClient(plain.uri).connect();
+    try {
+      const err = (await c.db("admin").command({ configureFailPoint: "failCommand", mode: "off" }).catch((e: unknown) => e)) as MongoServerError;
+      expect(err.code).toBe(59);
+    } finally {
+      await c.close();
+      await plain.stop();
+    }
+  });
+});

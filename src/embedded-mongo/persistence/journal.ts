@@ -61,6 +61,7 @@ export class Journal implements StorageListener {
   private waiters: { seq: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   private syncing: Promise<void> | null = null;
   private syncSoon = false;
+  private syncAgain = false;
   private timer: NodeJS.Timeout | null = null;
   private failure: Error | null = null;
   private fd = -1;
@@ -174,40 +175,57 @@ export class Journal implements StorageListener {
     }, this.intervalMs);
   }
 
-  /** One sync round: write what is queued, fdatasync the files, wake the waiters it covers. */
+  /**
+   * Runs sync rounds until nobody waits and nothing asked for another: one loop at a time;
+   * a call while it runs only asks for one more round (records written meanwhile).
+   */
   private sync(): Promise<void> {
     if (this.syncing) {
-      // A round is running; chain one more so records written meanwhile are covered too.
-      return this.syncing.then(() => (this.durableSeq < this.writtenSeq || this.queue.length || this.retired.length ? this.sync() : undefined));
+      this.syncAgain = true;
+      return this.syncing;
     }
-    this.syncing = (async () => {
+    const loop = async (): Promise<void> => {
       try {
-        this.writeThrough();
-        const upTo = this.writtenSeq;
-        const retired = this.retired.splice(0);
-        for (const fd of retired) {
-          await fdatasyncAsync(fd);
-          closeSync(fd);
-        }
-        if (upTo > this.durableSeq && this.fd >= 0) await fdatasyncAsync(this.fd);
-        if (this.dirDirty) {
-          this.dirDirty = false;
-          await syncDir(this.opts.dir);
-        }
-        this.durableSeq = Math.max(this.durableSeq, upTo);
-        this.wake();
-      } catch (err) {
-        if (!this.failure) this.fail(err as Error);
+        do {
+          this.syncAgain = false;
+          await this.syncRound();
+        } while ((this.syncAgain || this.waiters.length) && !this.failure);
       } finally {
         this.syncing = null;
       }
-      if (this.waiters.length && !this.failure) await this.sync();
-    })();
+    };
+    // Set before the loop's first await can finish it (it always awaits at least once).
+    this.syncing = Promise.resolve().then(loop);
     return this.syncing;
   }
 
+  /** One round: write what is queued, fdatasync the files, wake the waiters it covers. */
+  private async syncRound(): Promise<void> {
+    try {
+      this.writeThrough();
+      const upTo = this.writtenSeq;
+      for (const fd of this.retired.splice(0)) {
+        await fdatasyncAsync(fd);
+        closeSync(fd);
+      }
+      if (upTo > this.durableSeq && this.fd >= 0) await fdatasyncAsync(this.fd);
+      if (this.dirDirty) {
+        this.dirDirty = false;
+        await syncDir(this.opts.dir);
+      }
+      this.durableSeq = Math.max(this.durableSeq, upTo);
+      this.wake();
+    } catch (err) {
+      if (!this.failure) this.fail(err as Error);
+    }
+  }
+
+  /** Resolves every waiter the synced records cover (they may have asked out of order). */
   private wake(): void {
-    while (this.waiters.length && this.waiters[0].seq <= this.durableSeq) this.waiters.shift()!.resolve();
+    if (!this.waiters.some((w) => w.seq <= this.durableSeq)) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) (w.seq <= this.durableSeq ? w.resolve() : still.push(w));
+    this.waiters = still;
   }
 
   private fail(err: Error): void {
@@ -296,7 +314,7 @@ export class Journal implements StorageListener {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    while (this.syncing) await this.syncing;
+    while (this.syncing) await this.syncing.catch(() => {});
     for (const fd of this.retired.splice(0)) closeSync(fd);
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;

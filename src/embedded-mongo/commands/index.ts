@@ -1,8 +1,10 @@
 /**
- * The command table and dispatch. Generic fields every driver command may carry (write
- * concern, read preference, API version, retryable-write txnNumber) are accepted and ignored:
- * a single in-memory node applies each write at once. Session fields with `autocommit: false`
- * route the command into its multi-document transaction (see transactions.ts).
+ * The command table and dispatch. Generic fields every driver command may carry (read
+ * preference, API version, retryable-write txnNumber) are accepted and ignored: a single node
+ * applies each write at once; the write concern is answered when the reply goes out
+ * (server.ts, writeconcern.ts). Session fields with `autocommit: false` route the command into
+ * its multi-document transaction (see transactions.ts); a write outside one waits for the open
+ * transactions holding a document it touches.
  */
 import { Long } from "bson";
 import { MongoServerError, badValue, transientError } from "../errors.js";

@@ -118,12 +118,14 @@ describe("transactions (replica-set mode)", () => {
     // Outside, unbounded: waits for the commit.
     const outside = coll.updateOne({ _id: "a" }, { $inc: { balance: 5 } });
     const insertSame = coll.insertOne({ _id: "other", from: "outside" }).catch((e: unknown) => e);
+    const upsertSame = coll.updateOne({ _id: "other" }, { $set: { seen: true } }, { upsert: true });
     await session.commitTransaction();
     await session.endSession();
     expect((await outside).modifiedCount).toBe(1);
     // The transaction's insert came first: the outside one is a duplicate, not an overwrite.
     expect((await insertSame as MongoServerError).code).toBe(11000);
-    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 104 }, { _id: "b", balance: 0 }, { _id: "other" }]);
+    expect((await upsertSame).matchedCount).toBe(1);
+    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 104 }, { _id: "b", balance: 0 }, { _id: "other", seen: true }]);
   });
 
   it("makes outside writes wait for an abort too, and changes nothing of a multi-document write while waiting", async () => {

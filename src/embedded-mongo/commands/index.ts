@@ -91,11 +91,18 @@ function blockingTransactions(name: string, cmd: Doc, ctx: CommandContext): Tran
   if (name === "insert" && Array.isArray(cmd.documents)) {
     for (const d of cmd.documents) if (isPlainObject(d)) check(d._id);
   } else if (name === "update" && Array.isArray(cmd.updates)) {
-    for (const st of cmd.updates as Doc[]) if (isPlainObject(st)) matches(st.q, { limit: st.multi === true ? 0 : 1, collation: st.collation });
+    for (const st of cmd.updates as Doc[]) {
+      if (!isPlainObject(st)) continue;
+      matches(st.q, { limit: st.multi === true ? 0 : 1, collation: st.collation });
+      // An upsert by _id would insert the document a transaction inserted (not yet visible).
+      if (st.upsert === true && isPlainObject(st.q) && st.q._id !== undefined && !isPlainObject(st.q._id)) check(st.q._id);
+    }
   } else if (name === "delete" && Array.isArray(cmd.deletes)) {
     for (const st of cmd.deletes as Doc[]) if (isPlainObject(st)) matches(st.q, { limit: st.limit === 1 ? 1 : 0, collation: st.collation });
   } else if (name === "findAndModify" || name === "findandmodify") {
     matches(cmd.query ?? {}, { limit: 1, sort: isPlainObject(cmd.sort) ? cmd.sort : undefined, collation: cmd.collation });
+    const q = cmd.query as Doc | undefined;
+    if (cmd.upsert === true && isPlainObject(q) && q._id !== undefined && !isPlainObject(q._id)) check(q._id);
   }
   return [...found];
 }

@@ -8,7 +8,9 @@
  * and a find on an unindexed field at both sizes (what a scan costs, for contrast).
  *
  * Then durability (--dbpath): insert throughput durable vs in memory in the same run (one
- * client in sequence, 16 concurrent clients sharing group commits, insertMany of 1,000), the
+ * client in sequence, 16 concurrent clients sharing group commits, insertMany of 1,000), in the
+ * default mode (journal written before each reply, synced every 100 ms) and with --sync always
+ * (synced before each reply), the
  * restart time of a 100,000-document directory (journal only, and snapshot plus journal), and
  * disk bytes per document. Goals: concurrent durable inserts ≥ 50% of in memory; restart ≤ 3 s.
  */
@@ -147,6 +149,10 @@ async function insertRates(args: string[]): Promise<{ seq: number; conc: number;
     const coll = client.db("bench").collection("ins");
     await coll.createIndex({ email: 1 }, { unique: true });
     let n = 0;
+    // Warm-up, untimed: the client's and the server's JIT, so the server measured first is not
+    // at a disadvantage (the durable/memory ratio is the result).
+    await timed(2_000, () => coll.insertOne(makeDoc(n++)));
+    await timed(5, () => coll.insertMany(Array.from({ length: 1000 }, () => makeDoc(n++)), { ordered: false }));
     const seq = await timed(3_000, () => coll.insertOne(makeDoc(n++)));
     const CONC = 16;
     const PER = 1_000;
@@ -203,21 +209,29 @@ async function restart(limitArgs: string[]): Promise<{ seconds: number; recovery
 
 async function durability(): Promise<boolean> {
   const dir = await mkdtemp(path.join(tmpdir(), "edb-bench-"));
+  const dir2 = await mkdtemp(path.join(tmpdir(), "edb-bench-"));
   let mem: { seq: number; conc: number; many: number };
   let dur: { seq: number; conc: number; many: number };
+  let always: { seq: number; conc: number; many: number } | null;
   try {
     mem = await insertRates([]);
     dur = await insertRates(["--dbpath", dir]);
+    // null when the server has no --sync option (a run of an older build, for a baseline).
+    always = await insertRates(["--dbpath", dir2, "--sync", "always"]).catch(() => null);
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await rm(dir2, { recursive: true, force: true });
   }
   const pct = (a: number, b: number): string => `${Math.round((a / b) * 100)}%`.padStart(5);
   console.log("");
-  console.log("durability (--dbpath): every write synced (fdatasync) before its reply");
-  console.log("                                      in memory      durable   durable/memory");
-  console.log(`insertOne, 1 client in sequence     ${fmt(mem.seq)} ops/s ${fmt(dur.seq)} ops/s ${pct(dur.seq, mem.seq)}  (one fsync per write: the disk's floor)`);
-  console.log(`insertOne, 16 concurrent clients    ${fmt(mem.conc)} ops/s ${fmt(dur.conc)} ops/s ${pct(dur.conc, mem.conc)}  (group commit: one fsync per round)`);
-  console.log(`insertMany of 1,000                 ${fmt(mem.many)} docs/s ${fmt(dur.many)} docs/s${pct(dur.many, mem.many)}`);
+  console.log("durability (--dbpath). default: the journal record is written before the reply (survives kill -9),");
+  console.log("synced (fdatasync) within 100 ms, before the reply for j:true. --sync always: synced before every reply.");
+  console.log("                                      in memory      durable   durable/memory   --sync always  always/memory");
+  const row = (label: string, unit: string, key: "seq" | "conc" | "many"): string =>
+    `${label}${fmt(mem[key])} ${unit} ${fmt(dur[key])} ${unit} ${pct(dur[key], mem[key])}       ${always ? `${fmt(always[key])} ${unit} ${pct(always[key], mem[key])}` : "n/a (no --sync option)"}`;
+  console.log(row("insertOne, 1 client in sequence     ", "ops/s", "seq"));
+  console.log(row("insertOne, 16 concurrent clients    ", "ops/s", "conc"));
+  console.log(row("insertMany of 1,000                 ", "docs/s", "many"));
   const journal = await restart([]);
   const snap = await restart(["--journalLimitBytes", String(4 * 1024 * 1024)]);
   console.log(`restart with 100,000 documents (process start → listening; of which loading the data):`);
@@ -225,8 +239,8 @@ async function durability(): Promise<boolean> {
   console.log(`  ${snap.seconds.toFixed(2)} s (${snap.recovery}) from snapshot + journal (${snap.files.join(", ")})   goal ≤ 3 s`);
   console.log(`  machine load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores`);
   console.log(`disk per document: ${Math.round(journal.bytesPerDoc)} bytes (journal), ${Math.round(snap.bytesPerDoc)} bytes (snapshot + journal); BSON size ${calculateObjectSize(makeDoc(0))}`);
-  const ok = dur.conc / mem.conc >= 0.5 && dur.many / mem.many >= 0.5 && journal.seconds <= 3 && snap.seconds <= 3;
-  console.log(ok ? "verdict: durable inserts ≥ 50% of in memory (concurrent, batched); restart ≤ 3 s" : "verdict: FAILED (durable < 50% of in memory, or restart > 3 s)");
+  const ok = dur.seq / mem.seq >= 0.5 && dur.conc / mem.conc >= 0.5 && dur.many / mem.many >= 0.5 && journal.seconds <= 3 && snap.seconds <= 3;
+  console.log(ok ? "verdict: durable inserts ≥ 50% of in memory (sequential, concurrent, batched); restart ≤ 3 s" : "verdict: FAILED (durable < 50% of in memory, or restart > 3 s)");
   return ok;
 }
 

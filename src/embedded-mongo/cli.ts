@@ -1,5 +1,6 @@
 /**
- * `npm run db -- [--port 27017] [--host 127.0.0.1] [--standalone] [--replSet rs0] [--dbpath DIR]`:
+ * `npm run db -- [--port 27017] [--host 127.0.0.1] [--standalone] [--replSet rs0] [--dbpath DIR]
+ *   [--sync interval|always] [--journalCommitInterval MS] [--journalLimitBytes N]`:
  * runs the embedded server on its own so several processes (API instances, a shell) can share
  * it. With --dbpath the data is journaled to DIR and survives restarts and crashes.
  */
@@ -14,6 +15,8 @@ const { values } = parseArgs({
     standalone: { type: "boolean", default: false },
     dbpath: { type: "string" },
     journalLimitBytes: { type: "string" },
+    sync: { type: "string", default: "interval" },
+    journalCommitInterval: { type: "string" },
   },
 });
 
@@ -29,6 +32,17 @@ if (journalLimitBytes !== undefined && !(Number.isInteger(journalLimitBytes) && 
   process.exit(2);
 }
 
+if (values.sync !== "interval" && values.sync !== "always") {
+  console.error(`--sync must be "interval" or "always", got ${values.sync}`);
+  process.exit(2);
+}
+const commitIntervalMs = values.journalCommitInterval === undefined ? undefined : Number(values.journalCommitInterval);
+// MongoDB's --journalCommitInterval accepts 1 to 500 ms.
+if (commitIntervalMs !== undefined && !(Number.isInteger(commitIntervalMs) && commitIntervalMs >= 1 && commitIntervalMs <= 500)) {
+  console.error(`--journalCommitInterval must be an integer from 1 to 500 (ms), got ${values.journalCommitInterval}`);
+  process.exit(2);
+}
+
 let db: Awaited<ReturnType<typeof startEmbeddedMongo>>;
 try {
   db = await startEmbeddedMongo({
@@ -37,13 +51,16 @@ try {
     replicaSet: values.standalone ? false : values.replSet,
     dbPath: values.dbpath,
     journalLimitBytes,
+    sync: values.sync,
+    commitIntervalMs,
     onWarning: (m) => console.warn(`warning: ${m}`),
   });
 } catch (err) {
   console.error(`embedded MongoDB-compatible server could not start: ${(err as Error).message}`);
   process.exit(1);
 }
-const where = db.dbPath ? `data in ${db.dbPath} (${db.recoveredDocuments} documents recovered in ${(db.recoveryMs / 1000).toFixed(2)} s, ${(db.recoveryCpuMs / 1000).toFixed(2)} s CPU)` : "in memory: data is lost when it stops (use --dbpath DIR to keep it)";
+const syncNote = values.sync === "always" ? "every write synced before its reply" : `writes synced within ${commitIntervalMs ?? 100} ms, j:true at once`;
+const where = db.dbPath ? `data in ${db.dbPath} (${syncNote}; ${db.recoveredDocuments} documents recovered in ${(db.recoveryMs / 1000).toFixed(2)} s, ${(db.recoveryCpuMs / 1000).toFixed(2)} s CPU)` : "in memory: data is lost when it stops (use --dbpath DIR to keep it)";
 console.log(`embedded MongoDB-compatible server listening: ${db.uri} ${where}`);
 
 const shutdown = (): void => {

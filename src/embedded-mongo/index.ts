@@ -7,7 +7,8 @@
 import { openDataDir, type DataDir } from "./persistence/index.js";
 import { WireServer } from "./server.js";
 
-export { CorruptJournalError, CorruptSnapshotError, DataDirLockedError } from "./persistence/index.js";
+export { CorruptJournalError, CorruptSnapshotError, DataDirLockedError, type SyncMode } from "./persistence/index.js";
+import type { SyncMode } from "./persistence/index.js";
 
 export interface EmbeddedMongoOptions {
   /** Interface to listen on; default 127.0.0.1. Loopback only: the server has no authentication. */
@@ -19,10 +20,19 @@ export interface EmbeddedMongoOptions {
   /** How often TTL indexes are enforced, in ms; default 2000. */
   ttlSweepMs?: number;
   /**
-   * A data directory: every acknowledged write is journaled and synced before its reply, and
-   * recovered on the next start. Undefined or ":memory:" keeps everything in memory (tests).
+   * A data directory: every acknowledged write is in the journal file before its reply (it
+   * survives kill -9 of the process) and recovered on the next start. Undefined or ":memory:"
+   * keeps everything in memory (tests).
    */
   dbPath?: string;
+  /**
+   * When the journal is synced to the disk (what survives an OS crash or power loss):
+   * "interval" (default) within commitIntervalMs of the reply, and before it for writes with
+   * `j: true` or `w: "majority"`, as MongoDB does; "always" before every write's reply.
+   */
+  sync?: SyncMode;
+  /** The sync interval in "interval" mode, ms; default 100 (MongoDB's commitIntervalMs). */
+  commitIntervalMs?: number;
   /** Journal size that triggers a snapshot (and journal truncation); default 64 MiB. */
   journalLimitBytes?: number;
   /** Where recovery warnings go (a cut journal tail); default console.warn. */
@@ -31,6 +41,8 @@ export interface EmbeddedMongoOptions {
   changeLogSize?: number;
   /** Open transactions older than this are aborted; default 60 (transactionLifetimeLimitSeconds). */
   transactionLifetimeLimitSeconds?: number;
+  /** configureFailPoint "failCommand" (tests of error handling), as mongod's enableTestCommands; default false. */
+  enableTestCommands?: boolean;
 }
 
 export interface EmbeddedMongo {
@@ -45,6 +57,8 @@ export interface EmbeddedMongo {
   recoveryMs: number;
   /** CPU time (user + system) the loading took: what it costs on a machine that is not shared. */
   recoveryCpuMs: number;
+  /** The journal's progress (records appended, written to the file, synced to the disk); null in memory. */
+  journalProgress(): { appended: number; written: number; synced: number } | null;
   /** Closes every connection and stops listening (and, when durable, syncs and unlocks). */
   stop(): Promise<void>;
   /** Drops every database and cursor (tests). */
@@ -70,12 +84,15 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     cursorTimeoutMs: 10 * 60 * 1000,
     changeLogSize: options.changeLogSize ?? 10_000,
     transactionLifetimeMs: (options.transactionLifetimeLimitSeconds ?? 60) * 1000,
+    enableTestCommands: options.enableTestCommands ?? false,
   });
   let dataDir: DataDir | null = null;
   const recoveryStart = performance.now();
   const cpuStart = process.cpuUsage();
   if (options.dbPath !== undefined && options.dbPath !== ":memory:") {
-    dataDir = await openDataDir(options.dbPath, server.storage, { journalLimitBytes: options.journalLimitBytes, warn: options.onWarning });
+    dataDir = await openDataDir(options.dbPath, server.storage, {
+      journalLimitBytes: options.journalLimitBytes, sync: options.sync, commitIntervalMs: options.commitIntervalMs, warn: options.onWarning,
+    });
     server.barrier = dataDir.journal;
   }
   const recoveryMs = performance.now() - recoveryStart;
@@ -98,6 +115,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     recoveredDocuments: dataDir?.recovered.documents ?? 0,
     recoveryMs,
     recoveryCpuMs,
+    journalProgress: () => dataDir?.journal.progress ?? null,
     stop: async () => {
       await server.close();
       await dataDir?.close();

@@ -96,11 +96,15 @@ export class Index {
   }
 
   private fieldKeys(doc: Doc, field: string): string[] {
-    return [...new Set(valuesAtPath(doc, field, true).map((v) => keyOf(v, this.strength)))];
+    const values = valuesAtPath(doc, field, true);
+    // The common case (one scalar value) without the Set: index builds on restart do 100k of these.
+    if (values.length === 1) return [keyOf(values[0], this.strength)];
+    return [...new Set(values.map((v) => keyOf(v, this.strength)))];
   }
 
   /** Every full key the document has in this index (several for array values). */
   keysOf(doc: Doc): string[] {
+    if (this.fields.length === 1) return this.fieldKeys(doc, this.fields[0]);
     let combos: string[] = [""];
     let multikeyFields = 0;
     for (const [i, f] of this.fields.entries()) {

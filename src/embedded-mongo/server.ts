@@ -15,6 +15,8 @@ import {
   HEADER_SIZE, MSG_MORE_TO_COME, OP_MSG, OP_QUERY, WireError, buildOpMsg, buildOpReply, parseOpMsg, parseOpQuery, readHeader,
 } from "./wire.js";
 import type { Doc } from "./values.js";
+import { FailPoints, testCommandsDisabled } from "./failpoints.js";
+import { type WriteConcernPlan, planWriteConcern, withWriteConcernError } from "./writeconcern.js";
 
 const HANDSHAKE_COMMANDS = new Set(["hello", "isMaster", "ismaster"]);
 
@@ -30,14 +32,20 @@ export interface WireServerOptions {
   changeLogSize: number;
   /** An open transaction older than this is aborted (MongoDB's transactionLifetimeLimitSeconds). */
   transactionLifetimeMs: number;
+  /** configureFailPoint (failCommand) for tests, as mongod's enableTestCommands. */
+  enableTestCommands?: boolean;
 }
 
 /**
- * What makes a write's reply wait for durability: `appended` grows as the storage records
- * changes, and `durable(seq)` resolves once record `seq` is on disk (the journal).
+ * What a write's reply waits for when the data is on disk (the journal): `appended` grows as the
+ * storage records changes; `writeThrough()` hands them to the kernel (then the write survives
+ * kill -9); `durable(seq)` resolves once record `seq` is synced (then it survives power loss).
  */
 export interface WriteBarrier {
   readonly appended: number;
+  /** "always": every write waits for its sync; "interval": only writes whose write concern asks. */
+  readonly syncMode: "always" | "interval";
+  writeThrough(): void;
   durable(seq: number): Promise<void>;
 }
 
@@ -55,9 +63,11 @@ export class WireServer {
   private totalCreated = 0;
   private timers: NodeJS.Timeout[] = [];
   private info!: ServerInfo;
+  private readonly failPoints: FailPoints | null;
 
   constructor(private readonly options: WireServerOptions) {
     this.server = net.createServer((socket) => this.accept(socket));
+    this.failPoints = options.enableTestCommands ? new FailPoints() : null;
     this.changes = new ChangeLog({ maxEntries: options.changeLogSize });
     this.sessions = new SessionTable(this.storage, this.changes);
     // The one point where applied writes enter the change log.
@@ -150,24 +160,42 @@ export class WireServer {
       const requestId = this.nextRequestId++;
       socket.write(legacy ? buildOpReply(requestId, head.requestId, doc) : buildOpMsg(requestId, head.requestId, doc));
     };
-    // A command that changed data is acknowledged only once its journal records are synced;
-    // replies on one connection keep their order behind it.
+    // A command that changed data is acknowledged only once its journal records are written
+    // (and synced, when the write concern or the sync mode asks: writeconcern.ts); replies on
+    // one connection keep their order behind it.
     const seqBefore = this.barrier?.appended ?? 0;
-    const reply = (doc: Doc, legacy: boolean): void => {
+    const reply = (doc: Doc, legacy: boolean, wc: WriteConcernPlan | null = null): void => {
       const barrier = this.barrier;
-      const wait = barrier && barrier.appended !== seqBefore ? barrier.durable(barrier.appended) : null;
+      let wait: Promise<void> | null = null;
+      if (wc?.unsatisfiable) doc = withWriteConcernError(doc, wc.unsatisfiable);
+      if (barrier) {
+        const changed = barrier.appended !== seqBefore;
+        try {
+          if (changed) barrier.writeThrough();
+          // j:true waits even when this command changed nothing (a retried commit, a no-op
+          // update): what it acknowledged before must be synced too.
+          if (wc?.journal || (changed && barrier.syncMode === "always")) wait = barrier.durable(barrier.appended);
+        } catch (err) {
+          doc = withWriteConcernError(doc, journalFailure(err));
+        }
+      }
       if (!wait && !conn.tail) {
         send(doc, legacy);
         return;
       }
       const prev = conn.tail;
+      const limit = wc?.limitMs ?? null;
       const next = (async () => {
         let out = doc;
         if (wait) {
+          let timer: NodeJS.Timeout | undefined;
           try {
-            await wait;
+            const expired = limit === null ? null : new Promise<"expired">((r) => (timer = setTimeout(() => r("expired"), limit)));
+            if ((await (expired ? Promise.race([wait, expired]) : wait)) === "expired") out = withWriteConcernError(out, wc!.limitError!);
           } catch (err) {
-            out = new MongoServerError("InternalError", `write not acknowledged: ${(err as Error).message}`).toReply();
+            out = withWriteConcernError(out, journalFailure(err));
+          } finally {
+            clearTimeout(timer);
           }
         }
         if (prev) await prev;
@@ -200,12 +228,25 @@ export class WireServer {
       const req = parseOpMsg(body);
       flags = req.flags;
       const db = typeof req.command.$db === "string" ? req.command.$db : null;
+      const name = commandName(req.command);
+      if (name === "configureFailPoint") {
+        reply(this.failPoints ? this.failPoints.configure(req.command) : testCommandsDisabled().toReply(), false);
+        return true;
+      }
+      const fail = this.failPoints?.match(name, req.command) ?? null;
+      if (fail?.closeConnection) return false;
+      if (fail?.error) {
+        reply(fail.error, false);
+        return true;
+      }
+      const wc = planWriteConcern(req.command);
+      if (fail?.writeConcernError) wc.unsatisfiable = fail.writeConcernError;
       const result = db === null
         ? new MongoServerError("InvalidNamespace", "OP_MSG requests require a $db argument").toReply()
         : this.execute(req.command, db, connectionId);
       const more = (flags & MSG_MORE_TO_COME) !== 0;
-      if (result instanceof Promise) void result.then((r) => !more && !socket.destroyed && reply(r, false));
-      else if (!more) reply(result, false);
+      if (result instanceof Promise) void result.then((r) => !more && !socket.destroyed && reply(r, false, wc));
+      else if (!more) reply(result, false, wc);
     } catch (err) {
       if (err instanceof WireError && err.fatal) return false;
       if (!(flags & MSG_MORE_TO_COME)) reply(errorReply(err), false);
@@ -232,6 +273,11 @@ export class WireServer {
 interface Connection {
   /** The last reply still waiting (for durability), or null when replies can go out at once. */
   tail: Promise<void> | null;
+}
+
+/** The journal could not be written: the write is applied in memory, its durability is unknown. */
+function journalFailure(err: unknown): Doc {
+  return { code: 1, codeName: "InternalError", errmsg: `write applied but not journaled: ${(err as Error).message}` };
 }
 
 function errorReply(err: unknown): Doc {

@@ -8,8 +8,10 @@
  * Conflicts are found as MongoDB finds them, at write time: writing a document that another
  * open transaction wrote, or that was written outside after this transaction's snapshot, is a
  * WriteConflict (112, TransientTransactionError) and aborts the transaction. A write outside
- * any transaction never waits: it wins, and the transaction that wrote the same document fails
- * at commit with the same retryable error.
+ * any transaction that would touch a document an open transaction wrote waits until that
+ * transaction commits or aborts (or its own maxTimeMS passes), as MongoDB's does: it never
+ * overwrites uncommitted state (see `holder` and commands/index.ts). The one case still found
+ * only at commit: an outside write that made a unique key the transaction also wrote taken.
  */
 import { Long as BsonLong } from "bson";
 import type { ChangeLog } from "./changes.js";
@@ -40,8 +42,18 @@ export class Transaction {
   state: "active" | "committed" | "aborted" = "active";
   readonly views = new Map<string, View>();
   readonly startedAt = Date.now();
+  /** Resolves when the transaction commits or aborts (writes waiting on it retry then). */
+  readonly ended: Promise<void>;
+  private settle!: () => void;
 
-  constructor(readonly sessionKey: string, readonly lsid: Doc, readonly txnNumber: number, readonly startSeq: number) {}
+  constructor(readonly sessionKey: string, readonly lsid: Doc, readonly txnNumber: number, readonly startSeq: number) {
+    this.ended = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  finish(state: "committed" | "aborted"): void {
+    this.state = state;
+    this.settle();
+  }
 }
 
 export class SessionTable {
@@ -49,6 +61,8 @@ export class SessionTable {
   private readonly txns = new Map<string, Transaction>();
   /** ns + docKey → the open transaction that wrote it. */
   private readonly held = new Map<string, Transaction>();
+  /** ns → how many of its documents open transactions hold (a write elsewhere checks nothing). */
+  private readonly heldPerNs = new Map<string, number>();
 
   constructor(private readonly storage: Storage, private readonly changes: ChangeLog) {}
 
@@ -117,23 +131,43 @@ export class SessionTable {
     if ((holder && holder !== txn) || this.changes.lastWriteSeq(view.db, view.name, docKey) > txn.startSeq) {
       throw transientError("WriteConflict", "Caused by :: Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.");
     }
-    this.held.set(hold, txn);
+    if (!holder) {
+      this.held.set(hold, txn);
+      const ns = `${view.db}.${view.name}`;
+      this.heldPerNs.set(ns, (this.heldPerNs.get(ns) ?? 0) + 1);
+    }
     const rec = view.writes.get(docKey);
     if (rec) rec.replaced ||= change.op === "replace";
     else view.writes.set(docKey, { id: doc._id, before: change.before, replaced: change.op === "replace" });
   }
 
+  /** Whether open transactions hold any document of this namespace. */
+  holdsIn(db: string, coll: string): boolean {
+    return (this.heldPerNs.get(`${db}.${coll}`) ?? 0) > 0;
+  }
+
+  /** The open transaction that wrote this document, if one did. */
+  holder(db: string, coll: string, id: unknown): Transaction | undefined {
+    return this.held.get(`${db}.${coll}\u0000${keyOf(id)}`);
+  }
+
   abort(txn: Transaction): void {
     if (txn.state !== "active") return;
-    txn.state = "aborted";
     this.release(txn);
+    txn.finish("aborted");
   }
 
   private release(txn: Transaction): void {
     for (const view of txn.views.values()) {
+      const ns = `${view.db}.${view.name}`;
       for (const docKey of view.writes.keys()) {
-        const hold = `${view.db}.${view.name}\u0000${docKey}`;
-        if (this.held.get(hold) === txn) this.held.delete(hold);
+        const hold = `${ns}\u0000${docKey}`;
+        if (this.held.get(hold) === txn) {
+          this.held.delete(hold);
+          const left = (this.heldPerNs.get(ns) ?? 1) - 1;
+          if (left > 0) this.heldPerNs.set(ns, left);
+          else this.heldPerNs.delete(ns);
+        }
       }
     }
     txn.views.clear();
@@ -192,8 +226,8 @@ export class SessionTable {
       throw err;
     }
     this.changes.endBatch(true);
-    txn.state = "committed";
     this.release(txn);
+    txn.finish("committed");
   }
 
   /** endSessions: open transactions of those sessions are aborted. */

@@ -160,6 +160,11 @@ export function sortKeyOf(doc: unknown, path: string, direction: 1 | -1, strengt
  * end of the path contributes its elements (index keys); otherwise the array itself.
  */
 export function valuesAtPath(doc: unknown, path: string, expandLeaf: boolean): unknown[] {
+  // A top-level field holding no array: the common case of index keys, without the walk.
+  if (!path.includes(".") && doc !== null && typeof doc === "object" && !Array.isArray(doc) && !(doc instanceof Date) && !isObjectId(doc)) {
+    const v = (doc as Doc)[path];
+    if (!Array.isArray(v)) return [v];
+  }
   const parts = path.split(".");
   const out: unknown[] = [];
   const walk = (v: unknown, i: number): void => {

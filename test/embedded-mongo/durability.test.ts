@@ -17,7 +17,7 @@ describe("durable data directory", () => {
   let dir: string;
   const open: { server: EmbeddedMongo; client: MongoClient }[] = [];
 
-  async function start(opts: { journalLimitBytes?: number; ttlSweepMs?: number } = {}): Promise<{ server: EmbeddedMongo; client: MongoClient }> {
+  async function start(opts: { journalLimitBytes?: number; ttlSweepMs?: number; sync?: "interval" | "always"; commitIntervalMs?: number } = {}): Promise<{ server: EmbeddedMongo; client: MongoClient }> {
     const server = await startEmbeddedMongo({ dbPath: dir, ...opts });
     const client = await new MongoClient(server.uri).connect();
     const pair = { server, client };
@@ -112,6 +112,33 @@ describe("durable data directory", () => {
     expect(await c2.countDocuments()).toBe(195);
     expect(await c2.countDocuments({ low: true })).toBe(5);
     await expect(c2.insertOne({ n: 7 })).rejects.toMatchObject({ code: 11000 });
+  });
+
+  it("writes the journal before each reply, and syncs before it only when the write concern (or --sync always) asks", async () => {
+    // An interval too long to elapse during the test: only a waiting writer can cause a sync.
+    const lazy = await start({ commitIntervalMs: 3_600_000 });
+    const c = lazy.client.db("app").collection<AnyDoc>("wc");
+    await c.insertOne({ _id: 1 });
+    let p = lazy.server.journalProgress()!;
+    expect(p.written).toBe(p.appended);
+    expect(p.synced).toBeLessThan(p.appended);
+    await c.insertOne({ _id: 2 }, { writeConcern: { j: true } });
+    p = lazy.server.journalProgress()!;
+    expect(p.synced).toBe(p.appended);
+    await c.insertOne({ _id: 3 });
+    expect(lazy.server.journalProgress()!.synced).toBeLessThan(lazy.server.journalProgress()!.appended);
+    await c.updateOne({ _id: 3 }, { $set: { a: 1 } }, { writeConcern: { w: "majority" } });
+    p = lazy.server.journalProgress()!;
+    expect(p.synced).toBe(p.appended);
+    await stop(lazy);
+
+    const always = await start({ sync: "always", commitIntervalMs: 3_600_000 });
+    const c2 = always.client.db("app").collection<AnyDoc>("wc");
+    expect(await c2.countDocuments()).toBe(3);
+    await c2.insertOne({ _id: 4 });
+    p = always.server.journalProgress()!;
+    expect(p.appended).toBeGreaterThan(0);
+    expect(p.synced).toBe(p.appended);
   });
 
   it("gives one data directory to one server: a second start fails clearly", async () => {

@@ -107,18 +107,42 @@ describe("transactions (replica-set mode)", () => {
     expect(await coll.findOne({ _id: "a" })).toEqual({ _id: "a", balance: 5 });
   });
 
-  it("fails the commit with a retryable WriteConflict when an outside write won the document", async () => {
+  it("makes an outside write to a document it wrote wait for the commit, then apply on top of it", async () => {
     const session = client.startSession();
     session.startTransaction();
     await coll.updateOne({ _id: "a" }, { $inc: { balance: -1 } }, { session });
     await coll.insertOne({ _id: "other" }, { session });
-    await coll.updateOne({ _id: "a" }, { $set: { balance: 7 } }); // outside, does not wait
-    const err = await session.commitTransaction().catch((e: unknown) => e);
-    expect((err as MongoServerError).code).toBe(112);
-    expect((err as MongoServerError).hasErrorLabel("TransientTransactionError")).toBe(true);
+    // Outside, bounded: it waits (never touches uncommitted state) and gives up as MongoDB does.
+    const timedOut = await coll.updateOne({ _id: "a" }, { $set: { balance: 7 } }, { maxTimeMS: 200 }).catch((e: unknown) => e);
+    expect((timedOut as MongoServerError).code).toBe(50);
+    // Outside, unbounded: waits for the commit.
+    const outside = coll.updateOne({ _id: "a" }, { $inc: { balance: 5 } });
+    const insertSame = coll.insertOne({ _id: "other", from: "outside" }).catch((e: unknown) => e);
+    const upsertSame = coll.updateOne({ _id: "other" }, { $set: { seen: true } }, { upsert: true });
+    await session.commitTransaction();
     await session.endSession();
-    // Nothing of the transaction was applied.
-    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 7 }, { _id: "b", balance: 0 }]);
+    expect((await outside).modifiedCount).toBe(1);
+    // The transaction's insert came first: the outside one is a duplicate, not an overwrite.
+    expect((await insertSame as MongoServerError).code).toBe(11000);
+    expect((await upsertSame).matchedCount).toBe(1);
+    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 104 }, { _id: "b", balance: 0 }, { _id: "other", seen: true }]);
+  });
+
+  it("makes outside writes wait for an abort too, and changes nothing of a multi-document write while waiting", async () => {
+    const session = client.startSession();
+    session.startTransaction();
+    await coll.updateOne({ _id: "b" }, { $set: { balance: 999 } }, { session });
+    const many = await coll.updateMany({}, { $inc: { balance: 1 } }, { maxTimeMS: 200 }).catch((e: unknown) => e);
+    expect((many as MongoServerError).code).toBe(50);
+    // Not half-applied: "a" (not held) is untouched too.
+    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 100 }, { _id: "b", balance: 0 }]);
+    const waiting = coll.deleteMany({ balance: { $lt: 50 } });
+    const unrelated = await coll.updateOne({ _id: "a" }, { $inc: { balance: 1 } }); // does not wait
+    expect(unrelated.modifiedCount).toBe(1);
+    await session.abortTransaction();
+    await session.endSession();
+    expect((await waiting).deletedCount).toBe(1);
+    expect(await coll.find().toArray()).toEqual([{ _id: "a", balance: 101 }]);
   });
 
   it("withTransaction retries a conflicted callback until it succeeds", async () => {
@@ -240,6 +264,119 @@ describe("transactions on a standalone server", () => {
     } finally {
       await client.close();
       await server.stop();
+    }
+  });
+});
+
+/**
+ * The outcome of a commit the client cannot be sure of. mongod labels nothing
+ * UnknownTransactionCommitResult itself: drivers add the label to a commit error that is a
+ * network error, a retryable error (RetryableWriteError from the server), a write concern error
+ * (except the certain ones: 100, 79) or MaxTimeMSExpired — so the server's part is to answer
+ * with those shapes, and to accept the retried commit (ok). failCommand is mongod's test hook.
+ */
+describe("commit results the client cannot be sure of", () => {
+  let server: EmbeddedMongo;
+  let client: MongoClient;
+  let coll: Collection<AnyDoc>;
+
+  beforeAll(async () => {
+    server = await startEmbeddedMongo({ enableTestCommands: true });
+    client = await new MongoClient(server.uri).connect();
+  });
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    server.reset();
+    coll = client.db("txn").collection<AnyDoc>("commits");
+    await coll.insertOne({ _id: "seed" });
+  });
+
+  const failCommit = (data: AnyDoc, times = 1): Promise<unknown> =>
+    client.db("admin").command({ configureFailPoint: "failCommand", mode: { times }, data: { failCommands: ["commitTransaction"], ...data } });
+
+  it("labels a commit write concern timeout UnknownTransactionCommitResult; the retried commit is ok and applies once", async () => {
+    const session = client.startSession();
+    session.startTransaction();
+    await coll.updateOne({ _id: "seed" }, { $inc: { n: 1 } }, { session });
+    await failCommit({ writeConcernError: { code: 64, codeName: "WriteConcernTimeout", errmsg: "waiting for replication timed out", errInfo: { wtimeout: true } } });
+    const err = (await session.commitTransaction().catch((e: unknown) => e)) as MongoServerError;
+    expect(err.code).toBe(64);
+    expect(err.hasErrorLabel("UnknownTransactionCommitResult")).toBe(true);
+    // The commit did happen; committing again is allowed and answers ok.
+    await session.commitTransaction();
+    await session.endSession();
+    expect(await coll.findOne({ _id: "seed" })).toEqual({ _id: "seed", n: 1 });
+  });
+
+  it("labels a commit's MaxTimeMSExpired UnknownTransactionCommitResult", async () => {
+    const session = client.startSession();
+    session.startTransaction({ maxCommitTimeMS: 1000 });
+    await coll.insertOne({ _id: "x" }, { session });
+    await failCommit({ errorCode: 50 });
+    const err = (await session.commitTransaction().catch((e: unknown) => e)) as MongoServerError;
+    expect(err.code).toBe(50);
+    expect(err.hasErrorLabel("UnknownTransactionCommitResult")).toBe(true);
+    expect(await coll.findOne({ _id: "x" })).toBeNull(); // failCommand fails it before it runs
+    await session.commitTransaction();
+    await session.endSession();
+    expect(await coll.findOne({ _id: "x" })).toEqual({ _id: "x" });
+  });
+
+  it("answers a retryable error of commit with RetryableWriteError, and the driver's own retry commits", async () => {
+    const session = client.startSession();
+    session.startTransaction();
+    await coll.insertOne({ _id: "y" }, { session });
+    await failCommit({ errorCode: 91 }); // ShutdownInProgress, once
+    await session.commitTransaction(); // retried by the driver with w: "majority"
+    await session.endSession();
+    expect(await coll.findOne({ _id: "y" })).toEqual({ _id: "y" });
+
+    const s2 = client.startSession();
+    s2.startTransaction();
+    await coll.insertOne({ _id: "z" }, { session: s2 });
+    await failCommit({ errorCode: 91 }, 2); // fails the retry too
+    const err = (await s2.commitTransaction().catch((e: unknown) => e)) as MongoServerError;
+    expect(err.code).toBe(91);
+    expect(err.hasErrorLabel("RetryableWriteError")).toBe(true);
+    expect(err.hasErrorLabel("UnknownTransactionCommitResult")).toBe(true);
+    await s2.commitTransaction();
+    await s2.endSession();
+    expect(await coll.findOne({ _id: "z" })).toEqual({ _id: "z" });
+  });
+
+  it("withTransaction rides out a connection closed during commit", async () => {
+    await failCommit({ closeConnection: true });
+    const session = client.startSession();
+    await session.withTransaction(async () => {
+      await coll.updateOne({ _id: "seed" }, { $inc: { n: 1 } }, { session });
+    });
+    await session.endSession();
+    expect(await coll.findOne({ _id: "seed" })).toEqual({ _id: "seed", n: 1 });
+  });
+
+  it("gives a certain write concern failure (w: 2 on one node) no UnknownTransactionCommitResult label; the commit still applied", async () => {
+    const session = client.startSession();
+    session.startTransaction({ writeConcern: { w: 2 } });
+    await coll.insertOne({ _id: "w2" }, { session });
+    const err = (await session.commitTransaction().catch((e: unknown) => e)) as MongoServerError;
+    expect(err.code).toBe(100);
+    expect(err.hasErrorLabel("UnknownTransactionCommitResult")).toBe(false);
+    await session.endSession();
+    expect(await coll.findOne({ _id: "w2" })).toEqual({ _id: "w2" });
+  });
+
+  it("refuses configureFailPoint unless test commands are enabled", async () => {
+    const plain = await startEmbeddedMongo();
+    const c = await new MongoClient(plain.uri).connect();
+    try {
+      const err = (await c.db("admin").command({ configureFailPoint: "failCommand", mode: "off" }).catch((e: unknown) => e)) as MongoServerError;
+      expect(err.code).toBe(59);
+    } finally {
+      await c.close();
+      await plain.stop();
     }
   });
 });

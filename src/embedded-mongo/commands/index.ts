@@ -1,12 +1,15 @@
 /**
- * The command table and dispatch. Generic fields every driver command may carry (write
- * concern, read preference, API version, retryable-write txnNumber) are accepted and ignored:
- * a single in-memory node applies each write at once. Session fields with `autocommit: false`
- * route the command into its multi-document transaction (see transactions.ts).
+ * The command table and dispatch. Generic fields every driver command may carry (read
+ * preference, API version, retryable-write txnNumber) are accepted and ignored: a single node
+ * applies each write at once; the write concern is answered when the reply goes out
+ * (server.ts, writeconcern.ts). Session fields with `autocommit: false` route the command into
+ * its multi-document transaction (see transactions.ts); a write outside one waits for the open
+ * transactions holding a document it touches.
  */
 import { Long } from "bson";
 import { MongoServerError, badValue, transientError } from "../errors.js";
-import type { Doc } from "../values.js";
+import type { Transaction } from "../transactions.js";
+import { type Doc, isPlainObject } from "../values.js";
 import { adminCommands } from "./admin.js";
 import { aggregateCommands } from "./aggregate.js";
 import { catalogCommands } from "./catalog.js";
@@ -30,6 +33,9 @@ const COMMANDS: Record<string, CommandHandler> = {
   },
 };
 
+/** Writes that wait for an open transaction holding a document they touch. */
+const WRITE_COMMANDS = new Set(["insert", "update", "delete", "findAndModify", "findandmodify"]);
+
 /** What MongoDB lets a multi-document transaction run. */
 const TRANSACTION_COMMANDS = new Set([
   "find", "getMore", "killCursors", "insert", "update", "delete", "findAndModify", "findandmodify", "aggregate", "distinct",
@@ -52,8 +58,79 @@ export function runCommand(cmd: Doc, ctx: CommandContext): CommandResult {
   // $collStats/$currentOp pipelines and explain of aggregate (tools.ts), before the regular handlers.
   const tool = name === "aggregate" || name === "explain" ? toolAggregate(cmd, ctx) : null;
   if (tool) return tool;
-  if (cmd.bypassDocumentValidation === true) return ctx.storage.withoutValidation(() => handler(cmd, ctx));
-  return handler(cmd, ctx);
+  const run = (): CommandResult => (cmd.bypassDocumentValidation === true ? ctx.storage.withoutValidation(() => handler(cmd, ctx)) : handler(cmd, ctx));
+  const blockers = blockingTransactions(name, cmd, ctx);
+  return blockers.length ? waitForTransactions(blockers, name, cmd, ctx, run) : run();
+}
+
+/**
+ * The open transactions holding a document this write (outside any transaction) would touch.
+ * Found before anything is written, so a write that must wait has changed nothing (no
+ * half-applied updateMany to redo). Free when no transaction holds a document of the collection.
+ */
+function blockingTransactions(name: string, cmd: Doc, ctx: CommandContext): Transaction[] {
+  const field = name === "findandmodify" ? "findandmodify" : name;
+  if (!WRITE_COMMANDS.has(name) || typeof cmd[field] !== "string") return [];
+  const collName = cmd[field] as string;
+  const { sessions, db } = ctx;
+  if (!sessions.holdsIn(db, collName)) return [];
+  const found = new Set<Transaction>();
+  const check = (id: unknown): void => {
+    const t = id === undefined ? undefined : sessions.holder(db, collName, id);
+    if (t) found.add(t);
+  };
+  const coll = ctx.storage.get(db, collName);
+  const matches = (q: unknown, opts: { limit?: number; sort?: Doc; collation?: unknown }): void => {
+    if (!coll || !isPlainObject(q)) return;
+    try {
+      for (const d of coll.query(q, opts as never).docs) check(d._id);
+    } catch {
+      // A bad filter: the command itself reports it.
+    }
+  };
+  if (name === "insert" && Array.isArray(cmd.documents)) {
+    for (const d of cmd.documents) if (isPlainObject(d)) check(d._id);
+  } else if (name === "update" && Array.isArray(cmd.updates)) {
+    for (const st of cmd.updates as Doc[]) {
+      if (!isPlainObject(st)) continue;
+      matches(st.q, { limit: st.multi === true ? 0 : 1, collation: st.collation });
+      // An upsert by _id would insert the document a transaction inserted (not yet visible).
+      if (st.upsert === true && isPlainObject(st.q) && st.q._id !== undefined && !isPlainObject(st.q._id)) check(st.q._id);
+    }
+  } else if (name === "delete" && Array.isArray(cmd.deletes)) {
+    for (const st of cmd.deletes as Doc[]) if (isPlainObject(st)) matches(st.q, { limit: st.limit === 1 ? 1 : 0, collation: st.collation });
+  } else if (name === "findAndModify" || name === "findandmodify") {
+    matches(cmd.query ?? {}, { limit: 1, sort: isPlainObject(cmd.sort) ? cmd.sort : undefined, collation: cmd.collation });
+    const q = cmd.query as Doc | undefined;
+    if (cmd.upsert === true && isPlainObject(q) && q._id !== undefined && !isPlainObject(q._id)) check(q._id);
+  }
+  return [...found];
+}
+
+/**
+ * A write blocked by open transactions waits for them to end, then checks again (another
+ * transaction may have taken the document meanwhile) and runs. maxTimeMS bounds the wait
+ * (MaxTimeMSExpired, as MongoDB); without it, the transactions' lifetime limit does.
+ */
+async function waitForTransactions(first: Transaction[], name: string, cmd: Doc, ctx: CommandContext, run: () => CommandResult): Promise<Doc> {
+  const maxTimeMS = typeof cmd.maxTimeMS === "number" && cmd.maxTimeMS > 0 ? cmd.maxTimeMS : 0;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = maxTimeMS
+    ? new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), maxTimeMS)))
+    : null;
+  try {
+    let blockers = first;
+    while (blockers.length) {
+      const ended = Promise.all(blockers.map((t) => t.ended)).then(() => "ended" as const);
+      if ((await (expired ? Promise.race([ended, expired]) : ended)) === "expired") {
+        throw new MongoServerError("MaxTimeMSExpired", "operation exceeded time limit: waited for a transaction holding a document this write touches");
+      }
+      blockers = blockingTransactions(name, cmd, ctx);
+    }
+    return await run();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function txnNumberOf(cmd: Doc): number {

@@ -5,17 +5,22 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Storage } from "../storage.js";
-import { Journal } from "./journal.js";
+import { Journal, type SyncMode } from "./journal.js";
 import { acquireLock } from "./lock.js";
 import { recover } from "./recovery.js";
 
 export { DataDirLockedError } from "./lock.js";
+export type { SyncMode } from "./journal.js";
 export { CorruptSnapshotError } from "./snapshot.js";
 export { CorruptJournalError } from "./recovery.js";
 
 export interface DataDirOptions {
   /** Journal size that triggers a snapshot (at least the last snapshot's size); default 64 MiB. */
   journalLimitBytes?: number;
+  /** "interval" (default): a write is acknowledged once in the journal file, synced within commitIntervalMs; "always": once synced. */
+  sync?: SyncMode;
+  /** Default 100 ms, as MongoDB's storage.journal.commitIntervalMs. */
+  commitIntervalMs?: number;
   warn?: (message: string) => void;
 }
 
@@ -41,6 +46,8 @@ export async function openDataDir(dirPath: string, storage: Storage, options: Da
       fileBytes: r.fileBytes,
       snapshotBytes: r.snapshotBytes,
       limitBytes: options.journalLimitBytes ?? 64 * 1024 * 1024,
+      sync: options.sync,
+      commitIntervalMs: options.commitIntervalMs,
       warn,
     });
     const detach = storage.addListener(journal);

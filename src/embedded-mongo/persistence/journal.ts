@@ -1,23 +1,35 @@
 /**
  * The journal: a StorageListener that turns every applied change into an append-only record,
- * and the group commit that makes a write's reply wait until its record is on disk.
+ * written to the journal file before the write's reply goes out, and synced to the disk on a
+ * short interval (group commit).
  *
  * - record: each change is encoded at once (synchronously, while the server handles the
  *   command) and queued; `appended` counts records.
- * - group commit: one flush loop writes everything queued so far with one writev and one
- *   fdatasync; records queued meanwhile share the next round. `durable(seq)` resolves when
- *   record `seq` is synced, which is what the server waits for before replying.
+ * - write-through: `writeThrough()` hands every queued record to the kernel with one
+ *   synchronous writev. The server calls it before it sends any reply that follows a change,
+ *   so an acknowledged write is in the file even if the process is killed (kill -9) the next
+ *   instant: the kernel still writes it out. Only an OS crash or power loss can lose it.
+ * - sync: one fdatasync (on the libuv pool, the event loop keeps going) covers every record
+ *   written before it. It runs every `commitIntervalMs` while unsynced records exist, like
+ *   MongoDB's storage.journal.commitIntervalMs (100 ms), and at once when someone waits:
+ *   `durable(seq)` resolves when record `seq` is synced. The server waits for it when the
+ *   write concern asks (`j: true`, `w: "majority"`), and for every write in `sync: "always"`.
+ *   Writers waiting together share one fdatasync.
  * - rotation: when the current journal file outgrows its limit, the next record goes to a new
  *   file and a snapshot of the state at that instant is written in the background; once it is
- *   renamed into place, the older journal files are deleted.
+ *   renamed into place and the older files are synced, the older journal files are deleted.
  */
-import { open, readdir, unlink, type FileHandle } from "node:fs/promises";
+import { closeSync, fdatasync, openSync, writeSync, writevSync } from "node:fs";
+import { readdir, unlink } from "node:fs/promises";
 import type { Storage, StorageChange, StorageListener } from "../storage.js";
 import type { Doc } from "../values.js";
 import { changeToRecord } from "./changes.js";
-import { inDir, journalFile, journalNumber, syncDir, writeAll } from "./files.js";
+import { inDir, journalFile, journalNumber, syncDir } from "./files.js";
 import { encodeRecord } from "./records.js";
 import { captureView, writeSnapshot } from "./snapshot.js";
+
+/** "interval": acknowledged once written (survives kill -9), synced within commitIntervalMs. "always": acknowledged once synced. */
+export type SyncMode = "interval" | "always";
 
 export interface JournalOptions {
   dir: string;
@@ -29,26 +41,35 @@ export interface JournalOptions {
   snapshotBytes: number;
   /** A snapshot is taken when the journal file passes max(this, the last snapshot's size). */
   limitBytes: number;
+  /** When acknowledged writes are synced; default "interval". */
+  sync?: SyncMode;
+  /** The longest an acknowledged write stays unsynced in "interval" mode; default 100 ms. */
+  commitIntervalMs?: number;
   warn: (message: string) => void;
 }
 
-interface Group {
-  no: number;
-  bufs: Buffer[];
-  seq: number;
-}
+const fdatasyncAsync = (fd: number): Promise<void> => new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 
 export class Journal implements StorageListener {
   /** Records appended so far (the sequence number of the last one). */
   appended = 0;
+  readonly syncMode: SyncMode;
+  private writtenSeq = 0;
   private durableSeq = 0;
-  private pending: Group[] = [];
+  /** Encoded records not yet handed to the kernel, all for file `fileNo`. */
+  private queue: Buffer[] = [];
   private waiters: { seq: number; resolve: () => void; reject: (e: Error) => void }[] = [];
-  private flushing = false;
-  private flushScheduled = false;
+  private syncing: Promise<void> | null = null;
+  private syncSoon = false;
+  private syncAgain = false;
+  private timer: NodeJS.Timeout | null = null;
   private failure: Error | null = null;
-  private fh: FileHandle | null = null;
-  private fhNo = -1;
+  private fd = -1;
+  private fdNo = -1;
+  /** Descriptors of older journal files: synced (then closed) by the next sync round. */
+  private retired: number[] = [];
+  /** A journal file was created since the last directory sync: its entry must be synced too. */
+  private dirDirty = false;
   private fileNo: number;
   private fileBytes: number;
   private snapshotBytes: number;
@@ -57,11 +78,14 @@ export class Journal implements StorageListener {
   private batch: Doc[] | null = null;
   private depth = 0;
   private closed = false;
+  private readonly intervalMs: number;
 
   constructor(private readonly opts: JournalOptions) {
     this.fileNo = opts.fileNo;
     this.fileBytes = opts.fileBytes;
     this.snapshotBytes = opts.snapshotBytes;
+    this.syncMode = opts.sync ?? "interval";
+    this.intervalMs = opts.commitIntervalMs ?? 100;
   }
 
   // ------------------------------------------------------------ StorageListener
@@ -85,31 +109,56 @@ export class Journal implements StorageListener {
     else if (ops.length > 1) this.append(encodeRecord({ o: "b", ops }));
   }
 
-  // ------------------------------------------------------------ group commit
+  /** How far the journal got: records appended, handed to the kernel, and synced to the disk. */
+  get progress(): { appended: number; written: number; synced: number } {
+    return { appended: this.appended, written: this.writtenSeq, synced: this.durableSeq };
+  }
 
-  /** Resolves when record `seq` (default: every record so far) is on disk; rejects if it cannot be. */
+  // ------------------------------------------------------------ write-through and sync
+
+  /**
+   * Hands every queued record to the kernel now (synchronously), so it survives the process
+   * being killed. Throws if the journal cannot be written: the write must not be acknowledged.
+   */
+  writeThrough(): void {
+    if (this.failure) throw this.failure;
+    if (!this.queue.length) return;
+    const bufs = this.queue;
+    this.queue = [];
+    try {
+      this.writeAllSync(this.fileFor(this.fileNo), bufs);
+    } catch (err) {
+      this.fail(err as Error);
+      throw this.failure!;
+    }
+    this.writtenSeq = this.appended;
+    this.armTimer();
+  }
+
+  /** Resolves when record `seq` (default: every record so far) is synced; rejects if it cannot be. */
   durable(seq = this.appended): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.durableSeq >= seq) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ seq, resolve, reject }));
+    // Someone waits: sync now rather than at the interval. Waiters that arrive while a sync
+    // runs share the next one.
+    if (!this.syncSoon) {
+      this.syncSoon = true;
+      setImmediate(() => {
+        this.syncSoon = false;
+        void this.sync();
+      });
+    }
+    return p;
   }
 
   private append(buf: Buffer): void {
     if (this.closed) return;
     this.appended++;
-    let g = this.pending[this.pending.length - 1];
-    if (!g || g.no !== this.fileNo) this.pending.push((g = { no: this.fileNo, bufs: [], seq: 0 }));
-    g.bufs.push(buf);
-    g.seq = this.appended;
+    this.queue.push(buf);
     this.fileBytes += buf.length;
-    if (!this.flushing && !this.flushScheduled) {
-      this.flushScheduled = true;
-      // After the current I/O callbacks: commands that arrived together share one fsync.
-      setImmediate(() => {
-        this.flushScheduled = false;
-        void this.flush();
-      });
-    }
+    // Changes nobody replies to (a TTL sweep) are written by the next sync round.
+    this.armTimer();
     if (!this.snapshotting && !this.snapshotScheduled && this.fileBytes > Math.max(this.opts.limitBytes, this.snapshotBytes)) {
       this.snapshotScheduled = true;
       // Between commands, never inside one: the state captured then is exactly what the
@@ -118,30 +167,65 @@ export class Journal implements StorageListener {
     }
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.pending.length && !this.failure) {
-        const groups = this.pending;
-        this.pending = [];
-        for (const g of groups) {
-          const fh = await this.fileFor(g.no);
-          await writeAll(fh, g.bufs);
-          await fh.datasync();
-          this.durableSeq = g.seq;
-          this.wake();
-        }
+  private armTimer(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.sync();
+    }, this.intervalMs);
+  }
+
+  /**
+   * Runs sync rounds until nobody waits and nothing asked for another: one loop at a time;
+   * a call while it runs only asks for one more round (records written meanwhile).
+   */
+  private sync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    const loop = async (): Promise<void> => {
+      try {
+        do {
+          this.syncAgain = false;
+          await this.syncRound();
+        } while ((this.syncAgain || this.waiters.length) && !this.failure);
+      } finally {
+        this.syncing = null;
       }
+    };
+    // Set before the loop's first await can finish it (it always awaits at least once).
+    this.syncing = Promise.resolve().then(loop);
+    return this.syncing;
+  }
+
+  /** One round: write what is queued, fdatasync the files, wake the waiters it covers. */
+  private async syncRound(): Promise<void> {
+    try {
+      this.writeThrough();
+      const upTo = this.writtenSeq;
+      for (const fd of this.retired.splice(0)) {
+        await fdatasyncAsync(fd);
+        closeSync(fd);
+      }
+      if (upTo > this.durableSeq && this.fd >= 0) await fdatasyncAsync(this.fd);
+      if (this.dirDirty) {
+        this.dirDirty = false;
+        await syncDir(this.opts.dir);
+      }
+      this.durableSeq = Math.max(this.durableSeq, upTo);
+      this.wake();
     } catch (err) {
-      this.fail(err as Error);
-    } finally {
-      this.flushing = false;
+      if (!this.failure) this.fail(err as Error);
     }
   }
 
+  /** Resolves every waiter the synced records cover (they may have asked out of order). */
   private wake(): void {
-    while (this.waiters.length && this.waiters[0].seq <= this.durableSeq) this.waiters.shift()!.resolve();
+    if (!this.waiters.some((w) => w.seq <= this.durableSeq)) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) (w.seq <= this.durableSeq ? w.resolve() : still.push(w));
+    this.waiters = still;
   }
 
   private fail(err: Error): void {
@@ -150,16 +234,28 @@ export class Journal implements StorageListener {
     for (const w of this.waiters.splice(0)) w.reject(this.failure);
   }
 
-  private async fileFor(no: number): Promise<FileHandle> {
-    if (this.fh && this.fhNo === no) return this.fh;
-    const old = this.fh;
-    this.fh = null;
-    await old?.close();
-    this.fh = await open(inDir(this.opts.dir, journalFile(no)), "a");
-    this.fhNo = no;
-    // The new file's directory entry must survive a crash as well as its contents.
-    await syncDir(this.opts.dir);
-    return this.fh;
+  /** The descriptor of journal file `no`, opening it (and retiring the previous one) on a switch. */
+  private fileFor(no: number): number {
+    if (this.fd >= 0 && this.fdNo === no) return this.fd;
+    if (this.fd >= 0) this.retired.push(this.fd);
+    this.fd = -1;
+    this.fd = openSync(inDir(this.opts.dir, journalFile(no)), "a");
+    this.fdNo = no;
+    // The file's directory entry must survive an OS crash as well as its contents: the next
+    // sync round syncs the directory before it counts these records as durable.
+    this.dirDirty = true;
+    return this.fd;
+  }
+
+  private writeAllSync(fd: number, bufs: Buffer[]): void {
+    // writev takes at most IOV_MAX (1024) buffers per call: join larger groups into one.
+    if (bufs.length > 256) bufs = [Buffer.concat(bufs)];
+    const total = bufs.reduce((n, b) => n + b.length, 0);
+    const written = bufs.length === 1 ? writeSync(fd, bufs[0]) : writevSync(fd, bufs);
+    if (written === total) return;
+    const rest = Buffer.concat(bufs).subarray(written);
+    let off = 0;
+    while (off < rest.length) off += writeSync(fd, rest, off);
   }
 
   // ------------------------------------------------------------ snapshots
@@ -172,6 +268,12 @@ export class Journal implements StorageListener {
       setImmediate(() => this.rotate());
       return;
     }
+    // Records of the old file go to the old file.
+    try {
+      this.writeThrough();
+    } catch {
+      return;
+    }
     const next = this.fileNo + 1;
     const lastOfOld = this.appended;
     this.fileNo = next;
@@ -180,7 +282,7 @@ export class Journal implements StorageListener {
     this.snapshotting = (async () => {
       try {
         this.snapshotBytes = await writeSnapshot(this.opts.dir, view, next);
-        // The older files may go once their last record is on disk (it is in the snapshot too).
+        // The older files may go once their last record is synced (it is in the snapshot too).
         await this.durable(lastOfOld);
         for (const name of await readdir(this.opts.dir)) {
           const n = journalNumber(name);
@@ -204,13 +306,17 @@ export class Journal implements StorageListener {
     await this.snapshotting;
   }
 
-  /** Flushes what is queued, lets a running snapshot finish, and closes the file. */
+  /** Syncs what is written, lets a running snapshot finish, and closes the files. */
   async close(): Promise<void> {
     await this.durable().catch(() => {});
     await this.snapshotting;
+    await this.durable().catch(() => {});
     this.closed = true;
-    while (this.flushing) await new Promise((r) => setImmediate(r));
-    await this.fh?.close();
-    this.fh = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.syncing) await this.syncing.catch(() => {});
+    for (const fd of this.retired.splice(0)) closeSync(fd);
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
   }
 }

@@ -4,8 +4,8 @@
  * as ISO strings) so they cross Redis unchanged when REDIS_URL is set.
  */
 import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
-import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { Redis } from "ioredis";
+import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import type { MessageView } from "./modules/message/message.view.js";
 import type { ConversationSnapshot } from "./modules/conversation/conversation.view.js";
@@ -97,9 +97,16 @@ export type AppPubSub = PubSub<Topics> & {
    * message fan-out): no async iterator between the event and the subscriber.
    */
   listen<K extends keyof Topics>(routingKey: K, id: string, fn: (payload: Topics[K][1]) => void): () => void;
+  /**
+   * Called when events from the other instances may have been missed and flow again (Redis
+   * came back after an outage): streams re-read what they may have lost from the database.
+   * Never called without Redis.
+   */
+  onResync(fn: () => void): () => void;
 };
 
-function withListen(pubSub: PubSub<Topics>, target: EventTarget): AppPubSub {
+function withListen(pubSub: PubSub<Topics>, target: EventTarget, resync: EventTarget = new EventTarget()): AppPubSub {
+  setMaxListeners(0, resync);
   return Object.assign(pubSub, {
     listen<K extends keyof Topics>(routingKey: K, id: string, fn: (payload: Topics[K][1]) => void): () => void {
       const topic = `${routingKey}:${id}`;
@@ -107,7 +114,71 @@ function withListen(pubSub: PubSub<Topics>, target: EventTarget): AppPubSub {
       target.addEventListener(topic, handler);
       return () => target.removeEventListener(topic, handler);
     },
+    onResync(fn: () => void): () => void {
+      const handler = () => fn();
+      resync.addEventListener("resync", handler);
+      return () => resync.removeEventListener("resync", handler);
+    },
   });
+}
+
+/** A Redis envelope: the publishing instance's id and the event. */
+interface Envelope {
+  i: string;
+  d: unknown;
+}
+
+/**
+ * An event target over Redis that delivers locally first: a publish reaches this instance's
+ * own subscribers at once (a fresh JSON copy, as an event from Redis would be) and goes to
+ * Redis tagged with the instance id; the instance ignores its own echo. So a Redis outage
+ * never stops an instance delivering what it publishes to its own clients, and a slow Redis
+ * never delays them. Channels are SUBSCRIBEd while a local listener wants them.
+ */
+function localFirstRedisTarget(
+  instanceId: string,
+  publish: (channel: string, message: string) => unknown,
+  subscriber: { on(event: "message", fn: (channel: string, message: string) => void): unknown; subscribe(channel: string): unknown; unsubscribe(channel: string): unknown },
+): EventTarget {
+  const local = new EventTarget();
+  setMaxListeners(0, local);
+  const listeners = new Map<string, number>();
+  const dispatchLocal = (topic: string, detail: unknown) => local.dispatchEvent(new CustomEvent(topic, { detail }));
+  subscriber.on("message", (channel, message) => {
+    if (!listeners.has(channel)) return;
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(message) as Envelope;
+    } catch {
+      return;
+    }
+    if (envelope.i === instanceId) return;
+    dispatchLocal(channel, envelope.d);
+  });
+  return {
+    addEventListener(topic: string, callback: Parameters<EventTarget["addEventListener"]>[1]) {
+      if (!callback) return;
+      const n = listeners.get(topic) ?? 0;
+      listeners.set(topic, n + 1);
+      if (n === 0) subscriber.subscribe(topic);
+      local.addEventListener(topic, callback);
+    },
+    removeEventListener(topic: string, callback: Parameters<EventTarget["addEventListener"]>[1]) {
+      if (!callback) return;
+      local.removeEventListener(topic, callback);
+      const n = (listeners.get(topic) ?? 0) - 1;
+      if (n > 0) return void listeners.set(topic, n);
+      listeners.delete(topic);
+      subscriber.unsubscribe(topic);
+    },
+    dispatchEvent(event: Event) {
+      const detail = (event as CustomEvent).detail ?? null;
+      const text = JSON.stringify(detail);
+      dispatchLocal(event.type, JSON.parse(text));
+      publish(event.type, `{"i":${JSON.stringify(instanceId)},"d":${text}}`);
+      return true;
+    },
+  } as EventTarget;
 }
 
 export interface PubSubHandle {
@@ -152,9 +223,19 @@ export function createAppPubSub(redisUrl: string | null, onRedisError: (err: Err
     subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(() => 0),
     unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(() => 0),
   };
-  const eventTarget = createRedisEventTarget({ publishClient: safePublisher as unknown as Redis, subscribeClient: safeSubscriber as unknown as Redis });
+  const eventTarget = localFirstRedisTarget(randomBytes(8).toString("hex"), safePublisher.publish, safeSubscriber);
+  // After an outage, events of the other instances published meanwhile never arrived.
+  const resync = new EventTarget();
+  let lost = false;
+  subscribeClient.on("close", () => (lost = true));
+  subscribeClient.on("ready", () => {
+    if (!lost) return;
+    lost = false;
+    // ioredis re-subscribes on "ready": a PING answered after it means the channels are back.
+    void subscribeClient.ping().catch(() => undefined).then(() => resync.dispatchEvent(new Event("resync")));
+  });
   return {
-    pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as EventTarget),
+    pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget, resync),
     async ping() {
       // ioredis reconnects (and re-subscribes) by itself; until then the status is not "ready".
       if (publishClient.status !== "ready" || subscribeClient.status !== "ready") return false;

@@ -1,0 +1,92 @@
+/**
+ * Admission control for GraphQL over HTTP: past capacity an instance answers at once with
+ * 503 + Retry-After instead of queueing work it cannot finish in time (the client's retry,
+ * with the same clientMessageId, then goes to a healthier instance or comes back later).
+ *
+ * Two signals: requests executing at once (a hard cap, MAX_IN_FLIGHT_REQUESTS) and the
+ * event-loop delay (MAX_EVENT_LOOP_DELAY_MS; a lagging loop answers everything late, so new
+ * work only makes every request later). And a request whose client already left (fetch
+ * timeout, closed tab) is not executed: the client will retry, and running it would do the
+ * work twice.
+ */
+import type http from "node:http";
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
+import type { ReliabilityConfig } from "../config.js";
+import type { AppMetrics } from "./metrics.js";
+
+/** How often the event-loop delay is sampled into a verdict (and the histogram reset). */
+const LOOP_WINDOW_MS = 500;
+
+export type Refusal = "in_flight" | "event_loop";
+
+export class Admission {
+  private inFlight = 0;
+  private readonly loop: IntervalHistogram | null;
+  private readonly timer: NodeJS.Timeout | null;
+  /** The loop's p99 delay over the last window, in ms. */
+  private loopDelayMs = 0;
+
+  constructor(
+    private readonly settings: ReliabilityConfig,
+    private readonly metrics: AppMetrics,
+  ) {
+    if (settings.maxEventLoopDelayMs > 0) {
+      this.loop = monitorEventLoopDelay({ resolution: 20 });
+      this.loop.enable();
+      this.timer = setInterval(() => {
+        // The timer itself runs late when the loop lags: that lateness counts too.
+        this.loopDelayMs = this.loop!.percentile(99) / 1e6;
+        this.loop!.reset();
+      }, LOOP_WINDOW_MS);
+      this.timer.unref();
+    } else {
+      this.loop = null;
+      this.timer = null;
+    }
+  }
+
+  /** Admits a request (call the returned release once it is answered) or says why not. */
+  admit(): (() => void) | Refusal {
+    if (this.inFlight >= this.settings.maxInFlightRequests) {
+      this.metrics.reliability.inc({ action: "shed_in_flight" });
+      return "in_flight";
+    }
+    if (this.loop && this.loopDelayMs > this.settings.maxEventLoopDelayMs) {
+      this.metrics.reliability.inc({ action: "shed_event_loop" });
+      return "event_loop";
+    }
+    this.inFlight += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inFlight -= 1;
+    };
+  }
+
+  /** The 503 of a shed request: a GraphQL-shaped body, so clients read one error format. */
+  refuse(res: http.ServerResponse, why: Refusal): void {
+    const body = JSON.stringify({
+      errors: [{
+        message: why === "in_flight" ? "The server is at capacity: retry after the Retry-After delay" : "The server is overloaded: retry after the Retry-After delay",
+        extensions: { code: "SERVICE_UNAVAILABLE", reason: why },
+      }],
+    });
+    res.writeHead(503, { "content-type": "application/json; charset=utf-8", "retry-after": String(this.settings.shedRetryAfterSeconds), "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  /**
+   * True when the client is gone: its socket closed or half-closed (a client that sends FIN
+   * gave up waiting, as nginx also assumes). Counted once per request by the caller.
+   */
+  static clientGone(req: http.IncomingMessage): boolean {
+    const socket = req.socket;
+    return socket.destroyed || socket.readableEnded || !socket.writable;
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.loop?.disable();
+  }
+}

@@ -65,9 +65,10 @@ const CLIENT_GONE = 499;
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
-    // The client went away mid-body (Node destroys the request): not a server error.
+    // The client went away mid-body (Node destroys the request, "aborted"): not a server error.
+    const gone = () => reject(Object.assign(new Error("client closed the request"), { status: CLIENT_GONE }));
     req.once("close", () => {
-      if (!req.complete) reject(Object.assign(new Error("client closed the request"), { status: CLIENT_GONE }));
+      if (!req.complete) gone();
     });
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => {
@@ -80,7 +81,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
       chunks.push(c);
     });
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
+    req.on("error", (err) => (req.complete ? reject(err) : gone()));
   });
 }
 

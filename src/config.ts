@@ -67,6 +67,8 @@ export interface Config {
   readonly metricsToken: string | null;
   /** GET /metrics is served at all (METRICS_ENABLED). */
   readonly metricsEnabled: boolean;
+  /** How often live messageAdded streams compare what they delivered with `last_seq` (one query per instance). */
+  readonly streamHwmIntervalMs: number;
   /** Admission control and dead-peer detection (README "Reliability"). */
   readonly reliability: ReliabilityConfig;
 }
@@ -308,6 +310,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: corsOrigins(env, production),
     metricsToken: metricsToken(env),
     metricsEnabled: bool(env, "METRICS_ENABLED", true),
+    streamHwmIntervalMs: int(env, "STREAM_HWM_INTERVAL_MS", 1000, 50, 60_000),
     reliability: reliability(env),
   });
 }

@@ -41,9 +41,24 @@ export interface Models {
   SecurityEvent: ReturnModelType<typeof SecurityEvent>;
 }
 
+/** The session a transactional step passes to every read and write (undefined: no transaction). */
+export type TxnSession = mongoose.ClientSession | undefined;
+
 export interface Database {
   connection: mongoose.Connection;
   models: Models;
+  /**
+   * Whether the server runs multi-document transactions (a replica set or a sharded cluster, with
+   * logical sessions), found once at connect from `hello`: a standalone server has neither.
+   */
+  transactions: boolean;
+  /**
+   * Runs `fn` as one transaction (the driver's withTransaction: the whole of `fn` is retried on
+   * TransientTransactionError, the commit on UnknownTransactionCommitResult), so `fn` must do
+   * nothing but database work through the session it is given. Without transaction support
+   * `fn` runs once without a session: the caller documents what that fallback risks.
+   */
+  transaction<T>(fn: (session: TxnSession) => Promise<T>): Promise<T>;
   /** The embedded server when MONGODB_URI was not set (stopped with the database). */
   embedded: EmbeddedMongo | null;
   ping(): Promise<boolean>;
@@ -61,6 +76,15 @@ export interface DatabaseOptions {
   dbName?: string;
   /** Emit driver command events (tests count database commands). */
   monitorCommands?: boolean;
+}
+
+/**
+ * Transactions need a replica-set member or a mongos (`setName` / `msg: "isdbgrid"`) that
+ * hands out logical sessions; a standalone server answers `hello` with neither.
+ */
+async function supportsTransactions(connection: mongoose.Connection): Promise<boolean> {
+  const hello = (await connection.db!.admin().command({ hello: 1 })) as { setName?: string; msg?: string; logicalSessionTimeoutMinutes?: number | null };
+  return (typeof hello.setName === "string" || hello.msg === "isdbgrid") && hello.logicalSessionTimeoutMinutes != null;
 }
 
 /** The database named in a mongodb:// URI's path, if any (mongodb://host/mydb). */
@@ -92,10 +116,22 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
     SecurityEvent: model(connection, SecurityEvent),
   };
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));
+  const transactions = await supportsTransactions(connection);
   return {
     connection,
     models,
     embedded,
+    transactions,
+    async transaction<T>(fn: (session: TxnSession) => Promise<T>): Promise<T> {
+      if (!transactions) return fn(undefined);
+      const session = await connection.startSession();
+      try {
+        // Majority commit: a committed message survives a failover, so its seq never reappears.
+        return await session.withTransaction(() => fn(session), { writeConcern: { w: "majority" } });
+      } finally {
+        await session.endSession();
+      }
+    },
     async ping() {
       try {
         await connection.db!.admin().command({ ping: 1 });

@@ -14,6 +14,7 @@ import type { Mailer } from "./mail/mailer.js";
 import type { AppPubSub } from "./pubsub.js";
 import { ConversationService } from "./modules/conversation/conversation.service.js";
 import { MessageService } from "./modules/message/message.service.js";
+import { HighWater } from "./modules/conversation/high-water.js";
 import { GroupService } from "./modules/group/group.service.js";
 import { GroupInvitationService } from "./modules/group/group-invitation.service.js";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
@@ -43,6 +44,8 @@ export interface AppServices {
   pubSub: AppPubSub;
   conversations: ConversationService;
   messages: MessageService;
+  /** Tells live messageAdded streams of this instance about committed messages whose event they missed. */
+  highWater: HighWater;
   groups: GroupService;
   groupInvitations: GroupInvitationService;
   calls: CallService;
@@ -70,7 +73,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     perUser: { limit: config.uploadRateLimit, windowSeconds: 10 * 60 },
     imageMaxPixels: config.imageMaxPixels,
     onError: (e) => logError(e, "upload purge"),
-  });
+  }, db);
   const guard = new AbuseGuard(rateLimiter, config.limits);
   const audit = new AuditService(db.models, config.auditRetentionDays, (e) => logError(e, "security log"));
   const sessions = new SessionService(db.models, pubSub, {
@@ -96,8 +99,10 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     contacts,
     pubSub,
     conversations,
-    messages: new MessageService(db.models, conversations, contacts, pubSub, guard),
-    groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit),
+    messages: new MessageService(db.models, conversations, contacts, pubSub, guard, db),
+    // Its timer runs only while streams are watched, so it ends with the server's last socket.
+    highWater: new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check")),
+    groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit, db),
     groupInvitations,
     calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, guard, onError: (e) => logError(e, "call ring timeout") }),
     presence: new PresenceService(

@@ -2,9 +2,16 @@
  * Live event streams for subscriptions.
  *
  * One conversation, with replay: subscribe to the topic first (events queue up), read every
- * message with seq > afterSeq from the database, then drain the live queue skipping seqs
- * already sent. Concurrent senders can publish out of seq order, so a jump in seq is filled
- * from the database before going on: no message is lost or doubled.
+ * message with seq > afterSeq from the database, then continue live. Messages are released
+ * strictly in seq order, each once (a seq at or below the last delivered is dropped, so an
+ * event published twice — a retried send — is harmless). A missing seq is read from the
+ * database until it is there, never skipped on a timer: sends are transactions, so
+ * `last_seq >= N` committed means message N is stored (README "Order and delivery"). Gaps come
+ * from concurrent senders publishing out of order, and from lost events, which the per-instance
+ * high-water check (high-water.ts) finds without waiting for a later message. Fills are one at
+ * a time per stream, with back-off, and shared between streams at the same position.
+ * Only on a standalone database (no transactions) can a seq stay empty for good; such a hole is
+ * passed after STANDALONE_HOLE_MS.
  *
  * All of the viewer's conversations: the topics of every conversation they belong to, plus
  * their user topic, which announces conversations joined or left so the set follows along.
@@ -20,11 +27,20 @@ import type { ConversationEvent, UserEvent } from "../../pubsub.js";
 import { forbidden } from "../../errors.js";
 import { StreamError } from "../../subscriptions/stream-error.js";
 import type { ConversationRef } from "./conversation.service.js";
-import type { MessageView } from "../message/message.view.js";
+import type { AfterRead } from "./high-water.js";
 
-/** How long a seq gap may stay open (a sender between its $inc and its insert) before it is skipped. */
-const GAP_WAIT_MS = 3000;
-const GAP_POLL_MS = 200;
+/** First wait before a gap fill: the missing event is usually only a moment behind the one that showed the gap. */
+const FILL_FIRST_DELAY_MS = 20;
+/** Back-off cap between fills of a gap that is still open. */
+const FILL_MAX_DELAY_MS = 2000;
+/** Messages read per query by a fill (a long replay takes several). */
+const FILL_PAGE = 500;
+/**
+ * Standalone database only (no transactions): a seq may have no message for good (a crash
+ * between the seq `$inc` and the insert). Such a hole is passed once it has stayed open this
+ * long with later messages stored. With transactions no hole exists and none is ever skipped.
+ */
+const STANDALONE_HOLE_MS = 30_000;
 
 export type AddedEvent = Extract<ConversationEvent, { type: "message.added" }>;
 
@@ -59,18 +75,32 @@ export function stoppable<T>(source: AsyncIterator<T>, closeSource: () => unknow
 /**
  * The messages of one conversation for one subscriber, as a hand-written async iterator with
  * its own queue: the topic listener pushes straight into it (fan-out to thousands of
- * subscribers pays no promise chain per hop). Events are released strictly in seq order.
+ * subscribers pays no promise chain per hop). Events are released strictly in seq order, each
+ * seq once.
+ *
+ * A missing seq is read from the database until it is there, never skipped on a timer: an
+ * event for N+1 before N (concurrent senders), or the high-water check (high-water.ts) saying
+ * `last_seq` is past what was delivered (an event lost), opens a fill. One fill runs at a time
+ * per stream, after a short wait that doubles while the gap stays open; streams at the same
+ * position share one query.
  */
 class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamError> {
   private readonly ready: Array<AddedEvent | StreamError> = [];
   private readonly held = new Map<number, AddedEvent>();
   private waiter: ((r: IteratorResult<AddedEvent | StreamError>) => void) | null = null;
   private closed = false;
-  private filling = false;
   private replaying: boolean;
-  private gapSince = 0;
-  private gapTimer: NodeJS.Timeout | null = null;
+  private filling = false;
+  private fillTimer: NodeJS.Timeout | null = null;
+  /** Fills in a row that found nothing new (the back-off exponent). */
+  private idleFills = 0;
+  /** The highest seq known to be committed: from events and from the high-water check. */
+  private known: number;
+  /** Standalone only: since when the next seq has been missing with later ones stored. */
+  private holeSince = 0;
+  private readonly topic: string;
   private readonly unlisten: () => void;
+  private readonly unwatch: () => void;
 
   constructor(
     private readonly services: AppServices,
@@ -79,13 +109,13 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
     private last: number,
     replayFrom: number | null,
   ) {
+    this.known = last;
+    this.topic = conversation._id.toHexString();
     // Listen before reading the database: nothing published from here on is missed.
-    this.unlisten = services.pubSub.listen("CONVERSATION", conversation._id.toHexString(), (ev) => this.onEvent(ev));
+    this.unlisten = services.pubSub.listen("CONVERSATION", this.topic, (ev) => this.onEvent(ev));
+    this.unwatch = services.highWater.watch(this.topic, { delivered: () => this.last, nudge: (lastSeq) => this.nudge(lastSeq) });
     this.replaying = replayFrom !== null;
-    if (replayFrom !== null) void this.fill().finally(() => {
-      this.replaying = false;
-      this.release();
-    });
+    if (replayFrom !== null) void this.fill();
   }
 
   private onEvent(ev: ConversationEvent): void {
@@ -95,9 +125,26 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
     this.release();
   }
 
-  /** Moves contiguous held events to the ready queue; opens a gap fill when one is missing. */
+  /** The high-water check: the database's last seq is past what this stream delivered. */
+  private nudge(lastSeq: number): void {
+    if (this.closed || lastSeq <= this.known) return;
+    this.known = lastSeq;
+    this.release();
+  }
+
+  /** Moves contiguous held events to the ready queue; schedules a fill while something is missing. */
   private release(): void {
-    if (this.replaying) return;
+    if (this.replaying || this.closed) return;
+    this.drain();
+    if (this.held.size === 0 && this.known <= this.last) {
+      this.idleFills = 0;
+      this.holeSince = 0;
+      return;
+    }
+    this.scheduleFill();
+  }
+
+  private drain(): void {
     while (this.held.has(this.last + 1)) {
       const ev = this.held.get(this.last + 1)!;
       this.held.delete(this.last + 1);
@@ -105,50 +152,68 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
       this.deliver(ev);
     }
     for (const seq of this.held.keys()) if (seq <= this.last) this.held.delete(seq);
-    if (this.held.size === 0) {
-      this.gapSince = 0;
-      return;
-    }
-    this.gapSince ||= Date.now();
-    if (Date.now() - this.gapSince > GAP_WAIT_MS) {
-      // A seq that never got a message (a failed send): skip the hole.
-      this.last = Math.min(...this.held.keys()) - 1;
-      this.gapSince = 0;
-      this.release();
-      return;
-    }
-    if (!this.filling) void this.fill().then(() => this.release());
-    this.gapTimer ??= setTimeout(() => {
-      this.gapTimer = null;
-      this.release();
-    }, GAP_POLL_MS);
+    for (const seq of this.held.keys()) if (seq > this.known) this.known = seq;
   }
 
-  /** Reads the messages after `last` from the database (replay, and seq gaps from concurrent senders). */
+  /** One fill at a time, after a wait that doubles with each fill that found nothing. */
+  private scheduleFill(): void {
+    if (this.filling || this.fillTimer || this.closed) return;
+    const delay = Math.min(FILL_FIRST_DELAY_MS * 2 ** this.idleFills, FILL_MAX_DELAY_MS);
+    this.fillTimer = setTimeout(() => {
+      this.fillTimer = null;
+      void this.fill();
+    }, delay);
+    this.fillTimer.unref?.();
+  }
+
+  /** Reads the messages after `last` from the database (replay, gaps, lost events). */
   private async fill(): Promise<void> {
     if (this.filling || this.closed) return;
     this.filling = true;
+    const before = this.last;
+    let read = false;
     try {
-      const [messages, snapshot] = await Promise.all([
-        this.services.messages.after(this.conversation, this.last),
-        this.services.conversations.snapshot(this.conversation._id),
-      ]);
-      if (!snapshot) return;
-      for (const message of messages) {
-        if (message.seq <= this.last) continue;
-        if (!this.held.has(message.seq)) this.held.set(message.seq, { type: "message.added", message, conversation: snapshot });
+      for (;;) {
+        const from = this.last;
+        const { messages, snapshot } = await this.services.highWater.readAfter(this.topic, from, () => readAfter(this.services, this.conversation, from));
+        if (this.closed || !snapshot) return;
+        for (const message of messages) {
+          if (message.seq > this.last && !this.held.has(message.seq)) this.held.set(message.seq, { type: "message.added", message, conversation: snapshot });
+        }
+        this.drain();
+        if (messages.length < FILL_PAGE || this.last === from) break;
       }
+      read = true;
       // Replay is over once the database has been read: release in order from here.
       this.replaying = false;
-      while (this.held.has(this.last + 1)) {
-        const ev = this.held.get(this.last + 1)!;
-        this.held.delete(this.last + 1);
-        this.last += 1;
-        this.deliver(ev);
-      }
+    } catch (err) {
+      this.services.highWater.report(err);
     } finally {
       this.filling = false;
     }
+    if (this.closed) return;
+    this.idleFills = this.last > before ? 0 : this.idleFills + 1;
+    if (read) this.passStandaloneHole();
+    if (this.replaying) this.scheduleFill();
+    else this.release();
+  }
+
+  /**
+   * Without transactions a seq can stay empty for good (see STANDALONE_HOLE_MS): pass it once
+   * it has been missing that long. Never used when the database has transactions.
+   */
+  private passStandaloneHole(): void {
+    if (this.services.db.transactions) return;
+    if (this.held.size === 0 && this.known <= this.last) {
+      this.holeSince = 0;
+      return;
+    }
+    this.holeSince ||= Date.now();
+    if (Date.now() - this.holeSince < STANDALONE_HOLE_MS) return;
+    this.holeSince = 0;
+    if (this.held.size > 0) this.last = Math.min(...this.held.keys()) - 1;
+    else this.known = this.last;
+    this.drain();
   }
 
   /** The viewer lost the conversation: a FORBIDDEN result, then the end (nothing held is sent). */
@@ -174,9 +239,13 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
   }
 
   return(): Promise<IteratorResult<AddedEvent | StreamError>> {
-    this.closed = true;
-    this.unlisten();
-    if (this.gapTimer) clearTimeout(this.gapTimer);
+    if (!this.closed) {
+      this.closed = true;
+      this.unlisten();
+      this.unwatch();
+    }
+    if (this.fillTimer) clearTimeout(this.fillTimer);
+    this.fillTimer = null;
     this.waiter?.({ done: true, value: undefined });
     this.waiter = null;
     return Promise.resolve({ done: true, value: undefined });
@@ -185,6 +254,12 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
   [Symbol.asyncIterator](): AsyncIterableIterator<AddedEvent | StreamError> {
     return this;
   }
+}
+
+/** One page of messages after `afterSeq`, and the conversation's snapshot for their events. */
+async function readAfter(services: AppServices, conversation: ConversationRef, afterSeq: number): Promise<AfterRead> {
+  const [messages, snapshot] = await Promise.all([services.messages.after(conversation, afterSeq, FILL_PAGE), services.conversations.snapshot(conversation._id)]);
+  return { messages, snapshot };
 }
 
 /** True when a revocation concerns this viewer. */

@@ -6,7 +6,7 @@
  */
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
-import type { Models } from "../../database.js";
+import type { Database, Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
@@ -38,6 +38,7 @@ export class GroupService {
     private readonly invitations: GroupInvitationService,
     private readonly guard: AbuseGuard,
     private readonly audit: AuditService,
+    private readonly db: Pick<Database, "transaction">,
   ) {}
 
   /** Group admin actions go to the acting admin's security log. */
@@ -94,17 +95,15 @@ export class GroupService {
     const icon = input.iconId ? (await this.media.ownImage(viewerId, input.iconId, "iconId"))._id.toHexString() : null;
     const id = new Types.ObjectId();
     const all = [creator, ...members];
-    // The conversation first: a group is never visible without the place its messages go.
-    await this.models.Conversation.create({ _id: id, kind: "group", members: all.map((user_id) => ({ user_id })), last_seq: 0 });
-    const group = await this.models.Group.create({
-      _id: id,
-      name: input.name.trim(),
-      description: input.description ?? null,
-      icon,
-      creator_id: creator,
-      members: all,
-      admins: [creator],
-      is_active: true,
+    // The group and its conversation in one transaction (when the database has them): a crash
+    // in between leaves neither. Without transactions the conversation goes first, so a group is
+    // never visible without the place its messages go (a lone conversation has no group to show).
+    const [group] = await this.db.transaction(async (session) => {
+      await this.models.Conversation.create([{ _id: id, kind: "group", members: all.map((user_id) => ({ user_id })), last_seq: 0 }], { session });
+      return this.models.Group.create(
+        [{ _id: id, name: input.name.trim(), description: input.description ?? null, icon, creator_id: creator, members: all, admins: [creator], is_active: true }],
+        { session },
+      );
     });
     await this.invitations.invite(id, creator, invite);
     await this.announce(group, all, true);

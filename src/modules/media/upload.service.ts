@@ -16,7 +16,7 @@ import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import { fileTypeFromBuffer } from "file-type";
 import { parseStream } from "music-metadata";
-import { BACKGROUND_COMMENT, type Models } from "../../database.js";
+import { BACKGROUND_COMMENT, type Database, type Models, type TxnSession } from "../../database.js";
 import { AppError, ErrorCode, badInput, notFound, type FieldError } from "../../errors.js";
 import { parseId } from "../../common/ids.js";
 import type { RateLimiter, RateRule } from "../../auth/rate-limiter.js";
@@ -83,6 +83,7 @@ export class UploadService {
     private readonly storage: BlobStorage,
     private readonly signer: UrlSigner,
     private readonly options: UploadOptions,
+    private readonly db: Pick<Database, "transaction">,
   ) {}
 
   startTimers(): void {
@@ -211,12 +212,12 @@ export class UploadService {
     const derived: string[] = [];
     try {
       if (!kind) {
-        const file = await this.models.File.create({
-          _id: upload._id, filename: upload.storage_key, original_filename: upload.original_filename, file_size: size,
-          mime_type: declared, uploader_id: viewer, download_count: 0, is_deleted: false,
-        });
-        await this.models.Upload.deleteOne({ _id: upload._id });
-        return file;
+        return await this.settle(upload._id, (session) =>
+          this.models.File.create([{
+            _id: upload._id, filename: upload.storage_key, original_filename: upload.original_filename, file_size: size,
+            mime_type: declared, uploader_id: viewer, download_count: 0, is_deleted: false,
+          }], { session }),
+        );
       }
       const fields: Partial<Media> = { filename: upload.storage_key, file_size: size, optimized: false };
       let replacedOriginal = false;
@@ -229,11 +230,12 @@ export class UploadService {
         const duration = await this.durationOf(upload, declared, size);
         if (duration !== null) fields.duration = duration;
       }
-      const media = await this.models.Media.create({
-        _id: upload._id, original_filename: upload.original_filename, media_type: kind, mime_type: declared,
-        uploader_id: viewer, view_count: 0, is_deleted: false, ...fields,
-      });
-      await this.models.Upload.deleteOne({ _id: upload._id });
+      const media = await this.settle(upload._id, (session) =>
+        this.models.Media.create([{
+          _id: upload._id, original_filename: upload.original_filename, media_type: kind, mime_type: declared,
+          uploader_id: viewer, view_count: 0, is_deleted: false, ...fields,
+        }], { session }),
+      );
       if (replacedOriginal) await this.storage.delete(upload.storage_key);
       return media;
     } catch (err) {
@@ -242,6 +244,20 @@ export class UploadService {
       await this.models.Upload.updateOne({ _id: upload._id, status: "completing" }, { $set: { status: "received" } });
       throw err;
     }
+  }
+
+  /**
+   * The completed Media/File and the end of its upload ticket, in one transaction when the
+   * database has them: a crash in between leaves the ticket (retried) or the result, never both.
+   * Without transactions a crash leaves both; a retried completeUpload then returns the result.
+   */
+  private async settle<T>(uploadId: Types.ObjectId, create: (session: TxnSession) => Promise<T[]>): Promise<T> {
+    const [made] = await this.db.transaction(async (session) => {
+      const out = await create(session);
+      await this.models.Upload.deleteOne({ _id: uploadId }, { session });
+      return out;
+    });
+    return made;
   }
 
   /** Dimensions, a thumbnail and maybe a metadata-free served copy (see image.ts), or why the image is refused. */

@@ -1,14 +1,24 @@
 /**
  * Sending, editing, deleting, history and search of messages.
  *
- * Order and idempotency: a send first looks up (sender, clientMessageId); then one atomic
- * `$inc` of the conversation's `last_seq` allocates the seq (and advances the sender's own
- * watermarks, since sending reads everything before it); then the message is inserted under a
- * unique (conversation_id, seq) index. Events are published only after the write.
+ * Order and idempotency (README "Order and delivery"): a send first looks up (sender,
+ * clientMessageId) — a retry of a stored message is answered with it, and its event published
+ * again. Otherwise, in ONE transaction when the database has them (see Database.transactions):
+ * the conversation's `last_seq` `$inc` allocates the seq (with last_message_id), the message is
+ * inserted under the unique (conversation_id, seq) and (sender_id, client_message_id) indexes,
+ * the attachment is back-linked and the sender's own marks move to the seq. Any failure aborts
+ * all of it, the seq included, so seqs are gap-free: `last_seq >= N` committed means message N
+ * exists. Sends of one conversation run one at a time in this instance (KeyedQueue), so only
+ * other instances conflict (WriteConflict, retried by withTransaction).
+ *
+ * Without transactions (a standalone server) the same writes run one by one; a failure after the
+ * `$inc` gives the seq back when still last, else fills it with a deleted placeholder (see
+ * `release`). Only a crash in between can leave a hole there. Events are published after commit.
  */
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
-import type { Models } from "../../database.js";
+import type { Database, Models, TxnSession } from "../../database.js";
+import { KeyedQueue } from "../../common/keyed-queue.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { validatePage, type Connection, type PageArgs, paginate } from "../../common/connection.js";
@@ -43,6 +53,16 @@ interface Draft {
 
 type AnyMessage = DocumentType<DirectMessage> | DocumentType<GroupMessageDoc>;
 
+/** What a send's writes produced: a new message with its seq, or the stored one of a retry. */
+type Stored = { fresh: true; message: AnyMessage; seq: number; updatedAt: Date | undefined } | { fresh: false; message: AnyMessage };
+
+/** Without transactions: a send failed after taking `seq` (the failure is `cause`). */
+class SeqTaken extends Error {
+  constructor(readonly seq: number, readonly id: Types.ObjectId, override readonly cause: unknown) {
+    super("send failed after its seq was allocated");
+  }
+}
+
 export class MessageService {
   constructor(
     private readonly models: Models,
@@ -50,7 +70,11 @@ export class MessageService {
     private readonly contacts: ContactService,
     private readonly pubSub: AppPubSub,
     private readonly guard: AbuseGuard,
+    private readonly db: Pick<Database, "transaction" | "transactions">,
   ) {}
+
+  /** Sends of one conversation, one at a time in this instance (entries live while busy). */
+  private readonly sendQueue = new KeyedQueue();
 
   /** Content rules of SendMessageInput, and the attachment: the sender's own upload of a fitting kind. */
   private async draft(senderId: Types.ObjectId, input: SendMessageInput | SendGroupMessageInput): Promise<Draft> {
@@ -88,11 +112,11 @@ export class MessageService {
   }
 
   /** Seed 004's back-reference from an upload to the (first) message carrying it. */
-  private async linkAttachment(attachment: NonNullable<Draft["attachment"]>, kind: Conversation["kind"], messageId: Types.ObjectId): Promise<void> {
+  private async linkAttachment(attachment: NonNullable<Draft["attachment"]>, kind: Conversation["kind"], messageId: Types.ObjectId, session: TxnSession): Promise<void> {
     const field = kind === "group" ? "group_message_id" : "message_id";
     const unlinked = { message_id: mongoose.trusted({ $exists: false }), group_message_id: mongoose.trusted({ $exists: false }) };
-    if (attachment.media_id) await this.models.Media.updateOne({ _id: attachment.media_id, ...unlinked }, { $set: { [field]: messageId } });
-    if (attachment.file_id) await this.models.File.updateOne({ _id: attachment.file_id, ...unlinked }, { $set: { [field]: messageId } });
+    if (attachment.media_id) await this.models.Media.updateOne({ _id: attachment.media_id, ...unlinked }, { $set: { [field]: messageId } }, { session });
+    if (attachment.file_id) await this.models.File.updateOne({ _id: attachment.file_id, ...unlinked }, { $set: { [field]: messageId } }, { session });
   }
 
   private async sender(viewerId: string): Promise<DocumentType<User>> {
@@ -105,10 +129,10 @@ export class MessageService {
     const sender = await this.sender(viewerId);
     const recipientId = parseId(input.recipientId, "recipientId");
     if (recipientId.equals(sender._id)) throw badInput([{ field: "recipientId", message: "you cannot message yourself" }]);
-    if (input.clientMessageId) {
-      const existing = await this.models.DirectMessage.findOne({ sender_id: sender._id, client_message_id: input.clientMessageId });
-      if (existing) return messageView(existing, sender);
-    }
+    const model = this.models.DirectMessage as unknown as mongoose.Model<AnyMessage>;
+    // A retry of a stored message is answered (and its event published again) before any limit.
+    const known = await this.existing(model, sender, input.clientMessageId);
+    if (known) return known;
     const recipient = await this.models.User.findById(recipientId);
     if (!recipient) throw notFound("User");
     if (!recipient.is_active) throw forbidden("This user is not active");
@@ -119,18 +143,15 @@ export class MessageService {
     await this.guard.message(viewerId);
     const draft = await this.draft(sender._id, input);
     const conv = await this.conversations.directFor(sender._id, recipientId);
-    return this.commit(conv, sender, draft, (seq, id) =>
-      this.models.DirectMessage.create({ _id: id, conversation_id: conv._id, seq, sender_id: sender._id, recipient_id: recipientId, status: "sent", is_deleted: false, ...draft }),
-    );
+    return this.commit(conv, sender, draft, model, (seq) => ({ conversation_id: conv._id, seq, sender_id: sender._id, recipient_id: recipientId, status: "sent", is_deleted: false }));
   }
 
   async sendGroup(viewerId: string, input: SendGroupMessageInput): Promise<MessageView> {
     const sender = await this.sender(viewerId);
     const groupId = parseId(input.groupId, "groupId");
-    if (input.clientMessageId) {
-      const existing = await this.models.GroupMessage.findOne({ sender_id: sender._id, client_message_id: input.clientMessageId });
-      if (existing) return messageView(existing, sender);
-    }
+    const model = this.models.GroupMessage as unknown as mongoose.Model<AnyMessage>;
+    const known = await this.existing(model, sender, input.clientMessageId);
+    if (known) return known;
     // Membership by query, not by loading the member list (up to 1,024 ids).
     const group = await this.models.Group.findOne({ _id: groupId, members: sender._id }, { is_active: 1 }).lean();
     // Unknown and not-a-member answer alike (existence is not revealed).
@@ -140,48 +161,52 @@ export class MessageService {
     const draft = await this.draft(sender._id, input);
     const conv = await this.models.Conversation.findById(groupId).lean();
     if (!conv) throw notFound("Conversation");
-    return this.commit(conv as Conversation, sender, draft, (seq, id) =>
-      this.models.GroupMessage.create({ _id: id, conversation_id: conv._id, group_id: groupId, seq, sender_id: sender._id, read_by: [], is_deleted: false, ...draft }),
-    );
+    return this.commit(conv as Conversation, sender, draft, model, (seq) => ({ conversation_id: conv._id, group_id: groupId, seq, sender_id: sender._id, read_by: [], is_deleted: false }));
   }
 
   /**
-   * Allocates the seq, inserts, publishes. A duplicate clientMessageId race returns the winner.
+   * An already stored message with this clientMessageId (a retry), or null. Its `message.added`
+   * is published again: if the first attempt's instance died between commit and publish, live
+   * subscribers still get it (they drop seqs they already have).
+   */
+  private async existing(model: mongoose.Model<AnyMessage>, sender: DocumentType<User>, clientMessageId: string | null | undefined): Promise<MessageView | null> {
+    if (!clientMessageId) return null;
+    const found = await model.findOne({ sender_id: sender._id, client_message_id: clientMessageId });
+    return found ? this.republish(found, sender) : null;
+  }
+
+  private async republish(message: AnyMessage, sender: DocumentType<User>): Promise<MessageView> {
+    const view = messageView(message, sender);
+    const snapshot = await this.conversations.snapshot(message.conversation_id);
+    if (snapshot) this.pubSub.publish("CONVERSATION", view.conversationId, { type: "message.added", message: view, conversation: snapshot });
+    return view;
+  }
+
+  /**
+   * Stores the message and publishes it. Sends of one conversation run one at a time in this
+   * instance (see KeyedQueue); `store` does the writes. A duplicate clientMessageId that won a
+   * race is returned (and published again) instead of a new message.
    * The event's conversation snapshot is the one read before sending, with the new seq and the
    * sender's marks applied: big groups are not read back after every message.
    */
-  private async commit(conv: Conversation, sender: DocumentType<User>, draft: Draft, insert: (seq: number, id: Types.ObjectId) => Promise<AnyMessage>): Promise<MessageView> {
-    const id = new Types.ObjectId();
+  private async commit(conv: Conversation, sender: DocumentType<User>, draft: Draft, model: mongoose.Model<AnyMessage>, fields: (seq: number) => Record<string, unknown>): Promise<MessageView> {
     const sharesRead = sender.settings?.read_receipts_enabled !== false;
-    const allocated = await this.models.Conversation.findOneAndUpdate(
-      { _id: conv._id },
-      { $inc: { last_seq: 1 }, $set: { last_message_id: id } },
-      { returnDocument: "after", projection: { last_seq: 1, updated_at: 1 } },
-    ).lean();
-    if (!allocated) throw notFound("Conversation");
-    const seq = allocated.last_seq;
-    let message: AnyMessage;
+    let stored: Stored;
     try {
-      message = await insert(seq, id);
-      if (draft.attachment) await this.linkAttachment(draft.attachment, conv.kind, id);
+      stored = await this.sendQueue.run(conv._id.toHexString(), () => this.store(conv, sender, draft, model, fields, sharesRead));
     } catch (err) {
       if ((err as { code?: number }).code === 11000 && draft.client_message_id) {
-        // Another request with the same clientMessageId won: give the seq back if still last.
-        await this.models.Conversation.updateOne({ _id: conv._id, last_seq: seq }, { $inc: { last_seq: -1 } });
-        const winner = (await this.models.DirectMessage.findOne({ sender_id: sender._id, client_message_id: draft.client_message_id })) ??
-          (await this.models.GroupMessage.findOne({ sender_id: sender._id, client_message_id: draft.client_message_id }));
-        if (winner) return messageView(winner, sender);
+        const winner = await model.findOne({ sender_id: sender._id, client_message_id: draft.client_message_id });
+        if (winner) return this.republish(winner, sender);
       }
       throw err;
     }
-    // Sending reads everything before it: the sender's own marks move to the new seq.
-    const marks: Record<string, number> = { "members.$[me].read_seq": seq, "members.$[me].delivered_seq": seq };
-    if (sharesRead) marks["members.$[me].shared_read_seq"] = seq;
-    await this.models.Conversation.updateOne({ _id: conv._id }, { $max: marks }, { arrayFilters: [{ "me.user_id": sender._id }], timestamps: false });
+    if (!stored.fresh) return this.republish(stored.message, sender);
+    const { message, seq } = stored;
     const snapshot = snapshotOf(conv);
     snapshot.lastSeq = Math.max(snapshot.lastSeq, seq);
-    snapshot.lastMessageId = id.toHexString();
-    snapshot.updatedAt = new Date(allocated.updated_at ?? Date.now()).toISOString();
+    snapshot.lastMessageId = message._id.toHexString();
+    snapshot.updatedAt = new Date(stored.updatedAt ?? Date.now()).toISOString();
     const me = snapshot.members.find((m) => m.userId === sender._id.toHexString());
     if (me) {
       me.readSeq = Math.max(me.readSeq, seq);
@@ -191,6 +216,61 @@ export class MessageService {
     const view = messageView(message, sender);
     this.pubSub.publish("CONVERSATION", view.conversationId, { type: "message.added", message: view, conversation: snapshot });
     return view;
+  }
+
+  /**
+   * The writes of one send, as ONE transaction when the database has them: the seq `$inc` with
+   * last_message_id, the insert, the attachment's back-link and the sender's own marks (sending
+   * reads everything before it). A seq is therefore taken only by a message that is stored:
+   * `last_seq >= N` committed means message N exists.
+   * Idempotency inside the transaction is the unique (sender, clientMessageId) index: a retry
+   * whose first attempt committed meanwhile fails its insert, which aborts the transaction (its
+   * seq with it), and `commit` answers with the stored message. One racing with an open first
+   * attempt gets a WriteConflict and is re-run by withTransaction until that one has settled.
+   * (A lookup inside the transaction would add a read per send and decide nothing more: the
+   * lookup in sendDirect/sendGroup is the cheap answer to an ordinary retry.)
+   */
+  private async store(conv: Conversation, sender: DocumentType<User>, draft: Draft, model: mongoose.Model<AnyMessage>, fields: (seq: number) => Record<string, unknown>, sharesRead: boolean): Promise<Stored> {
+    try {
+      return await this.db.transaction(async (session) => {
+        const id = new Types.ObjectId();
+        const allocated = await this.models.Conversation.findOneAndUpdate(
+          { _id: conv._id },
+          { $inc: { last_seq: 1 }, $set: { last_message_id: id } },
+          { returnDocument: "after", projection: { last_seq: 1, updated_at: 1 }, session },
+        ).lean();
+        if (!allocated) throw notFound("Conversation");
+        const seq = allocated.last_seq;
+        try {
+          const [message] = await model.create([{ _id: id, ...fields(seq), ...draft }], { session });
+          if (draft.attachment) await this.linkAttachment(draft.attachment, conv.kind, id, session);
+          const marks: Record<string, number> = { "members.$[me].read_seq": seq, "members.$[me].delivered_seq": seq };
+          if (sharesRead) marks["members.$[me].shared_read_seq"] = seq;
+          await this.models.Conversation.updateOne({ _id: conv._id }, { $max: marks }, { arrayFilters: [{ "me.user_id": sender._id }], timestamps: false, session });
+          return { fresh: true as const, message, seq, updatedAt: allocated.updated_at };
+        } catch (err) {
+          // In a transaction the abort gives the seq back; without one it is ours to release.
+          throw session ? err : new SeqTaken(seq, id, err);
+        }
+      });
+    } catch (err) {
+      if (!this.db.transactions && err instanceof SeqTaken) await this.release(conv, err, model, fields);
+      throw err instanceof SeqTaken ? err.cause : err;
+    }
+  }
+
+  /**
+   * Standalone fallback (no transactions), after a send failed between taking seq N and storing
+   * message N: give N back when it is still the last seq; otherwise keep the sequence gap-free
+   * with a deleted placeholder at N, so streams never wait for a message that will not come.
+   * Only a crash between the two writes can still leave a hole there (README: Delivery).
+   */
+  private async release(conv: Conversation, taken: SeqTaken, model: mongoose.Model<AnyMessage>, fields: (seq: number) => Record<string, unknown>): Promise<void> {
+    const { seq } = taken;
+    const previous = await model.findOne({ conversation_id: conv._id, seq: seq - 1 }, { _id: 1 }).lean();
+    const back = await this.models.Conversation.updateOne({ _id: conv._id, last_seq: seq }, { $inc: { last_seq: -1 }, $set: { last_message_id: previous?._id ?? null } });
+    if (back.modifiedCount === 1) return;
+    await model.create({ _id: taken.id, ...fields(seq), content: "", message_type: MessageKind.TEXT, attachment: null, is_deleted: true }).catch(() => undefined);
   }
 
   /** A message by id from either collection, with the viewer's right to read it checked (by query). */
@@ -288,10 +368,10 @@ export class MessageService {
     };
   }
 
-  /** Messages with seq > afterSeq in order (subscription replay). */
-  async after(conversation: { _id: Types.ObjectId; kind: "direct" | "group" }, afterSeq: number): Promise<MessageView[]> {
+  /** Messages with seq > afterSeq in order, at most `limit` (subscription replay and gap fills). */
+  async after(conversation: { _id: Types.ObjectId; kind: "direct" | "group" }, afterSeq: number, limit = 0): Promise<MessageView[]> {
     const model = (conversation.kind === "group" ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
-    const docs = await model.find({ conversation_id: conversation._id, seq: mongoose.trusted({ $gt: afterSeq }) }).sort({ seq: 1 });
+    const docs = await model.find({ conversation_id: conversation._id, seq: mongoose.trusted({ $gt: afterSeq }) }).sort({ seq: 1 }).limit(limit);
     return docs.map((d) => messageView(d));
   }
 

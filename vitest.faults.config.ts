@@ -14,7 +14,7 @@ export default defineConfig({
   test: {
     include: ["test/faults/**/*.faults.ts"],
     // Compiles dist/: the harness runs `node dist/index.js` and `node dist/embedded-mongo/cli.js`.
-    globalSetup: ["test/global-setup.ts"],
+    globalSetup: ["test/faults/global-setup.ts"],
     testTimeout: 15 * 60_000,
     hookTimeout: 120_000,
     pool: "forks",

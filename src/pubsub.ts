@@ -97,27 +97,15 @@ export type AppPubSub = PubSub<Topics> & {
    * message fan-out): no async iterator between the event and the subscriber.
    */
   listen<K extends keyof Topics>(routingKey: K, id: string, fn: (payload: Topics[K][1]) => void): () => void;
-  /**
-   * Called when events from the other instances may have been missed and flow again (Redis
-   * came back after an outage): streams re-read what they may have lost from the database.
-   * Never called without Redis.
-   */
-  onResync(fn: () => void): () => void;
 };
 
-function withListen(pubSub: PubSub<Topics>, target: EventTarget, resync: EventTarget = new EventTarget()): AppPubSub {
-  setMaxListeners(0, resync);
+function withListen(pubSub: PubSub<Topics>, target: EventTarget): AppPubSub {
   return Object.assign(pubSub, {
     listen<K extends keyof Topics>(routingKey: K, id: string, fn: (payload: Topics[K][1]) => void): () => void {
       const topic = `${routingKey}:${id}`;
       const handler = (event: Event) => fn((event as CustomEvent<Topics[K][1]>).detail);
       target.addEventListener(topic, handler);
       return () => target.removeEventListener(topic, handler);
-    },
-    onResync(fn: () => void): () => void {
-      const handler = () => fn();
-      resync.addEventListener("resync", handler);
-      return () => resync.removeEventListener("resync", handler);
     },
   });
 }
@@ -224,18 +212,10 @@ export function createAppPubSub(redisUrl: string | null, onRedisError: (err: Err
     unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(() => 0),
   };
   const eventTarget = localFirstRedisTarget(randomBytes(8).toString("hex"), safePublisher.publish, safeSubscriber);
-  // After an outage, events of the other instances published meanwhile never arrived.
-  const resync = new EventTarget();
-  let lost = false;
-  subscribeClient.on("close", () => (lost = true));
-  subscribeClient.on("ready", () => {
-    if (!lost) return;
-    lost = false;
-    // ioredis re-subscribes on "ready": a PING answered after it means the channels are back.
-    void subscribeClient.ping().catch(() => undefined).then(() => resync.dispatchEvent(new Event("resync")));
-  });
+  // Events other instances published while Redis was away never arrive: the streams' own
+  // high-water check (conversation/high-water.ts) finds the messages among them in the database.
   return {
-    pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget, resync),
+    pubSub: withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget),
     async ping() {
       // ioredis reconnects (and re-subscribes) by itself; until then the status is not "ready".
       if (publishClient.status !== "ready" || subscribeClient.status !== "ready") return false;

@@ -79,6 +79,8 @@ export interface ReliabilityConfig {
   readonly maxInFlightRequests: number;
   /** Event-loop delay (p99 over the last second, ms) past which new requests are shed; 0: off (MAX_EVENT_LOOP_DELAY_MS). */
   readonly maxEventLoopDelayMs: number;
+  /** A standing queue: the fastest request of the last half second took longer (ms); 0: off (MAX_REQUEST_DELAY_MS). */
+  readonly maxRequestDelayMs: number;
   /** The Retry-After (seconds) of a shed request (SHED_RETRY_AFTER_SECONDS). */
   readonly shedRetryAfterSeconds: number;
   /** WebSocket ping interval; a socket that has not answered the previous ping is terminated (WS_PING_INTERVAL_MS). */
@@ -319,6 +321,7 @@ function reliability(env: Env): ReliabilityConfig {
   return Object.freeze({
     maxInFlightRequests: int(env, "MAX_IN_FLIGHT_REQUESTS", 256, 1, 100_000),
     maxEventLoopDelayMs: int(env, "MAX_EVENT_LOOP_DELAY_MS", 1000, 0, 60_000),
+    maxRequestDelayMs: int(env, "MAX_REQUEST_DELAY_MS", 1000, 0, 60_000),
     shedRetryAfterSeconds: int(env, "SHED_RETRY_AFTER_SECONDS", 1, 1, 600),
     wsPingIntervalMs: int(env, "WS_PING_INTERVAL_MS", 15_000, 100, 10 * 60_000),
     wsConnectionInitTimeoutMs: int(env, "WS_CONNECTION_INIT_TIMEOUT_MS", 10_000, 100, 10 * 60_000),

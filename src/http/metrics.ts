@@ -11,7 +11,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 const MAX_OPERATION_NAMES = 200;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-export type ReliabilityAction = "shed_in_flight" | "shed_event_loop" | "client_gone" | "ws_dead_peer" | "ws_slow_consumer";
+export type ReliabilityAction = "shed_in_flight" | "shed_event_loop" | "shed_queue" | "client_gone" | "ws_dead_peer" | "ws_slow_consumer";
 
 export type HttpOutcome = "success" | "graphql_error" | "client_error" | "server_error";
 
@@ -65,7 +65,7 @@ export class AppMetrics {
     this.rateLimited = new Counter({ name: "letsapp_rate_limit_refusals_total", help: "Requests refused with RATE_LIMITED", labelNames: ["transport"], registers });
     this.reliability = new Counter({
       name: "letsapp_reliability_actions_total",
-      help: "Requests shed (shed_in_flight, shed_event_loop) or dropped because their client left (client_gone); sockets closed as dead (ws_dead_peer) or too slow (ws_slow_consumer)",
+      help: "Requests shed (shed_in_flight, shed_event_loop, shed_queue) or dropped because their client left (client_gone); sockets closed as dead (ws_dead_peer) or too slow (ws_slow_consumer)",
       labelNames: ["action"],
       registers,
     });

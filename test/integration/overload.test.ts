@@ -71,7 +71,7 @@ describe("admission control", () => {
   let bob: TestUser;
 
   beforeAll(async () => {
-    api = await startTestApi({ MAX_IN_FLIGHT_REQUESTS: "1", SHED_RETRY_AFTER_SECONDS: "2" });
+    api = await startTestApi({ MAX_IN_FLIGHT_REQUESTS: "1", SHED_RETRY_AFTER_SECONDS: "2", MAX_REQUEST_DELAY_MS: "0" });
     ann = await registerUser(api, "ann_shed");
     bob = await registerUser(api, "bob_shed");
   });
@@ -119,6 +119,34 @@ describe("admission control", () => {
     const kept = await api.gql<{ sendMessage: { seq: number } }>(SEND, { i: { recipientId: bob.id, content: "kept", clientMessageId: "kept-1" } }, ann.token);
     expect(kept.errors).toBeUndefined();
     expect(await api.db.connection.collection("messages").countDocuments({ client_message_id: "kept-1" })).toBe(1);
+  });
+});
+
+describe("standing queue", () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startTestApi({ MAX_REQUEST_DELAY_MS: "100" });
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it("sheds new requests while the only request in flight has waited longer than MAX_REQUEST_DELAY_MS and none was answered", async () => {
+    const ann = await registerUser(api, "ann_queue");
+    const holder = await rawPost(api, JSON.stringify({ query: "{ __typename }" }), ann.token, 5);
+    let shed: Record<string, unknown> | null = null;
+    // Each admitted probe is answered fast (no standing queue in its window): probes are spaced out.
+    await until(async () => {
+      await new Promise((r) => setTimeout(r, 600));
+      const res = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+      const body = (await res.json()) as Record<string, unknown>;
+      if (res.status === 503) shed = body;
+      return shed !== null;
+    }, "a request to be shed", 60);
+    expect(shed).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "queue" } }] });
+    expect(await count(api, "shed_queue")).toBeGreaterThanOrEqual(1);
+    holder.destroy();
   });
 });
 

@@ -7,8 +7,8 @@
  * event-loop delay (MAX_EVENT_LOOP_DELAY_MS; a lagging loop answers everything late, so new
  * work only makes every request later); and a standing queue further down (the database):
  * when even the fastest request answered in the last half second took longer than
- * MAX_REQUEST_DELAY_MS (or, with none answered, the oldest one is older), work is waiting
- * behind work and new requests would only be answered after their clients gave up (the idea
+ * MAX_REQUEST_DELAY_MS (or, with none answered, the oldest one is older) and several are in
+ * flight, work is waiting behind work and new requests would only be answered after their clients gave up (the idea
  * of CoDel). And a request whose client already left (fetch
  * timeout, closed tab) is not executed: the client will retry, and running it would do the
  * work twice.
@@ -60,7 +60,8 @@ export class Admission {
     const limit = this.settings.maxRequestDelayMs;
     const oldest = this.started.values().next();
     const delay = this.fastest !== Infinity ? this.fastest : oldest.done ? 0 : performance.now() - oldest.value;
-    this.queued = limit > 0 && delay > limit;
+    // A queue is requests waiting behind others: one slow request on a quiet instance is not.
+    this.queued = limit > 0 && delay > limit && this.inFlight >= 2;
     this.fastest = Infinity;
   }
 

@@ -132,9 +132,10 @@ describe("standing queue", () => {
     await api?.stop();
   });
 
-  it("sheds new requests while the only request in flight has waited longer than MAX_REQUEST_DELAY_MS and none was answered", async () => {
+  it("sheds new requests while requests in flight have waited longer than MAX_REQUEST_DELAY_MS and none was answered", async () => {
     const ann = await registerUser(api, "ann_queue");
-    const holder = await rawPost(api, JSON.stringify({ query: "{ __typename }" }), ann.token, 5);
+    // Two requests that never finish: the oldest waits, and another waits behind it.
+    const holders = [await rawPost(api, JSON.stringify({ query: "{ __typename }" }), ann.token, 5), await rawPost(api, JSON.stringify({ query: "{ __typename }" }), ann.token, 5)];
     let shed: Record<string, unknown> | null = null;
     // Each admitted probe is answered fast (no standing queue in its window): probes are spaced out.
     await until(async () => {
@@ -146,7 +147,7 @@ describe("standing queue", () => {
     }, "a request to be shed", 60);
     expect(shed).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "queue" } }] });
     expect(await count(api, "shed_queue")).toBeGreaterThanOrEqual(1);
-    holder.destroy();
+    for (const h of holders) h.destroy();
   });
 });
 

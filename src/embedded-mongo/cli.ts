@@ -1,5 +1,5 @@
 /**
- * `npm run db -- [--port 27017] [--host 127.0.0.1] [--standalone] [--replSet rs0] [--dbpath DIR]`:
+ * `npm run db -- [--port 27017] [--host 127.0.0.1] [--standalone] [--replSet rs0] [--dbpath DIR] [--transactionLifetimeLimitSeconds 60]`:
  * runs the embedded server on its own so several processes (API instances, a shell) can share
  * it. With --dbpath the data is journaled to DIR and survives restarts and crashes.
  */
@@ -14,6 +14,9 @@ const { values } = parseArgs({
     standalone: { type: "boolean", default: false },
     dbpath: { type: "string" },
     journalLimitBytes: { type: "string" },
+    // MongoDB's setParameter of the same name: how long a transaction whose client died (a
+    // killed API instance) keeps its documents before it is aborted.
+    transactionLifetimeLimitSeconds: { type: "string" },
   },
 });
 
@@ -29,6 +32,12 @@ if (journalLimitBytes !== undefined && !(Number.isInteger(journalLimitBytes) && 
   process.exit(2);
 }
 
+const lifetime = values.transactionLifetimeLimitSeconds === undefined ? undefined : Number(values.transactionLifetimeLimitSeconds);
+if (lifetime !== undefined && !(Number.isInteger(lifetime) && lifetime > 0)) {
+  console.error(`--transactionLifetimeLimitSeconds must be a positive integer, got ${values.transactionLifetimeLimitSeconds}`);
+  process.exit(2);
+}
+
 let db: Awaited<ReturnType<typeof startEmbeddedMongo>>;
 try {
   db = await startEmbeddedMongo({
@@ -37,6 +46,7 @@ try {
     replicaSet: values.standalone ? false : values.replSet,
     dbPath: values.dbpath,
     journalLimitBytes,
+    transactionLifetimeLimitSeconds: lifetime,
     onWarning: (m) => console.warn(`warning: ${m}`),
   });
 } catch (err) {

@@ -260,6 +260,7 @@ export class Harness {
   readonly violations: string[] = [];
   readonly closeCodes: Record<string, number> = {};
   reconnects = 0;
+  private loadStart = 0;
   /** Per delivery: [first send attempt of the message, latency]. */
   private latencies: Array<[number, number]> = [];
   private counters = { attempts: 0, timeouts: 0, shed503: 0, rateLimited: 0, skippedTicks: 0 };
@@ -286,7 +287,9 @@ export class Harness {
 
   async start(): Promise<void> {
     this.dataDir = await mkdtemp(path.join(tmpdir(), "letsapp-faults-"));
-    this.db = await startDbProcess();
+    // A transaction of the killed instance keeps its conversation's documents until this limit
+    // (MongoDB's default is 60 s): set as the README asks operators to.
+    this.db = await startDbProcess(["--transactionLifetimeLimitSeconds", "10"]);
     this.proxy = await startTcpProxy(this.redisUrl);
     this.mongo = new MongoClient(this.db.uriFor(this.dbName));
     await this.mongo.connect();
@@ -376,6 +379,7 @@ export class Harness {
       : { query: SEND_DIRECT, variables: { i: { recipientId: m.conversation.members.find((u) => u !== m.sender)!.id, content: `m ${m.cmid}`, clientMessageId: m.cmid } }, field: "sendMessage" };
     const other = () => (instance = instance === 0 ? 1 : 0);
     let unanswered = 0;
+    let last = "";
     while (now() - m.firstAttemptAt < GIVE_UP_MS) {
       m.attempts++;
       this.counters.attempts++;
@@ -393,6 +397,7 @@ export class Harness {
         // No answer in time, or the instance is gone: the same send on the other instance,
         // after a jittered back-off that grows with each unanswered attempt (as clients should).
         this.counters.timeouts++;
+        last = "no answer";
         unanswered++;
         other();
         await sleep(Math.min(4000, 100 * 2 ** Math.min(unanswered, 6)) * (0.5 + Math.random() / 2));
@@ -400,6 +405,7 @@ export class Harness {
       }
       if (res.status === 503) {
         this.counters.shed503++;
+        last = "503";
         const retryAfter = Number(res.headers.get("retry-after"));
         if (!(retryAfter > 0)) this.violation(`503 without Retry-After from ${this.instances[instance].name}: ${JSON.stringify(body)}`);
         other();
@@ -418,6 +424,7 @@ export class Harness {
           await sleep(500);
           continue;
         }
+        last = `${error.extensions?.code}`;
         this.violation(`send ${m.cmid} refused (${res.status}): ${error.extensions?.code} ${error.message}`);
         other();
         await sleep(200);
@@ -427,7 +434,7 @@ export class Harness {
       m.ackIds.push(body.data![input.field].id);
       return;
     }
-    this.violation(`send ${m.cmid} never acknowledged in ${GIVE_UP_MS / 1000} s (${m.attempts} attempts)`);
+    this.violation(`send ${m.cmid} (${m.conversation.kind} ${m.conversation.id}, first tried at ${Math.round((m.firstAttemptAt - this.loadStart) / 1000)} s) never acknowledged in ${GIVE_UP_MS / 1000} s (${m.attempts} attempts, last: ${last})`);
   }
 
   /** A deliberate retry of an acknowledged send, on the other instance: must return the same message. */
@@ -457,6 +464,7 @@ export class Harness {
   async run(): Promise<void> {
     const p = this.profile;
     const started = now();
+    this.loadStart = started;
     const sends: Promise<void>[] = [];
     let inFlight = 0;
     const faults = this.injectFaults(started);

@@ -54,6 +54,11 @@ export const PROFILES: Record<string, Profile> = {
     name: "full", users: 200, groups: 20, groupSize: 10, directs: 100, rate: 20, maxInFlight: 100, loadSeconds: 90, sendTimeoutMs: 3000,
     killAt: 10, restartAfter: 8, stopAt: 35, stopSeconds: 3, redisCutAt: 60, redisCutSeconds: 2, drainSeconds: 40,
   },
+  /** The full profile at three times its rate: past capacity, sends must be shed (503) or slow, never lost or doubled. */
+  overload: {
+    name: "overload", users: 200, groups: 20, groupSize: 10, directs: 100, rate: 60, maxInFlight: 300, loadSeconds: 60, sendTimeoutMs: 3000,
+    killAt: 10, restartAfter: 8, stopAt: 25, stopSeconds: 3, redisCutAt: 40, redisCutSeconds: 2, drainSeconds: 60,
+  },
 };
 
 const SUBSCRIPTION = `subscription($c: ID!, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { id seq conversationId clientMessageId } }`;

@@ -43,6 +43,8 @@ export interface Profile {
   redisCutAt: number;
   redisCutSeconds: number;
   drainSeconds: number;
+  /** Extra settings of the API instances. */
+  env?: Record<string, string>;
 }
 
 export const PROFILES: Record<string, Profile> = {
@@ -58,6 +60,8 @@ export const PROFILES: Record<string, Profile> = {
   overload: {
     name: "overload", users: 200, groups: 20, groupSize: 10, directs: 100, rate: 60, maxInFlight: 300, loadSeconds: 60, sendTimeoutMs: 3000,
     killAt: 10, restartAfter: 8, stopAt: 25, stopSeconds: 3, redisCutAt: 40, redisCutSeconds: 2, drainSeconds: 60,
+    // Sized to what one instance completes in about a second here, so admitted requests are answered before the clients' 3 s.
+    env: { MAX_IN_FLIGHT_REQUESTS: "16" },
   },
 };
 
@@ -312,6 +316,7 @@ export class Harness {
       // Load-test users are far past what the abuse limits allow a person.
       REGISTER_RATE_LIMIT: "100000/1", MESSAGE_RATE_LIMIT: "100000/1", STRANGER_MESSAGE_RATE_LIMIT: "100000/1", GROUP_RATE_LIMIT: "100000/1",
       CONTACT_REQUEST_RATE_LIMIT: "100000/1", TYPING_RATE_LIMIT: "100000/1",
+      ...this.profile.env,
     };
     const ports = [await freePort(), await freePort()];
     const [a, b] = await Promise.all(ports.map((p) => startApiProcess(this.env, p)));

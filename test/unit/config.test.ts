@@ -25,7 +25,7 @@ describe("loadConfig", () => {
   });
 
   it("reads the operations variables: shutdown timeout, CORS origins, metrics, data directory", () => {
-    expect(loadConfig({})).toMatchObject({ shutdownTimeoutMs: 10_000, corsOrigins: ["*"], metricsToken: null, metricsEnabled: true, dataDir: "./data" });
+    expect(loadConfig({})).toMatchObject({ shutdownTimeoutMs: 10_000, corsOrigins: ["*"], metricsToken: null, metricsEnabled: true, dataDir: "./data", streamHwmIntervalMs: 1000 });
     expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "s".repeat(40), MONGODB_URI: "mongodb://db:27017/x" }).corsOrigins).toEqual([]);
     const c = loadConfig({ SHUTDOWN_TIMEOUT_MS: "2500", CORS_ORIGINS: "https://app.example, http://localhost:5173/", METRICS_TOKEN: "t".repeat(20), METRICS_ENABLED: "false", DATA_DIR: "/var/letsapp" });
     expect(c).toMatchObject({ shutdownTimeoutMs: 2500, corsOrigins: ["https://app.example", "http://localhost:5173"], metricsToken: "t".repeat(20), metricsEnabled: false, dataDir: "/var/letsapp" });

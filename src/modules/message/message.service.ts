@@ -8,8 +8,9 @@
  * inserted under the unique (conversation_id, seq) and (sender_id, client_message_id) indexes,
  * the attachment is back-linked and the sender's own marks move to the seq. Any failure aborts
  * all of it, the seq included, so seqs are gap-free: `last_seq >= N` committed means message N
- * exists. Sends of one conversation run one at a time in this instance (KeyedQueue), so only
- * other instances conflict (WriteConflict, retried by withTransaction).
+ * exists. Sends of one conversation run one batch at a time in this instance (KeyedBatcher):
+ * only other instances conflict (WriteConflict, retried by withTransaction), and the sends that
+ * queued behind one transaction commit together in the next (storeBatch).
  *
  * Without transactions (a standalone server) the same writes run one by one; a failure after the
  * `$inc` gives the seq back when still last, else fills it with a deleted placeholder (see
@@ -18,7 +19,7 @@
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Database, Models, TxnSession } from "../../database.js";
-import { KeyedQueue } from "../../common/keyed-queue.js";
+import { KeyedBatcher } from "../../common/keyed-batch.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { validatePage, type Connection, type PageArgs, paginate } from "../../common/connection.js";
@@ -56,6 +57,19 @@ type AnyMessage = DocumentType<DirectMessage> | DocumentType<GroupMessageDoc>;
 /** What a send's writes produced: a new message with its seq, or the stored one of a retry. */
 type Stored = { fresh: true; message: AnyMessage; seq: number; updatedAt: Date | undefined } | { fresh: false; message: AnyMessage };
 
+/** One send waiting for its conversation's turn (see KeyedBatcher). */
+interface SendJob {
+  conv: Conversation;
+  sender: DocumentType<User>;
+  draft: Draft;
+  model: mongoose.Model<AnyMessage>;
+  fields: (seq: number) => Record<string, unknown>;
+  sharesRead: boolean;
+}
+
+/** Most messages of one conversation committed in one transaction. */
+const MAX_SEND_BATCH = 50;
+
 /** Without transactions: a send failed after taking `seq` (the failure is `cause`). */
 class SeqTaken extends Error {
   constructor(readonly seq: number, readonly id: Types.ObjectId, override readonly cause: unknown) {
@@ -73,8 +87,8 @@ export class MessageService {
     private readonly db: Pick<Database, "transaction" | "transactions">,
   ) {}
 
-  /** Sends of one conversation, one at a time in this instance (entries live while busy). */
-  private readonly sendQueue = new KeyedQueue();
+  /** Sends of one conversation, one batch at a time in this instance (entries live while busy). */
+  private readonly sendQueue = new KeyedBatcher<SendJob, Stored>((jobs) => this.storeBatch(jobs), MAX_SEND_BATCH);
 
   /** Content rules of SendMessageInput, and the attachment: the sender's own upload of a fitting kind. */
   private async draft(senderId: Types.ObjectId, input: SendMessageInput | SendGroupMessageInput): Promise<Draft> {
@@ -183,8 +197,8 @@ export class MessageService {
   }
 
   /**
-   * Stores the message and publishes it. Sends of one conversation run one at a time in this
-   * instance (see KeyedQueue); `store` does the writes. A duplicate clientMessageId that won a
+   * Stores the message and publishes it. Sends of one conversation run one batch at a time in
+   * this instance (see KeyedBatcher and storeBatch). A duplicate clientMessageId that won a
    * race is returned (and published again) instead of a new message.
    * The event's conversation snapshot is the one read before sending, with the new seq and the
    * sender's marks applied: big groups are not read back after every message.
@@ -193,7 +207,7 @@ export class MessageService {
     const sharesRead = sender.settings?.read_receipts_enabled !== false;
     let stored: Stored;
     try {
-      stored = await this.sendQueue.run(conv._id.toHexString(), () => this.store(conv, sender, draft, model, fields, sharesRead));
+      stored = await this.sendQueue.run(conv._id.toHexString(), { conv, sender, draft, model, fields, sharesRead });
     } catch (err) {
       if ((err as { code?: number }).code === 11000 && draft.client_message_id) {
         const winner = await model.findOne({ sender_id: sender._id, client_message_id: draft.client_message_id });
@@ -219,6 +233,65 @@ export class MessageService {
   }
 
   /**
+   * The sends that queued up behind the previous transaction of a conversation. With
+   * transactions, several commit as one: one `$inc` by their number, their inserts in order,
+   * their back-links and each sender's marks, all or nothing. If that fails (one duplicate
+   * clientMessageId, one bad attachment) each is stored on its own, so one send's failure is
+   * only its own. Without transactions, one by one.
+   */
+  private async storeBatch(jobs: SendJob[]): Promise<Array<PromiseSettledResult<Stored>>> {
+    if (jobs.length > 1 && this.db.transactions) {
+      try {
+        return (await this.storeMany(jobs)).map((value) => ({ status: "fulfilled", value }));
+      } catch {
+        // Settled one by one below, each with its own result or error.
+      }
+    }
+    const results: Array<PromiseSettledResult<Stored>> = [];
+    for (const job of jobs) {
+      try {
+        results.push({ status: "fulfilled", value: await this.store(job) });
+      } catch (reason) {
+        results.push({ status: "rejected", reason });
+      }
+    }
+    return results;
+  }
+
+  /** Several sends of one conversation as ONE transaction (same writes as `store`, batched). */
+  private storeMany(jobs: SendJob[]): Promise<Stored[]> {
+    const { conv, model } = jobs[0];
+    return this.db.transaction(async (session) => {
+      const ids = jobs.map(() => new Types.ObjectId());
+      const allocated = await this.models.Conversation.findOneAndUpdate(
+        { _id: conv._id },
+        { $inc: { last_seq: jobs.length }, $set: { last_message_id: ids[ids.length - 1] } },
+        { returnDocument: "after", projection: { last_seq: 1, updated_at: 1 }, session },
+      ).lean();
+      if (!allocated) throw notFound("Conversation");
+      const first = allocated.last_seq - jobs.length + 1;
+      const messages = (await model.insertMany(
+        jobs.map((j, i) => ({ _id: ids[i], ...j.fields(first + i), ...j.draft })),
+        { session, ordered: true },
+      )) as unknown as AnyMessage[];
+      for (const [i, j] of jobs.entries()) if (j.draft.attachment) await this.linkAttachment(j.draft.attachment, conv.kind, ids[i], session);
+      // Each sender's marks move to their last seq of the batch: one update, one filter per sender.
+      const last = new Map<string, { job: SendJob; seq: number }>();
+      jobs.forEach((j, i) => last.set(j.sender._id.toHexString(), { job: j, seq: first + i }));
+      const marks: Record<string, number> = {};
+      const arrayFilters: Array<Record<string, unknown>> = [];
+      [...last.values()].forEach(({ job, seq }, k) => {
+        marks[`members.$[m${k}].read_seq`] = seq;
+        marks[`members.$[m${k}].delivered_seq`] = seq;
+        if (job.sharesRead) marks[`members.$[m${k}].shared_read_seq`] = seq;
+        arrayFilters.push({ [`m${k}.user_id`]: job.sender._id });
+      });
+      await this.models.Conversation.updateOne({ _id: conv._id }, { $max: marks }, { arrayFilters, timestamps: false, session });
+      return messages.map((message, i) => ({ fresh: true as const, message, seq: first + i, updatedAt: allocated.updated_at }));
+    });
+  }
+
+  /**
    * The writes of one send, as ONE transaction when the database has them: the seq `$inc` with
    * last_message_id, the insert, the attachment's back-link and the sender's own marks (sending
    * reads everything before it). A seq is therefore taken only by a message that is stored:
@@ -230,7 +303,7 @@ export class MessageService {
    * (A lookup inside the transaction would add a read per send and decide nothing more: the
    * lookup in sendDirect/sendGroup is the cheap answer to an ordinary retry.)
    */
-  private async store(conv: Conversation, sender: DocumentType<User>, draft: Draft, model: mongoose.Model<AnyMessage>, fields: (seq: number) => Record<string, unknown>, sharesRead: boolean): Promise<Stored> {
+  private async store({ conv, sender, draft, model, fields, sharesRead }: SendJob): Promise<Stored> {
     try {
       return await this.db.transaction(async (session) => {
         const id = new Types.ObjectId();

@@ -69,6 +69,28 @@ export interface Config {
   readonly metricsEnabled: boolean;
   /** How often live messageAdded streams compare what they delivered with `last_seq` (one query per instance). */
   readonly streamHwmIntervalMs: number;
+  /** Admission control and dead-peer detection (README "Reliability"). */
+  readonly reliability: ReliabilityConfig;
+}
+
+/** How an instance protects itself past capacity and notices peers that went away. */
+export interface ReliabilityConfig {
+  /** GraphQL HTTP requests executing at once; beyond it a request gets 503 + Retry-After at once (MAX_IN_FLIGHT_REQUESTS). */
+  readonly maxInFlightRequests: number;
+  /** Event-loop delay (p99 over the last second, ms) past which new requests are shed; 0: off (MAX_EVENT_LOOP_DELAY_MS). */
+  readonly maxEventLoopDelayMs: number;
+  /** A standing queue: the fastest request of the last half second took longer (ms); 0: off (MAX_REQUEST_DELAY_MS). */
+  readonly maxRequestDelayMs: number;
+  /** The Retry-After (seconds) of a shed request (SHED_RETRY_AFTER_SECONDS). */
+  readonly shedRetryAfterSeconds: number;
+  /** WebSocket ping interval; a socket that has not answered the previous ping is terminated (WS_PING_INTERVAL_MS). */
+  readonly wsPingIntervalMs: number;
+  /** Time a new graphql-ws socket has to send connection_init (WS_CONNECTION_INIT_TIMEOUT_MS). */
+  readonly wsConnectionInitTimeoutMs: number;
+  /** Bytes a socket may have queued unsent (WS_MAX_BUFFERED_BYTES)... */
+  readonly wsMaxBufferedBytes: number;
+  /** ...for at most this long before it is closed with 1013 (WS_SLOW_CONSUMER_MS). */
+  readonly wsSlowConsumerMs: number;
 }
 
 /** Abuse limits (README "Security and privacy"); buckets are "capacity/seconds to refill it". */
@@ -291,6 +313,20 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsToken(env),
     metricsEnabled: bool(env, "METRICS_ENABLED", true),
     streamHwmIntervalMs: int(env, "STREAM_HWM_INTERVAL_MS", 1000, 50, 60_000),
+    reliability: reliability(env),
+  });
+}
+
+function reliability(env: Env): ReliabilityConfig {
+  return Object.freeze({
+    maxInFlightRequests: int(env, "MAX_IN_FLIGHT_REQUESTS", 256, 1, 100_000),
+    maxEventLoopDelayMs: int(env, "MAX_EVENT_LOOP_DELAY_MS", 1000, 0, 60_000),
+    maxRequestDelayMs: int(env, "MAX_REQUEST_DELAY_MS", 1000, 0, 60_000),
+    shedRetryAfterSeconds: int(env, "SHED_RETRY_AFTER_SECONDS", 1, 1, 600),
+    wsPingIntervalMs: int(env, "WS_PING_INTERVAL_MS", 15_000, 100, 10 * 60_000),
+    wsConnectionInitTimeoutMs: int(env, "WS_CONNECTION_INIT_TIMEOUT_MS", 10_000, 100, 10 * 60_000),
+    wsMaxBufferedBytes: int(env, "WS_MAX_BUFFERED_BYTES", 4 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    wsSlowConsumerMs: int(env, "WS_SLOW_CONSUMER_MS", 10_000, 0, 10 * 60_000),
   });
 }
 

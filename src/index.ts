@@ -69,6 +69,9 @@ async function main(): Promise<void> {
         ? `MONGODB_URI is not set: using the embedded database, data kept in ${db.embedded.dbPath} (EMBEDDED_DB_PATH)`
         : "MONGODB_URI is not set: using the embedded in-memory database (EMBEDDED_DB_PATH=:memory:; data is lost on exit)",
   );
+  // Without transactions (a standalone MongoDB) a send's seq and message are two writes: a crash
+  // between them can leave a seq hole (README, "Order and delivery").
+  if (!db.transactions) log.warn("the database runs no multi-document transactions (not a replica set): a crash during a send can leave a gap in seq");
   if (config.env === "production" && !config.smtpUrl) log.warn("SMTP_URL is not set: mail (password resets) is not sent; only its recipient is logged");
   const mailer = createMailer(config, log);
   server = await createServer(config, db, { mailer, log });

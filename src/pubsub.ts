@@ -4,8 +4,7 @@
  * as ISO strings) so they cross Redis unchanged when REDIS_URL is set.
  */
 import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
-import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
-import type { Redis } from "ioredis";
+import { randomBytes } from "node:crypto";
 import { createRedisClient, silentRedisLog, type RedisLog } from "./common/redis.js";
 import { PublishTimes, withPublishTimes, type PublishTimeLookup } from "./common/publish-times.js";
 import { setMaxListeners } from "node:events";
@@ -112,6 +111,67 @@ function withListen(pubSub: PubSub<Topics>, target: EventTarget): AppPubSub {
   });
 }
 
+/** A Redis envelope: the publishing instance's id and the event. */
+interface Envelope {
+  i: string;
+  d: unknown;
+}
+
+/**
+ * An event target over Redis that delivers locally first: a publish reaches this instance's
+ * own subscribers at once (a fresh JSON copy, as an event from Redis would be) and goes to
+ * Redis tagged with the instance id; the instance ignores its own echo. So a Redis outage
+ * never stops an instance delivering what it publishes to its own clients, and a slow Redis
+ * never delays them. Channels are SUBSCRIBEd while a local listener wants them.
+ */
+function localFirstRedisTarget(
+  instanceId: string,
+  /** JSON that carries each event's publish time across (see common/publish-times.ts). */
+  serializer: PublishTimes["serializer"],
+  publish: (channel: string, message: string) => unknown,
+  subscriber: { on(event: "message", fn: (channel: string, message: string) => void): unknown; subscribe(channel: string): unknown; unsubscribe(channel: string): unknown },
+): EventTarget {
+  const local = new EventTarget();
+  setMaxListeners(0, local);
+  const listeners = new Map<string, number>();
+  const dispatchLocal = (topic: string, detail: unknown) => local.dispatchEvent(new CustomEvent(topic, { detail }));
+  subscriber.on("message", (channel, message) => {
+    if (!listeners.has(channel)) return;
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(message) as Envelope;
+    } catch {
+      return;
+    }
+    if (envelope.i === instanceId) return;
+    dispatchLocal(channel, serializer.revive(envelope.d));
+  });
+  return {
+    addEventListener(topic: string, callback: Parameters<EventTarget["addEventListener"]>[1]) {
+      if (!callback) return;
+      const n = listeners.get(topic) ?? 0;
+      listeners.set(topic, n + 1);
+      if (n === 0) subscriber.subscribe(topic);
+      local.addEventListener(topic, callback);
+    },
+    removeEventListener(topic: string, callback: Parameters<EventTarget["addEventListener"]>[1]) {
+      if (!callback) return;
+      local.removeEventListener(topic, callback);
+      const n = (listeners.get(topic) ?? 0) - 1;
+      if (n > 0) return void listeners.set(topic, n);
+      listeners.delete(topic);
+      subscriber.unsubscribe(topic);
+    },
+    dispatchEvent(event: Event) {
+      const detail = (event as CustomEvent).detail ?? null;
+      const text = serializer.stringify(detail);
+      dispatchLocal(event.type, serializer.parse(text));
+      publish(event.type, `{"i":${JSON.stringify(instanceId)},"d":${text}}`);
+      return true;
+    },
+  } as EventTarget;
+}
+
 export interface PubSubHandle {
   /** With the publish time of each event it carried (for the delivery-latency metric). */
   pubSub: AppPubSub & PublishTimeLookup;
@@ -145,9 +205,11 @@ export function createAppPubSub(redisUrl: string | null, log: RedisLog = silentR
     subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(() => 0),
     unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(() => 0),
   };
-  const eventTarget = createRedisEventTarget({ publishClient: safePublisher as unknown as Redis, subscribeClient: safeSubscriber as unknown as Redis, serializer: times.serializer });
+  const eventTarget = localFirstRedisTarget(randomBytes(8).toString("hex"), times.serializer, safePublisher.publish, safeSubscriber);
+  // Events other instances published while Redis was away never arrive: the streams' own
+  // high-water check (conversation/high-water.ts) finds the messages among them in the database.
   return {
-    pubSub: withPublishTimes(withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget as unknown as EventTarget), times),
+    pubSub: withPublishTimes(withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget), times),
     async ping() {
       // ioredis reconnects (and re-subscribes) by itself; until then the status is not "ready".
       if (publishClient.status !== "ready" || subscribeClient.status !== "ready") return false;

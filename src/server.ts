@@ -31,6 +31,8 @@ import { attachEntry, startRequest, type RequestEntry } from "./http/access-log.
 import { graphqlObserver } from "./http/graphql-observer.js";
 import { WsObserver, connectionAuthorization } from "./http/ws-observer.js";
 import { serveSchema } from "./http/schema-route.js";
+import { Admission } from "./http/admission.js";
+import { SocketGuard } from "./subscriptions/socket-guard.js";
 
 /** Largest accepted request body (GraphQL documents and variables; uploads go elsewhere). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -57,9 +59,17 @@ export interface AppServer {
   stop(): Promise<void>;
 }
 
+/** The client closed its connection before its request ran: nothing is executed, nothing answered. */
+const CLIENT_GONE = 499;
+
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
+    // The client went away mid-body (Node destroys the request, "aborted"): not a server error.
+    const gone = () => reject(Object.assign(new Error("client closed the request"), { status: CLIENT_GONE }));
+    req.once("close", () => {
+      if (!req.complete) gone();
+    });
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => {
       size += c.length;
@@ -71,7 +81,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
       chunks.push(c);
     });
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
+    req.on("error", (err) => (req.complete ? reject(err) : gone()));
   });
 }
 
@@ -127,6 +137,8 @@ export async function createServer(config: Config, db: Database, options: Server
   // noServer: with `server`, ws re-emits the HTTP server's errors (EADDRINUSE) on itself, where
   // graphql-ws prints them with a stack trace; upgrades are routed here instead.
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD });
+  const admission = new Admission(config.reliability, metrics);
+  const socketGuard = new SocketGuard(wsServer, config.reliability, metrics);
   httpServer.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(req.url ?? "/", "http://localhost").pathname !== "/graphql") {
       socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
@@ -143,6 +155,8 @@ export async function createServer(config: Config, db: Database, options: Server
     {
       schema,
       execute,
+      // graphql-ws's default (3 s) closes sockets with 4408 when a lagging loop reads the init late.
+      connectionInitWaitTimeout: config.reliability.wsConnectionInitTimeoutMs,
       subscribe: createSharedSubscribe((document) => queryTexts.get(document), (payload) => metrics.delivered(payload)),
       onConnect: async (ctx) => {
         const extra = ctx.extra as PresenceExtra;
@@ -226,6 +240,10 @@ export async function createServer(config: Config, db: Database, options: Server
     const entry = startRequest(req, res, log, metrics);
     void handle(req, res, entry).catch((err: unknown) => {
       const status = (err as { status?: number }).status ?? 500;
+      if (status === CLIENT_GONE) {
+        metrics.reliability.inc({ action: "client_gone" });
+        return void res.destroy();
+      }
       // Logged here once, with its stack; the client gets no internals.
       if (status >= 500) log.error({ err, requestId: entry.requestId, path: (req.url ?? "/").split("?")[0] }, "internal error in an HTTP request");
       if (!res.headersSent) sendJson(res, status, { errors: [{ message: status === 413 ? "Request body too large" : "Internal server error" }] });
@@ -242,10 +260,13 @@ export async function createServer(config: Config, db: Database, options: Server
     if (url.pathname === "/readyz") {
       entry.route = "health";
       const [database, redis] = await Promise.all([db.ping(), pubSubHandle.ping()]);
-      // Redis down is reported but leaves the instance ready: HTTP keeps working (live events
-      // from other instances resume, with gap fill, when Redis is back).
-      const body = { status: database ? (redis === false ? "degraded" : "ready") : "database unreachable", database: database ? "up" : "down", ...(redis === null ? {} : { redis: redis ? "up" : "down" }) };
-      return sendJson(res, database ? 200 : 503, body);
+      // Redis down makes the instance not ready (503): it still serves what reaches it, and
+      // delivers its own events to its own clients, but it cannot see the other instances'
+      // events, so a load balancer should send new clients elsewhere until Redis is back.
+      const ready = database && redis !== false;
+      const status = !database ? "database unreachable" : redis === false ? "redis unreachable" : "ready";
+      const body = { status, database: database ? "up" : "down", ...(redis === null ? {} : { redis: redis ? "up" : "down" }) };
+      return sendJson(res, ready ? 200 : 503, body);
     }
     if (url.pathname === "/metrics" && config.metricsEnabled) {
       entry.route = "metrics";
@@ -269,6 +290,11 @@ export async function createServer(config: Config, db: Database, options: Server
       return servePlayground(res);
     }
 
+    // Past capacity: 503 + Retry-After now, rather than an answer too late to be of use.
+    const admitted = admission.admit();
+    if (typeof admitted === "string") return admission.refuse(res, admitted);
+    res.once("close", admitted);
+
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
     if (getQueryByClient(req)) headers.set("apollo-require-preflight", "true");
@@ -282,10 +308,23 @@ export async function createServer(config: Config, db: Database, options: Server
       }
     }
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? "GET", headers, search: url.search, body };
+    // A client that gave up (its retry is on its way, maybe to another instance) gets nothing run.
+    const clientGone = () => Object.assign(new Error("client closed the request"), { status: CLIENT_GONE });
+    if (Admission.clientGone(req)) throw clientGone();
+    let gone = false;
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: async () => attachEntry(await buildContext(services, req.headers.authorization, clientIp(req), entry.requestId, headers.get("user-agent") ?? undefined), entry),
+      context: async () => {
+        const context = await buildContext(services, req.headers.authorization, clientIp(req), entry.requestId, headers.get("user-agent") ?? undefined);
+        // The last point before the operation runs (the session check above waited on the database).
+        if (Admission.clientGone(req)) {
+          gone = true;
+          throw new GraphQLError("Client closed the request", { extensions: { code: "CLIENT_CLOSED_REQUEST", http: { status: CLIENT_GONE } } });
+        }
+        return attachEntry(context, entry);
+      },
     });
+    if (gone) throw clientGone();
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.statusCode = result.status ?? 200;
     if (result.body.kind === "complete") {
@@ -314,6 +353,9 @@ export async function createServer(config: Config, db: Database, options: Server
     async stop() {
       services.calls.stopTimers();
       services.uploads.stopTimers();
+      services.highWater.stop();
+      socketGuard.stop();
+      admission.close();
       await wsCleanup.dispose();
       await services.presence.stop(!config.redisUrl);
       await apollo.stop();

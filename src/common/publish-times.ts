@@ -40,6 +40,16 @@ export class PublishTimes implements PublishTimeLookup {
     return event !== null && typeof event === "object" ? this.stamps.get(event) : undefined;
   }
 
+  /** An event parsed from Redis: its stamp taken out of it and kept beside it. */
+  revive(value: unknown): unknown {
+    const wire = (value as Record<string, unknown> | null)?.[WIRE_KEY];
+    if (Array.isArray(wire) && typeof wire[0] === "number" && typeof wire[1] === "string") {
+      delete (value as Record<string, unknown>)[WIRE_KEY];
+      this.stamps.set(value as object, { at: performance.now() - (Date.now() - wire[0]), kind: wire[1] });
+    }
+    return value;
+  }
+
   /** JSON for the Redis event target, carrying the stamp (as wall-clock time) across instances. */
   readonly serializer = {
     stringify: (value: unknown): string => {
@@ -47,15 +57,8 @@ export class PublishTimes implements PublishTimeLookup {
       if (!stamp || Array.isArray(value)) return JSON.stringify(value);
       return JSON.stringify({ ...(value as object), [WIRE_KEY]: [Date.now() - (performance.now() - stamp.at), stamp.kind] });
     },
-    parse: (text: string): unknown => {
-      const value = JSON.parse(text) as unknown;
-      const wire = (value as Record<string, unknown> | null)?.[WIRE_KEY];
-      if (Array.isArray(wire) && typeof wire[0] === "number" && typeof wire[1] === "string") {
-        delete (value as Record<string, unknown>)[WIRE_KEY];
-        this.stamps.set(value as object, { at: performance.now() - (Date.now() - wire[0]), kind: wire[1] });
-      }
-      return value;
-    },
+    parse: (text: string): unknown => this.revive(JSON.parse(text) as unknown),
+    revive: (value: unknown): unknown => this.revive(value),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * `npm run db -- [--port 27017] [--host 127.0.0.1] [--standalone] [--replSet rs0] [--dbpath DIR]
- *   [--sync interval|always] [--journalCommitInterval MS] [--journalLimitBytes N]`:
+ *   [--sync interval|always] [--journalCommitInterval MS] [--journalLimitBytes N] [--transactionLifetimeLimitSeconds 60]`:
  * runs the embedded server on its own so several processes (API instances, a shell) can share
  * it. With --dbpath the data is journaled to DIR and survives restarts and crashes.
  */
@@ -17,6 +17,9 @@ const { values } = parseArgs({
     journalLimitBytes: { type: "string" },
     sync: { type: "string", default: "interval" },
     journalCommitInterval: { type: "string" },
+    // MongoDB's setParameter of the same name: how long a transaction whose client died (a
+    // killed API instance) keeps its documents before it is aborted.
+    transactionLifetimeLimitSeconds: { type: "string" },
   },
 });
 
@@ -42,6 +45,11 @@ if (commitIntervalMs !== undefined && !(Number.isInteger(commitIntervalMs) && co
   console.error(`--journalCommitInterval must be an integer from 1 to 500 (ms), got ${values.journalCommitInterval}`);
   process.exit(2);
 }
+const lifetime = values.transactionLifetimeLimitSeconds === undefined ? undefined : Number(values.transactionLifetimeLimitSeconds);
+if (lifetime !== undefined && !(Number.isInteger(lifetime) && lifetime > 0)) {
+  console.error(`--transactionLifetimeLimitSeconds must be a positive integer, got ${values.transactionLifetimeLimitSeconds}`);
+  process.exit(2);
+}
 
 let db: Awaited<ReturnType<typeof startEmbeddedMongo>>;
 try {
@@ -53,6 +61,7 @@ try {
     journalLimitBytes,
     sync: values.sync,
     commitIntervalMs,
+    transactionLifetimeLimitSeconds: lifetime,
     onWarning: (m) => console.warn(`warning: ${m}`),
   });
 } catch (err) {

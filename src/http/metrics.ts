@@ -12,6 +12,8 @@ import type { PublishTimeLookup } from "../common/publish-times.js";
 const MAX_OPERATION_NAMES = 200;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
+export type ReliabilityAction = "shed_in_flight" | "shed_event_loop" | "shed_queue" | "client_gone" | "ws_dead_peer" | "ws_slow_consumer";
+
 export type HttpOutcome = "success" | "graphql_error" | "client_error" | "server_error";
 
 export class AppMetrics {
@@ -26,6 +28,8 @@ export class AppMetrics {
   readonly deliveryLatency: Histogram<"kind">;
   readonly dbCommandDuration: Histogram<"command" | "outcome">;
   readonly rateLimited: Counter<"transport">;
+  /** Admission control and dead-peer detection at work (README "Reliability"). */
+  readonly reliability: Counter<"action">;
   private readonly operationNames = new Set<string>();
   /** The publish stamps of live events (set by the pubsub, see common/publish-times.ts). */
   private publishTimes: PublishTimeLookup | null = null;
@@ -66,6 +70,18 @@ export class AppMetrics {
       registers,
     });
     this.rateLimited = new Counter({ name: "letsapp_rate_limit_refusals_total", help: "Requests refused with RATE_LIMITED", labelNames: ["transport"], registers });
+    this.reliability = new Counter({
+      name: "letsapp_reliability_actions_total",
+      help: "Requests shed (shed_in_flight, shed_event_loop, shed_queue) or dropped because their client left (client_gone); sockets closed as dead (ws_dead_peer) or too slow (ws_slow_consumer)",
+      labelNames: ["action"],
+      registers,
+    });
+  }
+
+  /** How often an admission or dead-peer action was taken (tests read it). */
+  async reliabilityCount(action: ReliabilityAction): Promise<number> {
+    const m = await this.reliability.get();
+    return m.values.find((v) => v.labels.action === action)?.value ?? 0;
   }
 
   /** A bounded label for a client-chosen operation name. */

@@ -1,13 +1,15 @@
 /**
  * Redis going away and coming back, through a TCP proxy the test controls: /readyz reports
- * Redis, HTTP keeps working while it is down, and live events resume when it is back, with
+ * not ready (503) while it is down, HTTP keeps working, each instance still delivers its own
+ * events to its own clients, and live events across instances resume when it is back, with
  * the messages published during the outage filled in from the database (no gap).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
-import { redisAvailable, redisProxy, type RedisProxy } from "../helpers/redis.js";
+import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const hasRedis = await redisAvailable();
 
@@ -25,25 +27,27 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 }
 
 describe.skipIf(!hasRedis)("Redis outage", () => {
-  let proxy: RedisProxy;
+  let proxy: TcpProxy;
   let a: TestApi;
   let b: TestApi;
   let client: TestWsClient | undefined;
+  let local: TestWsClient | undefined;
 
   beforeAll(async () => {
-    proxy = await redisProxy();
+    proxy = await startTcpProxy(REDIS_URL);
     a = await startTestApi({ REDIS_URL: proxy.url });
     b = await startTestApi({ REDIS_URL: proxy.url }, { shared: { mongo: a.mongo } });
   });
   afterAll(async () => {
     proxy?.up();
     await client?.close();
+    await local?.close();
     await b?.stop();
     await a?.stop();
     await proxy?.close();
   });
 
-  it("reports Redis in /readyz, keeps serving HTTP while it is down, and resumes live events without a gap", async () => {
+  it("reports Redis in /readyz (503 while down), keeps serving HTTP and local delivery, and resumes live events without a gap", async () => {
     // ioredis connects in the background after start-up.
     await until(async () => (await readyz(b)).body.redis === "up", "Redis connected");
     expect(await readyz(b)).toEqual({ status: 200, body: { status: "ready", database: "up", redis: "up" } });
@@ -57,16 +61,22 @@ describe.skipIf(!hasRedis)("Redis outage", () => {
     const conv = (await send("before")).conversationId;
     client = await connectWs(wsUrl(b.url), bob.token);
     const sub = client.subscribe<{ messageAdded: { seq: number; content: string } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { seq content } }`, { c: conv });
+    // Bob's second device, on the instance the sender uses.
+    local = await connectWs(wsUrl(a.url), bob.token);
+    const localSub = local.subscribe<{ messageAdded: { seq: number; content: string } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { seq content } }`, { c: conv });
     await new Promise((r) => setTimeout(r, 300));
     await send("live");
     expect((await sub.next()).data?.messageAdded).toEqual({ seq: 2, content: "live" });
+    expect((await localSub.next()).data?.messageAdded).toEqual({ seq: 2, content: "live" });
 
     proxy.down();
     await until(async () => (await readyz(b)).body.redis === "down", "readyz to report Redis down");
     const down = await readyz(b);
-    expect(down).toEqual({ status: 200, body: { status: "degraded", database: "up", redis: "down" } });
-    // HTTP goes on: a message is stored while its live event cannot cross instances.
+    expect(down).toEqual({ status: 503, body: { status: "redis unreachable", database: "up", redis: "down" } });
+    // HTTP goes on: a message is stored while its live event cannot cross instances...
     expect((await send("during the outage")).seq).toBe(3);
+    // ...and the instance that stored it delivers it to its own subscribers at once.
+    expect((await localSub.next()).data?.messageAdded).toEqual({ seq: 3, content: "during the outage" });
     const me = await b.gql<{ me: { username: string } }>(`{ me { username } }`, {}, bob.token);
     expect(me.data?.me.username).toBe("bob_o");
 
@@ -75,5 +85,7 @@ describe.skipIf(!hasRedis)("Redis outage", () => {
     await send("after");
     const got = [await sub.next(), await sub.next()].map((r) => r.data?.messageAdded);
     expect(got).toEqual([{ seq: 3, content: "during the outage" }, { seq: 4, content: "after" }]);
+    // The local subscriber gets the next one once, not its own echo from Redis again.
+    expect((await localSub.next()).data?.messageAdded).toEqual({ seq: 4, content: "after" });
   }, 60_000);
 });

@@ -58,7 +58,10 @@ export class RedisConnectionTracker implements ConnectionTracker {
   private readonly redis: Redis;
   private readonly instanceId = randomBytes(8).toString("hex");
   private readonly local = new Map<string, number>();
+  /** Users whose count could not be written (Redis away): rewritten from `local` at the next heartbeat. */
+  private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  private beaten = false;
 
   /**
    * @param prefix namespaces the keys (the database name: deployments sharing a Redis stay apart)
@@ -73,21 +76,33 @@ export class RedisConnectionTracker implements ConnectionTracker {
   }
 
   async add(userId: string): Promise<number> {
-    this.local.set(userId, (this.local.get(userId) ?? 0) + 1);
-    await this.redis.multi().hincrby(this.key("conn", userId), this.instanceId, 1).sadd(this.key("users", this.instanceId), userId).exec();
+    const count = (this.local.get(userId) ?? 0) + 1;
+    this.local.set(userId, count);
+    await this.write(userId, count);
     return this.total(userId);
   }
 
   async remove(userId: string): Promise<number> {
     const left = Math.max(0, (this.local.get(userId) ?? 0) - 1);
-    if (left === 0) {
-      this.local.delete(userId);
-      await this.redis.multi().hdel(this.key("conn", userId), this.instanceId).srem(this.key("users", this.instanceId), userId).exec();
-    } else {
-      this.local.set(userId, left);
-      await this.redis.hset(this.key("conn", userId), this.instanceId, left);
-    }
+    if (left === 0) this.local.delete(userId);
+    else this.local.set(userId, left);
+    await this.write(userId, left);
     return this.total(userId);
+  }
+
+  /**
+   * This instance's count for a user, written as a value (not an increment), so a write that
+   * failed while Redis was away is simply written again, from `local`, at the next heartbeat.
+   */
+  private async write(userId: string, count: number): Promise<void> {
+    try {
+      if (count === 0) await this.redis.multi().hdel(this.key("conn", userId), this.instanceId).srem(this.key("users", this.instanceId), userId).exec();
+      else await this.redis.multi().hset(this.key("conn", userId), this.instanceId, count).sadd(this.key("users", this.instanceId), userId).exec();
+      this.dirty.delete(userId);
+    } catch (err) {
+      this.dirty.add(userId);
+      throw err;
+    }
   }
 
   async total(userId: string): Promise<number> {
@@ -99,7 +114,12 @@ export class RedisConnectionTracker implements ConnectionTracker {
   }
 
   private async beat(): Promise<void> {
-    await this.redis.multi().set(this.key("alive", this.instanceId), "1", "EX", this.ttlSeconds).sadd(this.key("instances"), this.instanceId).exec();
+    const result = await this.redis.multi().set(this.key("alive", this.instanceId), "1", "EX", this.ttlSeconds).sadd(this.key("instances"), this.instanceId).exec();
+    // Added anew after the first beat: another instance swept this one as dead while Redis was
+    // away from it (and removed its counts); they are written again from `local`.
+    if (result?.[1]?.[1] === 1 && this.beaten) for (const userId of this.local.keys()) this.dirty.add(userId);
+    this.beaten = true;
+    for (const userId of [...this.dirty]) await this.write(userId, this.local.get(userId) ?? 0);
   }
 
   /** Other instances whose heartbeat expired: exactly one live instance claims each (SREM returns 1). */

@@ -173,4 +173,28 @@ describe("transaction views filled on demand", () => {
     expect((err as MongoServerError).hasErrorLabel("TransientTransactionError")).toBe(true);
     await session.endSession();
   });
+
+  it("answers SnapshotTooOld (transient) when the history it still needs has aged out of the change log", async () => {
+    const small = await startEmbeddedMongo({ changeLogSize: 5 });
+    const c = await new MongoClient(small.uri).connect();
+    try {
+      const coll = c.db("views").collection<AnyDoc>("items");
+      await coll.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: i, v: 0 })));
+      for (const late of [false, true]) {
+        const session = c.startSession();
+        session.startTransaction();
+        // The view is made before (late: after) the outside writes overflow the log.
+        if (!late) expect(await coll.findOne({ _id: 0 }, { session })).toEqual({ _id: 0, v: 0 });
+        else await c.db("views").collection("elsewhere").findOne({}, { session });
+        for (let i = 1; i <= 10; i++) await coll.updateOne({ _id: i }, { $inc: { v: 1 } });
+        const err = await coll.findOne({ v: 0, _id: { $gte: 5 } }, { session }).catch((e: unknown) => e);
+        expect((err as MongoServerError).code).toBe(239);
+        expect((err as MongoServerError).hasErrorLabel("TransientTransactionError")).toBe(true);
+        await session.endSession();
+      }
+    } finally {
+      await c.close();
+      await small.stop();
+    }
+  });
 });

@@ -2,7 +2,8 @@
  * `npm run bench:db`: the embedded server in its own process, driven through the official
  * mongodb driver. Prints ops/s for insertOne and for findOne by _id and by a unique indexed
  * field at 1,000 and at 100,000 documents, with the 1k/100k ratio (near 1 = no scan), and the
- * server's RSS for 100,000 ≈200-byte documents.
+ * server's RSS for 100,000 ≈200-byte documents, and transactions/s of the API's send shape
+ * (findOneAndUpdate by _id + insert under a unique index) at both sizes.
  *
  * Baselines measured in the same run: a `ping` round trip (the protocol's floor per operation)
  * and a find on an unindexed field at both sizes (what a scan costs, for contrast).
@@ -27,6 +28,7 @@ const cli = path.resolve(here, "../src/embedded-mongo/cli.js");
 
 const OPS = 10_000;
 const SCAN_OPS = 200;
+const TXN_OPS = 300;
 const SMALL = 1_000;
 const LARGE = 100_000;
 const RSS_LIMIT_MB = 200;
@@ -72,6 +74,28 @@ async function findRates(coll: Collection, ids: ObjectId[], size: number): Promi
   return { byId, byEmail, scan };
 }
 
+/**
+ * Transactions per second of the API's send shape: findOneAndUpdate of a counter by _id plus an
+ * insert under a unique index. A transaction's cost should not grow with the collection's size.
+ */
+async function txnRate(client: MongoClient, coll: Collection): Promise<number> {
+  const counters = client.db("bench").collection<{ _id: string; seq: number }>("counters");
+  await counters.updateOne({ _id: "c" }, { $setOnInsert: { seq: 0 } }, { upsert: true });
+  const rate = await timed(TXN_OPS, async () => {
+    const session = client.startSession();
+    try {
+      await session.withTransaction(async () => {
+        const c = await counters.findOneAndUpdate({ _id: "c" }, { $inc: { seq: 1 } }, { session, returnDocument: "after" });
+        await coll.insertOne({ email: `txn${c!.seq}@example.com`, txn: true }, { session });
+      });
+    } finally {
+      await session.endSession();
+    }
+  });
+  await coll.deleteMany({ txn: true });
+  return rate;
+}
+
 async function memory(client: MongoClient): Promise<{ rss: number; heap: number }> {
   const status = await client.db("admin").command({ serverStatus: 1 });
   return { rss: Number(status.mem.resident), heap: Number(status.mem.heapUsedMB) };
@@ -99,6 +123,7 @@ async function main(): Promise<void> {
       await coll.insertOne(d);
     }
     const small = await findRates(coll, ids, SMALL);
+    const txnSmall = await txnRate(client, coll);
 
     // 10,000 timed insertOne, then bulk-load the rest up to 100,000.
     const insertRate = await timed(OPS, async (k) => {
@@ -116,6 +141,7 @@ async function main(): Promise<void> {
     const memLoaded = await memory(client);
     const large = await findRates(coll, ids, LARGE);
     const memAfter = await memory(client);
+    const txnLarge = await txnRate(client, coll);
 
     const ratioId = small.byId / large.byId;
     const ratioEmail = small.byEmail / large.byEmail;
@@ -128,6 +154,7 @@ async function main(): Promise<void> {
     console.log("                                      at 1k docs   at 100k docs   1k/100k ratio");
     console.log(`findOne by _id                      ${fmt(small.byId)} ops/s ${fmt(large.byId)} ops/s   ${ratioId.toFixed(2)}`);
     console.log(`findOne by unique index (email)     ${fmt(small.byEmail)} ops/s ${fmt(large.byEmail)} ops/s   ${ratioEmail.toFixed(2)}`);
+    console.log(`2-write transaction (send shape)    ${fmt(txnSmall)} txn/s ${fmt(txnLarge)} txn/s   ${(txnSmall / txnLarge).toFixed(2)}`);
     console.log(`baseline  findOne by unindexed n    ${fmt(small.scan)} ops/s ${fmt(large.scan)} ops/s   ${ratioScan.toFixed(2)}  (a scan, for contrast)`);
     console.log("");
     console.log(`server RSS: ${memEmpty.rss} MB empty (heap ${memEmpty.heap} MB); ${memLoaded.rss} MB with ${count.toLocaleString("en-US")} documents loaded (heap ${memLoaded.heap} MB; limit ${RSS_LIMIT_MB} MB)`);

@@ -173,6 +173,11 @@ export class Collection {
     return this.docs.size;
   }
 
+  /** The stored document with this document key (`keyOf(_id)`); callers must not change it. */
+  getByKey(docKey: string): Doc | undefined {
+    return this.docs.get(docKey);
+  }
+
   /** All documents in natural (insertion) order; callers must not change them. */
   all(): Doc[] {
     return [...this.docs.values()];
@@ -239,7 +244,8 @@ export class Collection {
 
   // ---------------------------------------------------------------- writes
 
-  private checkUnique(docKey: string, doc: Doc): void {
+  /** Protected: a transaction's view (txn-view.ts) first pulls in the real documents holding the same keys. */
+  protected checkUnique(docKey: string, doc: Doc): void {
     for (const index of this.indexes.values()) {
       if (index.conflict(docKey, doc)) throw index.duplicateError(this.ns, doc);
     }

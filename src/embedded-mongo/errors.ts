@@ -40,6 +40,7 @@ export const ErrorCodes = {
   ConflictingOperationInProgress: 117,
   TransactionTooOld: 225,
   SnapshotTooOld: 239,
+  SnapshotUnavailable: 246,
   NoSuchTransaction: 251,
   TransactionCommitted: 256,
   OperationNotSupportedInTransaction: 263,

@@ -127,6 +127,14 @@ export class Index {
     return null;
   }
 
+  /** Document keys holding any of `doc`'s keys in this index (transaction views pull them in before a unique check). */
+  holdersOf(doc: Doc): Set<string> {
+    const out = new Set<string>();
+    if (!this.covers(doc) || this.fields.length === 0) return out;
+    for (const k of this.keysOf(doc)) for (const h of holders(this.entries, k)) out.add(h);
+    return out;
+  }
+
   duplicateError(ns: string, doc: Doc): MongoServerError {
     const keyValue: Doc = {};
     for (const f of this.fields) keyValue[f] = valuesAtPath(doc, f, false)[0] ?? null;

@@ -1,7 +1,8 @@
 /**
  * Multi-document transactions, at the command level. A transaction reads and writes private
- * copies ("views") of the collections it touches, each rebuilt as of the transaction's start
- * from the change log, so it sees its own writes and nothing committed after it began.
+ * views of the collections it touches, each as of the transaction's start (filled on demand
+ * from the real collection and the change log, see txn-view.ts), so it sees its own writes and
+ * nothing committed after it began.
  * Commit replays the final state of every document it wrote through the ordinary collection
  * write methods, so the change log (and anything else watching writes) sees normal writes.
  *
@@ -18,6 +19,7 @@ import type { ChangeLog } from "./changes.js";
 import { Collection, type WriteChange } from "./collection.js";
 import { MongoServerError, transientError } from "./errors.js";
 import type { Storage } from "./storage.js";
+import { ViewCollection } from "./txn-view.js";
 import { type Doc, cloneDoc, keyOf } from "./values.js";
 
 /** transactionLifetimeLimitSeconds: an open transaction older than this is aborted. */
@@ -94,29 +96,18 @@ export class SessionTable {
     return transactionStorage(this, txn);
   }
 
-  /** The view of one collection, rebuilt as of the snapshot on first use. */
+  /**
+   * The view of one collection as of the snapshot, made on first use. It starts with only the
+   * documents changed since the snapshot and pulls in the rest on demand (txn-view.ts), so a
+   * transaction costs what it touches, not the collection's size.
+   */
   view(txn: Transaction, db: string, name: string, create: boolean): Collection | undefined {
     const ns = `${db}.${name}`;
     const existing = txn.views.get(ns);
     if (existing) return existing.coll;
     const real = this.storage.get(db, name);
     if (!real && !create) return undefined;
-    const coll = new Collection(db, name, real ? real.options : {});
-    if (real) {
-      for (const spec of real.indexSpecs().slice(1)) coll.createIndex(spec);
-      for (const doc of real.all()) coll.insert(doc);
-    }
-    // Undo what was written since the snapshot, newest first.
-    const later = this.changes.since(txn.startSeq).filter((e) => e.db === db && e.coll === name);
-    if (this.changes.oldestSeq > txn.startSeq + 1 && this.changes.seq > txn.startSeq) {
-      throw transientError("SnapshotTooOld", "Read timestamp is older than the oldest available history");
-    }
-    for (const e of later.reverse()) {
-      const id = (e.after ?? e.before)?._id;
-      if (id === undefined) continue;
-      if (e.after) coll.delete({ _id: id }, { limit: 1 });
-      if (e.before) coll.insert(e.before);
-    }
+    const coll = new ViewCollection(db, name, real ? real.options : {}, real, () => this.storage.get(db, name), this.changes, txn.startSeq);
     const view: View = { db, name, coll, writes: new Map() };
     coll.observer = (change) => this.onViewWrite(txn, view, change);
     txn.views.set(ns, view);

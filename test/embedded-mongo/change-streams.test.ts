@@ -7,7 +7,7 @@ import { MongoClient, MongoServerError, type ChangeStream, type ChangeStreamDocu
 import mongoose from "mongoose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
-import type { AnyDoc } from "../helpers/mongo.js";
+import { startEmbeddedClient, stopEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
 
 type Event = ChangeStreamDocument<AnyDoc> & Record<string, unknown>;
 
@@ -28,14 +28,8 @@ describe("change streams", () => {
   let client: MongoClient;
   let coll: Collection<AnyDoc>;
 
-  beforeAll(async () => {
-    server = await startEmbeddedMongo();
-    client = await new MongoClient(server.uri).connect();
-  });
-  afterAll(async () => {
-    await client?.close();
-    await server?.stop();
-  });
+  beforeAll(async () => ({ server, client } = await startEmbeddedClient()));
+  afterAll(() => stopEmbeddedClient(server, client));
   beforeEach(() => {
     server.reset();
     coll = client.db("cs").collection<AnyDoc>("items");

@@ -4,8 +4,8 @@
  */
 import { MongoClient, type Db } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
-import { startTestMongo, type AnyDoc, type TestMongo } from "../helpers/mongo.js";
+import type { EmbeddedMongo } from "../../src/embedded-mongo/index.js";
+import { startEmbeddedClient, startTestMongo, stopEmbeddedClient, type AnyDoc, type TestMongo } from "../helpers/mongo.js";
 
 describe("indexes", () => {
   let mongo: TestMongo;
@@ -151,14 +151,8 @@ describe("TTL indexes", () => {
   let server: EmbeddedMongo;
   let client: MongoClient;
 
-  beforeAll(async () => {
-    server = await startEmbeddedMongo({ ttlSweepMs: 50 });
-    client = await new MongoClient(server.uri).connect();
-  });
-  afterAll(async () => {
-    await client?.close();
-    await server?.stop();
-  });
+  beforeAll(async () => ({ server, client } = await startEmbeddedClient({ ttlSweepMs: 50 })));
+  afterAll(() => stopEmbeddedClient(server, client));
 
   it("removes expired documents on the sweep and keeps the others", async () => {
     const c = client.db("ttl").collection<AnyDoc>("sessions");

@@ -7,7 +7,7 @@
 import { MongoClient, MongoServerError, type Collection, type ClientSession } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
-import type { AnyDoc } from "../helpers/mongo.js";
+import { startEmbeddedClient, stopEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
 
 describe("transaction views filled on demand", () => {
   let server: EmbeddedMongo;
@@ -15,14 +15,8 @@ describe("transaction views filled on demand", () => {
   let users: Collection<AnyDoc>;
   let other: Collection<AnyDoc>;
 
-  beforeAll(async () => {
-    server = await startEmbeddedMongo();
-    client = await new MongoClient(server.uri).connect();
-  });
-  afterAll(async () => {
-    await client?.close();
-    await server?.stop();
-  });
+  beforeAll(async () => ({ server, client } = await startEmbeddedClient()));
+  afterAll(() => stopEmbeddedClient(server, client));
   beforeEach(async () => {
     server.reset();
     users = client.db("views").collection<AnyDoc>("users");

@@ -8,21 +8,15 @@ import { MongoClient, MongoServerError, type Collection } from "mongodb";
 import mongoose from "mongoose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
-import type { AnyDoc } from "../helpers/mongo.js";
+import { startEmbeddedClient, stopEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
 
 describe("transactions (replica-set mode)", () => {
   let server: EmbeddedMongo;
   let client: MongoClient;
   let coll: Collection<AnyDoc>;
 
-  beforeAll(async () => {
-    server = await startEmbeddedMongo();
-    client = await new MongoClient(server.uri).connect();
-  });
-  afterAll(async () => {
-    await client?.close();
-    await server?.stop();
-  });
+  beforeAll(async () => ({ server, client } = await startEmbeddedClient()));
+  afterAll(() => stopEmbeddedClient(server, client));
   beforeEach(async () => {
     server.reset();
     coll = client.db("txn").collection<AnyDoc>("accounts");
@@ -280,14 +274,8 @@ describe("commit results the client cannot be sure of", () => {
   let client: MongoClient;
   let coll: Collection<AnyDoc>;
 
-  beforeAll(async () => {
-    server = await startEmbeddedMongo({ enableTestCommands: true });
-    client = await new MongoClient(server.uri).connect();
-  });
-  afterAll(async () => {
-    await client?.close();
-    await server?.stop();
-  });
+  beforeAll(async () => ({ server, client } = await startEmbeddedClient({ enableTestCommands: true })));
+  afterAll(() => stopEmbeddedClient(server, client));
   beforeEach(async () => {
     server.reset();
     coll = client.db("txn").collection<AnyDoc>("commits");

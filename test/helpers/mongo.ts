@@ -3,7 +3,7 @@
  * MONGODB_URI is set. Each test file gets its own database name so files never share data.
  */
 import { randomBytes } from "node:crypto";
-import type { ObjectId } from "mongodb";
+import { MongoClient, type ObjectId } from "mongodb";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 
 export interface TestMongo {
@@ -26,3 +26,15 @@ export async function startTestMongo(prefix = "test"): Promise<TestMongo> {
 /** Documents with any `_id` type (the driver's default typing assumes ObjectId). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test documents of any shape
 export type AnyDoc = { _id?: number | string | ObjectId; [key: string]: any };
+
+/** An embedded server of its own and an official-driver client on it (engine tests). */
+export async function startEmbeddedClient(options?: Parameters<typeof startEmbeddedMongo>[0]): Promise<{ server: EmbeddedMongo; client: MongoClient }> {
+  const server = await startEmbeddedMongo(options);
+  return { server, client: await new MongoClient(server.uri).connect() };
+}
+
+/** Ends what startEmbeddedClient started (either may be missing when start-up failed). */
+export async function stopEmbeddedClient(server: EmbeddedMongo | undefined, client: MongoClient | undefined): Promise<void> {
+  await client?.close();
+  await server?.stop();
+}

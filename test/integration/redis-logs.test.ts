@@ -9,19 +9,13 @@ import type { ChildProcess } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { logLines, spawnApi, type RunningApi } from "../helpers/process.js";
 import { redisAvailable, redisProxy, type RedisProxy } from "../helpers/redis.js";
+import { until } from "../helpers/wait.js";
 
 const hasRedis = await redisAvailable();
 
 /** Every Redis connection of one API process. */
 const ROLES = ["pubsub.publish", "pubsub.subscribe", "presence", "rate-limits"];
 
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe.skipIf(!hasRedis)("Redis outage logs of the real process", () => {
   let proxy: RedisProxy;

@@ -10,6 +10,7 @@ import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import { until } from "../helpers/wait.js";
 
 const hasRedis = await redisAvailable();
 
@@ -18,13 +19,6 @@ async function readyz(api: TestApi): Promise<{ status: number; body: Record<stri
   return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
 
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe.skipIf(!hasRedis)("Redis outage", () => {
   let proxy: TcpProxy;

@@ -12,10 +12,8 @@ import { type Doc, keyOf } from "./values.js";
 
 export type ChangeOp = WriteChange["op"] | "drop" | "rename" | "dropDatabase";
 
-export interface ChangeEntry {
-  seq: number;
-  clusterTime: Timestamp;
-  wallTime: Date;
+/** What a writer records; the log adds the sequence number and times. */
+export interface ChangeInput {
   db: string;
   coll: string;
   op: ChangeOp;
@@ -25,9 +23,47 @@ export interface ChangeEntry {
   to?: { db: string; coll: string };
   /** Whether the collection keeps pre-images (changeStreamPreAndPostImages) for this write. */
   preImage?: boolean;
-  /** Set when the write is part of a committed transaction. */
-  lsid?: Doc;
-  txnNumber?: Long;
+}
+
+/**
+ * One logged write. Every insert passes through here and an entry lives until `maxEntries`
+ * newer ones push it out, so its size is per-write memory: the times are kept as numbers (a
+ * Timestamp and a Date each were ~150 bytes) and made into BSON values only when read, and every
+ * entry has the same fields in the same order (one V8 hidden class for all).
+ */
+export class ChangeEntry {
+  constructor(
+    readonly seq: number,
+    /** Cluster time: seconds and increment. */
+    private readonly t: number,
+    private readonly i: number,
+    private readonly wallMs: number,
+    readonly db: string,
+    readonly coll: string,
+    readonly op: ChangeOp,
+    readonly before: Doc | null,
+    readonly after: Doc | null,
+    /** rename: the new namespace. */
+    readonly to: { db: string; coll: string } | undefined,
+    /** Whether the collection keeps pre-images (changeStreamPreAndPostImages) for this write. */
+    readonly preImage: boolean | undefined,
+    /** Set when the write is part of a committed transaction. */
+    readonly lsid: Doc | undefined,
+    readonly txnNumber: Long | undefined,
+  ) {}
+
+  get clusterTime(): Timestamp {
+    return new Timestamp({ t: this.t, i: this.i });
+  }
+
+  get wallTime(): Date {
+    return new Date(this.wallMs);
+  }
+
+  /** Whether this entry's cluster time is at or after (t, i). */
+  atOrAfter(t: number, i: number): boolean {
+    return this.t > t || (this.t === t && this.i >= i);
+  }
 }
 
 export interface ChangeLogOptions {
@@ -52,11 +88,14 @@ export class ChangeLog {
   private lastSeq = 0;
   private lastT = 0;
   private lastI = 0;
-  /** ns + docKey → seq of its last write: transactions' conflict check. */
-  private readonly lastWrite = new Map<string, number>();
+  /**
+   * ns → docKey → seq of its last write: transactions' conflict check. Two levels, so no key
+   * string is built per write (the document key is the one the collection already holds).
+   */
+  private readonly lastWrite = new Map<string, Map<string, number>>();
   private waiters = new Set<() => void>();
   /** While a transaction commits: its entries wait here, all published or none. */
-  private batch: { entries: Omit<ChangeEntry, "seq" | "clusterTime" | "wallTime">[]; lsid: Doc; txnNumber: Long } | null = null;
+  private batch: { entries: ChangeInput[]; lsid: Doc; txnNumber: Long } | null = null;
 
   constructor(private readonly options: ChangeLogOptions) {}
 
@@ -74,8 +113,8 @@ export class ChangeLog {
     this.trim();
   }
 
-  /** A cluster time after every one handed out before (seconds + increment). */
-  private nextClusterTime(): Timestamp {
+  /** Advances to a cluster time after every one handed out before (seconds + increment). */
+  private nextClusterTime(): void {
     const t = Math.floor(Date.now() / 1000);
     if (t > this.lastT) {
       this.lastT = t;
@@ -83,14 +122,13 @@ export class ChangeLog {
     } else {
       this.lastI++;
     }
-    return new Timestamp({ t: this.lastT, i: this.lastI });
   }
 
   get clusterTime(): Timestamp {
     return new Timestamp({ t: this.lastT || Math.floor(Date.now() / 1000), i: this.lastI });
   }
 
-  record(entry: Omit<ChangeEntry, "seq" | "clusterTime" | "wallTime">): void {
+  record(entry: ChangeInput): void {
     if (this.batch) {
       this.batch.entries.push(entry);
       return;
@@ -98,16 +136,20 @@ export class ChangeLog {
     this.publish([entry]);
   }
 
-  private publish(list: Omit<ChangeEntry, "seq" | "clusterTime" | "wallTime">[], txn?: { lsid: Doc; txnNumber: Long }): void {
+  private publish(list: ChangeInput[], txn?: { lsid: Doc; txnNumber: Long }): void {
     if (!list.length) return;
     // A transaction's writes share one cluster time, as in MongoDB's oplog applyOps entry.
-    const clusterTime = this.nextClusterTime();
-    const wallTime = new Date();
+    this.nextClusterTime();
+    const t = this.lastT;
+    const i = this.lastI;
+    const wallMs = Date.now();
     for (const e of list) {
-      const full: ChangeEntry = { ...e, seq: ++this.lastSeq, clusterTime, wallTime, ...(txn ?? {}) };
+      const full = new ChangeEntry(
+        ++this.lastSeq, t, i, wallMs, e.db, e.coll, e.op, e.before, e.after, e.to, e.preImage, txn?.lsid, txn?.txnNumber,
+      );
       this.entries.push(full);
       const doc = e.after ?? e.before;
-      if (doc) this.lastWrite.set(writeKey(e.db, e.coll, keyOf(doc._id)), full.seq);
+      if (doc) this.setLastWrite(e.db, e.coll, keyOf(doc._id), full.seq);
     }
     this.trim();
     const waiters = this.waiters;
@@ -117,11 +159,18 @@ export class ChangeLog {
 
   private trim(): void {
     while (this.entries.length - this.head > this.options.maxEntries) {
-      const old = this.entries[this.head++];
+      const old = this.entries[this.head];
+      // The slot is cleared, not only skipped: until the array is compacted below, a dropped
+      // entry would otherwise keep its images (up to maxEntries more documents) alive.
+      (this.entries as (ChangeEntry | undefined)[])[this.head++] = undefined;
       const doc = old.after ?? old.before;
       if (doc) {
-        const k = writeKey(old.db, old.coll, keyOf(doc._id));
-        if (this.lastWrite.get(k) === old.seq) this.lastWrite.delete(k);
+        const byKey = this.lastWrite.get(nsKey(old.db, old.coll));
+        const k = keyOf(doc._id);
+        if (byKey?.get(k) === old.seq) {
+          byKey.delete(k);
+          if (byKey.size === 0) this.lastWrite.delete(nsKey(old.db, old.coll));
+        }
       }
     }
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
@@ -138,13 +187,22 @@ export class ChangeLog {
 
   /** The seq of the last write to a document, or 0 when none is held. */
   lastWriteSeq(db: string, coll: string, docKey: string): number {
-    return this.lastWrite.get(writeKey(db, coll, docKey)) ?? 0;
+    return this.lastWrite.get(nsKey(db, coll))?.get(docKey) ?? 0;
+  }
+
+  private setLastWrite(db: string, coll: string, docKey: string, seq: number): void {
+    const ns = nsKey(db, coll);
+    let byKey = this.lastWrite.get(ns);
+    if (!byKey) this.lastWrite.set(ns, (byKey = new Map()));
+    byKey.set(docKey, seq);
   }
 
   /** The first entry at or after a cluster time, as a seq to resume after. */
   seqAtOrAfter(time: Timestamp): number {
+    const t = time.t;
+    const inc = time.i;
     for (let i = this.head; i < this.entries.length; i++) {
-      if (this.entries[i].clusterTime.comp(time) >= 0) return this.entries[i].seq - 1;
+      if (this.entries[i].atOrAfter(t, inc)) return this.entries[i].seq - 1;
     }
     return this.lastSeq;
   }
@@ -180,6 +238,6 @@ export class ChangeLog {
   }
 }
 
-function writeKey(db: string, coll: string, docKey: string): string {
-  return `${db}.${coll}\u0000${docKey}`;
+function nsKey(db: string, coll: string): string {
+  return `${db}.${coll}`;
 }

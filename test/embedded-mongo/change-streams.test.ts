@@ -142,6 +142,22 @@ describe("change streams", () => {
     }
   });
 
+  it("starts at an operation time: the events at or after it, each with its own cluster time", async () => {
+    await coll.insertOne({ _id: 1 });
+    const cs = await opened(coll.watch([], { maxAwaitTimeMS: 100 }));
+    await coll.insertOne({ _id: 2 });
+    await coll.insertOne({ _id: 3 });
+    const [second, third] = await take(cs, 2);
+    await cs.close();
+    expect(third.clusterTime!.comp(second.clusterTime!)).toBeGreaterThan(0);
+    const from = coll.watch([], { startAtOperationTime: third.clusterTime, maxAwaitTimeMS: 100 });
+    const [again] = await take(from, 1);
+    expect(again).toMatchObject({ operationType: "insert", documentKey: { _id: 3 } });
+    expect(again.clusterTime!.equals(third.clusterTime!)).toBe(true);
+    expect(again.wallTime).toEqual(third.wallTime);
+    await from.close();
+  });
+
   it("the driver resumes on its own when the server loses the stream's cursor", async () => {
     const cs = await opened(coll.watch([], { maxAwaitTimeMS: 100 }));
     await coll.insertOne({ _id: 1 });

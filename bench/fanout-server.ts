@@ -7,12 +7,12 @@
 import "reflect-metadata";
 import http from "node:http";
 import readline from "node:readline";
-import { Types } from "mongoose";
 import { WebSocketServer, type WebSocket } from "ws";
 import { loadConfig } from "../src/config.js";
 import { connectDatabase } from "../src/database.js";
 import { createServer } from "../src/server.js";
 import { MemoryMailer } from "../src/mail/mailer.js";
+import { benchUsers } from "./common.js";
 
 const MEMBERS = 1024;
 
@@ -42,14 +42,7 @@ async function api(): Promise<void> {
   const db = await connectDatabase({ uri: null, dbName: "bench" });
   const server = await createServer(config, db, { mailer: new MemoryMailer() });
   const port = await server.listen(0);
-  const users = Array.from({ length: MEMBERS }, (_, i) => ({ _id: new Types.ObjectId(), username: `bench${i}`, email: `bench${i}@example.com`, password: "x", search_keys: [`bench${i}`] }));
-  await db.models.User.insertMany(users);
-  const tokens: string[] = [];
-  for (const u of users) {
-    const family = new Types.ObjectId().toHexString();
-    await db.models.Session.create({ user_id: u._id, family_id: family, token_hash: new Types.ObjectId().toHexString(), expires_at: new Date(Date.now() + 24 * 3600_000) });
-    tokens.push((await server.services.tokens.issueAccess({ userId: u._id.toHexString(), sessionId: family })).token);
-  }
+  const { users, tokens } = await benchUsers(db, server.services.tokens, "bench", MEMBERS);
   const owner = users[0]._id.toHexString();
   const group = await server.services.groups.create(owner, { name: "bench", memberIds: users.slice(1).map((u) => u._id.toHexString()) });
   console.log(JSON.stringify({ ready: { port, groupId: group._id.toHexString(), tokens }, mem: memory() }));

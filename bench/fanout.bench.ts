@@ -10,6 +10,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { percentile } from "./common.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MESSAGES = 20;
@@ -52,10 +53,6 @@ async function startChild(mode: "api" | "raw"): Promise<Child> {
     },
     stop: () => proc.kill(profile.length ? "SIGINT" : "SIGKILL"),
   };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 interface Result {

@@ -16,6 +16,7 @@ import { loadConfig } from "../src/config.js";
 import { connectDatabase, type Database } from "../src/database.js";
 import { createServer } from "../src/server.js";
 import { MemoryMailer } from "../src/mail/mailer.js";
+import { benchUsers, percentile } from "./common.js";
 
 const SENDERS = Number(process.env.SEND_SENDERS ?? 20);
 const MESSAGES = Number(process.env.SEND_MESSAGES ?? 25);
@@ -23,10 +24,6 @@ const MESSAGES = Number(process.env.SEND_MESSAGES ?? 25);
 const RELAXED: Record<string, string> = {
   MESSAGE_RATE_LIMIT: "1000000/1", STRANGER_MESSAGE_RATE_LIMIT: "1000000/1", GROUP_RATE_LIMIT: "1000000/1", REGISTER_RATE_LIMIT: "1000000/1",
 };
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 interface Result {
   messages: number;
@@ -84,14 +81,7 @@ async function main(): Promise<void> {
   const transactions = (db as { transactions?: boolean }).transactions;
   console.log(`send bench: ${SENDERS} senders x ${MESSAGES} messages, database transactions: ${transactions === undefined ? "n/a (older code)" : transactions}`);
   // Senders, and as many recipients for the direct conversations.
-  const users = Array.from({ length: SENDERS * 2 }, (_, i) => ({ _id: new Types.ObjectId(), username: `send${i}`, email: `send${i}@example.com`, password: "x", search_keys: [`send${i}`] }));
-  await db.models.User.insertMany(users);
-  const tokens: string[] = [];
-  for (const u of users) {
-    const family = new Types.ObjectId().toHexString();
-    await db.models.Session.create({ user_id: u._id, family_id: family, token_hash: new Types.ObjectId().toHexString(), expires_at: new Date(Date.now() + 24 * 3600_000) });
-    tokens.push((await server.services.tokens.issueAccess({ userId: u._id.toHexString(), sessionId: family })).token);
-  }
+  const { users, tokens } = await benchUsers(db, server.services.tokens, "send", SENDERS * 2);
   const group = await server.services.groups.create(users[0]._id.toHexString(), { name: "send bench", memberIds: users.slice(1, SENDERS).map((u) => u._id.toHexString()) });
   const groupId = group._id.toHexString();
 

@@ -1,0 +1,28 @@
+/** What the API benchmarks share: percentiles, and users with sessions made straight in the database. */
+import { Types } from "mongoose";
+import type { Database } from "../src/database.js";
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/**
+ * `count` users named `<prefix><i>` with a live session and an access token each, written
+ * straight to the database: a benchmark measures sends and fan-out, not registration's hashing.
+ */
+export async function benchUsers(
+  db: Database,
+  tokens: { issueAccess(claims: { userId: string; sessionId: string }): Promise<{ token: string }> },
+  prefix: string,
+  count: number,
+): Promise<{ users: Array<{ _id: Types.ObjectId }>; tokens: string[] }> {
+  const users = Array.from({ length: count }, (_, i) => ({ _id: new Types.ObjectId(), username: `${prefix}${i}`, email: `${prefix}${i}@example.com`, password: "x", search_keys: [`${prefix}${i}`] }));
+  await db.models.User.insertMany(users);
+  const issued: string[] = [];
+  for (const u of users) {
+    const family = new Types.ObjectId().toHexString();
+    await db.models.Session.create({ user_id: u._id, family_id: family, token_hash: new Types.ObjectId().toHexString(), expires_at: new Date(Date.now() + 24 * 3600_000) });
+    issued.push((await tokens.issueAccess({ userId: u._id.toHexString(), sessionId: family })).token);
+  }
+  return { users, tokens: issued };
+}

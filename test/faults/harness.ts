@@ -8,8 +8,8 @@
  * Clients behave as the README asks real ones to: a subscription per conversation with
  * `messageAdded(conversationId, afterSeq)`; after any disconnect, reconnect to the other
  * instance and resume with the last seq received. Senders give each message a unique
- * clientMessageId and, with no answer in time (or a 503 after its Retry-After), retry the same
- * send on the other instance.
+ * clientMessageId and, with no answer in time (or a 503 after its Retry-After, jittered), retry
+ * the same send on the other instance, carrying the retry ticket of its first 503.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -388,6 +388,9 @@ export class Harness {
       ? { query: SEND_GROUP, variables: { i: { groupId: m.conversation.groupId, content: `m ${m.cmid}`, clientMessageId: m.cmid } }, field: "sendGroupMessage" }
       : { query: SEND_DIRECT, variables: { i: { recipientId: m.conversation.members.find((u) => u !== m.sender)!.id, content: `m ${m.cmid}`, clientMessageId: m.cmid } }, field: "sendMessage" };
     const other = () => (instance = instance === 0 ? 1 : 0);
+    // The retry ticket of the first 503 (README "Reliability"): sent with every later attempt,
+    // on either instance, so this send waits in line by the age of its first refusal.
+    let ticket: string | null = null;
     let unanswered = 0;
     let last = "";
     while (now() - m.firstAttemptAt < GIVE_UP_MS) {
@@ -398,7 +401,7 @@ export class Harness {
       try {
         res = await fetch(`${this.instances[instance].url}/graphql`, {
           method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${m.sender.token}` },
+          headers: { "content-type": "application/json", authorization: `Bearer ${m.sender.token}`, ...(ticket ? { "x-retry-ticket": ticket } : {}) },
           body: JSON.stringify({ query: input.query, variables: input.variables }),
           signal: AbortSignal.timeout(this.profile.sendTimeoutMs),
         });
@@ -418,6 +421,7 @@ export class Harness {
         last = "503";
         const retryAfter = Number(res.headers.get("retry-after"));
         if (!(retryAfter > 0)) this.violation(`503 without Retry-After from ${this.instances[instance].name}: ${JSON.stringify(body)}`);
+        ticket ??= res.headers.get("x-retry-ticket");
         other();
         await sleep(Math.min(5, retryAfter || 1) * 1000 * (0.5 + Math.random() / 2));
         continue;

@@ -109,8 +109,8 @@ export class Admission {
 
   /**
    * Admits a request, at once or after waiting its turn: resolves with its release (called
-   * when the response closes; callable earlier, once is enough), or null when it was refused (its 503 is already sent) or
-   * its client left while waiting.
+   * when the response closes; callable earlier, once is enough), or null when it was refused
+   * (its 503 is already sent) or its client left while waiting.
    */
   admit(req: http.IncomingMessage, res: http.ServerResponse): Promise<(() => void) | null> {
     const arrival = Date.now();
@@ -118,8 +118,9 @@ export class Admission {
     const ticketAt = this.tickets.read(req.headers["x-retry-ticket"], auth, arrival);
     if (ticketAt !== null) this.metrics.reliability.inc({ action: "admission_retry_ticket" });
     const me = { at: ticketAt ?? arrival, n: this.arrivals++ };
-    const ticket = ticketAt !== null ? (req.headers["x-retry-ticket"] as string).trim() : this.tickets.issue(arrival, auth);
     if (this.line.length === 0 && this.inFlight < this.limit) return Promise.resolve(this.start(res));
+    // Its 503, now or later, carries the ticket it came with (its age stays), else a new one.
+    const ticket = ticketAt !== null ? (req.headers["x-retry-ticket"] as string).trim() : this.tickets.issue(arrival, auth);
     const { admissionQueueMs, admissionQueueSize } = this.settings;
     if (admissionQueueMs === 0 || admissionQueueSize === 0) {
       this.refuse(res, this.reason(), ticket);

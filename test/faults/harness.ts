@@ -140,6 +140,10 @@ export interface HarnessReport {
   steadyP99Ms: number;
   attempts: number;
   retries: number;
+  /** The most attempts one send needed, and the longest from a first attempt to its acknowledgement (starvation shows here). */
+  maxAttempts: number;
+  ackP99Ms: number;
+  ackMaxMs: number;
   timeouts: number;
   shed503: number;
   rateLimited: number;
@@ -643,6 +647,11 @@ export class Harness {
       })(),
       attempts: this.counters.attempts,
       retries: this.counters.attempts - this.sent.size,
+      maxAttempts: Math.max(0, ...[...this.sent.values()].map((m) => m.attempts)),
+      ...((): { ackP99Ms: number; ackMaxMs: number } => {
+        const acks = [...this.sent.values()].filter((m) => m.ackedAt !== null).map((m) => m.ackedAt! - m.firstAttemptAt);
+        return { ackP99Ms: Math.round(percentile(acks, 99)), ackMaxMs: Math.round(Math.max(0, ...acks)) };
+      })(),
       timeouts: this.counters.timeouts,
       shed503: this.counters.shed503,
       rateLimited: this.counters.rateLimited,
@@ -678,6 +687,7 @@ export function formatReport(r: HarnessReport): string {
   const lines = [
     `fault-injection run, profile ${r.profile}`,
     `  sends ${r.sends} (attempts ${r.attempts}, retries ${r.retries}, timeouts ${r.timeouts}, 503 shed ${r.shed503}, RATE_LIMITED ${r.rateLimited}, skipped ticks ${r.skippedTicks})`,
+    `  acknowledgement (first attempt → acknowledged) p99 ${r.ackP99Ms} ms, max ${r.ackMaxMs} ms; most attempts of one send ${r.maxAttempts}`,
     `  committed ${r.committed}; deliveries ${r.deliveriesReceived} of ${r.deliveriesExpected}`,
     `  delivery latency (first send attempt → member received) p50 ${r.latencyP50Ms} ms, p99 ${r.latencyP99Ms} ms; outside the faults p50 ${r.steadyP50Ms} ms, p99 ${r.steadyP99Ms} ms`,
     `  socket closes seen by clients ${JSON.stringify(r.closeCodes)}, reconnects ${r.reconnects}`,

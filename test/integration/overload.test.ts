@@ -79,7 +79,7 @@ describe("admission control", () => {
     await api?.stop();
   });
 
-  it("answers 503 with Retry-After at once past the in-flight cap, and serves again when the slot is free", async () => {
+  it("answers 503 with Retry-After and a retry ticket past the in-flight cap (after its wait in line), and serves again when the slot is free", async () => {
     const body = JSON.stringify({ query: SEND, variables: { i: { recipientId: bob.id, content: "held", clientMessageId: "held-1" } } });
     // A request whose body never finishes holds the only slot.
     const holder = await rawPost(api, body, ann.token, 10);

@@ -83,6 +83,13 @@ export interface ReliabilityConfig {
   readonly maxRequestDelayMs: number;
   /** The Retry-After (seconds) of a shed request (SHED_RETRY_AFTER_SECONDS). */
   readonly shedRetryAfterSeconds: number;
+  /**
+   * The longest a request may wait for a slot, oldest retry first, before it gets its 503;
+   * 0: no waiting, refused at once (ADMISSION_QUEUE_MS).
+   */
+  readonly admissionQueueMs: number;
+  /** Requests waiting for a slot at most; past it the youngest is refused at once (ADMISSION_QUEUE_SIZE). */
+  readonly admissionQueueSize: number;
   /** WebSocket ping interval; a socket that has not answered the previous ping is terminated (WS_PING_INTERVAL_MS). */
   readonly wsPingIntervalMs: number;
   /** Time a new graphql-ws socket has to send connection_init (WS_CONNECTION_INIT_TIMEOUT_MS). */
@@ -323,6 +330,8 @@ function reliability(env: Env): ReliabilityConfig {
     maxEventLoopDelayMs: int(env, "MAX_EVENT_LOOP_DELAY_MS", 1000, 0, 60_000),
     maxRequestDelayMs: int(env, "MAX_REQUEST_DELAY_MS", 1000, 0, 60_000),
     shedRetryAfterSeconds: int(env, "SHED_RETRY_AFTER_SECONDS", 1, 1, 600),
+    admissionQueueMs: int(env, "ADMISSION_QUEUE_MS", 500, 0, 60_000),
+    admissionQueueSize: int(env, "ADMISSION_QUEUE_SIZE", 128, 0, 100_000),
     wsPingIntervalMs: int(env, "WS_PING_INTERVAL_MS", 15_000, 100, 10 * 60_000),
     wsConnectionInitTimeoutMs: int(env, "WS_CONNECTION_INIT_TIMEOUT_MS", 10_000, 100, 10 * 60_000),
     wsMaxBufferedBytes: int(env, "WS_MAX_BUFFERED_BYTES", 4 * 1024 * 1024, 1, 1024 * 1024 * 1024),

@@ -55,6 +55,8 @@ export interface AppServer {
   schema: GraphQLSchema;
   /** This instance's Prometheus registry (GET /metrics). */
   metrics: AppMetrics;
+  /** Admission control (tests read how many requests run and wait). */
+  admission: Pick<Admission, "load">;
   listen(port?: number): Promise<number>;
   stop(): Promise<void>;
 }
@@ -137,7 +139,7 @@ export async function createServer(config: Config, db: Database, options: Server
   // noServer: with `server`, ws re-emits the HTTP server's errors (EADDRINUSE) on itself, where
   // graphql-ws prints them with a stack trace; upgrades are routed here instead.
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD });
-  const admission = new Admission(config.reliability, metrics);
+  const admission = new Admission(config.reliability, metrics, config.jwtSecret);
   const socketGuard = new SocketGuard(wsServer, config.reliability, metrics);
   httpServer.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(req.url ?? "/", "http://localhost").pathname !== "/graphql") {
@@ -290,10 +292,10 @@ export async function createServer(config: Config, db: Database, options: Server
       return servePlayground(res);
     }
 
-    // Past capacity: 503 + Retry-After now, rather than an answer too late to be of use.
-    const admitted = admission.admit();
-    if (typeof admitted === "string") return admission.refuse(res, admitted);
-    res.once("close", admitted);
+    // Past capacity: a short wait in line, oldest retry first, then 503 + Retry-After, rather
+    // than an answer too late to be of use.
+    // The slot is given back when the response closes.
+    if (!(await admission.admit(req, res))) return;
 
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
@@ -340,6 +342,7 @@ export async function createServer(config: Config, db: Database, options: Server
     services,
     schema,
     metrics,
+    admission,
     listen(port = config.port) {
       return new Promise((resolve, reject) => {
         httpServer.once("error", reject);

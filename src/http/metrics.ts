@@ -12,7 +12,10 @@ import type { PublishTimeLookup } from "../common/publish-times.js";
 const MAX_OPERATION_NAMES = 200;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-export type ReliabilityAction = "shed_in_flight" | "shed_event_loop" | "shed_queue" | "client_gone" | "ws_dead_peer" | "ws_slow_consumer";
+export type ReliabilityAction =
+  | "shed_in_flight" | "shed_event_loop" | "shed_queue" | "client_gone" | "ws_dead_peer" | "ws_slow_consumer"
+  // Fair admission (http/admission.ts): a request waited for a slot; one came with a valid retry ticket; a waiter gave its place to an older retry.
+  | "admission_queued" | "admission_retry_ticket" | "admission_displaced";
 
 export type HttpOutcome = "success" | "graphql_error" | "client_error" | "server_error";
 

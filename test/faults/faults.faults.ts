@@ -10,8 +10,14 @@ import { Harness, PROFILES, formatReport } from "./harness.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
 
 const profileName = process.env.FAULTS_PROFILE ?? "full";
-const profile = PROFILES[profileName];
-if (!profile) throw new Error(`FAULTS_PROFILE must be one of ${Object.keys(PROFILES).join(", ")}, got "${profileName}"`);
+const base = PROFILES[profileName];
+if (!base) throw new Error(`FAULTS_PROFILE must be one of ${Object.keys(PROFILES).join(", ")}, got "${profileName}"`);
+// Overrides for measuring (README "Reliability"): FAULTS_RATE=sends per second, and
+// FAULTS_API_ENV="NAME=value,NAME=value" for the API instances (e.g. ADMISSION_QUEUE_MS=0).
+const rate = process.env.FAULTS_RATE ? Number(process.env.FAULTS_RATE) : base.rate;
+if (!(rate > 0)) throw new Error(`FAULTS_RATE must be a positive number, got "${process.env.FAULTS_RATE}"`);
+const apiEnv = Object.fromEntries((process.env.FAULTS_API_ENV ?? "").split(",").filter(Boolean).map((kv) => [kv.split("=")[0].trim(), kv.slice(kv.indexOf("=") + 1).trim()]));
+const profile = { ...base, rate, maxInFlight: Math.max(base.maxInFlight, rate * 5), env: { ...base.env, ...apiEnv } };
 
 describe(`fault injection (${profile.name} profile)`, () => {
   let harness: Harness | undefined;

@@ -8,8 +8,8 @@
  * Clients behave as the README asks real ones to: a subscription per conversation with
  * `messageAdded(conversationId, afterSeq)`; after any disconnect, reconnect to the other
  * instance and resume with the last seq received. Senders give each message a unique
- * clientMessageId and, with no answer in time (or a 503 after its Retry-After), retry the same
- * send on the other instance.
+ * clientMessageId and, with no answer in time (or a 503 after its Retry-After, jittered), retry
+ * the same send on the other instance, carrying the retry ticket of its first 503.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -140,6 +140,10 @@ export interface HarnessReport {
   steadyP99Ms: number;
   attempts: number;
   retries: number;
+  /** The most attempts one send needed, and the longest from a first attempt to its acknowledgement (starvation shows here). */
+  maxAttempts: number;
+  ackP99Ms: number;
+  ackMaxMs: number;
   timeouts: number;
   shed503: number;
   rateLimited: number;
@@ -388,6 +392,9 @@ export class Harness {
       ? { query: SEND_GROUP, variables: { i: { groupId: m.conversation.groupId, content: `m ${m.cmid}`, clientMessageId: m.cmid } }, field: "sendGroupMessage" }
       : { query: SEND_DIRECT, variables: { i: { recipientId: m.conversation.members.find((u) => u !== m.sender)!.id, content: `m ${m.cmid}`, clientMessageId: m.cmid } }, field: "sendMessage" };
     const other = () => (instance = instance === 0 ? 1 : 0);
+    // The retry ticket of the first 503 (README "Reliability"): sent with every later attempt,
+    // on either instance, so this send waits in line by the age of its first refusal.
+    let ticket: string | null = null;
     let unanswered = 0;
     let last = "";
     while (now() - m.firstAttemptAt < GIVE_UP_MS) {
@@ -398,7 +405,7 @@ export class Harness {
       try {
         res = await fetch(`${this.instances[instance].url}/graphql`, {
           method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${m.sender.token}` },
+          headers: { "content-type": "application/json", authorization: `Bearer ${m.sender.token}`, ...(ticket ? { "x-retry-ticket": ticket } : {}) },
           body: JSON.stringify({ query: input.query, variables: input.variables }),
           signal: AbortSignal.timeout(this.profile.sendTimeoutMs),
         });
@@ -418,6 +425,7 @@ export class Harness {
         last = "503";
         const retryAfter = Number(res.headers.get("retry-after"));
         if (!(retryAfter > 0)) this.violation(`503 without Retry-After from ${this.instances[instance].name}: ${JSON.stringify(body)}`);
+        ticket ??= res.headers.get("x-retry-ticket");
         other();
         await sleep(Math.min(5, retryAfter || 1) * 1000 * (0.5 + Math.random() / 2));
         continue;
@@ -639,6 +647,11 @@ export class Harness {
       })(),
       attempts: this.counters.attempts,
       retries: this.counters.attempts - this.sent.size,
+      maxAttempts: Math.max(0, ...[...this.sent.values()].map((m) => m.attempts)),
+      ...((): { ackP99Ms: number; ackMaxMs: number } => {
+        const acks = [...this.sent.values()].filter((m) => m.ackedAt !== null).map((m) => m.ackedAt! - m.firstAttemptAt);
+        return { ackP99Ms: Math.round(percentile(acks, 99)), ackMaxMs: Math.round(Math.max(0, ...acks)) };
+      })(),
       timeouts: this.counters.timeouts,
       shed503: this.counters.shed503,
       rateLimited: this.counters.rateLimited,
@@ -674,6 +687,7 @@ export function formatReport(r: HarnessReport): string {
   const lines = [
     `fault-injection run, profile ${r.profile}`,
     `  sends ${r.sends} (attempts ${r.attempts}, retries ${r.retries}, timeouts ${r.timeouts}, 503 shed ${r.shed503}, RATE_LIMITED ${r.rateLimited}, skipped ticks ${r.skippedTicks})`,
+    `  acknowledgement (first attempt → acknowledged) p99 ${r.ackP99Ms} ms, max ${r.ackMaxMs} ms; most attempts of one send ${r.maxAttempts}`,
     `  committed ${r.committed}; deliveries ${r.deliveriesReceived} of ${r.deliveriesExpected}`,
     `  delivery latency (first send attempt → member received) p50 ${r.latencyP50Ms} ms, p99 ${r.latencyP99Ms} ms; outside the faults p50 ${r.steadyP50Ms} ms, p99 ${r.steadyP99Ms} ms`,
     `  socket closes seen by clients ${JSON.stringify(r.closeCodes)}, reconnects ${r.reconnects}`,

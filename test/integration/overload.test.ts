@@ -1,7 +1,7 @@
 /**
  * Overload degrades, never loses (README "Reliability"), each part with a tiny configured
- * limit so it happens for certain: a request past the in-flight cap gets 503 + Retry-After at
- * once; a request whose client left is not executed; a consumer too slow to read its socket is
+ * limit so it happens for certain: a request past the in-flight cap gets 503 + Retry-After
+ * after a short wait in line; waiters are admitted oldest retry first; a request whose client left is not executed; a consumer too slow to read its socket is
  * closed with 1013 and resumes with afterSeq; a socket that does not answer pings is
  * terminated.
  */
@@ -79,7 +79,7 @@ describe("admission control", () => {
     await api?.stop();
   });
 
-  it("answers 503 with Retry-After at once past the in-flight cap, and serves again when the slot is free", async () => {
+  it("answers 503 with Retry-After and a retry ticket past the in-flight cap (after its wait in line), and serves again when the slot is free", async () => {
     const body = JSON.stringify({ query: SEND, variables: { i: { recipientId: bob.id, content: "held", clientMessageId: "held-1" } } });
     // A request whose body never finishes holds the only slot.
     const holder = await rawPost(api, body, ann.token, 10);
@@ -92,7 +92,7 @@ describe("admission control", () => {
     }, "a request to be shed");
     const res = shed as unknown as Response;
     expect(res.headers.get("retry-after")).toBe("2");
-    expect(await res.json()).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "in_flight" } }] });
+    expect(await res.json()).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "in_flight", retryTicket: res.headers.get("x-retry-ticket") } }] });
     expect(await count(api, "shed_in_flight")).toBeGreaterThanOrEqual(1);
 
     // The holder gives up mid-body: its slot comes back, it counts as a client gone, nothing ran.
@@ -122,6 +122,90 @@ describe("admission control", () => {
   });
 });
 
+describe("fair admission", () => {
+  let api: TestApi;
+  let ann: TestUser;
+  let bob: TestUser;
+
+  beforeAll(async () => {
+    // One slot, a line of two, and a wait the test ends itself: the order is all that is observed.
+    api = await startTestApi({ MAX_IN_FLIGHT_REQUESTS: "1", ADMISSION_QUEUE_SIZE: "2", ADMISSION_QUEUE_MS: "60000", MAX_REQUEST_DELAY_MS: "0", MAX_EVENT_LOOP_DELAY_MS: "0" });
+    ann = await registerUser(api, "ann_fair");
+    bob = await registerUser(api, "bob_fair");
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  const load = () => api.server.admission.load;
+  const sendBody = (cmid: string) => JSON.stringify({ query: SEND, variables: { i: { recipientId: bob.id, content: cmid, clientMessageId: cmid } } });
+  function send(cmid: string, token: string, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+    return fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...extra }, body: sendBody(cmid), signal });
+  }
+  const stored = (cmid: string) => api.db.connection.collection("messages").findOne({ client_message_id: cmid });
+
+  it("admits an older retry before newer waiting sends, refuses the youngest when the line is full, and ignores forged tickets", async () => {
+    // Warm the conversation, so every send below is a plain append with the next seq.
+    expect((await api.gql(SEND, { i: { recipientId: bob.id, content: "first" } }, ann.token)).errors).toBeUndefined();
+    // The only slot is held by a request whose body never finishes.
+    const holder = await rawPost(api, sendBody("fair-held"), ann.token, 10);
+    await until(() => load().inFlight === 1, "the holder to be admitted");
+
+    // Two sends fill the line; a third, the youngest, is refused at once with its retry ticket.
+    const gone = [new AbortController(), new AbortController()];
+    const waiting = gone.map((c, i) => send(`fair-w${i}`, ann.token, {}, c.signal).catch(() => null));
+    await until(() => load().waiting === 2, "two waiters");
+    const first = await send("fair-old", ann.token);
+    expect(first.status).toBe(503);
+    expect(first.headers.get("retry-after")).toBe("1");
+    const ticket = first.headers.get("x-retry-ticket")!;
+    expect(ticket).toMatch(/^\d+\.[\w-]{22}$/);
+    expect(((await first.json()) as { errors: Array<{ extensions: Record<string, unknown> }> }).errors[0].extensions).toEqual({ code: "SERVICE_UNAVAILABLE", reason: "in_flight", retryTicket: ticket });
+
+    // The waiters' clients give up: they leave the line and are never executed.
+    for (const c of gone) c.abort();
+    await Promise.all(waiting);
+    await until(() => load().waiting === 0, "the waiters to leave");
+    // The clock moves past the ticket's millisecond, so the sends below are strictly newer.
+    await new Promise((r) => setTimeout(r, 5));
+
+    // Two newer sends wait in line, in arrival order.
+    const n1 = send("fair-n1", ann.token);
+    await until(() => load().waiting === 1, "n1 waiting");
+    const n2 = send("fair-n2", ann.token);
+    await until(() => load().waiting === 2, "n2 waiting");
+
+    // A forged ticket, and a real one presented by another user, buy nothing: refused as the youngest.
+    const forged = await send("fair-forged", ann.token, { "x-retry-ticket": `${Number(ticket.split(".")[0]) - 60_000}.AAAAAAAAAAAAAAAAAAAAAA` });
+    expect(forged.status).toBe(503);
+    await forged.text();
+    const borrowed = await send("fair-borrowed", bob.token, { "x-retry-ticket": ticket });
+    expect(borrowed.status).toBe(503);
+    await borrowed.text();
+    expect(load().waiting).toBe(2);
+
+    // The refused send's retry, with its ticket, is older than both: it takes the youngest's place.
+    const retry = send("fair-old", ann.token, { "x-retry-ticket": ticket });
+    const displaced = await n2;
+    expect(displaced.status).toBe(503);
+    await displaced.text();
+    expect(load().waiting).toBe(2);
+    expect(await count(api, "admission_displaced")).toBe(1);
+    expect(await count(api, "admission_retry_ticket")).toBe(1);
+
+    // The slot comes free: the retry runs before n1, which waited longer at this instance.
+    holder.destroy();
+    const [r, r1] = await Promise.all([retry, n1]);
+    expect(r.status).toBe(200);
+    expect(r1.status).toBe(200);
+    const old = (await r.json()) as { data: { sendMessage: { seq: number } } };
+    const newer = (await r1.json()) as { data: { sendMessage: { seq: number } } };
+    expect(old.data.sendMessage.seq).toBe(2);
+    expect(newer.data.sendMessage.seq).toBe(3);
+    for (const cmid of ["fair-held", "fair-w0", "fair-w1", "fair-n2", "fair-forged", "fair-borrowed"]) expect(await stored(cmid), cmid).toBeNull();
+  });
+});
+
 describe("standing queue", () => {
   let api: TestApi;
 
@@ -145,7 +229,7 @@ describe("standing queue", () => {
       if (res.status === 503) shed = body;
       return shed !== null;
     }, "a request to be shed", 60);
-    expect(shed).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "queue" } }] });
+    expect(shed).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "queue", retryTicket: expect.any(String) } }] });
     expect(await count(api, "shed_queue")).toBeGreaterThanOrEqual(1);
     for (const h of holders) h.destroy();
   });

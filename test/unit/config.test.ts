@@ -148,16 +148,17 @@ describe("loadConfig: security and abuse limits", () => {
 
   it("reads the reliability settings (admission control, keep-alive, slow consumers)", () => {
     expect(loadConfig({}).reliability).toEqual({
-      maxInFlightRequests: 256, maxEventLoopDelayMs: 1000, maxRequestDelayMs: 1000, shedRetryAfterSeconds: 1, wsPingIntervalMs: 15_000,
+      maxInFlightRequests: 256, maxEventLoopDelayMs: 1000, maxRequestDelayMs: 1000, shedRetryAfterSeconds: 1, admissionQueueMs: 500, admissionQueueSize: 128, wsPingIntervalMs: 15_000,
       wsConnectionInitTimeoutMs: 10_000, wsMaxBufferedBytes: 4 * 1024 * 1024, wsSlowConsumerMs: 10_000,
     });
     const c = loadConfig({
-      MAX_IN_FLIGHT_REQUESTS: "8", MAX_EVENT_LOOP_DELAY_MS: "0", MAX_REQUEST_DELAY_MS: "0", SHED_RETRY_AFTER_SECONDS: "3", WS_PING_INTERVAL_MS: "500",
-      WS_CONNECTION_INIT_TIMEOUT_MS: "2000", WS_MAX_BUFFERED_BYTES: "1024", WS_SLOW_CONSUMER_MS: "0",
+      MAX_IN_FLIGHT_REQUESTS: "8", MAX_EVENT_LOOP_DELAY_MS: "0", MAX_REQUEST_DELAY_MS: "0", SHED_RETRY_AFTER_SECONDS: "3", ADMISSION_QUEUE_MS: "0", ADMISSION_QUEUE_SIZE: "4",
+      WS_PING_INTERVAL_MS: "500", WS_CONNECTION_INIT_TIMEOUT_MS: "2000", WS_MAX_BUFFERED_BYTES: "1024", WS_SLOW_CONSUMER_MS: "0",
     });
-    expect(c.reliability).toEqual({ maxInFlightRequests: 8, maxEventLoopDelayMs: 0, maxRequestDelayMs: 0, shedRetryAfterSeconds: 3, wsPingIntervalMs: 500, wsConnectionInitTimeoutMs: 2000, wsMaxBufferedBytes: 1024, wsSlowConsumerMs: 0 });
+    expect(c.reliability).toEqual({ maxInFlightRequests: 8, maxEventLoopDelayMs: 0, maxRequestDelayMs: 0, shedRetryAfterSeconds: 3, admissionQueueMs: 0, admissionQueueSize: 4, wsPingIntervalMs: 500, wsConnectionInitTimeoutMs: 2000, wsMaxBufferedBytes: 1024, wsSlowConsumerMs: 0 });
     expect(() => loadConfig({ MAX_IN_FLIGHT_REQUESTS: "0" })).toThrow(/MAX_IN_FLIGHT_REQUESTS: must be between 1 and 100000/);
     expect(() => loadConfig({ WS_PING_INTERVAL_MS: "fast" })).toThrow(/WS_PING_INTERVAL_MS: must be a whole number/);
+    expect(() => loadConfig({ ADMISSION_QUEUE_MS: "60001" })).toThrow(/ADMISSION_QUEUE_MS: must be between 0 and 60000/);
   });
 });
 

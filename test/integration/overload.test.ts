@@ -12,16 +12,10 @@ import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { wsUrl } from "../helpers/ws.js";
 import type { ReliabilityAction } from "../../src/http/metrics.js";
+import { until } from "../helpers/wait.js";
 
 const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq conversationId } }`;
 
-async function until(check: () => Promise<boolean> | boolean, what: string, tries = 300): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const count = (api: TestApi, action: ReliabilityAction) => api.server.metrics.reliabilityCount(action);
 

@@ -215,8 +215,7 @@ describe("change streams", () => {
 
 describe("change stream history", () => {
   it("refuses a resume token that aged out of the bounded log with ChangeStreamHistoryLost (286)", async () => {
-    const server = await startEmbeddedMongo({ changeLogSize: 5 });
-    const client = await new MongoClient(server.uri).connect();
+    const { server, client } = await startEmbeddedClient({ changeLogSize: 5 });
     try {
       const coll = client.db("h").collection<AnyDoc>("c");
       const cs = await opened(coll.watch([], { maxAwaitTimeMS: 100 }));
@@ -230,8 +229,7 @@ describe("change stream history", () => {
       expect((err as MongoServerError).code).toBe(286);
       await late.close();
     } finally {
-      await client.close();
-      await server.stop();
+      await stopEmbeddedClient(server, client);
     }
   });
 });

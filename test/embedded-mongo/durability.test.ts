@@ -11,15 +11,14 @@ import path from "node:path";
 import { MongoClient } from "mongodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DataDirLockedError, startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
-import type { AnyDoc } from "../helpers/mongo.js";
+import { startEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
 
 describe("durable data directory", () => {
   let dir: string;
   const open: { server: EmbeddedMongo; client: MongoClient }[] = [];
 
   async function start(opts: { journalLimitBytes?: number; ttlSweepMs?: number; sync?: "interval" | "always"; commitIntervalMs?: number } = {}): Promise<{ server: EmbeddedMongo; client: MongoClient }> {
-    const server = await startEmbeddedMongo({ dbPath: dir, ...opts });
-    const client = await new MongoClient(server.uri).connect();
+    const { server, client } = await startEmbeddedClient({ dbPath: dir, ...opts });
     const pair = { server, client };
     open.push(pair);
     return pair;

@@ -12,7 +12,7 @@ import { EJSON } from "bson";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
-import type { AnyDoc } from "../helpers/mongo.js";
+import { startEmbeddedClient, stopEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const mongosh = path.join(root, "node_modules/.bin/mongosh");
@@ -114,13 +114,11 @@ describe("commands tools use (mongosh)", () => {
   });
 
   it("refuses replica-set commands on a standalone server with NoReplicationEnabled", async () => {
-    const standalone = await startEmbeddedMongo({ replicaSet: false });
-    const client = await new MongoClient(standalone.uri).connect();
+    const { server: standalone, client } = await startEmbeddedClient({ replicaSet: false });
     try {
       await expect(client.db("admin").command({ replSetGetStatus: 1 })).rejects.toMatchObject({ code: 76 });
     } finally {
-      await client.close();
-      await standalone.stop();
+      await stopEmbeddedClient(standalone, client);
     }
   });
 });

@@ -169,8 +169,7 @@ describe("transaction views filled on demand", () => {
   });
 
   it("answers SnapshotTooOld (transient) when the history it still needs has aged out of the change log", async () => {
-    const small = await startEmbeddedMongo({ changeLogSize: 5 });
-    const c = await new MongoClient(small.uri).connect();
+    const { server: small, client: c } = await startEmbeddedClient({ changeLogSize: 5 });
     try {
       const coll = c.db("views").collection<AnyDoc>("items");
       await coll.insertMany(Array.from({ length: 20 }, (_, i) => ({ _id: i, v: 0 })));
@@ -187,8 +186,7 @@ describe("transaction views filled on demand", () => {
         await session.endSession();
       }
     } finally {
-      await c.close();
-      await small.stop();
+      await stopEmbeddedClient(small, c);
     }
   });
 });

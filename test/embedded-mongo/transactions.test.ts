@@ -217,8 +217,7 @@ describe("transactions (replica-set mode)", () => {
 
 describe("transaction lifetime", () => {
   it("aborts a transaction open longer than transactionLifetimeLimitSeconds", async () => {
-    const server = await startEmbeddedMongo({ transactionLifetimeLimitSeconds: 1 });
-    const client = await new MongoClient(server.uri).connect();
+    const { server, client } = await startEmbeddedClient({ transactionLifetimeLimitSeconds: 1 });
     try {
       const coll = client.db("life").collection<AnyDoc>("c");
       const session = client.startSession();
@@ -235,16 +234,14 @@ describe("transaction lifetime", () => {
       await session.endSession();
       expect(await coll.countDocuments()).toBe(0);
     } finally {
-      await client.close();
-      await server.stop();
+      await stopEmbeddedClient(server, client);
     }
   });
 });
 
 describe("transactions on a standalone server", () => {
   it("are refused with code 20 as MongoDB does", async () => {
-    const server = await startEmbeddedMongo({ replicaSet: false });
-    const client = await new MongoClient(server.uri).connect();
+    const { server, client } = await startEmbeddedClient({ replicaSet: false });
     try {
       const session = client.startSession();
       session.startTransaction();
@@ -256,8 +253,7 @@ describe("transactions on a standalone server", () => {
       await session.endSession();
       expect(await client.db("sa").collection("c").countDocuments()).toBe(0);
     } finally {
-      await client.close();
-      await server.stop();
+      await stopEmbeddedClient(server, client);
     }
   });
 });
@@ -357,14 +353,12 @@ describe("commit results the client cannot be sure of", () => {
   });
 
   it("refuses configureFailPoint unless test commands are enabled", async () => {
-    const plain = await startEmbeddedMongo();
-    const c = await new MongoClient(plain.uri).connect();
+    const { server: plain, client: c } = await startEmbeddedClient();
     try {
       const err = (await c.db("admin").command({ configureFailPoint: "failCommand", mode: "off" }).catch((e: unknown) => e)) as MongoServerError;
       expect(err.code).toBe(59);
     } finally {
-      await c.close();
-      await plain.stop();
+      await stopEmbeddedClient(plain, c);
     }
   });
 });

@@ -121,3 +121,14 @@ export async function countCommands(api: TestApi, fn: () => Promise<unknown>): P
   }
   return { count: names.length, names };
 }
+
+/** Two API instances with the same settings on one database (Redis, if any, from `env`). */
+export async function startTwoTestApis(env: Record<string, string> = {}): Promise<{ a: TestApi; b: TestApi }> {
+  const a = await startTestApi(env);
+  return { a, b: await startTestApi(env, { shared: { mongo: a.mongo } }) };
+}
+
+/** Stops instances in order (the one owning the shared database last); missing ones are skipped. */
+export async function stopTestApis(...apis: Array<TestApi | undefined>): Promise<void> {
+  for (const api of apis) await api?.stop();
+}

@@ -4,7 +4,7 @@
  * nothing is stored or published. Registration is limited per client address.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "../helpers/api.js";
+import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
 
@@ -27,12 +27,10 @@ describe.skipIf(!hasRedis)("per-user abuse limits shared by two instances", () =
   const pick = (i: number): TestApi => (i % 2 ? b : a);
 
   beforeAll(async () => {
-    a = await startTestApi(env);
-    b = await startTestApi(env, { shared: { mongo: a.mongo } });
+    ({ a, b } = await startTwoTestApis(env));
   });
   afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
+    await stopTestApis(b, a);
   });
 
   async function befriend(x: TestUser, y: TestUser): Promise<void> {
@@ -95,12 +93,10 @@ describe.skipIf(!hasRedis)("registration per client address", () => {
 
   beforeAll(async () => {
     const env = { REDIS_URL, TRUST_PROXY: "loopback", REGISTER_RATE_LIMIT: "2/3600" };
-    a = await startTestApi(env);
-    b = await startTestApi(env, { shared: { mongo: a.mongo } });
+    ({ a, b } = await startTwoTestApis(env));
   });
   afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
+    await stopTestApis(b, a);
   });
 
   const register = async (api: TestApi, username: string, ip: string) => {

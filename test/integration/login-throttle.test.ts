@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createClient } from "graphql-ws";
-import { startTestApi, type TestApi } from "../helpers/api.js";
+import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
 import { wsUrl } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
@@ -55,12 +55,10 @@ describe.skipIf(!hasRedis)("login throttling shared by two instances", () => {
   const env = { REDIS_URL, TRUST_PROXY: "loopback", LOGIN_FREE_FAILURES: "2", LOGIN_BACKOFF_BASE_SECONDS: "60", LOGIN_IP_FAILURE_LIMIT: "6/900" };
 
   beforeAll(async () => {
-    a = await startTestApi(env);
-    b = await startTestApi(env, { shared: { mongo: a.mongo } });
+    ({ a, b } = await startTwoTestApis(env));
   });
   afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
+    await stopTestApis(b, a);
   });
 
   it("blocks the attacker's address for an account, whether it names the username or the email, but never its owner elsewhere", async () => {
@@ -110,12 +108,10 @@ describe.skipIf(!hasRedis)("login backoff", () => {
 
   beforeAll(async () => {
     const env = { REDIS_URL, TRUST_PROXY: "1", LOGIN_FREE_FAILURES: "2", LOGIN_BACKOFF_BASE_SECONDS: "1" };
-    a = await startTestApi(env);
-    b = await startTestApi(env, { shared: { mongo: a.mongo } });
+    ({ a, b } = await startTwoTestApis(env));
   });
   afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
+    await stopTestApis(b, a);
   });
 
   it("doubles the wait after each further failure instead of a fixed lockout", async () => {

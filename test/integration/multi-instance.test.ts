@@ -1,6 +1,6 @@
 /** Two API instances on one database and the real Redis: an event sent on A arrives on B. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "../helpers/api.js";
+import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
@@ -13,13 +13,11 @@ describe.skipIf(!hasRedis)("multi-instance delivery through Redis", () => {
   let client: TestWsClient | undefined;
 
   beforeAll(async () => {
-    a = await startTestApi({ REDIS_URL });
-    b = await startTestApi({ REDIS_URL }, { shared: { mongo: a.mongo } });
+    ({ a, b } = await startTwoTestApis({ REDIS_URL }));
   });
   afterAll(async () => {
     await client?.close();
-    await b?.stop();
-    await a?.stop();
+    await stopTestApis(b, a);
   });
 
   it("delivers a message sent on instance A to a subscriber on instance B", async () => {

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "../helpers/api.js";
+import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type Queued, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
@@ -38,8 +38,7 @@ describe.skipIf(!hasRedis)("presence across instances (Redis)", () => {
   };
 
   beforeAll(async () => {
-    a = await startTestApi(ENV);
-    b = await startTestApi(ENV, { shared: { mongo: a.mongo } });
+    ({ a, b } = await startTwoTestApis(ENV));
     [ann, ben] = await Promise.all(["ann", "ben"].map((n) => registerUser(a, n)));
     await a.gql(`mutation($u: ID!) { requestContact(userId: $u) { status } }`, { u: ben.id }, ann.token);
     await a.gql(`mutation($u: ID!) { acceptContact(userId: $u) { status } }`, { u: ann.id }, ben.token);
@@ -47,8 +46,7 @@ describe.skipIf(!hasRedis)("presence across instances (Redis)", () => {
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill("SIGKILL");
     for (const c of clients) await c.close().catch(() => undefined);
-    await b?.stop();
-    await a?.stop();
+    await stopTestApis(b, a);
   });
 
   it("counts a user's connections on both instances: OFFLINE only when the last one closes", async () => {

@@ -5,7 +5,7 @@
  * the messages published during the outage filled in from the database (no gap).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "../helpers/api.js";
+import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
@@ -29,15 +29,13 @@ describe.skipIf(!hasRedis)("Redis outage", () => {
 
   beforeAll(async () => {
     proxy = await startTcpProxy(REDIS_URL);
-    a = await startTestApi({ REDIS_URL: proxy.url });
-    b = await startTestApi({ REDIS_URL: proxy.url }, { shared: { mongo: a.mongo } });
+    ({ a, b } = await startTwoTestApis({ REDIS_URL: proxy.url }));
   });
   afterAll(async () => {
     proxy?.up();
     await client?.close();
     await local?.close();
-    await b?.stop();
-    await a?.stop();
+    await stopTestApis(b, a);
     await proxy?.close();
   });
 

@@ -3,7 +3,7 @@
  * instance B with 4401; a member removed on A stops receiving the group on B.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "../helpers/api.js";
+import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
@@ -19,13 +19,11 @@ describe.skipIf(!hasRedis)("rights across instances", () => {
   const sockets: TestWsClient[] = [];
 
   beforeAll(async () => {
-    a = await startTestApi({ REDIS_URL });
-    b = await startTestApi({ REDIS_URL }, { shared: { mongo: a.mongo } });
+    ({ a, b } = await startTwoTestApis({ REDIS_URL }));
   });
   afterAll(async () => {
     for (const c of sockets) await c.close().catch(() => undefined);
-    await b?.stop();
-    await a?.stop();
+    await stopTestApis(b, a);
   });
 
   it("closes with 4401, on instance B, the socket of a login revoked on instance A", async () => {

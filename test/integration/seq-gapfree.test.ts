@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
-import { startTestApi, type TestApi } from "../helpers/api.js";
+import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { createGroup, ok, settle } from "../helpers/social.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
@@ -38,8 +38,7 @@ describe("gap-free seqs and streams that never skip", () => {
 
   beforeAll(async () => {
     // The high-water check runs often here so the lost-event test does not wait a second per round.
-    a = await startTestApi({ STREAM_HWM_INTERVAL_MS: "100" });
-    b = await startTestApi({ STREAM_HWM_INTERVAL_MS: "100" }, { shared: { mongo: a.mongo } });
+    ({ a, b } = await startTwoTestApis({ STREAM_HWM_INTERVAL_MS: "100" }));
     amy = await registerUser(a, "amy_s");
     bo = await registerUser(a, "bo_s");
     cy = await registerUser(a, "cy_s");
@@ -47,8 +46,7 @@ describe("gap-free seqs and streams that never skip", () => {
   });
   afterAll(async () => {
     for (const s of sockets) await s.close();
-    await b?.stop();
-    await a?.stop();
+    await stopTestApis(b, a);
   });
 
   it("detects transactions on the embedded replica set", () => {

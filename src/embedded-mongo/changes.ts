@@ -108,11 +108,6 @@ export class ChangeLog {
     return this.entries.length > this.head ? this.entries[this.head].seq : this.lastSeq + 1;
   }
 
-  setMaxEntries(n: number): void {
-    this.options.maxEntries = Math.max(1, Math.floor(n));
-    this.trim();
-  }
-
   /** Advances to a cluster time after every one handed out before (seconds + increment). */
   private nextClusterTime(): void {
     const t = Math.floor(Date.now() / 1000);
@@ -152,6 +147,12 @@ export class ChangeLog {
       if (doc) this.setLastWrite(e.db, e.coll, keyOf(doc._id), full.seq);
     }
     this.trim();
+    this.wakeAll();
+  }
+
+  /** Wakes every waiting getMore (a write, or the server stopping: no wait outlives it). */
+  wakeAll(): void {
+    if (this.waiters.size === 0) return;
     const waiters = this.waiters;
     this.waiters = new Set();
     for (const w of waiters) w();
@@ -226,7 +227,8 @@ export class ChangeLog {
         this.waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, ms));
+      // Unref'd: a waiting change stream never keeps the process alive.
+      const timer = setTimeout(done, Math.max(0, ms)).unref();
       this.waiters.add(done);
     });
   }
@@ -235,6 +237,7 @@ export class ChangeLog {
     this.entries = [];
     this.head = 0;
     this.lastWrite.clear();
+    this.wakeAll();
   }
 }
 

@@ -74,7 +74,7 @@ function indexable(v: unknown): boolean {
 }
 
 /** The equality values a filter gives for a field (`x: v`, `x: {$eq: v}`, `x: {$in: [...]}`), or null. */
-function equalityValues(filter: Doc, field: string): unknown[] | null {
+export function equalityValues(filter: Doc, field: string): unknown[] | null {
   if (!(field in filter)) return null;
   const cond = filter[field];
   if (indexable(cond)) return [cond];

@@ -48,7 +48,7 @@ export class Transaction {
   readonly ended: Promise<void>;
   private settle!: () => void;
 
-  constructor(readonly sessionKey: string, readonly lsid: Doc, readonly txnNumber: number, readonly startSeq: number) {
+  constructor(readonly lsid: Doc, readonly txnNumber: number, readonly startSeq: number) {
     this.ended = new Promise((resolve) => (this.settle = resolve));
   }
 
@@ -86,7 +86,7 @@ export class SessionTable {
       throw new MongoServerError("TransactionTooOld", `Cannot start transaction ${txnNumber} on session because a newer transaction ${prev.txnNumber} has already started`);
     }
     if (prev?.state === "active") this.abort(prev);
-    const txn = new Transaction(key, lsid, txnNumber, this.changes.seq);
+    const txn = new Transaction(lsid, txnNumber, this.changes.seq);
     this.txns.set(key, txn);
     return txn;
   }

@@ -20,15 +20,10 @@
  * observer SessionTable installs.
  */
 import type { ChangeLog } from "./changes.js";
-import { Collection, type FindOptions } from "./collection.js";
+import { Collection, equalityValues, type FindOptions } from "./collection.js";
 import { transientError } from "./errors.js";
 import { prepareFilter } from "./query.js";
-import { type Doc, collationStrength, isObjectId, isPlainObject, keyOf } from "./values.js";
-
-/** Values an `_id` lookup finds by key, as Collection's IDHACK does. */
-function idLookupValue(v: unknown): boolean {
-  return typeof v === "string" || typeof v === "number" || typeof v === "boolean" || isObjectId(v) || v instanceof Date;
-}
+import { type Doc, collationStrength, isPlainObject, keyOf } from "./values.js";
 
 export class ViewCollection extends Collection {
   private readonly known = new Set<string>();
@@ -93,7 +88,7 @@ export class ViewCollection extends Collection {
     this.catchUp();
     const f = isPlainObject(filter) ? filter : null;
     if (f) {
-      const ids = idValues(f);
+      const ids = equalityValues(f, "_id");
       if (ids && (collationStrength(collation) === 3 || ids.every((v) => typeof v !== "string"))) {
         const missing = ids.map((v) => keyOf(v)).filter((k) => !this.known.has(k));
         if (missing.length === 0) return;
@@ -162,17 +157,4 @@ export class ViewCollection extends Collection {
     this.pullAll();
     super.clear();
   }
-}
-
-/** The `_id` values a filter is limited to (`_id: v`, `$eq`, `$in`), or null. */
-function idValues(filter: Doc): unknown[] | null {
-  if (!("_id" in filter)) return null;
-  const cond = filter._id;
-  if (idLookupValue(cond)) return [cond];
-  if (isPlainObject(cond)) {
-    const keys = Object.keys(cond);
-    if (keys.length === 1 && keys[0] === "$eq" && idLookupValue(cond.$eq)) return [cond.$eq];
-    if (keys.length === 1 && Array.isArray(cond.$in) && cond.$in.every(idLookupValue)) return cond.$in;
-  }
-  return null;
 }

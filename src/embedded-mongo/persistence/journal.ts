@@ -169,10 +169,12 @@ export class Journal implements StorageListener {
 
   private armTimer(): void {
     if (this.timer || this.closed) return;
+    // Unref'd: acknowledged records are already in the kernel (writeThrough), so this sync
+    // only adds power-loss safety and must not keep a process alive that forgot stop().
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.sync();
-    }, this.intervalMs);
+    }, this.intervalMs).unref();
   }
 
   /**

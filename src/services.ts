@@ -101,7 +101,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     contacts,
     pubSub,
     conversations,
-    messages: new MessageService(db.models, conversations, contacts, pubSub, guard, db),
+    messages: new MessageService(db.models, conversations, contacts, pubSub, guard, db, (e) => logError(e, "message send")),
     // Its timer runs only while streams are watched, so it ends with the server's last socket.
     highWater: new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check")),
     groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit, db),

@@ -12,7 +12,6 @@
  */
 export class KeyedBatcher<J, R> {
   private readonly waiting = new Map<string, Array<{ job: J; resolve: (r: R) => void; reject: (e: unknown) => void }>>();
-  private readonly running = new Set<string>();
 
   /** `process` answers one settled result per job, in order. */
   constructor(
@@ -22,42 +21,39 @@ export class KeyedBatcher<J, R> {
 
   /** Keys with work running or waiting (tests, metrics). */
   get size(): number {
-    return this.running.size;
+    return this.waiting.size;
   }
 
   run(key: string, job: J): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      let queue = this.waiting.get(key);
-      if (!queue) this.waiting.set(key, (queue = []));
-      queue.push({ job, resolve, reject });
-      if (!this.running.has(key)) void this.drain(key);
+      // A key's queue exists exactly while its drain runs: the first job of an idle key starts it.
+      const queue = this.waiting.get(key);
+      if (queue) return void queue.push({ job, resolve, reject });
+      this.waiting.set(key, [{ job, resolve, reject }]);
+      void this.drain(key);
     });
   }
 
   private async drain(key: string): Promise<void> {
-    this.running.add(key);
-    try {
-      for (;;) {
-        const queue = this.waiting.get(key);
-        if (!queue || queue.length === 0) {
-          this.waiting.delete(key);
-          return;
-        }
-        const batch = queue.splice(0, this.maxBatch);
-        let results: Array<PromiseSettledResult<R>>;
-        try {
-          results = await this.process(batch.map((b) => b.job));
-        } catch (err) {
-          results = batch.map(() => ({ status: "rejected", reason: err }));
-        }
-        batch.forEach((b, i) => {
-          const r = results[i];
-          if (r.status === "fulfilled") b.resolve(r.value);
-          else b.reject(r.reason);
-        });
+    for (;;) {
+      const queue = this.waiting.get(key);
+      if (!queue || queue.length === 0) {
+        this.waiting.delete(key);
+        return;
       }
-    } finally {
-      this.running.delete(key);
+      const batch = queue.splice(0, this.maxBatch);
+      let results: Array<PromiseSettledResult<R>>;
+      try {
+        results = await this.process(batch.map((b) => b.job));
+      } catch (err) {
+        results = batch.map(() => ({ status: "rejected", reason: err }));
+      }
+      batch.forEach((b, i) => {
+        // A missing result is a failure too: the key must never be left without its drain.
+        const r = results[i] ?? { status: "rejected", reason: new Error("the batch gave no result for this job") };
+        if (r.status === "fulfilled") b.resolve(r.value);
+        else b.reject(r.reason);
+      });
     }
   }
 }

@@ -50,7 +50,6 @@ interface Waiter {
 const older = (a: { at: number; n: number }, b: { at: number; n: number }) => a.at < b.at || (a.at === b.at && a.n < b.n);
 
 export class Admission {
-  private inFlight = 0;
   /** Requests executing at once allowed now: the cap, lowered while a signal lasts. */
   private limit: number;
   /** Why the limit is lowered (null: it is not). */
@@ -60,6 +59,12 @@ export class Admission {
   private arrivals = 0;
   /** Start times of the requests in flight, oldest first (Map keeps insertion order). */
   private readonly started = new Map<number, number>();
+
+  /** Requests running now (one entry each in `started`). */
+  private get inFlight(): number {
+    return this.started.size;
+  }
+
   private nextId = 0;
   /** Fastest request answered in the current window (Infinity: none yet). */
   private fastest = Infinity;
@@ -192,7 +197,6 @@ export class Admission {
 
   /** Takes a slot, given back when the response closes (answered or abandoned), or by the caller. */
   private start(res: http.ServerResponse): () => void {
-    this.inFlight += 1;
     const id = this.nextId++;
     const start = performance.now();
     this.started.set(id, start);
@@ -200,7 +204,6 @@ export class Admission {
     const release = () => {
       if (released) return;
       released = true;
-      this.inFlight -= 1;
       this.started.delete(id);
       this.fastest = Math.min(this.fastest, performance.now() - start);
       this.pump();

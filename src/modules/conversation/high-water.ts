@@ -38,6 +38,8 @@ export class HighWater {
   private timer: NodeJS.Timeout | null = null;
   private checking = false;
   private stopped = false;
+  /** In a database outage (its first failure was logged). */
+  private failing = false;
 
   constructor(
     private readonly models: Models,
@@ -70,7 +72,13 @@ export class HighWater {
     const key = `${conversationId}:${afterSeq}`;
     let pending = this.reads.get(key);
     if (!pending) {
-      pending = read().finally(() => this.reads.delete(key));
+      // Logged here, once per shared read (not by each stream waiting on it), and once per outage.
+      pending = read()
+        .then((r) => (this.succeeded(), r), (err: unknown) => {
+          this.failed(err);
+          throw err;
+        })
+        .finally(() => this.reads.delete(key));
       this.reads.set(key, pending);
     }
     return pending;
@@ -91,16 +99,26 @@ export class HighWater {
           }
         }
       }
+      this.succeeded();
     } catch (err) {
-      this.onError(err);
+      this.failed(err);
     } finally {
       this.checking = false;
     }
   }
 
-  /** A failed read (a check, or a stream's fill, which retries with back-off): logged once each. */
-  report(err: unknown): void {
+  /**
+   * A failed read (a check, or a fill, which its stream retries with back-off): logged at the
+   * first failure of an outage only, not once per retry and interval while the database is away.
+   */
+  private failed(err: unknown): void {
+    if (this.failing) return;
+    this.failing = true;
     this.onError(err);
+  }
+
+  private succeeded(): void {
+    this.failing = false;
   }
 
   stop(): void {

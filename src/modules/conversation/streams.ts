@@ -186,8 +186,8 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
       read = true;
       // Replay is over once the database has been read: release in order from here.
       this.replaying = false;
-    } catch (err) {
-      this.services.highWater.report(err);
+    } catch {
+      // Logged by highWater.readAfter (once per outage); the stream retries with back-off.
     } finally {
       this.filling = false;
     }
@@ -328,10 +328,14 @@ export function conversationEvents(services: AppServices, viewerId: string, conv
       }
       if (!blockers?.hides(ev)) void push(ev);
     });
-    await blockers?.ready;
-    await stop;
-    unlisten();
-    blockers?.close();
+    // Listeners go with the stream even when the start-up read fails.
+    try {
+      await blockers?.ready;
+      await stop;
+    } finally {
+      unlisten();
+      blockers?.close();
+    }
   });
 }
 
@@ -373,12 +377,16 @@ export function viewerEvents(services: AppServices, viewerId: string, options: S
       if (ev.type === "membership") (ev.member ? add : remove)(ev.conversationId);
       await push(ev);
     });
-    for (const id of await services.conversations.idsFor(viewerId)) add(id.toHexString());
-    await blockers?.ready;
-    await stop;
-    for (const iter of topics.values()) await iter.return?.();
-    await user.return?.();
-    blockers?.close();
+    // Listeners go with the stream even when a start-up read fails.
+    try {
+      for (const id of await services.conversations.idsFor(viewerId)) add(id.toHexString());
+      await blockers?.ready;
+      await stop;
+    } finally {
+      for (const iter of topics.values()) await iter.return?.();
+      await user.return?.();
+      blockers?.close();
+    }
   });
 }
 

@@ -85,6 +85,8 @@ export class MessageService {
     private readonly pubSub: AppPubSub,
     private readonly guard: AbuseGuard,
     private readonly db: Pick<Database, "transaction" | "transactions">,
+    /** Failures that do not reach a caller (a batch retried one by one, a lost placeholder). */
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
   /** Sends of one conversation, one batch at a time in this instance (entries live while busy). */
@@ -243,8 +245,10 @@ export class MessageService {
     if (jobs.length > 1 && this.db.transactions) {
       try {
         return (await this.storeMany(jobs)).map((value) => ({ status: "fulfilled", value }));
-      } catch {
-        // Settled one by one below, each with its own result or error.
+      } catch (err) {
+        // Settled one by one below, each with its own result or error. A duplicate
+        // clientMessageId is the expected cause; anything else is worth a line.
+        if ((err as { code?: number }).code !== 11000) this.onError(err);
       }
     }
     const results: Array<PromiseSettledResult<Stored>> = [];
@@ -343,7 +347,7 @@ export class MessageService {
     const previous = await model.findOne({ conversation_id: conv._id, seq: seq - 1 }, { _id: 1 }).lean();
     const back = await this.models.Conversation.updateOne({ _id: conv._id, last_seq: seq }, { $inc: { last_seq: -1 }, $set: { last_message_id: previous?._id ?? null } });
     if (back.modifiedCount === 1) return;
-    await model.create({ _id: taken.id, ...fields(seq), content: "", message_type: MessageKind.TEXT, attachment: null, is_deleted: true }).catch(() => undefined);
+    await model.create({ _id: taken.id, ...fields(seq), content: "", message_type: MessageKind.TEXT, attachment: null, is_deleted: true }).catch((err: unknown) => this.onError(err));
   }
 
   /** A message by id from either collection, with the viewer's right to read it checked (by query). */

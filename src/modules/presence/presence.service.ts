@@ -17,12 +17,12 @@ import { type PresenceDoc, PresenceStatus } from "./presence.entity.js";
 import type { SetPresenceInput } from "./presence.types.js";
 import type { PresenceView } from "./presence.view.js";
 import type { PresenceEvent } from "../../pubsub.js";
-import { Visibility, maySee, privacyOf } from "../user/privacy.js";
+import { Visibility, maySee, privacyOf, visibilityOr } from "../user/privacy.js";
 
 /** Whether a subscriber may receive a presence event: decided from what the event carries. */
 export function eventVisibleTo(ev: PresenceEvent, viewerId: string): boolean {
   if (ev.presence.userId === viewerId) return true;
-  const level = (Object.values(Visibility) as string[]).includes(ev.visibility ?? "") ? (ev.visibility as Visibility) : Visibility.CONTACTS;
+  const level = visibilityOr(ev.visibility, Visibility.CONTACTS);
   return maySee(level, { self: false, blocked: ev.hiddenFrom.includes(viewerId), contact: ev.contacts?.includes(viewerId) ?? false });
 }
 

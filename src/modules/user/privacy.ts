@@ -42,6 +42,11 @@ export const DEFAULT_PRIVACY: Readonly<Privacy> = Object.freeze({
 const VISIBILITIES = new Set<string>(Object.values(Visibility));
 const POLICIES = new Set<string>(Object.values(GroupAddPolicy));
 
+/** A stored or carried visibility value, or `fallback` when it is missing or unknown. */
+export function visibilityOr(v: unknown, fallback: Visibility): Visibility {
+  return typeof v === "string" && VISIBILITIES.has(v) ? (v as Visibility) : fallback;
+}
+
 /** The privacy settings from a stored (or snapshotted) settings object, defaults filled in. */
 export function privacyOf(settings: Partial<Record<keyof Privacy, unknown>> | null | undefined): Privacy {
   const pick = <T extends string>(v: unknown, allowed: Set<string>, fallback: T): T => (typeof v === "string" && allowed.has(v) ? (v as T) : fallback);

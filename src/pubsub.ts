@@ -1,108 +1,32 @@
 /**
- * Live events. Topics are per conversation (`CONVERSATION:<id>`) and per user (`USER:<id>`),
- * never one global topic filtered per subscriber. Events are plain JSON (ids as strings, dates
- * as ISO strings) so they cross Redis unchanged when REDIS_URL is set.
+ * Live events, generic over a topic map: topics are per entity (`CONVERSATION:<id>`,
+ * `USER:<id>`, …), never one global topic filtered per subscriber. Events are plain JSON (ids
+ * as strings, dates as ISO strings) so they cross Redis unchanged when REDIS_URL is set. This
+ * file knows no feature: the events live with their features, the map at the root.
  */
 import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
 import { randomBytes } from "node:crypto";
 import { createRedisClient, silentRedisLog, type RedisLog } from "./common/redis.js";
 import { PublishTimes, withPublishTimes, type PublishTimeLookup } from "./common/publish-times.js";
 import { setMaxListeners } from "node:events";
-import type { MessageView } from "./modules/message/message.view.js";
-import type { ConversationSnapshot } from "./modules/conversation/conversation.view.js";
-import type { PresenceView } from "./modules/presence/presence.view.js";
-
-export interface ReceiptEvent {
-  conversationId: string;
-  userId: string;
-  deliveredSeq: number;
-  /** The member's shared read watermark (frozen while their read receipts are off). */
-  readSeq: number;
-}
-
-export interface TypingEventPayload {
-  conversationId: string;
-  userId: string;
-  isTyping: boolean;
-}
-
-/** A call as stored, in JSON (ids as strings, dates as ISO strings). */
-export type CallJson = Record<string, unknown>;
-
-/** A call changed: direct calls go to both users' topics, group calls to the group's conversation. */
-export interface CallUpdatedEvent {
-  type: "call.updated";
-  call: CallJson;
-}
-
-export interface CallSignalEvent {
-  callId: string;
-  fromId: string;
-  signal: unknown;
-}
 
 /**
- * A presence as the API shows it, who must not see it (the users its owner blocked), and who
- * may by the owner's lastSeenVisibility, so delivery reads nothing per subscriber.
+ * A topic map: routing key → [id, event]. Features declare the topics they publish on
+ * (`*.events.ts`); the composition root assembles the full map (src/topics.ts).
  */
-export interface PresenceEvent {
-  presence: PresenceView;
-  hiddenFrom: string[];
-  /** The owner's lastSeenVisibility (`everyone`, `contacts`, `nobody`); absent: `contacts`. */
-  visibility?: string;
-  /** With `contacts`: the owner's accepted contacts. */
-  contacts?: string[];
-}
+export type TopicMap = { [key: string]: [id: string, event: unknown] };
 
-export type ConversationEvent =
-  | { type: "message.added"; message: MessageView; conversation: ConversationSnapshot }
-  | { type: "message.updated"; message: MessageView }
-  | { type: "receipt"; receipt: ReceiptEvent; conversation: ConversationSnapshot }
-  | { type: "typing"; typing: TypingEventPayload }
-  | { type: "conversation.updated"; conversation: ConversationSnapshot }
-  /**
-   * Rights changed: these users (null: every member, a deactivated group) may no longer follow
-   * the conversation. Streams end or drop it on this event, so no event needs a lookup.
-   */
-  | { type: "access.revoked"; userIds: string[] | null }
-  | CallUpdatedEvent;
-
-export type UserEvent =
-  /** The user joined or left a conversation: "all my conversations" subscriptions adjust. */
-  | { type: "membership"; conversationId: string; member: boolean; conversation?: ConversationSnapshot }
-  /** `by` blocked (active) or unblocked this user: their typing, receipts and signals stop or resume. */
-  | { type: "block"; by: string; active: boolean }
-  | CallUpdatedEvent;
-
-/** Why logins ended (for the WebSocket close reason and, later, the security log). */
-export type SessionEndReason = "logout" | "password_changed" | "password_reset" | "refresh_reuse" | "account_deactivated" | "revoked";
-
-/** Per-user events about the account's logins and connections, for the WebSocket layer. */
-export type AccountEvent =
-  /** These logins ended: their sockets close with 4401 on every instance. */
-  | { type: "sessions.ended"; sessionIds: string[]; reason: SessionEndReason };
-
-/** The typed topic map. */
-export type Topics = {
-  CONVERSATION: [conversationId: string, event: ConversationEvent];
-  USER: [userId: string, event: UserEvent];
-  /** `<callId>:<userId>`: WebRTC signals for one participant of one call. */
-  CALL_SIGNAL: [callAndUser: string, event: CallSignalEvent];
-  PRESENCE: [userId: string, event: PresenceEvent];
-  ACCOUNT: [userId: string, event: AccountEvent];
-};
-
-export type AppPubSub = PubSub<Topics> & {
+export type AppPubSub<Topics extends TopicMap> = PubSub<Topics> & {
   /**
    * A plain listener on one topic, for streams that keep their own queue (the hot path of
    * message fan-out): no async iterator between the event and the subscriber.
    */
-  listen<K extends keyof Topics>(routingKey: K, id: string, fn: (payload: Topics[K][1]) => void): () => void;
+  listen<K extends keyof Topics & string>(routingKey: K, id: string, fn: (payload: Topics[K][1]) => void): () => void;
 };
 
-function withListen(pubSub: PubSub<Topics>, target: EventTarget): AppPubSub {
+function withListen<Topics extends TopicMap>(pubSub: PubSub<Topics>, target: EventTarget): AppPubSub<Topics> {
   return Object.assign(pubSub, {
-    listen<K extends keyof Topics>(routingKey: K, id: string, fn: (payload: Topics[K][1]) => void): () => void {
+    listen<K extends keyof Topics & string>(routingKey: K, id: string, fn: (payload: Topics[K][1]) => void): () => void {
       const topic = `${routingKey}:${id}`;
       const handler = (event: Event) => fn((event as CustomEvent<Topics[K][1]>).detail);
       target.addEventListener(topic, handler);
@@ -172,9 +96,9 @@ function localFirstRedisTarget(
   } as EventTarget;
 }
 
-export interface PubSubHandle {
+export interface PubSubHandle<Topics extends TopicMap> {
   /** With the publish time of each event it carried (for the delivery-latency metric). */
-  pubSub: AppPubSub & PublishTimeLookup;
+  pubSub: AppPubSub<Topics> & PublishTimeLookup;
   /** Redis reachable (both connections ready and answering); null without Redis. */
   ping(): Promise<boolean | null>;
   close(): Promise<void>;
@@ -184,7 +108,7 @@ export interface PubSubHandle {
 const REDIS_PING_TIMEOUT_MS = 1000;
 
 /** `log` hears of each Redis outage once, and of its end (see common/redis.ts). */
-export function createAppPubSub(redisUrl: string | null, log: RedisLog = silentRedisLog): PubSubHandle {
+export function createAppPubSub<Topics extends TopicMap>(redisUrl: string | null, log: RedisLog = silentRedisLog): PubSubHandle<Topics> {
   const times = new PublishTimes();
   if (!redisUrl) {
     // One listener per subscriber and topic: thousands on a busy conversation are expected.

@@ -7,7 +7,7 @@ import { DateTimeResolver } from "graphql-scalars";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
 import { createPubSub, type PubSub } from "@graphql-yoga/subscription";
-import type { AppPubSub, Topics } from "./pubsub.js";
+import type { AppTopicsPubSub, Topics } from "./topics.js";
 import { authChecker } from "./auth/auth-checker.js";
 import { AccountResolver } from "./modules/account/account.resolver.js";
 import { SessionResolver } from "./modules/account/session.resolver.js";
@@ -37,7 +37,7 @@ export const resolvers = [
  * Subscriptions use their own `subscribe` functions over the app's topics; type-graphql still
  * wants a pubSub, so the server passes its own (schema emits get an in-memory one).
  */
-export function buildAppSchema(pubSub: AppPubSub | PubSub<Topics> = createPubSub<Topics>()): Promise<GraphQLSchema> {
+export function buildAppSchema(pubSub: AppTopicsPubSub | PubSub<Topics> = createPubSub<Topics>()): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     pubSub: pubSub as unknown as NonNullable<Parameters<typeof buildSchema>[0]["pubSub"]>,

@@ -11,7 +11,7 @@ import { MediaService } from "./modules/media/media.service.js";
 import { UrlSigner } from "./common/signed-url.js";
 import { PasswordResetService } from "./modules/password-reset/password-reset.service.js";
 import type { Mailer } from "./mail/mailer.js";
-import type { AppPubSub } from "./pubsub.js";
+import type { AppTopicsPubSub } from "./topics.js";
 import type { RedisLog } from "./common/redis.js";
 import { ConversationService } from "./modules/conversation/conversation.service.js";
 import { MessageService } from "./modules/message/message.service.js";
@@ -42,7 +42,7 @@ export interface AppServices {
   passwordResets: PasswordResetService;
   mailer: Mailer;
   rateLimiter: RateLimiter;
-  pubSub: AppPubSub;
+  pubSub: AppTopicsPubSub;
   conversations: ConversationService;
   messages: MessageService;
   /** Tells live messageAdded streams of this instance about committed messages whose event they missed. */
@@ -63,7 +63,7 @@ export interface AppServices {
 export type BackgroundErrorLog = (err: unknown, task: string) => void;
 
 /** `redisLog` hears of Redis outages (one line per connection and outage, see common/redis.ts). */
-export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppPubSub, logError: BackgroundErrorLog = () => {}, redisLog?: RedisLog): AppServices {
+export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppTopicsPubSub, logError: BackgroundErrorLog = () => {}, redisLog?: RedisLog): AppServices {
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   // Attempts count across instances when they share a Redis (keys namespaced by database).
   const rateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, db.connection.name, redisLog) : new MemoryRateLimiter();

@@ -9,6 +9,7 @@
  * One topic listener per user with sockets here, not one per socket: nothing is read per event.
  */
 import type { AppPubSub } from "../../pubsub.js";
+import type { AccountTopics } from "./account.events.js";
 
 export const CLOSE_SESSION_ENDED = 4401;
 export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
@@ -33,7 +34,7 @@ export class LiveSockets {
   private readonly byUser = new Map<string, UserSockets>();
 
   constructor(
-    private readonly pubSub: AppPubSub,
+    private readonly pubSub: AppPubSub<AccountTopics>,
     private readonly options: { maxPerUser: number },
   ) {}
 

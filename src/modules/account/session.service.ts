@@ -11,7 +11,8 @@ import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
 import { notFound } from "../../errors.js";
-import type { AppPubSub, SessionEndReason } from "../../pubsub.js";
+import type { AppPubSub } from "../../pubsub.js";
+import type { AccountTopics, SessionEndReason } from "./account.events.js";
 import type { Session } from "./session.entity.js";
 
 /** `last_used_at` is kept to the minute: at most one write per session per minute per instance. */
@@ -40,7 +41,7 @@ export class SessionService {
 
   constructor(
     private readonly models: Models,
-    private readonly pubSub: AppPubSub,
+    private readonly pubSub: AppPubSub<AccountTopics>,
     private readonly options: SessionServiceOptions,
   ) {}
 

@@ -5,7 +5,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { type Context, loadersForEvent } from "../../context.js";
 import type { Connection } from "../../common/connection.js";
 import { unauthenticated } from "../../errors.js";
-import type { CallSignalEvent, CallUpdatedEvent } from "../../pubsub.js";
+import type { CallSignalEvent, CallUpdatedEvent } from "./call.events.js";
 import { User } from "../user/user.entity.js";
 import { Group } from "../group/group.entity.js";
 import { loadUser } from "../user/load-user.js";

@@ -15,7 +15,10 @@ import type { Models } from "../../database.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound, type FieldError } from "../../errors.js";
 import { parseId } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
-import type { AppPubSub, CallJson, CallUpdatedEvent } from "../../pubsub.js";
+import type { AppPubSub } from "../../pubsub.js";
+import type { CallJson, CallTopics, CallUpdatedEvent } from "./call.events.js";
+import type { ConversationTopics } from "../conversation/conversation.events.js";
+import type { UserTopics } from "../user/user.events.js";
 import type { ContactService } from "../contact/contact.service.js";
 import { type Call, CallStatus, FINAL_STATUSES, UNANSWERED_STATUSES } from "./call.entity.js";
 import { type Actor, type CallAction, type CallChange, invalidState, transition } from "./call.machine.js";
@@ -48,7 +51,7 @@ export class CallService {
   constructor(
     private readonly models: Models,
     private readonly contacts: ContactService,
-    private readonly pubSub: AppPubSub,
+    private readonly pubSub: AppPubSub<ConversationTopics & UserTopics & CallTopics>,
     private readonly options: CallServiceOptions,
   ) {}
 

@@ -12,6 +12,8 @@ import { paginate, type Connection, type PageArgs } from "../../common/connectio
 import { type Contact, ContactStatus } from "./contact.entity.js";
 import type { UpdateContactInput } from "./contact.inputs.js";
 import type { AppPubSub } from "../../pubsub.js";
+import type { UserTopics } from "../user/user.events.js";
+import type {} from "./contact.events.js";
 
 const blocked = (): AppError => new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
 
@@ -24,7 +26,7 @@ export class ContactService {
   constructor(
     private readonly models: Models,
     /** Blocks are published to the blocked user: their open streams stop showing the blocker live. */
-    private readonly pubSub: AppPubSub,
+    private readonly pubSub: AppPubSub<UserTopics>,
     private readonly guard: AbuseGuard,
   ) {}
 

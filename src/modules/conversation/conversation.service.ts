@@ -10,6 +10,8 @@ import { AppError, ErrorCode, badInput, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import type { AppPubSub } from "../../pubsub.js";
+import type { ConversationTopics } from "./conversation.events.js";
+import type { UserTopics } from "../user/user.events.js";
 import { type Conversation, directKey } from "./conversation.entity.js";
 import { type ConversationSnapshot, snapshotOf } from "./conversation.view.js";
 import { ContactStatus } from "../contact/contact.entity.js";
@@ -28,7 +30,7 @@ export interface ConversationRef {
 export class ConversationService {
   constructor(
     private readonly models: Models,
-    private readonly pubSub: AppPubSub,
+    private readonly pubSub: AppPubSub<ConversationTopics & UserTopics>,
   ) {}
 
   /** The direct conversation of two users, created on first use (unique direct_key: no twins). */

@@ -23,7 +23,9 @@
  */
 import { Repeater } from "@repeaterjs/repeater";
 import type { AppServices } from "../../services.js";
-import type { ConversationEvent, UserEvent } from "../../pubsub.js";
+import type { ConversationEvent } from "./conversation.events.js";
+import type { UserEvent } from "../user/user.events.js";
+import type {} from "../message/message.events.js";
 import { forbidden } from "../../errors.js";
 import { StreamError } from "../../subscriptions/stream-error.js";
 import type { ConversationRef } from "./conversation.service.js";

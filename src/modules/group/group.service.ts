@@ -11,6 +11,8 @@ import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import type { AppPubSub } from "../../pubsub.js";
+import type { ConversationTopics } from "../conversation/conversation.events.js";
+import type { UserTopics } from "../user/user.events.js";
 import type { ConversationService } from "../conversation/conversation.service.js";
 import type { ContactService } from "../contact/contact.service.js";
 import type { MediaService } from "../media/media.service.js";
@@ -34,7 +36,7 @@ export class GroupService {
     private readonly conversations: ConversationService,
     private readonly contacts: ContactService,
     private readonly media: MediaService,
-    private readonly pubSub: AppPubSub,
+    private readonly pubSub: AppPubSub<ConversationTopics & UserTopics>,
     private readonly invitations: GroupInvitationService,
     private readonly guard: AbuseGuard,
     private readonly audit: AuditService,

@@ -24,6 +24,8 @@ import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { validatePage, type Connection, type PageArgs, paginate } from "../../common/connection.js";
 import type { AppPubSub } from "../../pubsub.js";
+import type { ConversationTopics } from "../conversation/conversation.events.js";
+import type {} from "./message.events.js";
 import type { ConversationService } from "../conversation/conversation.service.js";
 import { snapshotOf } from "../conversation/conversation.view.js";
 import type { Conversation } from "../conversation/conversation.entity.js";
@@ -82,7 +84,7 @@ export class MessageService {
     private readonly models: Models,
     private readonly conversations: ConversationService,
     private readonly contacts: ContactService,
-    private readonly pubSub: AppPubSub,
+    private readonly pubSub: AppPubSub<ConversationTopics>,
     private readonly guard: AbuseGuard,
     private readonly db: Pick<Database, "transaction" | "transactions">,
     /** Failures that do not reach a caller (a batch retried one by one, a lost placeholder). */

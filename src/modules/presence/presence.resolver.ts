@@ -4,7 +4,7 @@ import { Repeater } from "@repeaterjs/repeater";
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import { type Context, loadersForEvent } from "../../context.js";
 import { unauthenticated } from "../../errors.js";
-import type { PresenceEvent } from "../../pubsub.js";
+import type { PresenceEvent } from "./presence.events.js";
 import { User } from "../user/user.entity.js";
 import { type UserRoot, userIdOf } from "../user/user.resolver.js";
 import { loadUser } from "../user/load-user.js";

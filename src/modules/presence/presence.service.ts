@@ -16,7 +16,7 @@ import type { ConnectionTracker } from "./connection-tracker.js";
 import { type PresenceDoc, PresenceStatus } from "./presence.entity.js";
 import type { SetPresenceInput } from "./presence.types.js";
 import type { PresenceView } from "./presence.view.js";
-import type { PresenceEvent } from "../../pubsub.js";
+import type { PresenceEvent, PresenceTopics } from "./presence.events.js";
 import { Visibility, maySee, privacyOf, visibilityOr } from "../user/privacy.js";
 
 /** Whether a subscriber may receive a presence event: decided from what the event carries. */
@@ -55,7 +55,7 @@ export class PresenceService {
   constructor(
     private readonly models: Models,
     private readonly contacts: ContactService,
-    private readonly pubSub: AppPubSub,
+    private readonly pubSub: AppPubSub<PresenceTopics>,
     private readonly tracker: ConnectionTracker,
     private readonly options: { graceMs: number; onError?: (err: unknown) => void },
   ) {}

@@ -15,7 +15,9 @@ import { WebSocketServer } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { Config } from "./config.js";
 import type { Database } from "./database.js";
-import { buildContext, resolveViewer, type Context } from "./context.js";
+import type { Context } from "./context.js";
+import { buildContext, resolveViewer } from "./request-context.js";
+import { eventLoaders } from "./loaders.js";
 import { createFormatError } from "./errors.js";
 import { buildAppSchema } from "./schema.js";
 import { createServices, type AppServices } from "./services.js";
@@ -123,6 +125,7 @@ export async function createServer(config: Config, db: Database, options: Server
   const cors = createCors(config.corsOrigins);
   const wsObserver = new WsObserver(metrics, log);
   const services = createServices(config, db, options.mailer, pubSubHandle.pubSub, (err, task) => log.error({ err, task }, `background task failed: ${task}`), log);
+  const loadersForEvent = eventLoaders(services);
   const httpServer = http.createServer();
   const clientIp = clientIpResolver(config.trustProxy);
   const armor = new ApolloArmor({
@@ -159,7 +162,12 @@ export async function createServer(config: Config, db: Database, options: Server
       execute,
       // graphql-ws's default (3 s) closes sockets with 4408 when a lagging loop reads the init late.
       connectionInitWaitTimeout: config.reliability.wsConnectionInitTimeoutMs,
-      subscribe: createSharedSubscribe((document) => queryTexts.get(document), (payload) => metrics.delivered(payload)),
+      subscribe: createSharedSubscribe<Context>({
+        queryText: (document) => queryTexts.get(document),
+        delivered: (payload) => metrics.delivered(payload),
+        // Each event runs with loaders made for it (see loaders.ts), not the operation's own.
+        contextForEvent: (context, event) => ({ ...context, loaders: loadersForEvent(event, context.viewer) }),
+      }),
       onConnect: async (ctx) => {
         const extra = ctx.extra as PresenceExtra;
         const authorization = connectionAuthorization(ctx.connectionParams);
@@ -195,7 +203,11 @@ export async function createServer(config: Config, db: Database, options: Server
         const errors = validate(schema, document, wsRules);
         if (errors.length) return errors;
         queryTexts.set(document, payload.query);
-        const contextValue = await buildContext(services, connectionAuthorization(ctx.connectionParams), clientIp(ctx.extra.request), wsObserver.requestId(ctx.extra.socket, _id), ctx.extra.request.headers["user-agent"]);
+        const contextValue = await buildContext(services, connectionAuthorization(ctx.connectionParams), {
+          ip: clientIp(ctx.extra.request),
+          requestId: wsObserver.requestId(ctx.extra.socket, _id),
+          userAgent: ctx.extra.request.headers["user-agent"],
+        });
         wsObserver.started(ctx.extra.socket, _id, document, payload.operationName, contextValue.viewer?.id ?? null);
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
@@ -317,7 +329,7 @@ export async function createServer(config: Config, db: Database, options: Server
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
       context: async () => {
-        const context = await buildContext(services, req.headers.authorization, clientIp(req), entry.requestId, headers.get("user-agent") ?? undefined);
+        const context = await buildContext(services, req.headers.authorization, { ip: clientIp(req), requestId: entry.requestId, userAgent: headers.get("user-agent") ?? undefined });
         // The last point before the operation runs (the session check above waited on the database).
         if (Admission.clientGone(req)) {
           gone = true;

@@ -16,6 +16,7 @@ import type { RedisLog } from "./common/redis.js";
 import { ConversationService } from "./modules/conversation/conversation.service.js";
 import { MessageService } from "./modules/message/message.service.js";
 import { HighWater } from "./modules/conversation/high-water.js";
+import { ConversationStreams } from "./modules/conversation/conversation-streams.js";
 import { GroupService } from "./modules/group/group.service.js";
 import { GroupInvitationService } from "./modules/group/group-invitation.service.js";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./auth/rate-limiter.js";
@@ -47,6 +48,8 @@ export interface AppServices {
   messages: MessageService;
   /** Tells live messageAdded streams of this instance about committed messages whose event they missed. */
   highWater: HighWater;
+  /** The live streams of conversations (over pubSub, highWater and message reads). */
+  streams: ConversationStreams;
   groups: GroupService;
   groupInvitations: GroupInvitationService;
   calls: CallService;
@@ -90,7 +93,9 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
   const contacts = new ContactService(db.models, pubSub, guard);
   const conversations = new ConversationService(db.models, pubSub);
   const groupInvitations = new GroupInvitationService(db.models);
-  return {
+  const services: AppServices = {
+    // Set below: the streams read from the services they are part of.
+    streams: undefined as unknown as ConversationStreams,
     config,
     db,
     tokens,
@@ -123,4 +128,6 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     guard,
     audit,
   };
+  services.streams = new ConversationStreams(services);
+  return services;
 }

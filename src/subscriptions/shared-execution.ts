@@ -62,18 +62,31 @@ function mapIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => Promise<U
 }
 
 /**
- * A `subscribe` for graphql-ws. `queryText` gives the text a document was parsed from (the
- * cache key, with the variables); events are cached weakly, so results go with their event.
- * `delivered` (metrics) hears of each event whose result goes to the socket next.
+ * A `subscribe` for graphql-ws. Results are cached weakly by event, so they go with it.
  */
-export function createSharedSubscribe(queryText: (document: DocumentNode) => string | undefined, delivered: (payload: unknown) => void = () => {}) {
+export interface SharedSubscribeOptions<C> {
+  /** The text a document was parsed from (the cache key, with the variables). */
+  queryText: (document: DocumentNode) => string | undefined;
+  /** Hears of each event whose result goes to the socket next (metrics). */
+  delivered?: (payload: unknown) => void;
+  /**
+   * The context one event is resolved with, from the operation's own: each event gets loaders
+   * of its own (an operation's loaders would cache what was true when it started).
+   */
+  contextForEvent?: (context: C, event: object) => C;
+}
+
+export function createSharedSubscribe<C>({ queryText, delivered = () => {}, contextForEvent }: SharedSubscribeOptions<C>) {
   const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
   return async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
     const text = queryText(args.document);
     const key = text !== undefined && isViewerIndependent(args.document) ? `${text}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${args.operationName ?? ""}` : null;
-    const run = (payload: unknown) => Promise.resolve(execute({ ...args, rootValue: payload }) as ExecutionResult | Promise<ExecutionResult>);
+    const run = (payload: unknown) => {
+      const contextValue = contextForEvent && payload !== null && typeof payload === "object" ? contextForEvent(args.contextValue as C, payload) : args.contextValue;
+      return Promise.resolve(execute({ ...args, rootValue: payload, contextValue }) as ExecutionResult | Promise<ExecutionResult>);
+    };
     return mapIterator((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), (payload) => {
       if (payload instanceof StreamError) return { errors: [payload.error] };
       if (key === null || payload === null || typeof payload !== "object") return run(payload);

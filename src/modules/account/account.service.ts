@@ -245,3 +245,9 @@ export class AccountService {
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, user, sessionId: familyId };
   }
 }
+
+declare module "../../context.js" {
+  interface Services {
+    accounts: AccountService;
+  }
+}

@@ -112,3 +112,9 @@ export class SessionService {
     return ids;
   }
 }
+
+declare module "../../context.js" {
+  interface Services {
+    sessions: SessionService;
+  }
+}

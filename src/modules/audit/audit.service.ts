@@ -43,3 +43,9 @@ export class AuditService {
     return paginate(this.models.SecurityEvent, { user_id: new Types.ObjectId(viewerId) }, [["created_at", -1]], page, 20) as Promise<Connection<DocumentType<SecurityEvent>>>;
   }
 }
+
+declare module "../../context.js" {
+  interface Services {
+    audit: AuditService;
+  }
+}

@@ -2,14 +2,14 @@
 import type { DocumentType } from "@typegoose/typegoose";
 import { JSONScalar } from "../../common/json-scalar.js";
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
-import { type Context, loadersForEvent } from "../../context.js";
+import type { Context } from "../../context.js";
 import type { Connection } from "../../common/connection.js";
 import { unauthenticated } from "../../errors.js";
 import type { CallSignalEvent, CallUpdatedEvent } from "./call.events.js";
 import { User } from "../user/user.entity.js";
 import { Group } from "../group/group.entity.js";
 import { loadUser } from "../user/load-user.js";
-import { only, viewerEvents } from "../conversation/streams.js";
+import { only } from "../conversation/streams.js";
 import { Call, CallParticipant, CallSignal } from "./call.entity.js";
 import { CallConnection, StartCallInput } from "./call.inputs.js";
 
@@ -100,10 +100,9 @@ export class CallResolver {
   @Subscription(() => Call, {
     description: "Every change of a call the viewer takes part in or is called to: incoming, ringing, accepted, participants, ended, missed.",
     subscribe: ({ context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) =>
-      only(viewerEvents(context.services, viewerOf(context)), (ev) => (ev.type === "call.updated" ? ev : null)),
+      only(context.services.streams.viewerEvents(viewerOf(context)), (ev) => (ev.type === "call.updated" ? ev : null)),
   })
   callUpdated(@Root() event: CallUpdatedEvent, @Ctx() ctx: Context): DocumentType<Call> {
-    ctx.loaders = loadersForEvent(ctx.services, event, ctx.viewer);
     let call = revived.get(event);
     if (!call) revived.set(event, (call = ctx.services.calls.fromJson(event.call)));
     return call;
@@ -113,11 +112,10 @@ export class CallResolver {
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
       const viewer = viewerOf(context);
       const callId = await context.services.calls.requireVisible(viewer, (args as { callId: string }).callId);
-      return context.services.pubSub.subscribe("CALL_SIGNAL", `${callId}:${viewer}`);
+      return context.services.calls.signals(callId, viewer);
     },
   })
   callSignal(@Root() event: CallSignalEvent, @Arg("callId", () => ID) _callId: string, @Ctx() ctx: Context): CallSignal {
-    ctx.loaders = loadersForEvent(ctx.services, event, ctx.viewer);
     return { call_id: event.callId, from_id: event.fromId, signal: event.signal };
   }
 

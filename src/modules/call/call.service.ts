@@ -16,7 +16,7 @@ import { AppError, ErrorCode, badInput, forbidden, notFound, type FieldError } f
 import { parseId } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import type { AppPubSub } from "../../pubsub.js";
-import type { CallJson, CallTopics, CallUpdatedEvent } from "./call.events.js";
+import type { CallJson, CallSignalEvent, CallTopics, CallUpdatedEvent } from "./call.events.js";
 import type { ConversationTopics } from "../conversation/conversation.events.js";
 import type { UserTopics } from "../user/user.events.js";
 import type { ContactService } from "../contact/contact.service.js";
@@ -239,7 +239,18 @@ export class CallService {
   }
 
   /** The callSignal subscription's check: the viewer may see the call. */
+  /** The WebRTC signals sent to `viewerId` in one call (visibility checked by the caller). */
+  signals(callId: string, viewerId: string): AsyncIterable<CallSignalEvent> {
+    return this.pubSub.subscribe("CALL_SIGNAL", `${callId}:${viewerId}`);
+  }
+
   async requireVisible(viewerId: string, callId: string): Promise<string> {
     return (await this.load(viewerId, callId)).call._id.toHexString();
+  }
+}
+
+declare module "../../context.js" {
+  interface Services {
+    calls: CallService;
   }
 }

@@ -2,6 +2,7 @@
  * Contacts: requests, acceptance, removal, blocking, and the reads that depend on them. Each
  * user owns their entry about the other; the rules for both entries live here.
  */
+import type DataLoader from "dataloader";
 import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
@@ -209,5 +210,22 @@ export class ContactService {
     if (ownerIds.length === 0) return new Set();
     const entries = await this.models.Contact.find({ user_id: mongoose.trusted({ $in: ownerIds }), contact_id: viewer, status: ContactStatus.ACCEPTED }, { user_id: 1 }).lean();
     return new Set(entries.map((e) => e.user_id.toHexString()));
+  }
+}
+
+declare module "../../context.js" {
+  interface Services {
+    contacts: ContactService;
+  }
+  interface ViewerLoaders {
+    /** The viewer's contact entry about a user. */
+    contactOf: DataLoader<string, DocumentType<Contact> | null>;
+    /** Whether a user blocked the viewer. */
+    blockedViewer: DataLoader<string, boolean>;
+    /**
+     * A user's own entry about the viewer (ACCEPTED: the viewer is their contact; BLOCKED), for
+     * privacy settings. One batched read answers every user of a response.
+     */
+    entryAboutViewer: DataLoader<string, ContactStatus | null>;
   }
 }

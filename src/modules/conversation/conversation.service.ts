@@ -3,6 +3,7 @@
  * delivered/read watermarks (which only move forward). Message statuses (`status`,
  * `read_by`) are kept current from the watermarks so stored documents stay true to the seed.
  */
+import type DataLoader from "dataloader";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
@@ -205,5 +206,14 @@ export class ConversationService {
   async snapshot(conversationId: Types.ObjectId): Promise<ConversationSnapshot | null> {
     const conv = await this.models.Conversation.findById(conversationId);
     return conv ? snapshotOf(conv) : null;
+  }
+}
+
+declare module "../../context.js" {
+  interface Services {
+    conversations: ConversationService;
+  }
+  interface SharedLoaders {
+    conversation: DataLoader<string, ConversationSnapshot | null>;
   }
 }

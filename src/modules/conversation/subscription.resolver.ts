@@ -1,13 +1,13 @@
 /**
  * Subscriptions of the messaging part: messageAdded (with replay), messageUpdated,
  * receiptUpdated, typing and conversationUpdated. Membership is checked when subscribing
- * (FORBIDDEN); each event is resolved with loaders made for that event (shared by all its
- * subscribers in this instance, primed with what the event carries), never a loader kept
- * from the start of the connection.
+ * (FORBIDDEN). Each event is resolved with loaders made for that event (shared by all its
+ * subscribers in this instance, primed with what the event carries; see
+ * subscriptions/shared-execution.ts), never a loader kept from the start of the connection.
  */
 import type { DocumentType } from "@typegoose/typegoose";
 import { Arg, Ctx, FieldResolver, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
-import { type Context, loadersForEvent } from "../../context.js";
+import type { Context } from "../../context.js";
 import { unauthenticated, notFound } from "../../errors.js";
 import type { ConversationEvent, ReceiptEvent, TypingEventPayload } from "./conversation.events.js";
 import type { UserEvent } from "../user/user.events.js";
@@ -16,7 +16,7 @@ import { ChatMessage, ReceiptUpdate, TypingEvent } from "../message/message.type
 import type { MessageView } from "../message/message.view.js";
 import { ConversationType } from "./conversation.types.js";
 import type { ConversationSnapshot } from "./conversation.view.js";
-import { conversationEvents, messagesWithReplay, only, viewerEvents, type StreamOptions } from "./streams.js";
+import { only, type StreamOptions } from "./streams.js";
 import type { StreamError } from "../../subscriptions/stream-error.js";
 import { loadUser } from "../user/load-user.js";
 
@@ -36,17 +36,9 @@ function viewerOf(ctx: Context): string {
  */
 async function scoped(ctx: Context, conversationId: string | null | undefined, options: StreamOptions = {}): Promise<AsyncIterable<ConversationEvent | UserEvent | StreamError>> {
   const viewer = viewerOf(ctx);
-  if (!conversationId) return viewerEvents(ctx.services, viewer, options);
+  if (!conversationId) return ctx.services.streams.viewerEvents(viewer, options);
   const conv = await ctx.services.conversations.requireMemberLight(viewer, conversationId);
-  return conversationEvents(ctx.services, viewer, conv, options);
-}
-
-/** Loaders for this event, primed with the conversation and message it carries. */
-function useEventLoaders(ctx: Context, event: object, conversation?: ConversationSnapshot, message?: MessageView): void {
-  ctx.loaders = loadersForEvent(ctx.services, event, ctx.viewer, (shared) => {
-    if (conversation) shared.conversation.prime(conversation.id, conversation);
-    if (message) shared.message.prime(message.id, message);
-  });
+  return ctx.services.streams.conversationEvents(viewer, conv, options);
 }
 
 @Resolver()
@@ -58,9 +50,9 @@ export class MessagingSubscriptionResolver {
       const viewer = viewerOf(context);
       if (a.conversationId) {
         const conv = await context.services.conversations.requireMemberLight(viewer, a.conversationId);
-        return messagesWithReplay(context.services, conv, viewer, a.afterSeq ?? null);
+        return context.services.streams.messagesWithReplay(conv, viewer, a.afterSeq ?? null);
       }
-      return only(viewerEvents(context.services, viewer), (ev) => (ev.type === "message.added" ? ev : null));
+      return only(context.services.streams.viewerEvents(viewer), (ev) => (ev.type === "message.added" ? ev : null));
     },
   })
   messageAdded(
@@ -69,7 +61,6 @@ export class MessagingSubscriptionResolver {
     @Arg("conversationId", () => ID, { nullable: true }) _conversationId: string | null,
     @Arg("afterSeq", () => Int, { nullable: true }) _afterSeq: number | null,
   ): MessageView {
-    useEventLoaders(ctx, event, event.conversation, event.message);
     return event.message;
   }
 
@@ -83,7 +74,6 @@ export class MessagingSubscriptionResolver {
     @Ctx() ctx: Context,
     @Arg("conversationId", () => ID, { nullable: true }) _conversationId: string | null,
   ): MessageView {
-    useEventLoaders(ctx, event, undefined, event.message);
     return event.message;
   }
 
@@ -99,7 +89,6 @@ export class MessagingSubscriptionResolver {
     @Ctx() ctx: Context,
     @Arg("conversationId", () => ID, { nullable: true }) _conversationId: string | null,
   ): ReceiptEvent {
-    useEventLoaders(ctx, event, event.conversation);
     return event.receipt;
   }
 
@@ -114,7 +103,6 @@ export class MessagingSubscriptionResolver {
     @Ctx() ctx: Context,
     @Arg("conversationId", () => ID) _conversationId: string,
   ): TypingEventPayload {
-    useEventLoaders(ctx, event);
     return event.typing;
   }
 
@@ -122,7 +110,7 @@ export class MessagingSubscriptionResolver {
     description: "The viewer's conversation list changed: a new last message, an unread count, a new conversation.",
     subscribe: ({ context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
       const viewer = viewerOf(context);
-      return only(viewerEvents(context.services, viewer), (ev) => {
+      return only(context.services.streams.viewerEvents(viewer), (ev) => {
         if (ev.type === "message.added" || ev.type === "conversation.updated") return ev;
         if (ev.type === "receipt" && ev.receipt.userId === viewer) return ev;
         if (ev.type === "membership" && ev.member && ev.conversation) return ev;
@@ -131,7 +119,6 @@ export class MessagingSubscriptionResolver {
     },
   })
   conversationUpdated(@Root() event: { conversation: ConversationSnapshot; message?: MessageView }, @Ctx() ctx: Context): ConversationSnapshot {
-    useEventLoaders(ctx, event, event.conversation, event.message);
     return event.conversation;
   }
 }

@@ -68,3 +68,9 @@ export class GroupInvitationService {
     return docs.map((d) => d.user_id.toHexString());
   }
 }
+
+declare module "../../context.js" {
+  interface Services {
+    groupInvitations: GroupInvitationService;
+  }
+}

@@ -4,6 +4,7 @@
  * deactivation. The group's conversation (same id) follows every membership change. A user
  * whose groupAddPolicy is CONTACTS is not added by a non-contact: they get an invitation.
  */
+import type DataLoader from "dataloader";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Database, Models } from "../../database.js";
@@ -248,5 +249,14 @@ export class GroupService {
     if (!snapshot) return;
     for (const id of joined) this.pubSub.publish("USER", id.toHexString(), { type: "membership", conversationId: snapshot.id, member: true, conversation: snapshot });
     if (changed) this.pubSub.publish("CONVERSATION", snapshot.id, { type: "conversation.updated", conversation: snapshot });
+  }
+}
+
+declare module "../../context.js" {
+  interface Services {
+    groups: GroupService;
+  }
+  interface SharedLoaders {
+    group: DataLoader<string, DocumentType<Group> | null>;
   }
 }

@@ -7,6 +7,7 @@
  * are signed for the user they were handed to, and the rule is checked again when the bytes
  * are fetched, so a URL stops working when the item is deleted or the access is lost.
  */
+import type DataLoader from "dataloader";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Readable } from "node:stream";
@@ -211,5 +212,15 @@ export class MediaService {
     if (!marked) throw notFound("File");
     await this.storage.delete(file.filename);
     return true;
+  }
+}
+
+declare module "../../context.js" {
+  interface Services {
+    media: MediaService;
+  }
+  interface SharedLoaders {
+    media: DataLoader<string, DocumentType<Media> | null>;
+    file: DataLoader<string, DocumentType<FileItem> | null>;
   }
 }

@@ -309,3 +309,9 @@ export class UploadService {
     return stale.length;
   }
 }
+
+declare module "../../context.js" {
+  interface Services {
+    uploads: UploadService;
+  }
+}

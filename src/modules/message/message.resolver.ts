@@ -111,8 +111,7 @@ export class MessageResolver {
     if (me?.settings?.typing_indicators_enabled === false) return true;
     // Towards someone who blocked the viewer (or whom they blocked): refused, nothing published.
     await ctx.services.conversations.assertNotBlocked(ctx.viewer!.id, conv);
-    await ctx.services.guard.typing(ctx.viewer!.id);
-    ctx.services.pubSub.publish("CONVERSATION", conversationId, { type: "typing", typing: { conversationId, userId: ctx.viewer!.id, isTyping } });
+    await ctx.services.messages.publishTyping(ctx.viewer!.id, conversationId, isTyping);
     return true;
   }
 

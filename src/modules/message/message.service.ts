@@ -16,6 +16,7 @@
  * `$inc` gives the seq back when still last, else fills it with a deleted placeholder (see
  * `release`). Only a crash in between can leave a hole there. Events are published after commit.
  */
+import type DataLoader from "dataloader";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Database, Models, TxnSession } from "../../database.js";
@@ -141,6 +142,12 @@ export class MessageService {
     const user = await this.models.User.findById(viewerId);
     if (!user || !user.is_active) throw forbidden("Your account is not active");
     return user;
+  }
+
+  /** Ephemeral typing, rate limited: published on the conversation's topic, nothing stored. */
+  async publishTyping(viewerId: string, conversationId: string, isTyping: boolean): Promise<void> {
+    await this.guard.typing(viewerId);
+    this.pubSub.publish("CONVERSATION", conversationId, { type: "typing", typing: { conversationId, userId: viewerId, isTyping } });
   }
 
   async sendDirect(viewerId: string, input: SendMessageInput): Promise<MessageView> {
@@ -461,5 +468,14 @@ export class MessageService {
       this.models.GroupMessage.find({ _id: mongoose.trusted({ $in: valid }) }),
     ]);
     return alignByIds(ids, [...direct, ...group].map((m) => messageView(m)), (v) => v.id);
+  }
+}
+
+declare module "../../context.js" {
+  interface Services {
+    messages: MessageService;
+  }
+  interface SharedLoaders {
+    message: DataLoader<string, MessageView | null>;
   }
 }

@@ -60,3 +60,9 @@ export class PasswordResetService {
     return true;
   }
 }
+
+declare module "../../context.js" {
+  interface Services {
+    passwordResets: PasswordResetService;
+  }
+}

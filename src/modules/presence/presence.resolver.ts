@@ -2,14 +2,14 @@
 import type { DocumentType } from "@typegoose/typegoose";
 import { Repeater } from "@repeaterjs/repeater";
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
-import { type Context, loadersForEvent } from "../../context.js";
+import type { Context } from "../../context.js";
 import { unauthenticated } from "../../errors.js";
 import type { PresenceEvent } from "./presence.events.js";
 import { User } from "../user/user.entity.js";
 import { type UserRoot, userIdOf } from "../user/user.resolver.js";
 import { loadUser } from "../user/load-user.js";
 import { PresenceType, SetPresenceInput } from "./presence.types.js";
-import { eventVisibleTo, presenceView } from "./presence.service.js";
+import { presenceView } from "./presence.service.js";
 import { canSee } from "../user/visibility.js";
 import type { PresenceView } from "./presence.view.js";
 
@@ -36,18 +36,13 @@ export class PresenceResolver {
       // One listener per followed user's own topic; a user's block list and the audience their
       // privacy setting allows travel with each event, so delivery reads nothing.
       return new Repeater<PresenceEvent>(async (push, stop) => {
-        const offs = targets.map((t) =>
-          context.services.pubSub.listen("PRESENCE", t, (ev) => {
-            if (eventVisibleTo(ev, viewer)) void push(ev);
-          }),
-        );
+        const unfollow = context.services.presence.follow(targets, viewer, (ev) => void push(ev));
         await stop;
-        for (const off of offs) off();
+        unfollow();
       });
     },
   })
   presenceChanged(@Root() event: PresenceEvent, @Arg("userIds", () => [ID], { nullable: true }) _userIds: string[] | null, @Ctx() ctx: Context): PresenceView {
-    ctx.loaders = loadersForEvent(ctx.services, event, ctx.viewer);
     return event.presence;
   }
 

@@ -5,6 +5,7 @@
  * info. Every change is published on the user's own PRESENCE topic with the list of users they
  * blocked, who never receive it, and the audience their lastSeenVisibility allows.
  */
+import type DataLoader from "dataloader";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
 import { badInput, type FieldError } from "../../errors.js";
@@ -91,6 +92,22 @@ export class PresenceService {
   }
 
   /** A graphql-ws connection of this user was accepted. */
+  /**
+   * Follows the presence of `targets` for `viewerId`: one listener per followed user's own topic;
+   * the owner's block list and privacy audience travel with each event, so delivery reads nothing.
+   * Returns the unfollow.
+   */
+  follow(targets: readonly string[], viewerId: string, onEvent: (ev: PresenceEvent) => void): () => void {
+    const offs = targets.map((t) =>
+      this.pubSub.listen("PRESENCE", t, (ev) => {
+        if (eventVisibleTo(ev, viewerId)) onEvent(ev);
+      }),
+    );
+    return () => {
+      for (const off of offs) off();
+    };
+  }
+
   connected(userId: string): Promise<void> {
     return this.serial(userId, async () => {
       const pending = this.graceTimers.get(userId);
@@ -238,3 +255,12 @@ export class PresenceService {
   }
 }
 
+declare module "../../context.js" {
+  interface Services {
+    presence: PresenceService;
+  }
+  interface SharedLoaders {
+    /** Stored presence by user id (null: never connected). */
+    presence: DataLoader<string, PresenceView | null>;
+  }
+}

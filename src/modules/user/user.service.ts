@@ -1,4 +1,5 @@
 /** Reading users, with the visibility rules of the contract. */
+import type DataLoader from "dataloader";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../database.js";
@@ -52,5 +53,14 @@ export class UserService {
 
   async findByUsername(username: string): Promise<DocumentType<User> | null> {
     return this.models.User.findOne({ username }).collation({ locale: "en", strength: 2 });
+  }
+}
+
+declare module "../../context.js" {
+  interface Services {
+    users: UserService;
+  }
+  interface SharedLoaders {
+    user: DataLoader<string, DocumentType<User> | null>;
   }
 }

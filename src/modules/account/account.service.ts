@@ -4,7 +4,7 @@
  */
 import { Types, type mongo } from "mongoose";
 import type { Config } from "../../config.js";
-import type { Models } from "../../database.js";
+import type { Models } from "../../common/database.js";
 import { AppError, ErrorCode, badInput, conflict, invalidToken, notFound, unauthenticated } from "../../errors.js";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../../auth/password.js";
 import { type TokenService, randomToken, sha256 } from "../../auth/tokens.js";

@@ -7,6 +7,7 @@
  * carries what the `sessions` query shows, copied forward on each rotation, so listing the
  * viewer's logins reads one document per login, never the rotation history.
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop, Severity } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, ID, ObjectType } from "type-graphql";
@@ -69,4 +70,10 @@ export class Session {
   last_used_at!: Date;
 
   created_at!: Date;
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    Session: ReturnModelType<typeof Session>;
+  }
 }

@@ -9,7 +9,7 @@
  */
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
-import type { Models } from "../../database.js";
+import type { Models } from "../../common/database.js";
 import { notFound } from "../../errors.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { AccountTopics, SessionEndReason } from "./account.events.js";

@@ -4,7 +4,7 @@
  * of a log line would be worse than the missing line.
  */
 import { Types } from "mongoose";
-import type { Models } from "../../database.js";
+import type { Models } from "../../common/database.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import type { DocumentType } from "@typegoose/typegoose";
 import type { SecurityEvent, SecurityEventType } from "./security-event.entity.js";

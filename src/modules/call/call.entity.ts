@@ -7,6 +7,7 @@
  *   sweeps first marks it, even if the instance that started the call is gone;
  * - `accepted_at`: the first accept, from which `duration` is counted.
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { Severity, index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { JSONScalar } from "../../common/json-scalar.js";
@@ -118,4 +119,10 @@ export class CallSignal {
 
   @Field(() => JSONScalar)
   signal!: unknown;
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    Call: ReturnModelType<typeof Call>;
+  }
 }

@@ -11,7 +11,7 @@
 import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
-import type { Models } from "../../database.js";
+import type { Models } from "../../common/database.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound, type FieldError } from "../../errors.js";
 import { parseId } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
@@ -23,7 +23,7 @@ import type { ContactService } from "../contact/contact.service.js";
 import { type Call, CallStatus, FINAL_STATUSES, UNANSWERED_STATUSES } from "./call.entity.js";
 import { type Actor, type CallAction, type CallChange, invalidState, transition } from "./call.machine.js";
 import type { StartCallInput } from "./call.inputs.js";
-import { BACKGROUND_COMMENT } from "../../database.js";
+import { BACKGROUND_COMMENT } from "../../common/database.js";
 
 /** Largest relayed WebRTC signal (JSON bytes). */
 export const MAX_SIGNAL_BYTES = 64 * 1024;

@@ -3,6 +3,7 @@
  * the requester's PENDING entry; accepting makes both users' entries ACCEPTED; BLOCKED is the
  * blocker's entry, which the blocked user never sees.
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, ObjectType, registerEnumType } from "type-graphql";
@@ -58,4 +59,10 @@ export class ContactRequest {
 
   @Field()
   createdAt!: Date;
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    Contact: ReturnModelType<typeof Contact>;
+  }
 }

@@ -6,7 +6,7 @@ import type DataLoader from "dataloader";
 import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
-import type { Models } from "../../database.js";
+import type { Models } from "../../common/database.js";
 import { AppError, ErrorCode, badInput, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";

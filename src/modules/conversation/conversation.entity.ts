@@ -4,6 +4,7 @@
  * `seq` (atomic $inc of `last_seq`) and holds each member's watermarks, so unread counts are
  * `last_seq - read_seq` and receipts never need a read of every message.
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 
@@ -65,4 +66,10 @@ export class Conversation {
 
 export function directKey(a: string, b: string): string {
   return a < b ? `${a}:${b}` : `${b}:${a}`;
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    Conversation: ReturnModelType<typeof Conversation>;
+  }
 }

@@ -14,7 +14,7 @@
  * open); `stop()` ends it for good when the server stops.
  */
 import mongoose, { type Types } from "mongoose";
-import { BACKGROUND_COMMENT, type Models } from "../../database.js";
+import { BACKGROUND_COMMENT, type Models } from "../../common/database.js";
 import type { MessageView } from "../message/message.view.js";
 import type { ConversationSnapshot } from "./conversation.view.js";
 

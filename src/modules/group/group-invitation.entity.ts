@@ -3,6 +3,7 @@
  * a silent addition when the invitee allows direct additions from contacts only and the adder
  * is not one. One per (group, invitee); it expires (TTL index on `expires_at`).
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, ObjectType } from "type-graphql";
@@ -39,4 +40,10 @@ export class GroupInvitation {
   created_at!: Date;
 
   updated_at!: Date;
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    GroupInvitation: ReturnModelType<typeof GroupInvitation>;
+  }
 }

@@ -4,7 +4,7 @@
  */
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
-import type { Models } from "../../database.js";
+import type { Models } from "../../common/database.js";
 import { notFound } from "../../errors.js";
 import { parseId } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";

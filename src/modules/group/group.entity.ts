@@ -2,6 +2,7 @@
  * A group (collection `groups`, seed 004): members and admins as id lists. Membership order
  * and join times live in the group's conversation (members[].joined_at).
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, ObjectType, registerEnumType } from "type-graphql";
@@ -51,4 +52,10 @@ export class Group extends Node {
 
   @Field({ name: "updatedAt" })
   updated_at!: Date;
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    Group: ReturnModelType<typeof Group>;
+  }
 }

@@ -2,6 +2,7 @@
  * Uploaded media (images, video, audio) and other files, as seed 004 stores them (`media`,
  * `files`). The GraphQL types add signed download URLs and hide `is_deleted` items entirely.
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, Float, Int, ObjectType, registerEnumType, createUnionType } from "type-graphql";
@@ -129,3 +130,10 @@ export const Attachment = createUnionType({
   types: () => [Media, FileItem] as const,
   resolveType: (value) => ("media_type" in (value as object) ? "Media" : "File"),
 });
+
+declare module "../../common/database.js" {
+  interface Models {
+    Media: ReturnModelType<typeof Media>;
+    File: ReturnModelType<typeof FileItem>;
+  }
+}

@@ -11,7 +11,7 @@ import type DataLoader from "dataloader";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Readable } from "node:stream";
-import type { Models } from "../../database.js";
+import type { Models } from "../../common/database.js";
 import { forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { UrlSigner, type SignedParams, type Verdict } from "../../common/signed-url.js";

@@ -4,6 +4,7 @@
  * completion (so a retried completeUpload finds what the first one made) and the ticket is
  * removed. Tickets never completed are purged with their bytes (`purge_at`).
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 
@@ -44,4 +45,10 @@ export class Upload {
 
   created_at!: Date;
   updated_at!: Date;
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    Upload: ReturnModelType<typeof Upload>;
+  }
 }

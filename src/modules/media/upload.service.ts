@@ -16,7 +16,7 @@ import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import { fileTypeFromBuffer } from "file-type";
 import { parseStream } from "music-metadata";
-import { BACKGROUND_COMMENT, type Database, type Models, type TxnSession } from "../../database.js";
+import { BACKGROUND_COMMENT, type Database, type Models, type TxnSession } from "../../common/database.js";
 import { AppError, ErrorCode, badInput, notFound, type FieldError } from "../../errors.js";
 import { parseId } from "../../common/ids.js";
 import type { RateLimiter, RateRule } from "../../auth/rate-limiter.js";

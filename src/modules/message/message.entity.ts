@@ -3,6 +3,7 @@
  * delivery needs (`conversation_id`, `seq`, `client_message_id`, `edited_at`). `status` and
  * `read_by` are kept current from the conversation's watermarks.
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 
@@ -89,4 +90,11 @@ export class GroupMessageDoc extends MessageFields {
   /** Members (other than the sender) who read it. */
   @prop({ type: () => [Types.ObjectId], default: [] })
   read_by!: Types.ObjectId[];
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    DirectMessage: ReturnModelType<typeof DirectMessage>;
+    GroupMessage: ReturnModelType<typeof GroupMessageDoc>;
+  }
 }

@@ -2,6 +2,7 @@
  * A password reset request (collection `password_reset_tokens`, seed 004's PasswordReset).
  * `token` holds the SHA-256 of the token sent by mail, never the token; TTL on `expiry`.
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 
@@ -25,4 +26,10 @@ export class PasswordReset {
   used!: boolean;
 
   created_at!: Date;
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    PasswordReset: ReturnModelType<typeof PasswordReset>;
+  }
 }

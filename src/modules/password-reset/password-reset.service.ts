@@ -5,7 +5,7 @@
  * (a leaked old mail is worth nothing).
  */
 import type { Config } from "../../config.js";
-import type { Models } from "../../database.js";
+import type { Models } from "../../common/database.js";
 import { invalidToken } from "../../errors.js";
 import { randomToken, sha256 } from "../../auth/tokens.js";
 import type { Mailer } from "../../mail/mailer.js";

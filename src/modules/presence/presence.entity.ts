@@ -2,6 +2,7 @@
  * A user's presence (collection `presence`, seed 004): one document per user. The API shows
  * it through PresenceView (plain JSON, the same in queries and live events).
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { registerEnumType } from "type-graphql";
@@ -45,4 +46,10 @@ export class PresenceDoc {
 
   @prop({ type: () => StoredDeviceInfo, _id: false })
   device_info?: StoredDeviceInfo;
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    Presence: ReturnModelType<typeof PresenceDoc>;
+  }
 }

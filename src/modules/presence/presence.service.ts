@@ -7,7 +7,7 @@
  */
 import type DataLoader from "dataloader";
 import mongoose, { Types } from "mongoose";
-import type { Models } from "../../database.js";
+import type { Models } from "../../common/database.js";
 import { badInput, type FieldError } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import type { AppPubSub } from "../../pubsub.js";

@@ -3,6 +3,7 @@
  * and the GraphQL type (camelCase names). Secrets (`password`, `password_history`) have `@prop`
  * without `@Field`, so they can never be selected.
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop, Severity } from "@typegoose/typegoose";
 import type { Types } from "mongoose";
 import { Field, ObjectType } from "type-graphql";
@@ -117,4 +118,10 @@ export function searchKeys(username: string, fullName: string | null | undefined
     keys.push(name, ...name.split(/\s+/));
   }
   return [...new Set(keys.filter(Boolean))];
+}
+
+declare module "../../common/database.js" {
+  interface Models {
+    User: ReturnModelType<typeof User>;
+  }
 }

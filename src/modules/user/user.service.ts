@@ -2,7 +2,7 @@
 import type DataLoader from "dataloader";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
-import type { Models } from "../../database.js";
+import type { Models } from "../../common/database.js";
 import type { User } from "./user.entity.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import { badInput } from "../../errors.js";

@@ -5,8 +5,21 @@
 import type http from "node:http";
 import { pipeline } from "node:stream/promises";
 import { UrlSigner } from "../common/signed-url.js";
-import type { DownloadKind } from "../modules/media/media.service.js";
-import type { AppServices } from "../services.js";
+import type { Readable } from "node:stream";
+import type { SignedParams } from "../common/signed-url.js";
+
+type DownloadKind = "media" | "thumbnail" | "file";
+
+/** A download as the media feature answers it (only what this route writes out). */
+type DownloadAnswer =
+  | { ok: true; download: { body: Readable; size: number; range: { start: number; end: number } | null; contentType: string; filename: string; inline: boolean } }
+  | { ok: false; status: number; code: string; message: string };
+
+/** What the byte routes need from the media feature (the root passes its services). */
+export interface ByteServices {
+  uploads: { receive(id: string, params: SignedParams, contentLength: string | undefined, body: Readable): Promise<{ status: number; body: unknown }> };
+  media: { download(kind: DownloadKind, id: string, params: SignedParams, rangeHeader: string | undefined, count?: boolean): Promise<DownloadAnswer> };
+}
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
@@ -17,7 +30,7 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
  * Upload targets (PUT) and downloads (GET/HEAD) at signed URLs. The URL is the capability
  * (img tags and PUTs carry no Authorization header). CORS (CORS_ORIGINS) is applied before.
  */
-export async function serveBytes(services: AppServices, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+export async function serveBytes(services: ByteServices, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
   const params = UrlSigner.params(url);
   const upload = /^\/uploads\/([^/]+)$/.exec(url.pathname);
   if (upload) {

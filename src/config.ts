@@ -71,6 +71,27 @@ export interface Config {
   readonly streamHwmIntervalMs: number;
   /** Admission control and dead-peer detection (README "Reliability"). */
   readonly reliability: ReliabilityConfig;
+  readonly requests: RequestLimits;
+}
+
+/** Limits on what one request or WebSocket may carry (HTTP and graphql-ws alike). */
+export interface RequestLimits {
+  /** Largest accepted request body: GraphQL documents and variables; uploads go elsewhere (MAX_BODY_BYTES). */
+  readonly maxBodyBytes: number;
+  /** Largest accepted WebSocket message (MAX_WS_PAYLOAD_BYTES). */
+  readonly maxWsPayloadBytes: number;
+  /** Subscriptions one WebSocket connection may hold at once (MAX_WS_OPERATIONS). */
+  readonly maxWsOperations: number;
+  /** Largest GraphQL document, in tokens (MAX_DOCUMENT_TOKENS). */
+  readonly maxTokens: number;
+  /** Deepest selection (MAX_QUERY_DEPTH). */
+  readonly maxDepth: number;
+  /** graphql-armor's cost limit (MAX_QUERY_COST). */
+  readonly maxCost: number;
+  /** Aliases per document (MAX_QUERY_ALIASES). */
+  readonly maxAliases: number;
+  /** Directives per document (MAX_QUERY_DIRECTIVES). */
+  readonly maxDirectives: number;
 }
 
 /** How an instance protects itself past capacity and notices peers that went away. */
@@ -321,6 +342,20 @@ export function loadConfig(env: Env = process.env): Config {
     metricsEnabled: bool(env, "METRICS_ENABLED", true),
     streamHwmIntervalMs: int(env, "STREAM_HWM_INTERVAL_MS", 1000, 50, 60_000),
     reliability: reliability(env),
+    requests: requestLimits(env),
+  });
+}
+
+function requestLimits(env: Env): RequestLimits {
+  return Object.freeze({
+    maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxWsPayloadBytes: int(env, "MAX_WS_PAYLOAD_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024),
+    maxWsOperations: int(env, "MAX_WS_OPERATIONS", 100, 1, 10_000),
+    maxTokens: int(env, "MAX_DOCUMENT_TOKENS", 2000, 100, 1_000_000),
+    maxDepth: int(env, "MAX_QUERY_DEPTH", 10, 1, 1000),
+    maxCost: int(env, "MAX_QUERY_COST", 5000, 1, 10_000_000),
+    maxAliases: int(env, "MAX_QUERY_ALIASES", 15, 0, 10_000),
+    maxDirectives: int(env, "MAX_QUERY_DIRECTIVES", 50, 0, 10_000),
   });
 }
 

@@ -60,6 +60,10 @@ export interface AppServices {
   guard: AbuseGuard;
   /** The security log. */
   audit: AuditService;
+  /** Starts the services' background work (call ring timeouts, upload purges, presence). */
+  start(): void;
+  /** Stops every timer the services own and closes their own connections (rate limiter). */
+  stop(): Promise<void>;
 }
 
 /** Where background work (ring sweeps, presence, upload purges) reports what went wrong. */
@@ -94,8 +98,10 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
   const conversations = new ConversationService(db.models, pubSub);
   const groupInvitations = new GroupInvitationService(db.models);
   const services: AppServices = {
-    // Set below: the streams read from the services they are part of.
+    // Set below: the streams read from the services they are part of, start and stop use them all.
     streams: undefined as unknown as ConversationStreams,
+    start: () => {},
+    stop: async () => {},
     config,
     db,
     tokens,
@@ -117,7 +123,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
       contacts,
       pubSub,
       config.redisUrl ? new RedisConnectionTracker(config.redisUrl, db.connection.name, config.presenceInstanceTtlSeconds, redisLog) : new LocalConnectionTracker(),
-      { graceMs: config.presenceGraceMs, onError: (e) => logError(e, "presence") },
+      { graceMs: config.presenceGraceMs, onError: (e) => logError(e, "presence"), singleInstance: !config.redisUrl },
     ),
     media,
     uploads,
@@ -129,5 +135,17 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     audit,
   };
   services.streams = new ConversationStreams(services);
+  services.start = () => {
+    services.calls.startTimers();
+    services.uploads.startTimers();
+    services.presence.start();
+  };
+  services.stop = async () => {
+    services.calls.stopTimers();
+    services.uploads.stopTimers();
+    services.highWater.stop();
+    await services.presence.stop();
+    await services.rateLimiter.close();
+  };
   return services;
 }

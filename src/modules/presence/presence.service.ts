@@ -58,7 +58,12 @@ export class PresenceService {
     private readonly contacts: ContactService,
     private readonly pubSub: AppPubSub<PresenceTopics>,
     private readonly tracker: ConnectionTracker,
-    private readonly options: { graceMs: number; onError?: (err: unknown) => void },
+    private readonly options: {
+      graceMs: number;
+      onError?: (err: unknown) => void;
+      /** No other instance shares the connection counts (no Redis): stopping ends every presence held here. */
+      singleInstance?: boolean;
+    },
   ) {}
 
   start(): void {
@@ -69,13 +74,13 @@ export class PresenceService {
    * Stops timers. Without Redis this instance is the only one: the users it held (connected,
    * or within their grace period) are offline now.
    */
-  async stop(singleInstance: boolean): Promise<void> {
+  async stop(): Promise<void> {
     this.stopped = true;
     await Promise.allSettled([...this.queues.values()]);
     const pending = [...this.graceTimers.keys()];
     for (const t of this.graceTimers.values()) clearTimeout(t);
     this.graceTimers.clear();
-    if (singleInstance) {
+    if (this.options.singleInstance) {
       for (const userId of new Set([...pending, ...this.tracker.localUsers()])) await this.goOffline(userId).catch((e) => this.options.onError?.(e));
     }
     await this.tracker.stop();

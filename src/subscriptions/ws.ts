@@ -1,0 +1,116 @@
+/**
+ * The graphql-ws endpoint: the protocol wiring, who is connected, and the limits. graphql-ws
+ * runs no Apollo plugin or validation rule, so the HTTP side's limits are applied here too
+ * (document tokens, depth/cost/alias rules, operations per socket). Generic over the context:
+ * the root says how a connection is authenticated and how a context is built (as graphql-ws's
+ * own adapters are generic over their `Extra`).
+ */
+import type http from "node:http";
+import { GraphQLError, execute, parse, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import type { WebSocket, WebSocketServer } from "ws";
+import type { RequestLimits } from "../config.js";
+import type { Viewer } from "../context.js";
+import { connectionAuthorization, type WsObserver } from "../http/ws-observer.js";
+import { createSharedSubscribe } from "./shared-execution.js";
+
+/** What a connection's authentication decided. */
+export type WsAuthentication =
+  /** A viewer (null: anonymous) and how to forget its socket when it closes. */
+  | { viewer: Viewer | null; release?: () => void }
+  /** A token that is presented but bad or expired: the socket closes with 4403 Forbidden. */
+  | false;
+
+export interface WsEndpointOptions<C extends { viewer: Viewer | null }> {
+  schema: GraphQLSchema;
+  wsServer: WebSocketServer;
+  limits: RequestLimits;
+  /** Validation rules beyond graphql's own (depth, cost, aliases, introspection). */
+  validationRules: readonly ValidationRule[];
+  /** graphql-ws's default (3 s) closes sockets with 4408 when a lagging loop reads the init late. */
+  connectionInitWaitTimeoutMs: number;
+  observer: WsObserver;
+  /** Errors as clients see them (the same formatting as HTTP). */
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** Hears of each event whose result goes to the socket next (metrics). */
+  delivered: (payload: unknown) => void;
+  authenticate(authorization: unknown, socket: WebSocket): Promise<WsAuthentication>;
+  /** A signed-in connection opened or closed (presence counts them). */
+  viewerConnected(viewerId: string): void;
+  viewerDisconnected(viewerId: string): void;
+  /** The context of one operation. */
+  context(authorization: unknown, request: http.IncomingMessage, requestId: string | undefined): Promise<C>;
+  /** The context one live event is resolved with (loaders of its own). */
+  contextForEvent(context: C, event: object): C;
+}
+
+/** What a connection remembers: its user for presence, how to forget its socket. */
+interface ConnectionExtra {
+  viewerId?: string;
+  release?: () => void;
+}
+
+/** Serves graphql-ws on `wsServer`; the returned dispose closes every socket (1001). */
+export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsEndpointOptions<C>): { dispose(): void | Promise<void> } {
+  const { schema, observer, limits } = options;
+  const rules = [...options.validationRules];
+  const queryTexts = new WeakMap<DocumentNode, string>();
+  return useServer<Record<string, unknown>>(
+    {
+      schema,
+      execute,
+      connectionInitWaitTimeout: options.connectionInitWaitTimeoutMs,
+      subscribe: createSharedSubscribe<C>({
+        queryText: (document) => queryTexts.get(document),
+        delivered: options.delivered,
+        contextForEvent: options.contextForEvent,
+      }),
+      onConnect: async (ctx) => {
+        const extra = ctx.extra as ConnectionExtra;
+        const auth = await options.authenticate(connectionAuthorization(ctx.connectionParams), ctx.extra.socket);
+        if (auth === false) return false;
+        extra.release = auth.release;
+        observer.connected(ctx.extra.socket, auth.viewer?.id);
+        if (auth.viewer) {
+          // Presence counts signed-in connections; onClose gives the count back.
+          extra.viewerId = auth.viewer.id;
+          options.viewerConnected(auth.viewer.id);
+        }
+        return true;
+      },
+      onClose: (ctx) => {
+        const extra = ctx.extra as ConnectionExtra;
+        extra.release?.();
+        if (extra.viewerId) options.viewerDisconnected(extra.viewerId);
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        // graphql-ws lists the connection's live operations, this one included.
+        if (Object.keys(ctx.subscriptions).length > limits.maxWsOperations) {
+          return [new GraphQLError(`At most ${limits.maxWsOperations} subscriptions per connection`, { extensions: { code: "BAD_USER_INPUT" } })];
+        }
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: limits.maxTokens });
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("Invalid document", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length) return errors;
+        queryTexts.set(document, payload.query);
+        const contextValue = await options.context(connectionAuthorization(ctx.connectionParams), ctx.extra.request, observer.requestId(ctx.extra.socket, id));
+        observer.started(ctx.extra.socket, id, document, payload.operationName, contextValue.viewer?.id ?? null);
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
+      },
+      onNext: (ctx, id, _payload, _args, result) => {
+        if ("errors" in result && result.errors) {
+          observer.errors(ctx.extra.socket, id, result.errors);
+          return { ...result, errors: result.errors.map((e) => options.formatError(e.toJSON(), e) as unknown as GraphQLError) };
+        }
+        return result;
+      },
+      onError: (ctx, id, _payload, errors) => void observer.errors(ctx.extra.socket, id, errors),
+      onComplete: (ctx, id) => observer.completed(ctx.extra.socket, id),
+    },
+    options.wsServer,
+  );
+}

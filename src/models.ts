@@ -1,12 +1,12 @@
 /**
  * The table of models: every stored entity class by its model name, bound per connection (not
  * through typegoose's global model cache, so several API instances can live in one process).
- * Each entity declares its own entry of `Models` next to its class; the check below keeps this
- * table and those declarations the same set.
+ * Each entity declares its own entry of `ModelClasses` next to its class; `satisfies` keeps this
+ * table and those declarations the same (no entry missing, none extra, each the right class).
  */
-import { buildSchema, type ReturnModelType } from "@typegoose/typegoose";
+import { buildSchema } from "@typegoose/typegoose";
 import type mongoose from "mongoose";
-import type { Models } from "./common/database.js";
+import type { ModelClasses, Models } from "./common/database.js";
 import { Session } from "./modules/account/session.entity.js";
 import { User } from "./modules/user/user.entity.js";
 import { PasswordReset } from "./modules/password-reset/password-reset.entity.js";
@@ -37,13 +37,7 @@ const MODEL_CLASSES = {
   Presence: PresenceDoc,
   GroupInvitation,
   SecurityEvent,
-} satisfies { [K in keyof Models]: new () => unknown };
-
-type Bound = { [K in keyof typeof MODEL_CLASSES]: ReturnModelType<(typeof MODEL_CLASSES)[K]> };
-/** Fails to compile when an entity's `Models` entry and this table disagree. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const tableMatchesModels: Same<Bound, Models> = true;
-void tableMatchesModels;
+} satisfies ModelClasses;
 
 export function bindModels(connection: mongoose.Connection): Models {
   const bound: Record<string, unknown> = {};

@@ -3,6 +3,7 @@
  * connection (not through typegoose's global model cache) so several API instances can live in
  * one process, as the multi-instance tests need.
  */
+import type { ReturnModelType } from "@typegoose/typegoose";
 import mongoose from "mongoose";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../embedded-mongo/index.js";
 
@@ -10,11 +11,14 @@ import { startEmbeddedMongo, type EmbeddedMongo } from "../embedded-mongo/index.
 export const BACKGROUND_COMMENT = "letsapp:background";
 
 /**
- * The models bound to one connection, by name. Each entity adds its own (declaration merging,
- * next to its class); the root's table (src/models.ts) binds them, so this file knows no feature.
+ * The stored entity classes by model name. Each entity adds its own (declaration merging, next
+ * to its class); the root's table (src/models.ts) binds them, so this file knows no feature.
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
-export interface Models {}
+export interface ModelClasses {}
+
+/** The models bound to one connection, by name. */
+export type Models = { [K in keyof ModelClasses]: ReturnModelType<ModelClasses[K]> };
 
 /** The session a transactional step passes to every read and write (undefined: no transaction). */
 export type TxnSession = mongoose.ClientSession | undefined;

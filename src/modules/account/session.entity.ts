@@ -7,7 +7,6 @@
  * carries what the `sessions` query shows, copied forward on each rotation, so listing the
  * viewer's logins reads one document per login, never the rotation history.
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop, Severity } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, ID, ObjectType } from "type-graphql";
@@ -73,7 +72,7 @@ export class Session {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    Session: ReturnModelType<typeof Session>;
+  interface ModelClasses {
+    Session: typeof Session;
   }
 }

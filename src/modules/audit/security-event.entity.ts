@@ -5,7 +5,6 @@
  * it is nobody's to read). `expires_at` carries the retention (AUDIT_RETENTION_DAYS) and a
  * TTL index, so the retention can change without rebuilding the index.
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop, Severity } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
@@ -60,7 +59,7 @@ export class SecurityEvent {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    SecurityEvent: ReturnModelType<typeof SecurityEvent>;
+  interface ModelClasses {
+    SecurityEvent: typeof SecurityEvent;
   }
 }

@@ -7,7 +7,6 @@
  *   sweeps first marks it, even if the instance that started the call is gone;
  * - `accepted_at`: the first accept, from which `duration` is counted.
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { Severity, index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { JSONScalar } from "../../common/json-scalar.js";
@@ -122,7 +121,7 @@ export class CallSignal {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    Call: ReturnModelType<typeof Call>;
+  interface ModelClasses {
+    Call: typeof Call;
   }
 }

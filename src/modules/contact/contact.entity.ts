@@ -3,7 +3,6 @@
  * the requester's PENDING entry; accepting makes both users' entries ACCEPTED; BLOCKED is the
  * blocker's entry, which the blocked user never sees.
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, ObjectType, registerEnumType } from "type-graphql";
@@ -62,7 +61,7 @@ export class ContactRequest {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    Contact: ReturnModelType<typeof Contact>;
+  interface ModelClasses {
+    Contact: typeof Contact;
   }
 }

@@ -4,7 +4,6 @@
  * `seq` (atomic $inc of `last_seq`) and holds each member's watermarks, so unread counts are
  * `last_seq - read_seq` and receipts never need a read of every message.
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 
@@ -69,7 +68,7 @@ export function directKey(a: string, b: string): string {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    Conversation: ReturnModelType<typeof Conversation>;
+  interface ModelClasses {
+    Conversation: typeof Conversation;
   }
 }

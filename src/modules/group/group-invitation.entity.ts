@@ -3,7 +3,6 @@
  * a silent addition when the invitee allows direct additions from contacts only and the adder
  * is not one. One per (group, invitee); it expires (TTL index on `expires_at`).
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, ObjectType } from "type-graphql";
@@ -43,7 +42,7 @@ export class GroupInvitation {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    GroupInvitation: ReturnModelType<typeof GroupInvitation>;
+  interface ModelClasses {
+    GroupInvitation: typeof GroupInvitation;
   }
 }

@@ -2,7 +2,6 @@
  * A group (collection `groups`, seed 004): members and admins as id lists. Membership order
  * and join times live in the group's conversation (members[].joined_at).
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, ObjectType, registerEnumType } from "type-graphql";
@@ -55,7 +54,7 @@ export class Group extends Node {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    Group: ReturnModelType<typeof Group>;
+  interface ModelClasses {
+    Group: typeof Group;
   }
 }

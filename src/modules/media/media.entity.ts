@@ -2,7 +2,6 @@
  * Uploaded media (images, video, audio) and other files, as seed 004 stores them (`media`,
  * `files`). The GraphQL types add signed download URLs and hide `is_deleted` items entirely.
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, Float, Int, ObjectType, registerEnumType, createUnionType } from "type-graphql";
@@ -132,8 +131,8 @@ export const Attachment = createUnionType({
 });
 
 declare module "../../common/database.js" {
-  interface Models {
-    Media: ReturnModelType<typeof Media>;
-    File: ReturnModelType<typeof FileItem>;
+  interface ModelClasses {
+    Media: typeof Media;
+    File: typeof FileItem;
   }
 }

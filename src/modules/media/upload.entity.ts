@@ -4,7 +4,6 @@
  * completion (so a retried completeUpload finds what the first one made) and the ticket is
  * removed. Tickets never completed are purged with their bytes (`purge_at`).
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 
@@ -48,7 +47,7 @@ export class Upload {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    Upload: ReturnModelType<typeof Upload>;
+  interface ModelClasses {
+    Upload: typeof Upload;
   }
 }

@@ -3,7 +3,6 @@
  * delivery needs (`conversation_id`, `seq`, `client_message_id`, `edited_at`). `status` and
  * `read_by` are kept current from the conversation's watermarks.
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 
@@ -93,8 +92,8 @@ export class GroupMessageDoc extends MessageFields {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    DirectMessage: ReturnModelType<typeof DirectMessage>;
-    GroupMessage: ReturnModelType<typeof GroupMessageDoc>;
+  interface ModelClasses {
+    DirectMessage: typeof DirectMessage;
+    GroupMessage: typeof GroupMessageDoc;
   }
 }

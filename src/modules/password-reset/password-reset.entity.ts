@@ -2,7 +2,6 @@
  * A password reset request (collection `password_reset_tokens`, seed 004's PasswordReset).
  * `token` holds the SHA-256 of the token sent by mail, never the token; TTL on `expiry`.
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 
@@ -29,7 +28,7 @@ export class PasswordReset {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    PasswordReset: ReturnModelType<typeof PasswordReset>;
+  interface ModelClasses {
+    PasswordReset: typeof PasswordReset;
   }
 }

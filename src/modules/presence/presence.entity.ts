@@ -2,7 +2,6 @@
  * A user's presence (collection `presence`, seed 004): one document per user. The API shows
  * it through PresenceView (plain JSON, the same in queries and live events).
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { registerEnumType } from "type-graphql";
@@ -49,7 +48,7 @@ export class PresenceDoc {
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    Presence: ReturnModelType<typeof PresenceDoc>;
+  interface ModelClasses {
+    Presence: typeof PresenceDoc;
   }
 }

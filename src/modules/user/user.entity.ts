@@ -3,7 +3,6 @@
  * and the GraphQL type (camelCase names). Secrets (`password`, `password_history`) have `@prop`
  * without `@Field`, so they can never be selected.
  */
-import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop, Severity } from "@typegoose/typegoose";
 import type { Types } from "mongoose";
 import { Field, ObjectType } from "type-graphql";
@@ -121,7 +120,7 @@ export function searchKeys(username: string, fullName: string | null | undefined
 }
 
 declare module "../../common/database.js" {
-  interface Models {
-    User: ReturnModelType<typeof User>;
+  interface ModelClasses {
+    User: typeof User;
   }
 }

@@ -2,7 +2,8 @@
  * One collection: documents keyed by their `_id`, its secondary indexes, and the read/write
  * operations the commands are made of. Stored documents are never changed in place: an update
  * works on a copy and swaps it in after every check passed, so a failed write changes nothing
- * and an open cursor keeps the version it read.
+ * and an open cursor keeps the version it read. Which index answers a query is the planner's
+ * choice (planner.ts); this file fetches what it names and tests, sorts and pages it.
  */
 import { randomUUID } from "node:crypto";
 import { ObjectId, UUID } from "bson";
@@ -10,6 +11,14 @@ import { MongoServerError, badValue } from "./errors.js";
 import { Index, type IndexSpec } from "./indexes.js";
 import type { StorageChange } from "./storage.js";
 import { type DocumentCheck, compileValidator } from "./validation.js";
+import { type QueryPlan, planQuery } from "./planner.js";
+import { type TextSearch, compileFilter, prepareFilter, project } from "./query.js";
+import { type ApplyOptions, type UpdateSpec, applyUpdate, upsertSeed } from "./update.js";
+import { parseSearch, scoreDocument } from "./text.js";
+import {
+  type CollationSpec, type Doc, cloneDoc, collationStrength, compareValues, getPath, idFirst,
+  isPlainObject, keyOf, sortKeyOf, valuesEqual,
+} from "./values.js";
 
 /** What a collection needs from its storage: the change hook, and whether validation is on. */
 export interface CollectionHooks {
@@ -19,12 +28,6 @@ export interface CollectionHooks {
 }
 
 const NO_HOOKS: CollectionHooks = { emit: () => {}, validating: () => true };
-import { type ApplyOptions, type UpdateSpec, applyUpdate, compileFilter, prepareFilter, project, upsertSeed } from "./query.js";
-import { parseSearch, scoreDocument } from "./text.js";
-import {
-  type CollationSpec, type Doc, cloneDoc, collationStrength, compareValues, getPath, idFirst, isObjectId,
-  isPlainObject, keyOf, sortKeyOf, valuesEqual,
-} from "./values.js";
 
 export interface FindOptions {
   sort?: Doc;
@@ -32,14 +35,6 @@ export interface FindOptions {
   limit?: number;
   projection?: Doc;
   collation?: CollationSpec | null;
-}
-
-/** How a filter was served: by which index, or by scanning. */
-export interface QueryPlan {
-  stage: "IXSCAN" | "IDHACK" | "COLLSCAN" | "TEXT" | "EOF";
-  indexName?: string;
-  keysExamined: number;
-  docsExamined: number;
 }
 
 export interface WriteOptions {
@@ -66,56 +61,8 @@ export interface WriteChange {
   after: Doc | null;
 }
 
+/** The sort path standing for `{ $meta: "textScore" }`: no stored field can have this name. */
 const TEXT_SCORE = "\u0000textScore";
-
-/** Values an index can look up by hash: scalars whose equality does not depend on arrays. */
-function indexable(v: unknown): boolean {
-  return typeof v === "string" || typeof v === "number" || typeof v === "boolean" || isObjectId(v) || v instanceof Date;
-}
-
-/** The equality values a filter gives for a field (`x: v`, `x: {$eq: v}`, `x: {$in: [...]}`), or null. */
-export function equalityValues(filter: Doc, field: string): unknown[] | null {
-  if (!(field in filter)) return null;
-  const cond = filter[field];
-  if (indexable(cond)) return [cond];
-  if (isPlainObject(cond)) {
-    if ("$eq" in cond && indexable(cond.$eq)) return [cond.$eq];
-    if (Array.isArray(cond.$in) && cond.$in.length > 0 && cond.$in.every(indexable)) return cond.$in;
-  }
-  return null;
-}
-
-/** A literal prefix of an anchored, case-sensitive regex (`/^abc/`), or null. */
-function regexPrefix(cond: unknown): string | null {
-  let re: RegExp | null = null;
-  if (cond instanceof RegExp) re = cond;
-  else if (isPlainObject(cond) && cond.$regex instanceof RegExp && Object.keys(cond).length === 1) re = cond.$regex;
-  else if (isPlainObject(cond) && typeof cond.$regex === "string" && !cond.$options && Object.keys(cond).length === 1) re = new RegExp(cond.$regex);
-  if (!re || re.flags.replace(/[gu]/g, "") !== "") return null;
-  const m = /^\^((?:[^\\.*+?()[\]{}|^$]|\\[^A-Za-z0-9])*)/.exec(re.source);
-  if (!m || m[1].length === 0) return null;
-  return m[1].replace(/\\(.)/g, "$1");
-}
-
-/** A key test for `$gt/$gte/$lt/$lte` on one type (strings, numbers or dates), or null. */
-function rangeTest(cond: unknown): ((key: string) => boolean) | null {
-  if (!isPlainObject(cond)) return null;
-  const ops = Object.keys(cond);
-  if (ops.length === 0 || !ops.every((o) => ["$gt", "$gte", "$lt", "$lte"].includes(o))) return null;
-  const values = ops.map((o) => cond[o]);
-  const kind = typeof values[0] === "string" ? "s" : typeof values[0] === "number" ? "n" : values[0] instanceof Date ? "d" : null;
-  if (!kind || !values.every((v) => (kind === "s" ? typeof v === "string" : kind === "n" ? typeof v === "number" : v instanceof Date))) return null;
-  const decode = (key: string): string | number => (kind === "s" ? key.slice(1) : Number(key.slice(1)));
-  const bound = (v: unknown): string | number => (kind === "s" ? (v as string) : kind === "n" ? (v as number) : (v as Date).getTime());
-  return (key: string) => {
-    if (key[0] !== kind) return false;
-    const k = decode(key);
-    return ops.every((o) => {
-      const b = bound(cond[o]);
-      return o === "$gt" ? k > b : o === "$gte" ? k >= b : o === "$lt" ? k < b : k <= b;
-    });
-  };
-}
 
 export class Collection {
   readonly uuid = new UUID(randomUUID());
@@ -407,57 +354,34 @@ export class Collection {
 
   // ---------------------------------------------------------------- reads
 
-  /** Picks the documents worth testing for a filter: by `_id`, by an index, by text, or all. */
-  private candidates(filter: Doc, text: ReturnType<typeof prepareFilter>["text"], collation: CollationSpec | null | undefined): { docs: Iterable<Doc>; plan: QueryPlan; scores?: Map<Doc, number> } {
-    const strength = collationStrength(collation);
-    if (text) {
-      const index = [...this.indexes.values()].find((i) => i.text);
-      if (!index) throw new MongoServerError("IndexNotFound", "text index required for $text query");
-      const q = parseSearch(text.search, text.caseSensitive, text.diacriticSensitive);
-      const keys = index.lookupTerms(q.terms.length ? q.terms : []);
-      const scores = new Map<Doc, number>();
-      for (const k of keys) {
-        const doc = this.docs.get(k);
-        if (!doc) continue;
-        const s = scoreDocument(doc, index.text!, q, text.caseSensitive, text.diacriticSensitive);
-        if (s > 0) scores.set(doc, s);
+  /** The documents worth testing for a filter, by the planner's access path (planner.ts). */
+  private candidates(filter: Doc, text: TextSearch | null, collation: CollationSpec | null | undefined): { docs: Iterable<Doc>; plan: QueryPlan; scores?: Map<Doc, number> } {
+    const path = planQuery(this.indexes, filter, text, collation);
+    switch (path.stage) {
+      case "TEXT": {
+        const { index, search } = path;
+        const q = parseSearch(search.search, search.caseSensitive, search.diacriticSensitive);
+        const keys = index.lookupTerms(q.terms.length ? q.terms : []);
+        const scores = new Map<Doc, number>();
+        for (const k of keys) {
+          const doc = this.docs.get(k);
+          if (!doc) continue;
+          const s = scoreDocument(doc, index.text!, q, search.caseSensitive, search.diacriticSensitive);
+          if (s > 0) scores.set(doc, s);
+        }
+        return { docs: scores.keys(), scores, plan: { stage: "TEXT", indexName: index.name, keysExamined: keys.size, docsExamined: keys.size } };
       }
-      return { docs: scores.keys(), scores, plan: { stage: "TEXT", indexName: index.name, keysExamined: keys.size, docsExamined: keys.size } };
-    }
-    const ids = equalityValues(filter, "_id");
-    if (ids && (strength === 3 || ids.every((v) => typeof v !== "string"))) {
-      const docs = ids.map((v) => this.docs.get(keyOf(v))).filter((d): d is Doc => d !== undefined);
-      return { docs, plan: { stage: "IDHACK", indexName: "_id_", keysExamined: ids.length, docsExamined: docs.length } };
-    }
-    let best: { index: Index; keys: Set<string> } | null = null;
-    for (const index of this.indexes.values()) {
-      // Hidden indexes are kept up to date (and unique ones enforced) but never chosen.
-      if (index.hidden || index.fields.length === 0 || !index.servesQuery(filter)) continue;
-      const values = equalityValues(filter, index.fields[0]);
-      if (!values) continue;
-      // A string lookup is only exact when the query compares strings the way the index stores them.
-      if (index.strength !== strength && values.some((v) => typeof v === "string")) continue;
-      if (index.sparse && values.some((v) => v === null)) continue;
-      const keys = index.lookupLeading(values);
-      if (!best || keys.size < best.keys.size || (keys.size === best.keys.size && index.unique && !best.index.unique)) best = { index, keys };
-    }
-    if (!best) {
-      // Prefix regexes and ranges on a leading field: read the index's keys, not the documents.
-      for (const index of this.indexes.values()) {
-        if (index.hidden || index.fields.length === 0 || index.sparse || !index.servesQuery(filter)) continue;
-        const cond = filter[index.fields[0]];
-        const prefix = index.strength === 3 ? regexPrefix(cond) : null;
-        const test = prefix !== null ? (key: string) => key.startsWith("s" + prefix) : index.strength === 3 && strength === 3 ? rangeTest(cond) : null;
-        if (!test) continue;
-        const keys = index.lookupLeadingWhere(test);
-        if (!best || keys.size < best.keys.size) best = { index, keys };
+      case "IDHACK": {
+        const docs = path.ids.map((v) => this.docs.get(keyOf(v))).filter((d): d is Doc => d !== undefined);
+        return { docs, plan: { stage: "IDHACK", indexName: "_id_", keysExamined: path.ids.length, docsExamined: docs.length } };
       }
+      case "IXSCAN": {
+        const docs = [...path.keys].map((k) => this.docs.get(k)).filter((d): d is Doc => d !== undefined);
+        return { docs, plan: { stage: "IXSCAN", indexName: path.index.name, keysExamined: path.keys.size, docsExamined: docs.length } };
+      }
+      case "COLLSCAN":
+        return { docs: this.docs.values(), plan: { stage: "COLLSCAN", keysExamined: 0, docsExamined: this.docs.size } };
     }
-    if (best) {
-      const docs = [...best.keys].map((k) => this.docs.get(k)).filter((d): d is Doc => d !== undefined);
-      return { docs, plan: { stage: "IXSCAN", indexName: best.index.name, keysExamined: best.keys.size, docsExamined: docs.length } };
-    }
-    return { docs: this.docs.values(), plan: { stage: "COLLSCAN", keysExamined: 0, docsExamined: this.docs.size } };
   }
 
   /**

@@ -4,7 +4,8 @@
  * indexed field cost the same at 1k or 100k documents. Text indexes keep an inverted term map.
  */
 import { MongoServerError, badValue, notSupported } from "./errors.js";
-import { compileFilter, upsertSeed } from "./query.js";
+import { compileFilter } from "./query.js";
+import { upsertSeed } from "./update.js";
 import { documentTerms, type TextFields } from "./text.js";
 import { type CollationSpec, type Doc, collationStrength, isPlainObject, keyOf, valuesAtPath } from "./values.js";
 
@@ -82,7 +83,8 @@ export class Index {
 
   /**
    * Whether a query can use this index: always, unless partial, then only when the query's
-   * equality conditions satisfy the partial filter (as MongoDB requires).
+   * equality conditions satisfy the partial filter (as MongoDB requires). Those conditions are
+   * the document an upsert would start from, hence upsertSeed.
    */
   servesQuery(filter: Doc): boolean {
     return !this.partial || this.partial(upsertSeed(filter));

@@ -8,7 +8,7 @@
  * shape of MongoDB's `errInfo.details.schemaRulesNotSatisfied`.
  */
 import { MongoServerError } from "./errors.js";
-import { bsonTypeName } from "./query.js";
+import { BSON_TYPE_ALIASES, BsonType, NUMERIC_BSON_TYPES, bsonTypeName, bsonTypeOf } from "./bson-types.js";
 import { type Doc, compareValues, isPlainObject, keyOf, valuesEqual } from "./values.js";
 
 const KEYWORDS = new Set([
@@ -18,17 +18,18 @@ const KEYWORDS = new Set([
 ]);
 const UNSUPPORTED = new Set(["$ref", "$schema", "default", "definitions", "format", "id"]);
 const JSON_TYPES = new Set(["object", "array", "number", "boolean", "string", "null"]);
-const BSON_TYPES = new Set(["double", "string", "object", "array", "binData", "undefined", "objectId", "bool", "date", "null", "regex", "javascript", "int", "timestamp", "long", "decimal", "minKey", "maxKey", "number"]);
+/** `bsonType` takes the `$type` names, plus "number" for any numeric type. */
+const BSON_TYPES = new Set([...Object.keys(BSON_TYPE_ALIASES), "number"]);
 
 export type SchemaCheck = (value: unknown) => Doc[];
 
 const parseError = (msg: string): MongoServerError => new MongoServerError("FailedToParse", msg);
 
+/** JSON Schema's `type` names for a BSON value: every numeric BSON type is "number". */
 function jsonTypeOf(v: unknown): string {
-  const b = bsonTypeName(v);
-  if (b === "double" || b === "int" || b === "long" || b === "decimal") return "number";
-  if (b === "bool") return "boolean";
-  return b;
+  if (isNumber(v)) return "number";
+  if (bsonTypeOf(v) === BsonType.Bool) return "boolean";
+  return bsonTypeName(v);
 }
 
 function typeList(v: unknown, keyword: string, allowed: Set<string>): string[] {
@@ -40,8 +41,7 @@ function typeList(v: unknown, keyword: string, allowed: Set<string>): string[] {
 }
 
 function isNumber(v: unknown): boolean {
-  const t = bsonTypeName(v);
-  return t === "double" || t === "int" || t === "long" || t === "decimal";
+  return NUMERIC_BSON_TYPES.includes(bsonTypeOf(v));
 }
 
 function nonNegative(v: unknown, keyword: string): number {

@@ -7,12 +7,11 @@
 import net from "node:net";
 import { MongoServerError, toServerError } from "./errors.js";
 import { runCommand, commandName, type CommandContext, type ServerInfo } from "./commands/index.js";
-import { MAX_MESSAGE_SIZE } from "./commands/admin.js";
 import { CursorTable, Storage } from "./storage.js";
 import { ChangeLog } from "./changes.js";
 import { SessionTable } from "./transactions.js";
 import {
-  HEADER_SIZE, MSG_MORE_TO_COME, OP_MSG, OP_QUERY, WireError, buildOpMsg, buildOpReply, parseOpMsg, parseOpQuery, readHeader,
+  COMMAND_COLLECTION_SUFFIX, HEADER_SIZE, LENGTH_PREFIX_SIZE, MAX_MESSAGE_SIZE, MSG_MORE_TO_COME, OP_MSG, OP_QUERY, WireError, buildOpMsg, buildOpReply, parseOpMsg, parseOpQuery, readHeader,
 } from "./wire.js";
 import type { Doc } from "./values.js";
 import { FailPoints, testCommandsDisabled } from "./failpoints.js";
@@ -129,7 +128,7 @@ export class WireServer {
       pending.push(chunk);
       pendingBytes += chunk.length;
       // Frame as many complete messages as have arrived.
-      while (pendingBytes >= 4) {
+      while (pendingBytes >= LENGTH_PREFIX_SIZE) {
         const buf = pending.length === 1 ? pending[0] : Buffer.concat(pending);
         pending = [buf];
         const length = buf.readInt32LE(0);
@@ -211,11 +210,11 @@ export class WireServer {
       try {
         const { collection, query } = parseOpQuery(body);
         const cmd = (query.$query && typeof query.$query === "object" ? query.$query : query) as Doc;
-        if (!collection.endsWith(".$cmd") || !HANDSHAKE_COMMANDS.has(commandName(cmd))) {
+        if (!collection.endsWith(COMMAND_COLLECTION_SUFFIX) || !HANDSHAKE_COMMANDS.has(commandName(cmd))) {
           reply({ ok: 0, errmsg: "Unsupported OP_QUERY command: use OP_MSG", code: 352, codeName: "UnsupportedOpQueryCommand" }, true);
           return true;
         }
-        const result = this.execute(cmd, collection.slice(0, -5), connectionId);
+        const result = this.execute(cmd, collection.slice(0, -COMMAND_COLLECTION_SUFFIX.length), connectionId);
         if (result instanceof Promise) void result.then((r) => reply(r, true));
         else reply(result, true);
       } catch (err) {

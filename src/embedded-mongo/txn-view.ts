@@ -20,10 +20,11 @@
  * observer SessionTable installs.
  */
 import type { ChangeLog } from "./changes.js";
-import { Collection, equalityValues, type FindOptions } from "./collection.js";
+import { Collection, type FindOptions } from "./collection.js";
 import { transientError } from "./errors.js";
+import { idLookup } from "./planner.js";
 import { prepareFilter } from "./query.js";
-import { type Doc, collationStrength, isPlainObject, keyOf } from "./values.js";
+import { type Doc, isPlainObject, keyOf } from "./values.js";
 
 export class ViewCollection extends Collection {
   private readonly known = new Set<string>();
@@ -88,8 +89,9 @@ export class ViewCollection extends Collection {
     this.catchUp();
     const f = isPlainObject(filter) ? filter : null;
     if (f) {
-      const ids = equalityValues(f, "_id");
-      if (ids && (collationStrength(collation) === 3 || ids.every((v) => typeof v !== "string"))) {
+      // The same `_id` equality the planner answers from the `_id` map (planner.ts).
+      const ids = idLookup(f, collation);
+      if (ids) {
         const missing = ids.map((v) => keyOf(v)).filter((k) => !this.known.has(k));
         if (missing.length === 0) return;
         const real = this.source();

@@ -1,12 +1,14 @@
 /**
- * BSON value helpers: the comparison order MongoDB uses across types, canonical keys for
- * hash-based indexes, collation-aware string keys, deep cloning and dotted-path reads.
+ * BSON value helpers: comparison in MongoDB's order (across types by bson-types.ts's
+ * TypeOrder), canonical keys for hash-based indexes, collation-aware string keys, deep cloning
+ * and dotted-path reads.
  *
  * Documents arrive deserialized with the driver's defaults (Int32/Int64/Double promoted to JS
  * numbers when safe), so numbers are plain JS numbers here, except Int64 values outside the safe
  * range and Decimal128, which keep their BSON classes and are compared through Number().
  */
-import { Binary, Decimal128, Long, ObjectId, Timestamp, MinKey, MaxKey, BSONRegExp } from "bson";
+import { Binary, Decimal128, Long, ObjectId, Timestamp } from "bson";
+import { TypeOrder, isNumeric, isObjectId, typeRank } from "./bson-types.js";
 
 export type Doc = Record<string, unknown>;
 
@@ -37,36 +39,11 @@ export function isPlainObject(v: unknown): v is Doc {
   return proto === Object.prototype || proto === null;
 }
 
-export function isObjectId(v: unknown): v is ObjectId {
-  return v instanceof ObjectId || (v as { _bsontype?: string } | null)?._bsontype === "ObjectId";
-}
-
-function isNumeric(v: unknown): boolean {
-  return typeof v === "number" || v instanceof Long || v instanceof Decimal128;
-}
-
 function toNumber(v: unknown): number {
   if (typeof v === "number") return v;
   if (v instanceof Long) return v.toNumber();
   if (v instanceof Decimal128) return Number(v.toString());
   return NaN;
-}
-
-/** MongoDB's canonical type order for comparisons and sorting. */
-export function typeRank(v: unknown): number {
-  if (v instanceof MinKey) return 1;
-  if (v === undefined || v === null) return 2;
-  if (isNumeric(v)) return 3;
-  if (typeof v === "string" || typeof v === "symbol") return 4;
-  if (Array.isArray(v)) return 6;
-  if (v instanceof Binary || v instanceof Uint8Array) return 7;
-  if (isObjectId(v)) return 8;
-  if (typeof v === "boolean") return 9;
-  if (v instanceof Date) return 10;
-  if (v instanceof Timestamp) return 11;
-  if (v instanceof RegExp || v instanceof BSONRegExp) return 12;
-  if (v instanceof MaxKey) return 100;
-  return 5; // embedded document
 }
 
 function cmp<T>(a: T, b: T): number {
@@ -83,18 +60,18 @@ export function compareValues(a: unknown, b: unknown, strength = 3): number {
   const rb = typeRank(b);
   if (ra !== rb) return cmp(ra, rb);
   switch (ra) {
-    case 3: {
+    case TypeOrder.Number: {
       const x = toNumber(a);
       const y = toNumber(b);
       if (Number.isNaN(x) || Number.isNaN(y)) return cmp(Number.isNaN(x) ? 0 : 1, Number.isNaN(y) ? 0 : 1);
       return cmp(x, y);
     }
-    case 4: {
+    case TypeOrder.String: {
       const x = String(a);
       const y = String(b);
       return strength >= 3 ? cmp(x, y) : cmp(collate(x, strength), collate(y, strength));
     }
-    case 5: {
+    case TypeOrder.Object: {
       const ka = Object.keys(a as Doc);
       const kb = Object.keys(b as Doc);
       for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
@@ -109,7 +86,7 @@ export function compareValues(a: unknown, b: unknown, strength = 3): number {
       }
       return cmp(ka.length, kb.length);
     }
-    case 6: {
+    case TypeOrder.Array: {
       const xa = a as unknown[];
       const xb = b as unknown[];
       for (let i = 0; i < Math.min(xa.length, xb.length); i++) {
@@ -118,21 +95,21 @@ export function compareValues(a: unknown, b: unknown, strength = 3): number {
       }
       return cmp(xa.length, xb.length);
     }
-    case 7: {
+    case TypeOrder.BinData: {
       const x = bytesOf(a as Binary);
       const y = bytesOf(b as Binary);
       if (x.length !== y.length) return cmp(x.length, y.length);
       return Buffer.compare(Buffer.from(x), Buffer.from(y));
     }
-    case 8:
+    case TypeOrder.ObjectId:
       return cmp((a as ObjectId).toHexString(), (b as ObjectId).toHexString());
-    case 9:
+    case TypeOrder.Bool:
       return cmp(a ? 1 : 0, b ? 1 : 0);
-    case 10:
+    case TypeOrder.Date:
       return cmp((a as Date).getTime(), (b as Date).getTime());
-    case 11:
+    case TypeOrder.Timestamp:
       return (a as Timestamp).compare(b as Timestamp);
-    case 12:
+    case TypeOrder.Regex:
       return cmp(String(a), String(b));
     default:
       return 0;

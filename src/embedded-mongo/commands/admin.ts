@@ -7,10 +7,11 @@
 import { ObjectId } from "bson";
 import type { CommandContext, CommandHandler } from "./context.js";
 import type { Doc } from "../values.js";
+import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE, MAX_WIRE_VERSION, MAX_WRITE_BATCH_SIZE, MIN_WIRE_VERSION } from "../wire.js";
 
 export const SERVER_VERSION = "7.0.0";
-export const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
-export const MAX_MESSAGE_SIZE = 48_000_000;
+/** Without logicalSessionTimeoutMinutes in hello the driver uses no sessions (nor transactions). */
+const SESSION_TIMEOUT_MINUTES = 30;
 const ELECTION_ID = new ObjectId("7fffffff0000000000000001");
 
 export function helloReply(ctx: CommandContext, legacy: boolean): Doc {
@@ -20,12 +21,12 @@ export function helloReply(ctx: CommandContext, legacy: boolean): Doc {
     ...(legacy ? { ismaster: true } : { isWritablePrimary: true }),
     maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
     maxMessageSizeBytes: MAX_MESSAGE_SIZE,
-    maxWriteBatchSize: 100_000,
+    maxWriteBatchSize: MAX_WRITE_BATCH_SIZE,
     localTime: new Date(),
-    logicalSessionTimeoutMinutes: 30,
+    logicalSessionTimeoutMinutes: SESSION_TIMEOUT_MINUTES,
     connectionId: ctx.connectionId,
-    minWireVersion: 0,
-    maxWireVersion: 21,
+    minWireVersion: MIN_WIRE_VERSION,
+    maxWireVersion: MAX_WIRE_VERSION,
     readOnly: false,
   };
   if (server.replicaSet) {

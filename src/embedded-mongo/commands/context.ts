@@ -8,6 +8,7 @@ import type { ChangeLog } from "../changes.js";
 import type { CursorTable, Storage } from "../storage.js";
 import type { SessionTable } from "../transactions.js";
 import { type CollationSpec, type Doc, isPlainObject } from "../values.js";
+import { MAX_BSON_OBJECT_SIZE } from "../wire.js";
 
 export interface ServerInfo {
   host: string;
@@ -39,8 +40,8 @@ export type CommandHandler = (cmd: Doc, ctx: CommandContext) => CommandResult;
 
 /** Default first batch size for find and aggregate when the client gives none. */
 export const DEFAULT_FIRST_BATCH = 101;
-/** A reply batch stops before passing this many bytes (MongoDB's 16 MiB). */
-export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+/** A reply batch stops before passing this many bytes: MongoDB's limit, one BSON object's 16 MiB. */
+export const MAX_BATCH_BYTES = MAX_BSON_OBJECT_SIZE;
 
 /** The collection name a command names in its first field. */
 export function collectionName(cmd: Doc, field: string): string {

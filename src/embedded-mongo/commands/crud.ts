@@ -5,9 +5,10 @@
  */
 import { Long } from "bson";
 import { MongoServerError, badValue, failedToParse, toServerError } from "../errors.js";
-import { parseUpdate } from "../query.js";
 import { project } from "../query.js";
-import type { Collection, FindOptions, QueryPlan } from "../collection.js";
+import { parseUpdate } from "../update.js";
+import type { Collection, FindOptions } from "../collection.js";
+import type { QueryPlan } from "../planner.js";
 import { type Doc, isPlainObject, keyOf, valuesAtPath, collationStrength, compareValues } from "../values.js";
 import { changeStreamGetMore, isChangeStreamCursor } from "./changestream.js";
 import {

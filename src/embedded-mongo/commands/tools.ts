@@ -4,7 +4,8 @@
  * getParameter/setParameter.
  */
 import { Long, Timestamp, calculateObjectSize } from "bson";
-import type { Collection, QueryPlan } from "../collection.js";
+import type { Collection } from "../collection.js";
+import type { QueryPlan } from "../planner.js";
 import { MongoServerError, badValue, failedToParse, notSupported } from "../errors.js";
 import { compileFilter, runPipeline } from "../query.js";
 import type { Index, IndexSpec } from "../indexes.js";

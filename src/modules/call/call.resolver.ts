@@ -3,15 +3,17 @@ import type { DocumentType } from "@typegoose/typegoose";
 import { JSONScalar } from "../../common/json-scalar.js";
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import type { Context } from "../../context.js";
+import { ViewerId } from "../../auth/current-user.js";
 import type { Connection } from "../../common/connection.js";
 import { unauthenticated } from "../../errors.js";
 import type { CallSignalEvent, CallUpdatedEvent } from "./call.events.js";
 import { User } from "../user/user.entity.js";
 import { Group } from "../group/group.entity.js";
 import { loadUser } from "../user/load-user.js";
-import { only } from "../conversation/streams.js";
+import { only } from "../message/streams.js";
 import { Call, CallParticipant, CallSignal } from "./call.entity.js";
-import { CallConnection, StartCallInput } from "./call.inputs.js";
+import { StartCallInput } from "./call.input.js";
+import { CallConnection } from "./call.type.js";
 
 function viewerOf(ctx: Context): string {
   if (!ctx.viewer) throw unauthenticated();
@@ -30,8 +32,8 @@ const revived = new WeakMap<object, DocumentType<Call>>();
 export class CallResolver {
   @Authorized()
   @Query(() => Call, { nullable: true })
-  call(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
-    return ctx.services.calls.get(ctx.viewer!.id, id);
+  call(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.get(viewerId, id);
   }
 
   @Authorized()
@@ -39,51 +41,52 @@ export class CallResolver {
   calls(
     @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after: string | null,
+    @ViewerId() viewerId: string,
     @Ctx() ctx: Context,
   ): Promise<Connection<DocumentType<Call>>> {
-    return ctx.services.calls.history(ctx.viewer!.id, { first, after });
+    return ctx.services.calls.history(viewerId, { first, after });
   }
 
   @Authorized()
   @Mutation(() => Call)
-  startCall(@Arg("input", () => StartCallInput) input: StartCallInput, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
-    return ctx.services.calls.start(ctx.viewer!.id, input);
+  startCall(@Arg("input", () => StartCallInput) input: StartCallInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.start(viewerId, input);
   }
 
   @Authorized()
   @Mutation(() => Call, { description: "A callee's device reports that it is ringing." })
-  ringCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
-    return ctx.services.calls.act(ctx.viewer!.id, callId, "ring");
+  ringCall(@Arg("callId", () => ID) callId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(viewerId, callId, "ring");
   }
 
   @Authorized()
   @Mutation(() => Call)
-  acceptCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
-    return ctx.services.calls.act(ctx.viewer!.id, callId, "accept");
+  acceptCall(@Arg("callId", () => ID) callId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(viewerId, callId, "accept");
   }
 
   @Authorized()
   @Mutation(() => Call)
-  rejectCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
-    return ctx.services.calls.act(ctx.viewer!.id, callId, "reject");
+  rejectCall(@Arg("callId", () => ID) callId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(viewerId, callId, "reject");
   }
 
   @Authorized()
   @Mutation(() => Call, { description: "Group calls: join while ONGOING." })
-  joinCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
-    return ctx.services.calls.act(ctx.viewer!.id, callId, "join");
+  joinCall(@Arg("callId", () => ID) callId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(viewerId, callId, "join");
   }
 
   @Authorized()
   @Mutation(() => Call, { description: "Leaving as the last participant ends the call." })
-  leaveCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
-    return ctx.services.calls.act(ctx.viewer!.id, callId, "leave");
+  leaveCall(@Arg("callId", () => ID) callId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(viewerId, callId, "leave");
   }
 
   @Authorized()
   @Mutation(() => Call)
-  endCall(@Arg("callId", () => ID) callId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
-    return ctx.services.calls.act(ctx.viewer!.id, callId, "end");
+  endCall(@Arg("callId", () => ID) callId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Call>> {
+    return ctx.services.calls.act(viewerId, callId, "end");
   }
 
   @Authorized()
@@ -92,9 +95,10 @@ export class CallResolver {
     @Arg("callId", () => ID) callId: string,
     @Arg("toUserId", () => ID) toUserId: string,
     @Arg("signal", () => JSONScalar) signal: unknown,
+    @ViewerId() viewerId: string,
     @Ctx() ctx: Context,
   ): Promise<boolean> {
-    return ctx.services.calls.signal(ctx.viewer!.id, callId, toUserId, signal);
+    return ctx.services.calls.signal(viewerId, callId, toUserId, signal);
   }
 
   @Subscription(() => Call, {

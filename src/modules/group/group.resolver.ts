@@ -122,6 +122,7 @@ export class GroupResolver {
   }
 
   @FieldResolver(() => [User], { description: "Users invited (their groupAddPolicy asked for it) who have not answered yet; admins only, empty for others." })
+  @ViewerSpecific()
   async invitedUsers(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<Array<DocumentType<User>>> {
     const ids = await ctx.services.groups.invitees(ctx.viewer?.id ?? "", group);
     const users = await ctx.loaders.user.loadMany(ids);
@@ -129,6 +130,7 @@ export class GroupResolver {
   }
 
   @FieldResolver(() => GroupRole, { nullable: true, description: "Null when the viewer is not a member." })
+  @ViewerSpecific()
   viewerRole(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): GroupRole | null {
     const me = ctx.viewer?.id;
     if (!me || !group.members.some((m) => m.toHexString() === me)) return null;

@@ -7,6 +7,7 @@ import { ConnectionType } from "../../common/connection.js";
 import { Node } from "../node/node.interface.js";
 import { User } from "../user/user.entity.js";
 import { ChatMessage } from "../conversation/chat-message.type.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 
 export enum MessageStatus {
   SENT = "SENT",
@@ -28,6 +29,7 @@ export class Message extends ChatMessage {
   recipient!: User;
 
   @Field(() => MessageStatus, { description: "READ is only shown to the sender when the recipient has read receipts enabled." })
+  @ViewerSpecific()
   status!: MessageStatus;
 }
 
@@ -37,6 +39,7 @@ export class MessageReceipt {
   user!: User;
 
   @Field(() => ReceiptStatus)
+  @ViewerSpecific()
   status!: ReceiptStatus;
 
   @Field(() => Date, { nullable: true })
@@ -48,9 +51,11 @@ export const MessageReceiptConnection = ConnectionType("MessageReceipt", () => M
 @ObjectType("GroupMessage", { implements: [Node, ChatMessage] })
 export class GroupMessage extends ChatMessage {
   @Field(() => Int)
+  @ViewerSpecific()
   readCount!: number;
 
   @Field(() => Int)
+  @ViewerSpecific()
   deliveredCount!: number;
 }
 
@@ -64,10 +69,13 @@ export class ReceiptUpdate {
   @Field(() => User)
   user!: User;
 
+  // Equal for every viewer, but marked as the old list of names did: shared execution stays as it was.
   @Field(() => Int)
+  @ViewerSpecific()
   deliveredSeq!: number;
 
   @Field(() => Int, { description: "Stays at its last shared value for users who disabled read receipts." })
+  @ViewerSpecific()
   readSeq!: number;
 }
 

@@ -1,11 +1,11 @@
 /** Calls part of the contract; thin: every rule is in CallService and the state machine. */
 import type { DocumentType } from "@typegoose/typegoose";
 import { JSONScalar } from "../../common/json-scalar.js";
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import type { Context } from "../../context.js";
-import { ViewerId } from "../../auth/current-user.js";
+import { ViewerId, viewerIdOf } from "../../auth/current-user.js";
+import { ForwardPage, type ForwardPageArgs } from "../../common/page.args.js";
 import type { Connection } from "../../common/connection.js";
-import { unauthenticated } from "../../errors.js";
 import type { CallSignalEvent, CallUpdatedEvent } from "./call.events.js";
 import { User } from "../user/user.entity.js";
 import { Group } from "../group/group.entity.js";
@@ -13,12 +13,11 @@ import { loadUser } from "../user/load-user.js";
 import { only } from "../message/streams.js";
 import { Call, CallParticipant, CallSignal } from "./call.entity.js";
 import { StartCallInput } from "./call.input.js";
+import { CallSignalArgs } from "./call.args.js";
 import { CallConnection } from "./call.type.js";
 
-function viewerOf(ctx: Context): string {
-  if (!ctx.viewer) throw unauthenticated();
-  return ctx.viewer.id;
-}
+/** Made when this module loads: type-graphql builds the schema from a copy of its metadata. */
+const Page20 = ForwardPage(20);
 
 // Roots are typed with aliases, not the classes: type-graphql would copy a root into a new
 // instance of a class it is given, losing a mongoose document's getters.
@@ -38,13 +37,8 @@ export class CallResolver {
 
   @Authorized()
   @Query(() => CallConnection, { description: "The viewer's call history, newest first." })
-  calls(
-    @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
-    @Arg("after", () => String, { nullable: true }) after: string | null,
-    @ViewerId() viewerId: string,
-    @Ctx() ctx: Context,
-  ): Promise<Connection<DocumentType<Call>>> {
-    return ctx.services.calls.history(viewerId, { first, after });
+  calls(@Args(() => Page20) page: ForwardPageArgs, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<Connection<DocumentType<Call>>> {
+    return ctx.services.calls.history(viewerId, page);
   }
 
   @Authorized()
@@ -103,8 +97,8 @@ export class CallResolver {
 
   @Subscription(() => Call, {
     description: "Every change of a call the viewer takes part in or is called to: incoming, ringing, accepted, participants, ended, missed.",
-    subscribe: ({ context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) =>
-      only(context.services.streams.viewerEvents(viewerOf(context)), (ev) => (ev.type === "call.updated" ? ev : null)),
+    subscribe: ({ context }: SubscribeResolverData<unknown, Record<string, never>, Context>) =>
+      only(context.services.streams.viewerEvents(viewerIdOf(context)), (ev) => (ev.type === "call.updated" ? ev : null)),
   })
   callUpdated(@Root() event: CallUpdatedEvent, @Ctx() ctx: Context): DocumentType<Call> {
     let call = revived.get(event);
@@ -113,13 +107,13 @@ export class CallResolver {
   }
 
   @Subscription(() => CallSignal, {
-    subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
-      const viewer = viewerOf(context);
-      const callId = await context.services.calls.requireVisible(viewer, (args as { callId: string }).callId);
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, CallSignalArgs, Context>) => {
+      const viewer = viewerIdOf(context);
+      const callId = await context.services.calls.requireVisible(viewer, args.callId);
       return context.services.calls.signals(callId, viewer);
     },
   })
-  callSignal(@Root() event: CallSignalEvent, @Arg("callId", () => ID) _callId: string, @Ctx() ctx: Context): CallSignal {
+  callSignal(@Root() event: CallSignalEvent, @Args(() => CallSignalArgs) _args: CallSignalArgs): CallSignal {
     return { call_id: event.callId, from_id: event.fromId, signal: event.signal };
   }
 

@@ -16,17 +16,19 @@ import { ContactRequestResolver, ContactResolver } from "./modules/contact/conta
 import { FileResolver, MediaResolver } from "./modules/media/media.resolver.js";
 import { NodeResolver } from "./modules/node/node.resolver.js";
 import { GroupMessageResolver, MessageResolver } from "./modules/message/message.resolver.js";
-import { ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver } from "./modules/conversation/conversation.resolver.js";
+import { ConversationFieldsResolver, DirectConversationResolver } from "./modules/conversation/conversation.resolver.js";
+import { ConversationLastMessageResolver } from "./modules/message/conversation-message.resolver.js";
+import { GroupConversationResolver } from "./modules/group/group-conversation.resolver.js";
 import { GroupResolver } from "./modules/group/group.resolver.js";
 import { GroupInvitationResolver } from "./modules/group/group-invitation.resolver.js";
 import { CallParticipantResolver, CallResolver, CallSignalResolver } from "./modules/call/call.resolver.js";
 import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
 import { AuditResolver } from "./modules/audit/audit.resolver.js";
-import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/conversation/subscription.resolver.js";
+import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/message/subscription.resolver.js";
 
 export const resolvers = [
   AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver, NodeResolver,
-  MessageResolver, GroupMessageResolver, ConversationFieldsResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
+  MessageResolver, GroupMessageResolver, ConversationFieldsResolver, ConversationLastMessageResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
   CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver, AuditResolver,
   SessionResolver,

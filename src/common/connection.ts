@@ -7,6 +7,7 @@
 import mongoose from "mongoose";
 import { Field, Int, ObjectType, type ClassType } from "type-graphql";
 import { badInput } from "../errors.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
 
 export const MAX_PAGE = 100;
 
@@ -72,13 +73,14 @@ export interface PageArgs {
 /** One sort field; `_id` is always added last as the tie-breaker. */
 export type SortSpec = Array<[field: string, direction: 1 | -1]>;
 
-function encodeCursor(values: unknown[]): string {
-  return Buffer.from(JSON.stringify(values.map((v) => (v instanceof mongoose.Types.ObjectId ? { $oid: v.toHexString() } : v instanceof Date ? { $date: v.toISOString() } : v)))).toString("base64url");
+/** A keyset cursor: the sort values as extended JSON (ObjectId and Date keep their type). */
+function keysetCursor(values: unknown[]): string {
+  return encodeCursor(JSON.stringify(values.map((v) => (v instanceof mongoose.Types.ObjectId ? { $oid: v.toHexString() } : v instanceof Date ? { $date: v.toISOString() } : v))));
 }
 
-function decodeCursor(cursor: string, field: string, length: number): unknown[] {
+function keysetValues(cursor: string, field: string, length: number): unknown[] {
   try {
-    const raw = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
+    const raw = JSON.parse(decodeCursor(cursor)) as unknown[];
     if (!Array.isArray(raw) || raw.length !== length) throw new Error("shape");
     return raw.map((v) => {
       if (v && typeof v === "object" && "$oid" in v) return new mongoose.Types.ObjectId(String((v as { $oid: string }).$oid));
@@ -139,7 +141,7 @@ export async function paginate<T>(
   const cursorArg = forward ? args.after : args.before;
   const cursorField = forward ? "after" : "before";
   const conditions: Array<Record<string, unknown>> = [filter];
-  if (cursorArg) conditions.push(keysetFilter(fullSort, decodeCursor(cursorArg, cursorField, fullSort.length), forward));
+  if (cursorArg) conditions.push(keysetFilter(fullSort, keysetValues(cursorArg, cursorField, fullSort.length), forward));
   const query = conditions.length === 1 ? filter : (mongoose.trusted({ $and: conditions }) as Record<string, unknown>);
   const order = Object.fromEntries(fullSort.map(([f, d]) => [f, forward ? d : -d])) as Record<string, 1 | -1>;
   let q = model.find(query as mongoose.QueryFilter<T>).sort(order).limit(limit + 1);
@@ -148,7 +150,7 @@ export async function paginate<T>(
   const more = docs.length > limit;
   const page = (more ? docs.slice(0, limit) : docs) as Array<mongoose.HydratedDocument<T>>;
   if (!forward) page.reverse();
-  const edges = page.map((node) => ({ cursor: encodeCursor(fullSort.map(([f]) => valueAt(node, f))), node }));
+  const edges = page.map((node) => ({ cursor: keysetCursor(fullSort.map(([f]) => valueAt(node, f))), node }));
   let counted: Promise<number> | null = null;
   return {
     edges,
@@ -172,11 +174,11 @@ export function pageArray<T>(items: T[], args: PageArgs, defaultFirst: number): 
   const { limit, forward } = validatePage(args, defaultFirst);
   const decode = (c: string | null | undefined, field: string): number | null => {
     if (!c) return null;
-    const n = Number(Buffer.from(c, "base64url").toString("utf8"));
+    const n = Number(decodeCursor(c));
     if (!Number.isInteger(n) || n < 0) throw badInput([{ field, message: `${field} is not a valid cursor` }]);
     return n;
   };
-  const enc = (i: number): string => Buffer.from(String(i)).toString("base64url");
+  const enc = (i: number): string => encodeCursor(String(i));
   let start: number;
   let end: number;
   if (forward) {

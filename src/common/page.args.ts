@@ -23,11 +23,12 @@ export function ForwardPage(defaultFirst?: number): ClassType<ForwardPageArgs> {
   if (!cls) {
     @ArgsType()
     class ForwardPageArgsType implements ForwardPageArgs {
-      @Field(() => Int, { nullable: true, ...(defaultFirst !== undefined ? { defaultValue: defaultFirst } : {}) })
-      first?: number | null;
-
+      // Declared in the order the published schema lists them (type-graphql keeps field order).
       @Field(() => String, { nullable: true })
       after?: string | null;
+
+      @Field(() => Int, { nullable: true, ...(defaultFirst !== undefined ? { defaultValue: defaultFirst } : {}) })
+      first?: number | null;
     }
     forwardClasses.set(defaultFirst, (cls = ForwardPageArgsType));
   }
@@ -40,17 +41,18 @@ export function Page(defaultFirst?: number): ClassType<PageArgs> {
   if (!cls) {
     @ArgsType()
     class PageArgsType implements PageArgs {
-      @Field(() => Int, { nullable: true, ...(defaultFirst !== undefined ? { defaultValue: defaultFirst } : {}) })
-      first?: number | null;
-
+      // Declared in the order the published schema lists them (type-graphql keeps field order).
       @Field(() => String, { nullable: true })
-      after?: string | null;
+      before?: string | null;
 
       @Field(() => Int, { nullable: true })
       last?: number | null;
 
       @Field(() => String, { nullable: true })
-      before?: string | null;
+      after?: string | null;
+
+      @Field(() => Int, { nullable: true, ...(defaultFirst !== undefined ? { defaultValue: defaultFirst } : {}) })
+      first?: number | null;
     }
     pageClasses.set(defaultFirst, (cls = PageArgsType));
   }

@@ -6,33 +6,38 @@
  * execution per subscriber.
  */
 import {
-  Kind, createSourceEventStream, execute, visit, type DocumentNode, type ExecutionArgs, type ExecutionResult,
+  TypeInfo, createSourceEventStream, execute, visit, visitWithTypeInfo, type DocumentNode, type ExecutionArgs, type ExecutionResult,
+  type GraphQLSchema,
 } from "graphql";
 import { StreamError } from "./stream-error.js";
+import { VIEWER_SPECIFIC_EXTENSION } from "./viewer-specific.js";
+
+/** Answers per schema and document: a document is parsed once per operation text and reused. */
+const shareableCache = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, boolean>>();
 
 /**
- * Fields whose value depends on who is asking (conservative: by name, on any type). Download
- * URLs are signed for the viewer, so `url` and `thumbnailUrl` are among them.
+ * True when no selected field (fragments, inline fragments and aliases included) is marked
+ * `@ViewerSpecific()` in the schema. The marks sit on the fields (`extensions.viewerSpecific`);
+ * a field the schema does not know counts as viewer-specific (conservative).
  */
-const VIEWER_SPECIFIC = new Set([
-  "status", "readCount", "deliveredCount", "readBy", "receipts", "email", "settings", "lastSeen", "contact", "presence",
-  "phoneNumber", "profilePicture",
-  "unreadCount", "readSeq", "deliveredSeq", "peer", "viewerRole", "url", "thumbnailUrl",
-]);
-
-const shareableCache = new WeakMap<DocumentNode, boolean>();
-
-/** True when no selected field (fragments included) depends on the viewer. */
-export function isViewerIndependent(document: DocumentNode): boolean {
-  let cached = shareableCache.get(document);
+export function isViewerIndependent(schema: GraphQLSchema, document: DocumentNode): boolean {
+  let bySchema = shareableCache.get(schema);
+  if (!bySchema) shareableCache.set(schema, (bySchema = new WeakMap()));
+  let cached = bySchema.get(document);
   if (cached === undefined) {
-    cached = true;
-    visit(document, {
-      [Kind.FIELD](node) {
-        if (VIEWER_SPECIFIC.has(node.name.value)) cached = false;
-      },
-    });
-    shareableCache.set(document, cached);
+    let independent = true;
+    const typeInfo = new TypeInfo(schema);
+    visit(
+      document,
+      visitWithTypeInfo(typeInfo, {
+        Field() {
+          const def = typeInfo.getFieldDef();
+          if (!def || def.extensions?.[VIEWER_SPECIFIC_EXTENSION] === true) independent = false;
+        },
+      }),
+    );
+    cached = independent;
+    bySchema.set(document, cached);
   }
   return cached;
 }
@@ -82,7 +87,7 @@ export function createSharedSubscribe<C>({ queryText, delivered = () => {}, cont
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
     const text = queryText(args.document);
-    const key = text !== undefined && isViewerIndependent(args.document) ? `${text}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${args.operationName ?? ""}` : null;
+    const key = text !== undefined && isViewerIndependent(args.schema, args.document) ? `${text}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${args.operationName ?? ""}` : null;
     const run = (payload: unknown) => {
       const contextValue = contextForEvent && payload !== null && typeof payload === "object" ? contextForEvent(args.contextValue as C, payload) : args.contextValue;
       return Promise.resolve(execute({ ...args, rootValue: payload, contextValue }) as ExecutionResult | Promise<ExecutionResult>);

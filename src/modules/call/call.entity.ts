@@ -12,6 +12,7 @@ import { Types } from "mongoose";
 import { JSONScalar } from "../../common/json-scalar.js";
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Node } from "../node/node.interface.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 
 export enum CallType {
   VOICE = "voice",
@@ -69,7 +70,9 @@ export class Call extends Node {
   @prop({ type: String, enum: CallType, required: true })
   call_type!: CallType;
 
+  // Marked as the old list of names did (any `status`): shared execution stays as it was.
   @Field(() => CallStatus)
+  @ViewerSpecific()
   @prop({ type: String, enum: CallStatus, required: true })
   status!: CallStatus;
 

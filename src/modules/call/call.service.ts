@@ -22,7 +22,7 @@ import type { UserTopics } from "../user/user.events.js";
 import type { ContactService } from "../contact/contact.service.js";
 import { type Call, CallStatus, FINAL_STATUSES, UNANSWERED_STATUSES } from "./call.entity.js";
 import { type Actor, type CallAction, type CallChange, invalidState, transition } from "./call.machine.js";
-import type { StartCallInput } from "./call.inputs.js";
+import type { StartCallInput } from "./call.input.js";
 import { BACKGROUND_COMMENT } from "../../common/database.js";
 
 /** Largest relayed WebRTC signal (JSON bytes). */

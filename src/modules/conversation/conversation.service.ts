@@ -7,7 +7,7 @@ import type DataLoader from "dataloader";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../common/database.js";
-import { AppError, ErrorCode, badInput, notFound } from "../../errors.js";
+import { AppError, ErrorCode, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import type { AppPubSub } from "../../pubsub.js";
@@ -118,19 +118,28 @@ export class ConversationService {
     return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 
+  /** Moves the viewer's delivered watermark forward to `upToSeq` (clamped to the last message), never back. */
+  markDelivered(viewerId: string, conversationId: string, upToSeq: number): Promise<ConversationSnapshot> {
+    return this.advance(viewerId, conversationId, upToSeq, { read: false, shared: false });
+  }
+
   /**
-   * Moves the viewer's delivered (and with `read`, read) watermark forward to `upToSeq`
-   * (clamped to the last message), never back. Publishes a receipt when a shared mark moved.
+   * Moves the viewer's read and delivered watermarks forward to `upToSeq`, never back. With
+   * `shared` false (read receipts off) others keep seeing the last shared read mark.
    */
-  async mark(viewerId: string, conversationId: string, upToSeq: number, read: boolean, readReceiptsEnabled: boolean): Promise<ConversationSnapshot> {
-    if (!Number.isInteger(upToSeq) || upToSeq < 0) throw badInput([{ field: "upToSeq", message: "upToSeq must be a non-negative integer" }]);
+  markRead(viewerId: string, conversationId: string, upToSeq: number, options: { shared: boolean }): Promise<ConversationSnapshot> {
+    return this.advance(viewerId, conversationId, upToSeq, { read: true, shared: options.shared });
+  }
+
+  /** Both marks: publishes a receipt when a shared mark moved. (`upToSeq >= 0` is checked by MarkArgs.) */
+  private async advance(viewerId: string, conversationId: string, upToSeq: number, marks: { read: boolean; shared: boolean }): Promise<ConversationSnapshot> {
     const conv = await this.requireMember(viewerId, conversationId);
     const seq = Math.min(upToSeq, conv.last_seq);
     const before = conv.members.find((m) => m.user_id.toHexString() === viewerId)!;
     const max: Record<string, number> = { "members.$[me].delivered_seq": seq };
-    if (read) {
+    if (marks.read) {
       max["members.$[me].read_seq"] = seq;
-      if (readReceiptsEnabled) max["members.$[me].shared_read_seq"] = seq;
+      if (marks.shared) max["members.$[me].shared_read_seq"] = seq;
     }
     const updated = await this.models.Conversation.findOneAndUpdate(
       { _id: conv._id },
@@ -139,7 +148,7 @@ export class ConversationService {
     );
     if (!updated) throw notFound("Conversation");
     const after = updated.members.find((m) => m.user_id.toHexString() === viewerId)!;
-    await this.updateMessageStatuses(updated, viewerId, before.delivered_seq, after.delivered_seq, before.read_seq, after.read_seq);
+    await this.updateMessageStatuses(updated, viewerId, { delivered: [before.delivered_seq, after.delivered_seq], read: [before.read_seq, after.read_seq] });
     const snapshot = snapshotOf(updated);
     const sharedMoved = after.delivered_seq !== before.delivered_seq || after.shared_read_seq !== before.shared_read_seq;
     if (sharedMoved) {
@@ -156,7 +165,9 @@ export class ConversationService {
   }
 
   /** Keeps the seed's per-message fields current: direct `status`, group `read_by`. */
-  private async updateMessageStatuses(conv: Conversation, viewerId: string, oldDelivered: number, newDelivered: number, oldRead: number, newRead: number): Promise<void> {
+  private async updateMessageStatuses(conv: Conversation, viewerId: string, moved: { delivered: [from: number, to: number]; read: [from: number, to: number] }): Promise<void> {
+    const [oldDelivered, newDelivered] = moved.delivered;
+    const [oldRead, newRead] = moved.read;
     const viewer = new Types.ObjectId(viewerId);
     const others = { sender_id: mongoose.trusted({ $ne: viewer }) };
     if (conv.kind === "direct") {

@@ -2,6 +2,7 @@
 import type { DocumentType } from "@typegoose/typegoose";
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { Context } from "../../context.js";
+import { ViewerId } from "../../auth/current-user.js";
 import { ConnectionType, type Connection } from "../../common/connection.js";
 import { User } from "../user/user.entity.js";
 import { loadUser } from "../user/load-user.js";
@@ -17,21 +18,22 @@ export class GroupInvitationResolver {
   groupInvitations(
     @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
     @Arg("after", () => String, { nullable: true }) after: string | null,
+    @ViewerId() viewerId: string,
     @Ctx() ctx: Context,
   ): Promise<Connection<DocumentType<GroupInvitation>>> {
-    return ctx.services.groupInvitations.list(ctx.viewer!.id, { first, after });
+    return ctx.services.groupInvitations.list(viewerId, { first, after });
   }
 
   @Authorized()
   @Mutation(() => Group, { description: "Joins the group, if it still exists and the inviter is still its admin (NOT_FOUND otherwise)." })
-  acceptGroupInvitation(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<Group>> {
-    return ctx.services.groups.acceptInvitation(ctx.viewer!.id, id);
+  acceptGroupInvitation(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Group>> {
+    return ctx.services.groups.acceptInvitation(viewerId, id);
   }
 
   @Authorized()
   @Mutation(() => Boolean)
-  declineGroupInvitation(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.groupInvitations.decline(ctx.viewer!.id, id);
+  declineGroupInvitation(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.groupInvitations.decline(viewerId, id);
   }
 
   @FieldResolver(() => ID)

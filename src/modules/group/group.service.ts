@@ -18,7 +18,7 @@ import type { ConversationService } from "../conversation/conversation.service.j
 import type { ContactService } from "../contact/contact.service.js";
 import type { MediaService } from "../media/media.service.js";
 import { type Group, GroupRole, MAX_GROUP_MEMBERS } from "./group.entity.js";
-import type { CreateGroupInput, UpdateGroupInput } from "./group.inputs.js";
+import type { CreateGroupInput, UpdateGroupInput } from "./group.input.js";
 import type { GroupInvitationService } from "./group-invitation.service.js";
 import { GroupAddPolicy, privacyOf } from "../user/privacy.js";
 

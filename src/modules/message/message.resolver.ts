@@ -4,20 +4,35 @@
  * conversation's watermarks (loaded once per request, or carried by the event).
  */
 import type { DocumentType } from "@typegoose/typegoose";
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { Context } from "../../context.js";
-import { pageArray, type Connection } from "../../common/connection.js";
+import { ViewerId } from "../../auth/current-user.js";
+import { ForwardPage, Page, type ForwardPageArgs } from "../../common/page.args.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
+import { pageArray, type Connection, type PageArgs } from "../../common/connection.js";
 import { notFound } from "../../errors.js";
 import { User } from "../user/user.entity.js";
 import { UserConnection } from "../user/user.resolver.js";
 import { Attachment, type FileItem, type Media } from "../media/media.entity.js";
 import { Group } from "../group/group.entity.js";
-import { ConversationType } from "../conversation/conversation.types.js";
+// message.type before conversation.type: the order types are declared in is the order the
+// printed schema lists them (schema/schema.graphql).
+import { ChatMessageConnection, GroupMessage, Message, MessageReceiptConnection, MessageStatus, ReceiptStatus } from "./message.type.js";
+import { ChatMessage } from "../conversation/chat-message.type.js";
+import { ConversationType } from "../conversation/conversation.type.js";
 import { type ConversationSnapshot, type MemberMarks, marksOf } from "../conversation/conversation.view.js";
-import { ChatMessage, ChatMessageConnection, GroupMessage, Message, MessageReceiptConnection, MessageStatus, ReceiptStatus } from "./message.types.js";
-import { SendGroupMessageInput, SendMessageInput } from "./message.inputs.js";
+import { SendGroupMessageInput, SendMessageInput } from "./message.input.js";
+import { EditMessageArgs, MarkArgs, SearchMessagesArgs } from "./message.args.js";
 import type { MessageView, UserSnapshot } from "./message.view.js";
 import { loadUser } from "../user/load-user.js";
+
+/**
+ * Paging argument classes, made when this module loads: type-graphql builds the schema from a
+ * copy of its metadata, so an @ArgsType class first made inside an `@Args` thunk is missing.
+ */
+const MessagesPage = Page();
+const Page20 = ForwardPage(20);
+const Page50 = ForwardPage(50);
 
 async function senderOf(view: MessageView, ctx: Context): Promise<UserSnapshot | DocumentType<User>> {
   if (view.sender) return view.sender;
@@ -46,77 +61,75 @@ export class MessageResolver {
   @Query(() => ChatMessageConnection, { description: "Messages of one conversation in seq order. `last: 50` gives the newest 50; page back with `before`." })
   messages(
     @Arg("conversationId", () => ID) conversationId: string,
-    @Arg("first", () => Int, { nullable: true }) first: number | null,
-    @Arg("after", () => String, { nullable: true }) after: string | null,
-    @Arg("last", () => Int, { nullable: true }) last: number | null,
-    @Arg("before", () => String, { nullable: true }) before: string | null,
+    @Args(() => MessagesPage) page: PageArgs,
+    @ViewerId() viewerId: string,
     @Ctx() ctx: Context,
   ): Promise<Connection<MessageView>> {
-    return ctx.services.messages.history(ctx.viewer!.id, conversationId, { first, after, last, before });
+    return ctx.services.messages.history(viewerId, conversationId, page);
   }
 
   @Authorized()
   @Query(() => ChatMessageConnection, { description: "Full-text search over the messages the viewer can read, newest first. Deleted messages never match." })
   searchMessages(
-    @Arg("query") query: string,
-    @Arg("conversationId", () => ID, { nullable: true }) conversationId: string | null,
-    @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
-    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Args(() => SearchMessagesArgs) { query, conversationId }: SearchMessagesArgs,
+    @Args(() => Page20) page: ForwardPageArgs,
+    @ViewerId() viewerId: string,
     @Ctx() ctx: Context,
   ): Promise<Connection<MessageView>> {
-    return ctx.services.messages.search(ctx.viewer!.id, query, conversationId, { first, after });
+    return ctx.services.messages.search(viewerId, query, conversationId, page);
   }
 
   @Authorized()
   @Mutation(() => Message, { description: "Idempotent per (sender, clientMessageId): a retry returns the first message, stores nothing new, publishes nothing new." })
-  sendMessage(@Arg("input", () => SendMessageInput) input: SendMessageInput, @Ctx() ctx: Context): Promise<MessageView> {
-    return ctx.services.messages.sendDirect(ctx.viewer!.id, input);
+  sendMessage(@Arg("input", () => SendMessageInput) input: SendMessageInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<MessageView> {
+    return ctx.services.messages.sendDirect(viewerId, input);
   }
 
   @Authorized()
   @Mutation(() => GroupMessage)
-  sendGroupMessage(@Arg("input", () => SendGroupMessageInput) input: SendGroupMessageInput, @Ctx() ctx: Context): Promise<MessageView> {
-    return ctx.services.messages.sendGroup(ctx.viewer!.id, input);
+  sendGroupMessage(@Arg("input", () => SendGroupMessageInput) input: SendGroupMessageInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<MessageView> {
+    return ctx.services.messages.sendGroup(viewerId, input);
   }
 
   @Authorized()
   @Mutation(() => ChatMessage, { description: "Sender only; not once deleted." })
-  editMessage(@Arg("id", () => ID) id: string, @Arg("content") content: string, @Ctx() ctx: Context): Promise<MessageView> {
-    return ctx.services.messages.edit(ctx.viewer!.id, id, content);
+  editMessage(@Args(() => EditMessageArgs) { id, content }: EditMessageArgs, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<MessageView> {
+    return ctx.services.messages.edit(viewerId, id, content);
   }
 
   @Authorized()
   @Mutation(() => ChatMessage, { description: "Soft delete (is_deleted true, content cleared). Sender only; in groups admins too." })
-  deleteMessage(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<MessageView> {
-    return ctx.services.messages.remove(ctx.viewer!.id, id);
+  deleteMessage(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<MessageView> {
+    return ctx.services.messages.remove(viewerId, id);
   }
 
   @Authorized()
   @Mutation(() => ConversationType, { description: "Advances the viewer's delivered watermark; never moves it back." })
-  async markDelivered(@Arg("conversationId", () => ID) conversationId: string, @Arg("upToSeq", () => Int) upToSeq: number, @Ctx() ctx: Context): Promise<ConversationSnapshot> {
-    return ctx.services.conversations.mark(ctx.viewer!.id, conversationId, upToSeq, false, await this.sharesReceipts(ctx));
+  markDelivered(@Args(() => MarkArgs) { conversationId, upToSeq }: MarkArgs, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<ConversationSnapshot> {
+    return ctx.services.conversations.markDelivered(viewerId, conversationId, upToSeq);
   }
 
   @Authorized()
   @Mutation(() => ConversationType, { description: "Advances the viewer's read (and delivered) watermark; never moves it back." })
-  async markRead(@Arg("conversationId", () => ID) conversationId: string, @Arg("upToSeq", () => Int) upToSeq: number, @Ctx() ctx: Context): Promise<ConversationSnapshot> {
-    return ctx.services.conversations.mark(ctx.viewer!.id, conversationId, upToSeq, true, await this.sharesReceipts(ctx));
+  async markRead(@Args(() => MarkArgs) { conversationId, upToSeq }: MarkArgs, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<ConversationSnapshot> {
+    return ctx.services.conversations.markRead(viewerId, conversationId, upToSeq, { shared: await this.sharesReceipts(viewerId, ctx) });
   }
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Ephemeral: nothing stored. Ignored when the viewer disabled typing indicators." })
-  async setTyping(@Arg("conversationId", () => ID) conversationId: string, @Arg("isTyping") isTyping: boolean, @Ctx() ctx: Context): Promise<boolean> {
-    const me = await ctx.loaders.user.load(ctx.viewer!.id);
-    const conv = await ctx.services.conversations.requireMemberLight(ctx.viewer!.id, conversationId);
+  async setTyping(@Arg("conversationId", () => ID) conversationId: string, @Arg("isTyping") isTyping: boolean, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<boolean> {
+    const me = await ctx.loaders.user.load(viewerId);
+    const conv = await ctx.services.conversations.requireMemberLight(viewerId, conversationId);
     if (me?.settings?.typing_indicators_enabled === false) return true;
     // Towards someone who blocked the viewer (or whom they blocked): refused, nothing published.
-    await ctx.services.conversations.assertNotBlocked(ctx.viewer!.id, conv);
-    await ctx.services.messages.publishTyping(ctx.viewer!.id, conversationId, isTyping);
+    await ctx.services.conversations.assertNotBlocked(viewerId, conv);
+    await ctx.services.messages.publishTyping(viewerId, conversationId, isTyping);
     return true;
   }
 
-  private async sharesReceipts(ctx: Context): Promise<boolean> {
-    const me = await ctx.loaders.user.load(ctx.viewer!.id);
+  /** Whether the viewer's read mark is shown to others (their read-receipts setting). */
+  private async sharesReceipts(viewerId: string, ctx: Context): Promise<boolean> {
+    const me = await ctx.loaders.user.load(viewerId);
     return me?.settings?.read_receipts_enabled !== false;
   }
 
@@ -180,26 +193,26 @@ export class GroupMessageResolver {
   }
 
   @FieldResolver(() => UserConnection, { description: "Members (other than the sender) who read it and have read receipts enabled." })
+  @ViewerSpecific()
   async readBy(
     @Root() view: MessageView,
-    @Arg("first", () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
-    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Args(() => Page50) args: ForwardPageArgs,
     @Ctx() ctx: Context,
   ): Promise<Connection<DocumentType<User> | null>> {
     const readers = (await this.others(view, ctx)).filter((m) => m.sharedReadSeq >= view.seq);
-    const page = pageArray(readers, { first, after }, 50);
+    const page = pageArray(readers, args, 50);
     const users = await ctx.loaders.user.loadMany(page.edges.map((e) => e.node.userId));
     return { ...page, edges: page.edges.map((e, i) => ({ cursor: e.cursor, node: users[i] instanceof Error ? null : (users[i] as DocumentType<User> | null) })).filter((e) => e.node) };
   }
 
   @FieldResolver(() => MessageReceiptConnection, { description: "Delivery and read status of each member other than the sender." })
+  @ViewerSpecific()
   async receipts(
     @Root() view: MessageView,
-    @Arg("first", () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
-    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Args(() => Page50) args: ForwardPageArgs,
     @Ctx() ctx: Context,
   ): Promise<Connection<{ user: DocumentType<User> | null; status: ReceiptStatus; at: null }>> {
-    const page = pageArray(await this.others(view, ctx), { first, after }, 50);
+    const page = pageArray(await this.others(view, ctx), args, 50);
     const users = await ctx.loaders.user.loadMany(page.edges.map((e) => e.node.userId));
     return {
       ...page,

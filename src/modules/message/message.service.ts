@@ -24,6 +24,7 @@ import { KeyedBatcher } from "../../common/keyed-batch.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { validatePage, type Connection, type PageArgs, paginate } from "../../common/connection.js";
+import { decodeCursor, encodeCursor } from "../../common/cursor.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ConversationTopics } from "../conversation/conversation.events.js";
 import type {} from "./message.events.js";
@@ -37,10 +38,8 @@ import type { User } from "../user/user.entity.js";
 import { MediaType } from "../media/media.entity.js";
 import { MessageKind, type DirectMessage, type GroupMessageDoc } from "./message.entity.js";
 import { type MessageView, messageView } from "./message.view.js";
-import { MessageType } from "./message.types.js";
-import type { SendGroupMessageInput, SendMessageInput } from "./message.inputs.js";
-
-export const MAX_CONTENT = 10_000;
+import { MessageType } from "../conversation/chat-message.type.js";
+import type { SendGroupMessageInput, SendMessageInput } from "./message.input.js";
 
 const MEDIA_KIND_FOR: Partial<Record<MessageType, MediaType>> = {
   [MessageType.IMAGE]: MediaType.IMAGE,
@@ -95,18 +94,14 @@ export class MessageService {
   /** Sends of one conversation, one batch at a time in this instance (entries live while busy). */
   private readonly sendQueue = new KeyedBatcher<SendJob, Stored>((jobs) => this.storeBatch(jobs), MAX_SEND_BATCH);
 
-  /** Content rules of SendMessageInput, and the attachment: the sender's own upload of a fitting kind. */
+  /** Rules between fields of SendMessageInput (lengths are on the input), and the attachment: the sender's own upload of a fitting kind. */
   private async draft(senderId: Types.ObjectId, input: SendMessageInput | SendGroupMessageInput): Promise<Draft> {
     const type = (input.messageType ?? MessageType.TEXT) as MessageType;
     const content = input.content ?? "";
     const fields: Array<{ field: string; message: string }> = [];
-    if (content.length > MAX_CONTENT) fields.push({ field: "content", message: `content must be at most ${MAX_CONTENT} characters` });
     if (type === MessageType.TEXT && content.trim().length === 0) fields.push({ field: "content", message: "a TEXT message needs content" });
     if (type === MessageType.TEXT && input.attachmentId) fields.push({ field: "attachmentId", message: "a TEXT message has no attachment" });
     if (type !== MessageType.TEXT && !input.attachmentId) fields.push({ field: "attachmentId", message: `a ${type} message needs an attachment` });
-    if (input.clientMessageId !== undefined && input.clientMessageId !== null && (input.clientMessageId.length < 1 || input.clientMessageId.length > 64)) {
-      fields.push({ field: "clientMessageId", message: "clientMessageId must be 1 to 64 characters" });
-    }
     if (fields.length) throw badInput(fields);
     let attachment: Draft["attachment"] = null;
     if (input.attachmentId) {
@@ -373,7 +368,6 @@ export class MessageService {
     const { message } = await this.findReadable(viewerId, id);
     if (message.sender_id.toHexString() !== viewerId) throw forbidden("Only the sender can edit a message");
     if (message.is_deleted) throw forbidden("A deleted message cannot be edited");
-    if (content.trim().length === 0 || content.length > MAX_CONTENT) throw badInput([{ field: "content", message: `content must be 1 to ${MAX_CONTENT} characters` }]);
     const model = "group_id" in message && message.group_id ? this.models.GroupMessage : this.models.DirectMessage;
     const updated = await (model as mongoose.Model<AnyMessage>).findOneAndUpdate({ _id: message._id, is_deleted: false }, { $set: { content, edited_at: new Date() } }, { returnDocument: "after" });
     if (!updated) throw forbidden("A deleted message cannot be edited");
@@ -423,13 +417,12 @@ export class MessageService {
    * deleted messages never match (their content is cleared and they are filtered out).
    */
   async search(viewerId: string, query: string, conversationId: string | null | undefined, page: PageArgs): Promise<Connection<MessageView>> {
-    if (query.trim().length === 0 || query.length > 200) throw badInput([{ field: "query", message: "query must be 1 to 200 characters" }]);
     const { limit } = validatePage(page, 20);
     const scope = conversationId ? [(await this.conversations.requireMemberLight(viewerId, conversationId))._id] : await this.conversations.idsFor(viewerId);
     let after: Types.ObjectId | null = null;
     if (page.after) {
       try {
-        after = new Types.ObjectId(Buffer.from(page.after, "base64url").toString("utf8"));
+        after = new Types.ObjectId(decodeCursor(page.after));
       } catch {
         throw badInput([{ field: "after", message: "after is not a valid cursor" }]);
       }
@@ -446,7 +439,7 @@ export class MessageService {
     ]);
     const merged = [...direct, ...group].sort((a, b) => (a._id.toHexString() < b._id.toHexString() ? 1 : -1));
     const pageDocs = merged.slice(0, limit);
-    const edges = pageDocs.map((m) => ({ cursor: Buffer.from(m._id.toHexString()).toString("base64url"), node: messageView(m) }));
+    const edges = pageDocs.map((m) => ({ cursor: encodeCursor(m._id.toHexString()), node: messageView(m) }));
     return {
       edges,
       pageInfo: { hasNextPage: merged.length > limit, hasPreviousPage: Boolean(after), startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },

@@ -2,21 +2,12 @@
  * GraphQL types of the messaging part of the contract. Roots are MessageView objects (plain
  * JSON, the same in queries and events); viewer-specific fields are resolved from them.
  */
-import { Field, ID, Int, InterfaceType, ObjectType, registerEnumType } from "type-graphql";
+import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
 import { ConnectionType } from "../../common/connection.js";
 import { Node } from "../node/node.interface.js";
 import { User } from "../user/user.entity.js";
-import type { MessageView } from "./message.view.js";
-import { Attachment } from "../media/media.entity.js";
-
-export enum MessageType {
-  TEXT = "TEXT",
-  IMAGE = "IMAGE",
-  AUDIO = "AUDIO",
-  VIDEO = "VIDEO",
-  DOCUMENT = "DOCUMENT",
-}
-registerEnumType(MessageType, { name: "MessageType" });
+import { ChatMessage } from "../conversation/chat-message.type.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 
 export enum MessageStatus {
   SENT = "SENT",
@@ -32,54 +23,13 @@ export enum ReceiptStatus {
 }
 registerEnumType(ReceiptStatus, { name: "ReceiptStatus" });
 
-@InterfaceType("ChatMessage", {
-  description: "A message in a direct or a group conversation.",
-  resolveType: (value: MessageView) => (value.kind === "group" ? "GroupMessage" : "Message"),
-})
-export abstract class ChatMessage {
-  @Field(() => ID)
-  id!: string;
-
-  @Field(() => ID)
-  conversationId!: string;
-
-  @Field(() => Int, { description: "1, 2, 3, ... within its conversation: gap-free, in commit order." })
-  seq!: number;
-
-  @Field(() => String, { nullable: true })
-  clientMessageId!: string | null;
-
-  @Field(() => User)
-  sender!: User;
-
-  @Field(() => String, { nullable: true, description: "Null once deleted." })
-  content!: string | null;
-
-  @Field(() => MessageType)
-  messageType!: MessageType;
-
-  @Field(() => Attachment, { nullable: true })
-  attachment!: unknown;
-
-  @Field()
-  isDeleted!: boolean;
-
-  @Field(() => Date, { nullable: true })
-  editedAt!: string | null;
-
-  @Field(() => Date)
-  createdAt!: string;
-
-  @Field(() => Date)
-  updatedAt!: string;
-}
-
 @ObjectType("Message", { implements: [Node, ChatMessage] })
 export class Message extends ChatMessage {
   @Field(() => User)
   recipient!: User;
 
   @Field(() => MessageStatus, { description: "READ is only shown to the sender when the recipient has read receipts enabled." })
+  @ViewerSpecific()
   status!: MessageStatus;
 }
 
@@ -89,6 +39,7 @@ export class MessageReceipt {
   user!: User;
 
   @Field(() => ReceiptStatus)
+  @ViewerSpecific()
   status!: ReceiptStatus;
 
   @Field(() => Date, { nullable: true })
@@ -100,9 +51,11 @@ export const MessageReceiptConnection = ConnectionType("MessageReceipt", () => M
 @ObjectType("GroupMessage", { implements: [Node, ChatMessage] })
 export class GroupMessage extends ChatMessage {
   @Field(() => Int)
+  @ViewerSpecific()
   readCount!: number;
 
   @Field(() => Int)
+  @ViewerSpecific()
   deliveredCount!: number;
 }
 
@@ -116,10 +69,13 @@ export class ReceiptUpdate {
   @Field(() => User)
   user!: User;
 
+  // Equal for every viewer, but marked as the old list of names did: shared execution stays as it was.
   @Field(() => Int)
+  @ViewerSpecific()
   deliveredSeq!: number;
 
   @Field(() => Int, { description: "Stays at its last shared value for users who disabled read receipts." })
+  @ViewerSpecific()
   readSeq!: number;
 }
 

@@ -15,8 +15,8 @@
  */
 import mongoose, { type Types } from "mongoose";
 import { BACKGROUND_COMMENT, type Models } from "../../common/database.js";
-import type { MessageView } from "../message/message.view.js";
-import type { ConversationSnapshot } from "./conversation.view.js";
+import type { MessageView } from "./message.view.js";
+import type { ConversationSnapshot } from "../conversation/conversation.view.js";
 
 /** What the check needs of a stream. */
 export interface Watched {

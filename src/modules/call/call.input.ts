@@ -1,8 +1,7 @@
-/** Inputs and outputs of the calls part of the contract. */
+/** Inputs of the calls part of the contract. */
 import { JSONScalar } from "../../common/json-scalar.js";
 import { Field, ID, InputType } from "type-graphql";
-import { ConnectionType } from "../../common/connection.js";
-import { Call, CallType } from "./call.entity.js";
+import { CallType } from "./call.entity.js";
 
 @InputType()
 export class StartCallInput {
@@ -18,5 +17,3 @@ export class StartCallInput {
   @Field(() => JSONScalar, { nullable: true, description: "A JSON object of at most 8 KB." })
   metadata?: unknown;
 }
-
-export const CallConnection = ConnectionType("Call", () => Call);

@@ -1,10 +1,14 @@
-/** GraphQL types of conversations; roots are ConversationSnapshot objects (the same in events). */
+/**
+ * GraphQL types of conversations; roots are ConversationSnapshot objects (the same in events).
+ * `lastMessage` is resolved by message/ and `GroupConversation.group` declared by group/:
+ * both features sit above this one.
+ */
 import { Field, ID, Int, InterfaceType, ObjectType } from "type-graphql";
 import { ConnectionType } from "../../common/connection.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 import { Node } from "../node/node.interface.js";
 import { User } from "../user/user.entity.js";
-import { ChatMessage } from "../message/message.types.js";
-import { Group } from "../group/group.entity.js";
+import { ChatMessage } from "./chat-message.type.js";
 import type { ConversationSnapshot } from "./conversation.view.js";
 
 @InterfaceType("Conversation", {
@@ -21,12 +25,15 @@ export abstract class ConversationType {
   lastSeq!: number;
 
   @Field(() => Int, { description: "Messages from others after the viewer's read watermark." })
+  @ViewerSpecific()
   unreadCount!: number;
 
   @Field(() => Int, { description: "The viewer's watermarks." })
+  @ViewerSpecific()
   readSeq!: number;
 
   @Field(() => Int)
+  @ViewerSpecific()
   deliveredSeq!: number;
 
   @Field(() => Date)
@@ -36,13 +43,13 @@ export abstract class ConversationType {
 @ObjectType("DirectConversation", { implements: [Node, ConversationType] })
 export class DirectConversation extends ConversationType {
   @Field(() => User)
+  @ViewerSpecific()
   peer!: User;
 }
 
 @ObjectType("GroupConversation", { implements: [Node, ConversationType], description: "A group's conversation has the group's id." })
 export class GroupConversation extends ConversationType {
-  @Field(() => Group)
-  group!: Group;
+  // `group` is added by group/group-conversation.resolver.ts (the group feature sits above this one).
 }
 
 export const ConversationConnection = ConnectionType("Conversation", () => ConversationType);

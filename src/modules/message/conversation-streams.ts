@@ -4,7 +4,7 @@
  * passes only the viewer and the conversation.
  */
 import { conversationEvents, messagesWithReplay, viewerEvents, type StreamOptions } from "./streams.js";
-import type { ConversationRef } from "./conversation.service.js";
+import type { ConversationRef } from "../conversation/conversation.service.js";
 
 /** What every stream function needs, as streams.ts declares it. */
 type StreamDeps = Parameters<typeof viewerEvents>[0];

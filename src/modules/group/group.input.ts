@@ -1,9 +1,7 @@
-/** Inputs and outputs of the groups part of the contract. */
+/** Inputs of the groups part of the contract (shape rules as class-validator decorators). */
 import { ArrayMaxSize, IsOptional, Length, MaxLength } from "class-validator";
-import { Field, ID, InputType, ObjectType } from "type-graphql";
-import { ConnectionType } from "../../common/connection.js";
-import { User } from "../user/user.entity.js";
-import { Group, GroupRole, MAX_GROUP_MEMBERS } from "./group.entity.js";
+import { Field, ID, InputType } from "type-graphql";
+import { MAX_GROUP_MEMBERS } from "./group.entity.js";
 
 @InputType()
 export class CreateGroupInput {
@@ -39,15 +37,3 @@ export class UpdateGroupInput {
   @Field(() => ID, { nullable: true })
   iconId?: string | null;
 }
-
-@ObjectType("GroupMember")
-export class GroupMember {
-  @Field(() => User)
-  user!: User;
-
-  @Field(() => GroupRole)
-  role!: GroupRole;
-}
-
-export const GroupMemberConnection = ConnectionType("GroupMember", () => GroupMember);
-export const GroupConnection = ConnectionType("Group", () => Group);

@@ -1,6 +1,14 @@
-/** Inputs of the messaging part of the contract. */
+/** Inputs of the messaging part of the contract (shape rules as class-validator decorators). */
+import { IsOptional, Length, MaxLength } from "class-validator";
 import { Field, ID, InputType } from "type-graphql";
-import { MessageType } from "./message.types.js";
+import { MessageType } from "../conversation/chat-message.type.js";
+
+/** Longest message content, in characters (sending and editing). */
+export const MAX_CONTENT = 10_000;
+
+/** The messages of a length rule, as the API has always worded them. */
+const contentTooLong = { message: `content must be at most ${MAX_CONTENT} characters` };
+const clientIdLength = { message: "clientMessageId must be 1 to 64 characters" };
 
 @InputType()
 export class SendMessageInput {
@@ -8,6 +16,8 @@ export class SendMessageInput {
   recipientId!: string;
 
   @Field(() => String, { nullable: true, description: "Required for TEXT; optional caption otherwise. At most 10,000 characters." })
+  @IsOptional()
+  @MaxLength(MAX_CONTENT, contentTooLong)
   content?: string | null;
 
   @Field(() => MessageType, { nullable: true, defaultValue: MessageType.TEXT })
@@ -17,6 +27,8 @@ export class SendMessageInput {
   attachmentId?: string | null;
 
   @Field(() => String, { nullable: true, description: "The client's own id for this message (1-64 chars): retries with the same id are deduplicated." })
+  @IsOptional()
+  @Length(1, 64, clientIdLength)
   clientMessageId?: string | null;
 }
 
@@ -26,6 +38,8 @@ export class SendGroupMessageInput {
   groupId!: string;
 
   @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(MAX_CONTENT, contentTooLong)
   content?: string | null;
 
   @Field(() => MessageType, { nullable: true, defaultValue: MessageType.TEXT })
@@ -35,5 +49,7 @@ export class SendGroupMessageInput {
   attachmentId?: string | null;
 
   @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 64, clientIdLength)
   clientMessageId?: string | null;
 }

@@ -23,12 +23,12 @@
  */
 import { Repeater } from "@repeaterjs/repeater";
 import type { AppServices } from "../../services.js";
-import type { ConversationEvent } from "./conversation.events.js";
+import type { ConversationEvent } from "../conversation/conversation.events.js";
 import type { UserEvent } from "../user/user.events.js";
-import type {} from "../message/message.events.js";
+import type {} from "./message.events.js";
 import { forbidden } from "../../errors.js";
 import { StreamError } from "../../subscriptions/stream-error.js";
-import type { ConversationRef } from "./conversation.service.js";
+import type { ConversationRef } from "../conversation/conversation.service.js";
 import type { AfterRead } from "./high-water.js";
 
 /** First wait before a gap fill: the missing event is usually only a moment behind the one that showed the gap. */

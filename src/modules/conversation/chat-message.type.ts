@@ -1,0 +1,60 @@
+/**
+ * The message as a conversation shows it (`Conversation.lastMessage`, message connections):
+ * the ChatMessage interface and its MessageType. The concrete types (Message, GroupMessage)
+ * and their viewer-specific fields live in message/, which builds on this; declaring the
+ * interface here keeps conversation/ free of imports from message/.
+ */
+import { Field, ID, Int, InterfaceType, registerEnumType } from "type-graphql";
+import { User } from "../user/user.entity.js";
+import { Attachment } from "../media/media.entity.js";
+
+export enum MessageType {
+  TEXT = "TEXT",
+  IMAGE = "IMAGE",
+  AUDIO = "AUDIO",
+  VIDEO = "VIDEO",
+  DOCUMENT = "DOCUMENT",
+}
+registerEnumType(MessageType, { name: "MessageType" });
+
+@InterfaceType("ChatMessage", {
+  description: "A message in a direct or a group conversation.",
+  resolveType: (value: { kind: "direct" | "group" }) => (value.kind === "group" ? "GroupMessage" : "Message"),
+})
+export abstract class ChatMessage {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  conversationId!: string;
+
+  @Field(() => Int, { description: "1, 2, 3, ... within its conversation: gap-free, in commit order." })
+  seq!: number;
+
+  @Field(() => String, { nullable: true })
+  clientMessageId!: string | null;
+
+  @Field(() => User)
+  sender!: User;
+
+  @Field(() => String, { nullable: true, description: "Null once deleted." })
+  content!: string | null;
+
+  @Field(() => MessageType)
+  messageType!: MessageType;
+
+  @Field(() => Attachment, { nullable: true })
+  attachment!: unknown;
+
+  @Field()
+  isDeleted!: boolean;
+
+  @Field(() => Date, { nullable: true })
+  editedAt!: string | null;
+
+  @Field(() => Date)
+  createdAt!: string;
+
+  @Field(() => Date)
+  updatedAt!: string;
+}

@@ -58,3 +58,11 @@ export function Page(defaultFirst?: number): ClassType<PageArgs> {
   }
   return cls;
 }
+
+// type-graphql builds the schema from a copy of its metadata, so an @ArgsType class first made
+// inside an `@Args(() => Page(n))` thunk would be missing from it: the variants in use are made
+// here, when this module loads (a new default needs a line here, or a module-level constant).
+for (const n of [undefined, 20, 50]) {
+  ForwardPage(n);
+  Page(n);
+}

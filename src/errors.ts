@@ -71,7 +71,6 @@ export function createFormatError(production: boolean) {
     }
     if (code && KNOWN_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
-      void _stack;
       return production ? { ...formatted, extensions } : formatted;
     }
     if (code && ["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "OPERATION_RESOLUTION_FAILURE"].includes(code)) {

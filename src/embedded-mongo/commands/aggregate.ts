@@ -85,7 +85,6 @@ function runMerge(ctx: CommandContext, spec: unknown, results: Doc[]): void {
       coll.update({ _id: existing._id }, { kind: "replacement", doc: { ...cloneDoc(doc), _id: existing._id } }, {});
     } else if (whenMatched === "merge") {
       const { _id, ...fields } = cloneDoc(doc);
-      void _id;
       if (Object.keys(fields).length) coll.update({ _id: existing._id }, { kind: "operators", ops: { $set: fields } }, {});
     } else if (Array.isArray(whenMatched)) {
       coll.update({ _id: existing._id }, { kind: "pipeline", stages: whenMatched as Doc[] }, {});

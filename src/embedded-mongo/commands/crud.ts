@@ -245,7 +245,7 @@ const explain: CommandHandler = (cmd, ctx) => {
   const verb = Object.keys(inner)[0];
   const name = String(inner[verb]);
   const coll: Collection | undefined = ctx.storage.get(ctx.db, name);
-  let filter: Doc = {};
+  let filter: Doc;
   if (verb === "find" || verb === "count" || verb === "distinct") filter = optionalDoc(inner, verb === "find" ? "filter" : "query") ?? {};
   else if (verb === "update" && Array.isArray(inner.updates)) filter = (inner.updates[0] as Doc)?.q as Doc ?? {};
   else if (verb === "delete" && Array.isArray(inner.deletes)) filter = (inner.deletes[0] as Doc)?.q as Doc ?? {};

@@ -226,7 +226,10 @@ export class Journal implements StorageListener {
   private wake(): void {
     if (!this.waiters.some((w) => w.seq <= this.durableSeq)) return;
     const still: typeof this.waiters = [];
-    for (const w of this.waiters) (w.seq <= this.durableSeq ? w.resolve() : still.push(w));
+    for (const w of this.waiters) {
+      if (w.seq <= this.durableSeq) w.resolve();
+      else still.push(w);
+    }
     this.waiters = still;
   }
 

@@ -1,7 +1,8 @@
 /** Accounts part of the contract; thin: every rule is in AccountService. */
 import { Arg, Authorized, Ctx, Mutation, Resolver } from "type-graphql";
 import type { Context } from "../../context.js";
-import { AuthPayload, LoginInput, RegisterInput, UpdateProfileInput, UpdateSettingsInput } from "./account.inputs.js";
+import { LoginInput, RegisterInput, UpdateProfileInput, UpdateSettingsInput } from "./account.input.js";
+import { AuthPayload } from "./account.type.js";
 import { User } from "../user/user.entity.js";
 import type { DocumentType } from "@typegoose/typegoose";
 

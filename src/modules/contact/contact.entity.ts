@@ -6,16 +6,13 @@
 import type { ReturnModelType } from "@typegoose/typegoose";
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
-import { Field, ObjectType, registerEnumType } from "type-graphql";
+import { Field, ObjectType } from "type-graphql";
 import { Node } from "../node/node.interface.js";
 import { User } from "../user/user.entity.js";
+import { ContactStatus } from "../user/contact-status.js";
 
-export enum ContactStatus {
-  PENDING = "pending",
-  ACCEPTED = "accepted",
-  BLOCKED = "blocked",
-}
-registerEnumType(ContactStatus, { name: "ContactStatus" });
+// Defined with users (privacy reads it); contacts' readers keep importing it from here.
+export { ContactStatus };
 
 @ObjectType("Contact", { implements: Node, description: "The viewer's own entry about another user." })
 @index({ user_id: 1, contact_id: 1 }, { unique: true })

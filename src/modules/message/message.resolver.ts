@@ -9,14 +9,15 @@ import type { Context } from "../../context.js";
 import { pageArray, type Connection } from "../../common/connection.js";
 import { notFound } from "../../errors.js";
 import { User } from "../user/user.entity.js";
-import { UserConnection } from "../user/user.resolver.js";
+import { UserConnection } from "../user/user.type.js";
 import { Attachment, type FileItem, type Media } from "../media/media.entity.js";
 import { Group } from "../group/group.entity.js";
 import { ConversationType } from "../conversation/conversation.types.js";
 import { type ConversationSnapshot, type MemberMarks, marksOf } from "../conversation/conversation.view.js";
 import { ChatMessage, ChatMessageConnection, GroupMessage, Message, MessageReceiptConnection, MessageStatus, ReceiptStatus } from "./message.types.js";
 import { SendGroupMessageInput, SendMessageInput } from "./message.inputs.js";
-import type { MessageView, UserSnapshot } from "./message.view.js";
+import type { MessageView } from "./message.view.js";
+import type { UserSnapshot } from "../user/user.view.js";
 import { loadUser } from "../user/load-user.js";
 
 async function senderOf(view: MessageView, ctx: Context): Promise<UserSnapshot | DocumentType<User>> {

@@ -207,9 +207,6 @@ export class AccountService {
   }
 
   private async assertNewPassword(user: DocumentType<User>, newPassword: string): Promise<void> {
-    if (newPassword.length < MIN_PASSWORD_LENGTH || newPassword.length > 256) {
-      throw badInput([{ field: "newPassword", message: `newPassword must be ${MIN_PASSWORD_LENGTH} to 256 characters` }]);
-    }
     for (const hash of [user.password, ...user.password_history]) {
       if (await verifyPassword(hash, newPassword)) {
         throw new AppError(ErrorCode.PASSWORD_REUSED, "The new password equals the current one or one of the last 5");

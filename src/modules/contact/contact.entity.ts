@@ -8,7 +8,7 @@ import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
 import { Field, ObjectType } from "type-graphql";
 import { Node } from "../node/node.interface.js";
-import { User } from "../user/user.entity.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 import { ContactStatus } from "../user/contact-status.js";
 
 // Defined with users (privacy reads it); contacts' readers keep importing it from here.
@@ -30,6 +30,7 @@ export class Contact extends Node {
   @prop({ type: () => Types.ObjectId, required: true })
   contact_id!: Types.ObjectId;
 
+  @ViewerSpecific()
   @Field(() => ContactStatus)
   @prop({ type: String, enum: ContactStatus, required: true })
   status!: ContactStatus;
@@ -47,15 +48,6 @@ export class Contact extends Node {
 
   @Field({ name: "updatedAt" })
   updated_at!: Date;
-}
-
-@ObjectType("ContactRequest")
-export class ContactRequest {
-  @Field(() => User)
-  from!: User;
-
-  @Field()
-  createdAt!: Date;
 }
 
 declare module "../../common/database.js" {

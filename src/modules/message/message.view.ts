@@ -2,7 +2,6 @@
  * A message as the API hands it out, in queries and in events alike: plain JSON, with the
  * sender's public profile so delivering it to N subscribers needs no read per subscriber.
  */
-import type { Types } from "mongoose";
 import type { DirectMessage, GroupMessageDoc } from "./message.entity.js";
 import { type UserLike, type UserSnapshot, userSnapshot } from "../user/user.view.js";
 

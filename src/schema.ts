@@ -22,6 +22,11 @@ import { GroupConversationResolver } from "./modules/group/group-conversation.re
 import { GroupResolver } from "./modules/group/group.resolver.js";
 import { GroupInvitationResolver } from "./modules/group/group-invitation.resolver.js";
 import { CallParticipantResolver, CallResolver, CallSignalResolver } from "./modules/call/call.resolver.js";
+// User's fields from higher features are added in the order these modules are first evaluated
+// (profilePicture, contact, presence): keep these three imports in this order, ahead of others
+// that could load them.
+import { UserProfilePictureResolver } from "./modules/media/user-profile-picture.resolver.js";
+import { UserContactResolver } from "./modules/contact/user-contact.resolver.js";
 import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
 import { AuditResolver } from "./modules/audit/audit.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/message/subscription.resolver.js";
@@ -31,6 +36,7 @@ export const resolvers = [
   MessageResolver, GroupMessageResolver, ConversationFieldsResolver, ConversationLastMessageResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
   CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver, AuditResolver,
+  UserProfilePictureResolver, UserContactResolver,
   SessionResolver,
   GroupInvitationResolver,
 ] as const;

@@ -1,7 +1,10 @@
 /** Accounts part of the contract; thin: every rule is in AccountService. */
-import { Arg, Authorized, Ctx, Mutation, Resolver } from "type-graphql";
-import type { Context } from "../../context.js";
-import { AuthPayload, LoginInput, RegisterInput, UpdateProfileInput, UpdateSettingsInput } from "./account.inputs.js";
+import { Arg, Args, Authorized, Ctx, Mutation, Resolver } from "type-graphql";
+import { CurrentUser, ViewerId } from "../../auth/current-user.js";
+import type { Context, Viewer } from "../../context.js";
+import { ChangePasswordArgs, ResetPasswordArgs } from "./account.args.js";
+import { LoginInput, RegisterInput, UpdateProfileInput, UpdateSettingsInput } from "./account.input.js";
+import { AuthPayload } from "./account.type.js";
 import { User } from "../user/user.entity.js";
 import type { DocumentType } from "@typegoose/typegoose";
 
@@ -33,32 +36,32 @@ export class AccountResolver {
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Revokes the refresh token of this session; with allSessions, every session of the viewer." })
-  logout(@Arg("allSessions", () => Boolean, { nullable: true, defaultValue: false }) allSessions: boolean | null, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.accounts.logout(ctx.viewer!.id, ctx.viewer!.sessionId, allSessions === true, ctx.ip);
+  logout(@Arg("allSessions", () => Boolean, { nullable: true, defaultValue: false }) allSessions: boolean | null, @CurrentUser() viewer: Viewer, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.accounts.logout(viewer.id, viewer.sessionId, allSessions === true, ctx.ip);
   }
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Rejects the current and the last 5 passwords (PASSWORD_REUSED). Revokes the other sessions." })
-  changePassword(@Arg("currentPassword") currentPassword: string, @Arg("newPassword") newPassword: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.accounts.changePassword(ctx.viewer!.id, ctx.viewer!.sessionId, currentPassword, newPassword, ctx.ip);
+  changePassword(@Args(() => ChangePasswordArgs) { currentPassword, newPassword }: ChangePasswordArgs, @CurrentUser() viewer: Viewer, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.accounts.changePassword(viewer.id, viewer.sessionId, currentPassword, newPassword, ctx.ip);
   }
 
   @Authorized()
   @Mutation(() => User)
-  updateProfile(@Arg("input", () => UpdateProfileInput) input: UpdateProfileInput, @Ctx() ctx: Context): Promise<DocumentType<User>> {
-    return ctx.services.accounts.updateProfile(ctx.viewer!.id, input);
+  updateProfile(@Arg("input", () => UpdateProfileInput) input: UpdateProfileInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    return ctx.services.accounts.updateProfile(viewerId, input);
   }
 
   @Authorized()
   @Mutation(() => User)
-  updateSettings(@Arg("input", () => UpdateSettingsInput) input: UpdateSettingsInput, @Ctx() ctx: Context): Promise<DocumentType<User>> {
-    return ctx.services.accounts.updateSettings(ctx.viewer!.id, input);
+  updateSettings(@Arg("input", () => UpdateSettingsInput) input: UpdateSettingsInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+    return ctx.services.accounts.updateSettings(viewerId, input);
   }
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Sets is_active false, revokes sessions; the user can no longer log in or be messaged." })
-  deactivateAccount(@Arg("password") password: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.accounts.deactivate(ctx.viewer!.id, password, ctx.ip);
+  deactivateAccount(@Arg("password") password: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.accounts.deactivate(viewerId, password, ctx.ip);
   }
 
   @Mutation(() => Boolean, { description: "Always true, whether or not the email is known. The token goes out through the mailer." })
@@ -67,7 +70,7 @@ export class AccountResolver {
   }
 
   @Mutation(() => Boolean, { description: "Single use; expires after 1 hour by default. Revokes every session of the user." })
-  resetPassword(@Arg("token") token: string, @Arg("newPassword") newPassword: string, @Ctx() ctx: Context): Promise<boolean> {
+  resetPassword(@Args(() => ResetPasswordArgs) { token, newPassword }: ResetPasswordArgs, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.passwordResets.reset(token, newPassword, ctx.ip);
   }
 }

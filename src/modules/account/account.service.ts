@@ -12,7 +12,9 @@ import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { SecurityEventType } from "../audit/security-event.entity.js";
 import type { MediaService } from "../media/media.service.js";
-import { type AuthPayload, type DeviceInfoInput, type LoginInput, type RegisterInput, type UpdateProfileInput, type UpdateSettingsInput, MIN_PASSWORD_LENGTH } from "./account.inputs.js";
+import { type LoginInput, type RegisterInput, type UpdateProfileInput, type UpdateSettingsInput, MIN_PASSWORD_LENGTH } from "./account.input.js";
+import type { AuthPayload } from "./account.type.js";
+import type { DeviceInfoInput } from "../presence/presence.input.js";
 import { type User, searchKeys } from "../user/user.entity.js";
 import type { DocumentType } from "@typegoose/typegoose";
 import type { Session } from "./session.entity.js";
@@ -205,9 +207,6 @@ export class AccountService {
   }
 
   private async assertNewPassword(user: DocumentType<User>, newPassword: string): Promise<void> {
-    if (newPassword.length < MIN_PASSWORD_LENGTH || newPassword.length > 256) {
-      throw badInput([{ field: "newPassword", message: `newPassword must be ${MIN_PASSWORD_LENGTH} to 256 characters` }]);
-    }
     for (const hash of [user.password, ...user.password_history]) {
       if (await verifyPassword(hash, newPassword)) {
         throw new AppError(ErrorCode.PASSWORD_REUSED, "The new password equals the current one or one of the last 5");

@@ -5,16 +5,13 @@
  */
 import { index, modelOptions, prop } from "@typegoose/typegoose";
 import { Types } from "mongoose";
-import { Field, ObjectType, registerEnumType } from "type-graphql";
+import { Field, ObjectType } from "type-graphql";
 import { Node } from "../node/node.interface.js";
-import { User } from "../user/user.entity.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
+import { ContactStatus } from "../user/contact-status.js";
 
-export enum ContactStatus {
-  PENDING = "pending",
-  ACCEPTED = "accepted",
-  BLOCKED = "blocked",
-}
-registerEnumType(ContactStatus, { name: "ContactStatus" });
+// Defined with users (privacy reads it); contacts' readers keep importing it from here.
+export { ContactStatus };
 
 @ObjectType("Contact", { implements: Node, description: "The viewer's own entry about another user." })
 @index({ user_id: 1, contact_id: 1 }, { unique: true })
@@ -32,6 +29,7 @@ export class Contact extends Node {
   @prop({ type: () => Types.ObjectId, required: true })
   contact_id!: Types.ObjectId;
 
+  @ViewerSpecific()
   @Field(() => ContactStatus)
   @prop({ type: String, enum: ContactStatus, required: true })
   status!: ContactStatus;
@@ -49,15 +47,6 @@ export class Contact extends Node {
 
   @Field({ name: "updatedAt" })
   updated_at!: Date;
-}
-
-@ObjectType("ContactRequest")
-export class ContactRequest {
-  @Field(() => User)
-  from!: User;
-
-  @Field()
-  createdAt!: Date;
 }
 
 declare module "../../common/database.js" {

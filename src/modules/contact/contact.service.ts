@@ -11,7 +11,7 @@ import { AppError, ErrorCode, badInput, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import { type Contact, ContactStatus } from "./contact.entity.js";
-import type { UpdateContactInput } from "./contact.inputs.js";
+import type { UpdateContactInput } from "./contact.input.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { UserTopics } from "../user/user.events.js";
 import type {} from "./contact.events.js";

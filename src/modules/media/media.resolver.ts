@@ -2,9 +2,12 @@
 import type { DocumentType } from "@typegoose/typegoose";
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { Context } from "../../context.js";
+import { ViewerId } from "../../auth/current-user.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 import { User } from "../user/user.entity.js";
 import { Attachment, FileItem, Media } from "./media.entity.js";
-import { CreateUploadInput, UploadTicket } from "./upload.types.js";
+import { CreateUploadInput } from "./upload.input.js";
+import { UploadTicket } from "./upload.type.js";
 import type { UploadTicketView } from "./upload.service.js";
 import { loadUser } from "../user/load-user.js";
 
@@ -12,49 +15,49 @@ async function uploaderOf(ctx: Context, item: { uploader_id: { toHexString(): st
   return loadUser(ctx, item.uploader_id.toHexString());
 }
 
-/** URLs are signed for the viewer: the download checks again that they may read the item. */
-const viewerId = (ctx: Context): string => ctx.viewer?.id ?? "";
-
+// URLs are signed for the viewer: the download checks again that they may read the item.
 @Resolver(() => Media)
 export class MediaResolver {
   @Authorized()
   @Query(() => Media, { nullable: true })
-  media(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<Media>> {
-    return ctx.services.media.visibleMedia(ctx.viewer!.id, id);
+  media(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Media>> {
+    return ctx.services.media.visibleMedia(viewerId, id);
   }
 
   @Authorized()
   @Mutation(() => UploadTicket)
-  createUpload(@Arg("input", () => CreateUploadInput) input: CreateUploadInput, @Ctx() ctx: Context): Promise<UploadTicketView> {
-    return ctx.services.uploads.create(ctx.viewer!.id, input);
+  createUpload(@Arg("input", () => CreateUploadInput) input: CreateUploadInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<UploadTicketView> {
+    return ctx.services.uploads.create(viewerId, input);
   }
 
   @Authorized()
   @Mutation(() => Attachment, { description: "Checks the stored bytes (size, sniffed MIME type), makes thumbnails and dimensions for images." })
-  completeUpload(@Arg("uploadId", () => ID) uploadId: string, @Ctx() ctx: Context): Promise<DocumentType<Media> | DocumentType<FileItem>> {
-    return ctx.services.uploads.complete(ctx.viewer!.id, uploadId);
+  completeUpload(@Arg("uploadId", () => ID) uploadId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Media> | DocumentType<FileItem>> {
+    return ctx.services.uploads.complete(viewerId, uploadId);
   }
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Uploader only." })
-  deleteMedia(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.media.deleteMedia(ctx.viewer!.id, id);
+  deleteMedia(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.media.deleteMedia(viewerId, id);
   }
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Uploader only." })
-  deleteFile(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
-    return ctx.services.media.deleteFile(ctx.viewer!.id, id);
+  deleteFile(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<boolean> {
+    return ctx.services.media.deleteFile(viewerId, id);
   }
 
+  @ViewerSpecific()
   @FieldResolver(() => String, { description: "A signed, expiring download URL; fetching it counts a view." })
-  url(@Root() media: DocumentType<Media>, @Ctx() ctx: Context): string {
-    return ctx.services.media.mediaUrl(media, viewerId(ctx));
+  url(@Root() media: DocumentType<Media>, @ViewerId() viewerId: string, @Ctx() ctx: Context): string {
+    return ctx.services.media.mediaUrl(media, viewerId);
   }
 
+  @ViewerSpecific()
   @FieldResolver(() => String, { nullable: true })
-  thumbnailUrl(@Root() media: DocumentType<Media>, @Ctx() ctx: Context): string | null {
-    return ctx.services.media.thumbnailUrl(media, viewerId(ctx));
+  thumbnailUrl(@Root() media: DocumentType<Media>, @ViewerId() viewerId: string, @Ctx() ctx: Context): string | null {
+    return ctx.services.media.thumbnailUrl(media, viewerId);
   }
 
   @FieldResolver(() => User)
@@ -67,13 +70,14 @@ export class MediaResolver {
 export class FileResolver {
   @Authorized()
   @Query(() => FileItem, { nullable: true })
-  file(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<FileItem>> {
-    return ctx.services.media.visibleFile(ctx.viewer!.id, id);
+  file(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<FileItem>> {
+    return ctx.services.media.visibleFile(viewerId, id);
   }
 
+  @ViewerSpecific()
   @FieldResolver(() => String, { description: "A signed, expiring download URL; fetching it counts a download." })
-  url(@Root() file: DocumentType<FileItem>, @Ctx() ctx: Context): string {
-    return ctx.services.media.fileUrl(file, viewerId(ctx));
+  url(@Root() file: DocumentType<FileItem>, @ViewerId() viewerId: string, @Ctx() ctx: Context): string {
+    return ctx.services.media.fileUrl(file, viewerId);
   }
 
   @FieldResolver(() => User)

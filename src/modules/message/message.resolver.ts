@@ -12,7 +12,7 @@ import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 import { pageArray, type Connection, type PageArgs } from "../../common/connection.js";
 import { notFound } from "../../errors.js";
 import { User } from "../user/user.entity.js";
-import { UserConnection } from "../user/user.resolver.js";
+import { UserConnection } from "../user/user.type.js";
 import { Attachment, type FileItem, type Media } from "../media/media.entity.js";
 import { Group } from "../group/group.entity.js";
 // message.type before conversation.type: the order types are declared in is the order the
@@ -23,7 +23,8 @@ import { ConversationType } from "../conversation/conversation.type.js";
 import { type ConversationSnapshot, type MemberMarks, marksOf } from "../conversation/conversation.view.js";
 import { SendGroupMessageInput, SendMessageInput } from "./message.input.js";
 import { EditMessageArgs, MarkArgs, SearchMessagesArgs } from "./message.args.js";
-import type { MessageView, UserSnapshot } from "./message.view.js";
+import type { MessageView } from "./message.view.js";
+import type { UserSnapshot } from "../user/user.view.js";
 import { loadUser } from "../user/load-user.js";
 
 /**

@@ -2,28 +2,8 @@
  * A message as the API hands it out, in queries and in events alike: plain JSON, with the
  * sender's public profile so delivering it to N subscribers needs no read per subscriber.
  */
-import type { Types } from "mongoose";
 import type { DirectMessage, GroupMessageDoc } from "./message.entity.js";
-import { type Privacy, privacyOf } from "../user/privacy.js";
-
-/** The public part of a user (what any member may see), in storage shape with string ids. */
-export interface UserSnapshot {
-  _id: string;
-  username: string;
-  full_name: string | null;
-  bio: string;
-  phone_number?: string;
-  profile_picture: string | null;
-  is_active: boolean;
-  last_seen: string;
-  created_at: string;
-  updated_at: string;
-  /**
-   * The owner's privacy settings (never exposed as such): the User field resolvers decide per
-   * viewer from them, so an event needs no read of the sender per subscriber.
-   */
-  privacy: Privacy;
-}
+import { type UserLike, type UserSnapshot, userSnapshot } from "../user/user.view.js";
 
 export interface MessageView {
   kind: "direct" | "group";
@@ -45,37 +25,7 @@ export interface MessageView {
   sender?: UserSnapshot;
 }
 
-interface UserLike {
-  _id: Types.ObjectId | string;
-  username: string;
-  full_name?: string | null;
-  bio?: string;
-  phone_number?: string;
-  profile_picture?: string | null;
-  is_active: boolean;
-  last_seen?: Date | string;
-  created_at: Date | string;
-  updated_at: Date | string;
-  settings?: Partial<Record<keyof Privacy, unknown>> | null;
-}
-
 const iso = (d: Date | string | undefined): string => new Date(d ?? 0).toISOString();
-
-export function userSnapshot(u: UserLike): UserSnapshot {
-  return {
-    _id: String(u._id),
-    username: u.username,
-    full_name: u.full_name ?? null,
-    bio: u.bio ?? "",
-    ...(u.phone_number ? { phone_number: u.phone_number } : {}),
-    profile_picture: u.profile_picture ?? null,
-    is_active: u.is_active,
-    last_seen: iso(u.last_seen),
-    created_at: iso(u.created_at),
-    updated_at: iso(u.updated_at),
-    privacy: privacyOf(u.settings),
-  };
-}
 
 export function messageView(m: DirectMessage | GroupMessageDoc, sender?: UserLike | null): MessageView {
   const group = "group_id" in m && m.group_id ? m.group_id : null;

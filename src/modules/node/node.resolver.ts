@@ -1,6 +1,7 @@
 /** `node(id)`: any object the viewer may see, by its ObjectId. */
 import { Arg, Authorized, Ctx, ID, Query, Resolver } from "type-graphql";
 import type { Context } from "../../context.js";
+import { ViewerId } from "../../auth/current-user.js";
 import { parseId } from "../../common/ids.js";
 import { AppError, ErrorCode, notFound } from "../../errors.js";
 import { Node } from "./node.interface.js";
@@ -19,9 +20,8 @@ async function orNull<T>(lookup: () => Promise<T>): Promise<T | null> {
 export class NodeResolver {
   @Authorized()
   @Query(() => Node, { nullable: true })
-  async node(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<object> {
+  async node(@Arg("id", () => ID) id: string, @ViewerId() viewer: string, @Ctx() ctx: Context): Promise<object> {
     const oid = parseId(id);
-    const viewer = ctx.viewer!.id;
     const found =
       (await ctx.loaders.user.load(oid.toHexString())) ??
       (await ctx.services.contacts.ownEntry(viewer, oid)) ??

@@ -1,14 +1,18 @@
 /** Presence part of the contract, and User.presence; thin: the rules are in PresenceService. */
 import type { DocumentType } from "@typegoose/typegoose";
 import { Repeater } from "@repeaterjs/repeater";
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import type { Context } from "../../context.js";
-import { unauthenticated } from "../../errors.js";
+import { ViewerId, viewerIdOf } from "../../auth/current-user.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 import type { PresenceEvent } from "./presence.events.js";
 import { User } from "../user/user.entity.js";
-import { type UserRoot, userIdOf } from "../user/user.resolver.js";
+import { type UserRoot, userIdOf } from "../user/user.view.js";
 import { loadUser } from "../user/load-user.js";
-import { PresenceType, SetPresenceInput } from "./presence.types.js";
+import { PresenceType } from "./presence.type.js";
+import { SetPresenceInput } from "./presence.input.js";
+import { PresenceArgs, PresenceChangedArgs } from "./presence.args.js";
+import { validArgs } from "./valid-args.js";
 import { presenceView } from "./presence.service.js";
 import { canSee } from "../user/visibility.js";
 import type { PresenceView } from "./presence.view.js";
@@ -17,22 +21,23 @@ import type { PresenceView } from "./presence.view.js";
 export class PresenceResolver {
   @Authorized()
   @Query(() => [PresenceType])
-  presence(@Arg("userIds", () => [ID]) userIds: string[], @Ctx() ctx: Context): Promise<PresenceView[]> {
-    return ctx.services.presence.forUsers(ctx.viewer!.id, userIds);
+  presence(@Args(() => PresenceArgs) { userIds }: PresenceArgs, @Ctx() ctx: Context, @ViewerId() viewerId: string): Promise<PresenceView[]> {
+    return ctx.services.presence.forUsers(viewerId, userIds);
   }
 
   @Authorized()
   @Mutation(() => PresenceType)
-  setPresence(@Arg("input", () => SetPresenceInput) input: SetPresenceInput, @Ctx() ctx: Context): Promise<PresenceView> {
-    return ctx.services.presence.set(ctx.viewer!.id, input);
+  setPresence(@Arg("input", () => SetPresenceInput) input: SetPresenceInput, @Ctx() ctx: Context, @ViewerId() viewerId: string): Promise<PresenceView> {
+    return ctx.services.presence.set(viewerId, input);
   }
 
   @Subscription(() => PresenceType, {
     description: "Presence of the given users, default the viewer's accepted contacts. Only users whose lastSeenVisibility lets the viewer see it are delivered.",
-    subscribe: async ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, Context>) => {
-      if (!context.viewer) throw unauthenticated();
-      const viewer = context.viewer.id;
-      const targets = await context.services.presence.watchList(viewer, (args as { userIds?: string[] | null }).userIds);
+    subscribe: async ({ args, context }: SubscribeResolverData<unknown, PresenceChangedArgs, Context>) => {
+      const viewer = viewerIdOf(context);
+      // type-graphql validates a subscription's arguments only when an event is resolved: check them here, before following anyone.
+      const { userIds } = await validArgs(PresenceChangedArgs, args);
+      const targets = await context.services.presence.watchList(viewer, userIds);
       // One listener per followed user's own topic; a user's block list and the audience their
       // privacy setting allows travel with each event, so delivery reads nothing.
       return new Repeater<PresenceEvent>(async (push, stop) => {
@@ -42,7 +47,7 @@ export class PresenceResolver {
       });
     },
   })
-  presenceChanged(@Root() event: PresenceEvent, @Arg("userIds", () => [ID], { nullable: true }) _userIds: string[] | null, @Ctx() ctx: Context): PresenceView {
+  presenceChanged(@Root() event: PresenceEvent, @Args(() => PresenceChangedArgs) _args: PresenceChangedArgs): PresenceView {
     return event.presence;
   }
 
@@ -59,6 +64,7 @@ export class PresenceResolver {
 
 @Resolver(() => User)
 export class UserPresenceResolver {
+  @ViewerSpecific()
   @FieldResolver(() => PresenceType, { nullable: true, description: "By the user's lastSeenVisibility (default: their contacts); null for users who blocked the viewer." })
   async presence(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<PresenceView | null> {
     const id = userIdOf(user);

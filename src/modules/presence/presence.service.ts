@@ -8,14 +8,13 @@
 import type DataLoader from "dataloader";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../common/database.js";
-import { badInput, type FieldError } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ContactService } from "../contact/contact.service.js";
 import { ContactStatus } from "../contact/contact.entity.js";
 import type { ConnectionTracker } from "./connection-tracker.js";
 import { type PresenceDoc, PresenceStatus } from "./presence.entity.js";
-import type { SetPresenceInput } from "./presence.types.js";
+import type { SetPresenceInput } from "./presence.input.js";
 import type { PresenceView } from "./presence.view.js";
 import type { PresenceEvent, PresenceTopics } from "./presence.events.js";
 import { Visibility, maySee, privacyOf, visibilityOr } from "../user/privacy.js";
@@ -27,10 +26,6 @@ export function eventVisibleTo(ev: PresenceEvent, viewerId: string): boolean {
   return maySee(level, { self: false, blocked: ev.hiddenFrom.includes(viewerId), contact: ev.contacts?.includes(viewerId) ?? false });
 }
 
-export const MAX_CUSTOM_STATUS = 140;
-const MAX_DEVICE_FIELD = 64;
-/** Users one presence query or subscription may name. */
-export const MAX_PRESENCE_USERS = 100;
 
 /** What a presence view is made of. */
 type PresenceFields = Pick<PresenceDoc, "status" | "last_active" | "custom_status" | "device_info">;
@@ -190,15 +185,14 @@ export class PresenceService {
     });
   }
 
+  /** Lengths are checked on SetPresenceInput. */
   async set(viewerId: string, input: SetPresenceInput): Promise<PresenceView> {
-    const fields: FieldError[] = [];
     const set: Record<string, unknown> = {};
     const unset: Record<string, 1> = {};
     if (input.status) set.status = input.status;
     if (input.customStatus !== undefined) {
       const text = input.customStatus?.trim() ?? "";
-      if (text.length > MAX_CUSTOM_STATUS) fields.push({ field: "customStatus", message: `at most ${MAX_CUSTOM_STATUS} characters` });
-      else if (text) set.custom_status = text;
+      if (text) set.custom_status = text;
       else unset.custom_status = 1;
     }
     if (input.deviceInfo === null) unset.device_info = 1;
@@ -207,12 +201,10 @@ export class PresenceService {
       for (const [from, to] of [["deviceType", "device_type"], ["appVersion", "app_version"], ["platform", "platform"]] as const) {
         const v = input.deviceInfo[from];
         if (v === undefined || v === null) continue;
-        if (v.length > MAX_DEVICE_FIELD) fields.push({ field: `deviceInfo.${from}`, message: `at most ${MAX_DEVICE_FIELD} characters` });
-        else info[to] = v;
+        info[to] = v;
       }
       set.device_info = info;
     }
-    if (fields.length) throw badInput(fields);
     // Without a status the current one stays.
     return this.write(viewerId, set, false, unset);
   }
@@ -223,9 +215,8 @@ export class PresenceService {
     return alignByIds(ids, docs.map((d) => presenceView(d.user_id.toHexString(), d)), (v) => v.userId);
   }
 
-  /** The users a presence query or subscription may name: valid, at most 100, de-duplicated. */
+  /** The users a presence query or subscription names, de-duplicated (their count is checked on PresenceArgs). */
   parseUserIds(ids: string[]): Types.ObjectId[] {
-    if (ids.length > MAX_PRESENCE_USERS) throw badInput([{ field: "userIds", message: `at most ${MAX_PRESENCE_USERS} users` }]);
     const unique = [...new Set(ids)];
     return unique.map((id) => parseId(id, "userIds"));
   }

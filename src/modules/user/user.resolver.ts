@@ -1,48 +1,37 @@
 /**
  * Users part of the contract: lookups and the fields only the user themself may see.
  * Roots are typed DocumentType<User>, not User: with a class type, type-graphql copies the root
- * into a new instance, which drops a mongoose document's getters (`_id`).
+ * into a new instance, which drops a mongoose document's getters (`_id`). Fields of User that
+ * belong to a higher feature are resolved there (contact, profilePicture, presence).
  */
 import type { DocumentType } from "@typegoose/typegoose";
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
-import { ConnectionType, type Connection } from "../../common/connection.js";
-import { Contact } from "../contact/contact.entity.js";
-import { Media } from "../media/media.entity.js";
-import type { UserSnapshot } from "../message/message.view.js";
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
+import type { Connection } from "../../common/connection.js";
 import type { Context } from "../../context.js";
 import { parseId } from "../../common/ids.js";
 import { notFound } from "../../errors.js";
+import { ViewerId } from "../../auth/current-user.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 import { User, UserSettings } from "./user.entity.js";
+import { UserConnection } from "./user.type.js";
+import { SearchUsersArgs } from "./user.args.js";
+import { type UserRoot, userIdOf } from "./user.view.js";
 import { loadUser } from "./load-user.js";
 import { canSee } from "./visibility.js";
-
-export const UserConnection = ConnectionType("User", () => User);
-
-/** Roots are mongoose documents (queries) or public snapshots with string ids (live events). */
-export type UserRoot = DocumentType<User> | UserSnapshot;
-
-export function userIdOf(user: { _id: unknown }): string {
-  return String(user._id);
-}
 
 @Resolver(() => User)
 export class UserResolver {
   @Authorized()
   @Query(() => UserConnection, { description: "Prefix match on username and full name; inactive users and users who blocked the viewer are left out." })
-  async searchUsers(
-    @Arg("query") query: string,
-    @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
-    @Arg("after", () => String, { nullable: true }) after: string | null,
-    @Ctx() ctx: Context,
-  ): Promise<Connection<DocumentType<User>>> {
-    const exclude = await ctx.services.contacts.blockedBy(ctx.viewer!.id);
+  async searchUsers(@Args(() => SearchUsersArgs) { query, first, after }: SearchUsersArgs, @Ctx() ctx: Context, @ViewerId() viewerId: string): Promise<Connection<DocumentType<User>>> {
+    const exclude = await ctx.services.contacts.blockedBy(viewerId);
     return ctx.services.users.search(query, exclude, { first, after });
   }
 
   @Authorized()
   @Query(() => User)
-  async me(@Ctx() ctx: Context): Promise<DocumentType<User>> {
-    return loadUser(ctx, ctx.viewer!.id);
+  async me(@Ctx() ctx: Context, @ViewerId() viewerId: string): Promise<DocumentType<User>> {
+    return loadUser(ctx, viewerId);
   }
 
   @Authorized()
@@ -71,36 +60,29 @@ export class UserResolver {
     return "email" in user && user.email ? (user as DocumentType<User>) : ctx.loaders.user.load(id);
   }
 
+  @ViewerSpecific()
   @FieldResolver(() => String, { nullable: true, description: "Visible to the user themself only; null for others." })
   async email(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<string | null> {
     return (await this.self(user, ctx))?.email ?? null;
   }
 
+  @ViewerSpecific()
   @FieldResolver(() => UserSettings, { nullable: true, description: "Visible to the user themself only." })
   async settings(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<UserSettings | null> {
     return (await this.self(user, ctx))?.settings ?? null;
   }
 
+  @ViewerSpecific()
   @FieldResolver(() => String, { nullable: true, description: "By the user's phoneNumberVisibility (default: their contacts); null for those who may not see it." })
   async phoneNumber(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<string | null> {
     if (!user.phone_number) return null;
     return (await canSee(ctx, user, "phone_number_visibility")) ? user.phone_number : null;
   }
 
+  @ViewerSpecific()
   @FieldResolver(() => Date, { nullable: true, description: "By the user's lastSeenVisibility (default: their contacts); null for users who blocked the viewer." })
   async lastSeen(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<Date | string | null> {
     if (!(await canSee(ctx, user, "last_seen_visibility"))) return null;
     return user.last_seen ?? null;
-  }
-
-  @FieldResolver(() => Media, { nullable: true, description: "By the user's profilePictureVisibility (default: their contacts)." })
-  async profilePicture(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<DocumentType<Media> | null> {
-    if (!user.profile_picture || !(await canSee(ctx, user, "profile_picture_visibility"))) return null;
-    return ctx.loaders.media.load(user.profile_picture);
-  }
-
-  @FieldResolver(() => Contact, { nullable: true, description: "The viewer's contact entry for this user, if any." })
-  contact(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<DocumentType<Contact> | null> {
-    return ctx.loaders.contactOf.load(userIdOf(user));
   }
 }

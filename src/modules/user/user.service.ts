@@ -5,7 +5,6 @@ import mongoose, { Types } from "mongoose";
 import type { Models } from "../../common/database.js";
 import type { User } from "./user.entity.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
-import { badInput } from "../../errors.js";
 import { alignByIds, validObjectIds } from "../../common/ids.js";
 
 /** How stale `last_seen` may get before an authenticated request refreshes it. */
@@ -40,11 +39,11 @@ export class UserService {
 
   /**
    * Prefix match on username and full name (index `search_keys`), leaving out inactive users
-   * and the users in `exclude` (those who blocked the viewer).
+   * and the users in `exclude` (those who blocked the viewer). The query's length is checked
+   * on SearchUsersArgs.
    */
   search(query: string, exclude: Types.ObjectId[], page: PageArgs): Promise<Connection<DocumentType<User>>> {
     const q = query.trim().toLowerCase();
-    if (q.length === 0 || q.length > 100) throw badInput([{ field: "query", message: "query must be 1 to 100 characters" }]);
     const prefix = new RegExp("^" + q.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
     const filter: Record<string, unknown> = { search_keys: prefix, is_active: true };
     if (exclude.length) filter._id = mongoose.trusted({ $nin: exclude });

@@ -7,8 +7,8 @@
  */
 import type { DocumentType } from "@typegoose/typegoose";
 import type { Context } from "../../context.js";
-import { ContactStatus } from "../contact/contact.entity.js";
-import type { UserSnapshot } from "../message/message.view.js";
+import { ContactStatus } from "./contact-status.js";
+import type { UserSnapshot } from "./user.view.js";
 import type { User } from "./user.entity.js";
 import { type Privacy, Visibility, maySee, privacyOf } from "./privacy.js";
 

@@ -1,29 +1,11 @@
-/** Inputs and outputs of the accounts part of the contract, validated with class-validator. */
+/** Inputs of the accounts part of the contract, validated with class-validator. */
 import { IsEmail, IsOptional, Length, Matches, MaxLength, MinLength, ValidateIf, ValidateNested } from "class-validator";
-import { Field, ID, InputType, ObjectType } from "type-graphql";
-import { User } from "../user/user.entity.js";
+import { Field, ID, InputType } from "type-graphql";
+import { DeviceInfoInput } from "../presence/presence.input.js";
 import { GroupAddPolicy, Visibility } from "../user/privacy.js";
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.]+$/;
 export const E164_PATTERN = /^\+[1-9]\d{1,14}$/;
-
-@InputType()
-export class DeviceInfoInput {
-  @Field(() => String, { nullable: true })
-  @IsOptional()
-  @MaxLength(64)
-  deviceType?: string;
-
-  @Field(() => String, { nullable: true })
-  @IsOptional()
-  @MaxLength(64)
-  appVersion?: string;
-
-  @Field(() => String, { nullable: true })
-  @IsOptional()
-  @MaxLength(64)
-  platform?: string;
-}
 
 @InputType()
 export class RegisterInput {
@@ -67,24 +49,6 @@ export class LoginInput {
   @IsOptional()
   @ValidateNested()
   device?: DeviceInfoInput;
-}
-
-@ObjectType()
-export class AuthPayload {
-  @Field()
-  accessToken!: string;
-
-  @Field()
-  accessTokenExpiresAt!: Date;
-
-  @Field()
-  refreshToken!: string;
-
-  @Field(() => User)
-  user!: User;
-
-  /** The session family (not exposed): lets the resolver treat the new user as the viewer. */
-  sessionId!: string;
 }
 
 @InputType()

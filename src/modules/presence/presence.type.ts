@@ -1,6 +1,6 @@
-/** GraphQL types of the presence part; roots are PresenceView objects. */
-import { Field, InputType, ObjectType } from "type-graphql";
-import { DeviceInfoInput } from "../account/account.inputs.js";
+/** Output GraphQL types of the presence part; roots are PresenceView objects. */
+import { Field, ObjectType } from "type-graphql";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 import { PresenceStatus } from "./presence.entity.js";
 
 @ObjectType("DeviceInfo")
@@ -17,6 +17,8 @@ export class DeviceInfo {
 
 @ObjectType("Presence")
 export class PresenceType {
+  // Named like the viewer-specific statuses elsewhere: shared execution treats every `status` alike.
+  @ViewerSpecific()
   @Field(() => PresenceStatus)
   status!: PresenceStatus;
 
@@ -25,16 +27,4 @@ export class PresenceType {
 
   @Field(() => DeviceInfo, { nullable: true })
   deviceInfo!: DeviceInfo | null;
-}
-
-@InputType()
-export class SetPresenceInput {
-  @Field(() => PresenceStatus, { nullable: true })
-  status?: PresenceStatus | null;
-
-  @Field(() => String, { nullable: true, description: "At most 140 characters; null clears it." })
-  customStatus?: string | null;
-
-  @Field(() => DeviceInfoInput, { nullable: true })
-  deviceInfo?: DeviceInfoInput | null;
 }

@@ -12,7 +12,7 @@ import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { SecurityEventType } from "../audit/security-event.entity.js";
 import type { MediaService } from "../media/media.service.js";
-import { type LoginInput, type RegisterInput, type UpdateProfileInput, type UpdateSettingsInput, MIN_PASSWORD_LENGTH } from "./account.input.js";
+import { type LoginInput, type RegisterInput, type UpdateProfileInput, type UpdateSettingsInput } from "./account.input.js";
 import type { AuthPayload } from "./account.type.js";
 import type { DeviceInfoInput } from "../presence/presence.input.js";
 import { type User, searchKeys } from "../user/user.entity.js";

@@ -107,7 +107,7 @@ export class SessionService {
     const ids = (await this.models.Session.distinct("family_id", filter)) as string[];
     if (ids.length === 0) return [];
     await this.models.Session.updateMany({ user_id: user, family_id: mongoose.trusted({ $in: ids }), revoked_at: null }, { $set: { revoked_at: new Date() } });
-    await this.pubSub.publish("ACCOUNT", userId, { type: "sessions.ended", sessionIds: ids, reason });
+    this.pubSub.publish("ACCOUNT", userId, { type: "sessions.ended", sessionIds: ids, reason });
     await this.options.onEnded?.(userId, ids, reason);
     return ids;
   }

@@ -120,7 +120,6 @@ export class CallService {
 
   private publish(call: DocumentType<Call>): void {
     const { involved_ids: _involved, ...json } = JSON.parse(JSON.stringify(call.toObject())) as CallJson;
-    void _involved;
     const event: CallUpdatedEvent = { type: "call.updated", call: json };
     if (call.group_id) void this.pubSub.publish("CONVERSATION", call.group_id.toHexString(), event);
     else for (const u of [call.caller_id, call.recipient_id!]) void this.pubSub.publish("USER", u.toHexString(), event);
@@ -234,7 +233,7 @@ export class CallService {
     // A block ends the live view between the two, in direct and group calls alike.
     if (await this.contacts.blockedBetween(new Types.ObjectId(viewerId), to)) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
     await this.options.guard.callSignal(viewerId);
-    await this.pubSub.publish("CALL_SIGNAL", `${call._id.toHexString()}:${to.toHexString()}`, { callId: call._id.toHexString(), fromId: viewerId, signal });
+    this.pubSub.publish("CALL_SIGNAL", `${call._id.toHexString()}:${to.toHexString()}`, { callId: call._id.toHexString(), fromId: viewerId, signal });
     return true;
   }
 

@@ -113,7 +113,7 @@ export class ContactService {
     if (!(await this.models.User.exists({ _id: other }))) throw notFound("User");
     const entry = await this.setMine(viewer, other, ContactStatus.BLOCKED);
     await this.models.Contact.deleteOne({ user_id: other, contact_id: viewer, status: mongoose.trusted({ $ne: ContactStatus.BLOCKED }) });
-    await this.pubSub.publish("USER", other.toHexString(), { type: "block", by: viewerId, active: true });
+    this.pubSub.publish("USER", other.toHexString(), { type: "block", by: viewerId, active: true });
     return entry;
   }
 
@@ -121,7 +121,7 @@ export class ContactService {
     const other = parseId(userId, "userId");
     const res = await this.models.Contact.deleteOne({ user_id: new Types.ObjectId(viewerId), contact_id: other, status: ContactStatus.BLOCKED });
     if (res.deletedCount === 0) throw notFound("Block");
-    await this.pubSub.publish("USER", other.toHexString(), { type: "block", by: viewerId, active: false });
+    this.pubSub.publish("USER", other.toHexString(), { type: "block", by: viewerId, active: false });
     return true;
   }
 

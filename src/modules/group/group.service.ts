@@ -220,8 +220,8 @@ export class GroupService {
       updated = await this.models.Group.findOneAndUpdate({ _id: group._id }, { $addToSet: { admins: heir } }, { returnDocument: "after" });
     }
     // Their open streams of this conversation end (one-conversation) or drop it (all-conversations).
-    await this.pubSub.publish("CONVERSATION", group._id.toHexString(), { type: "access.revoked", userIds: [userId.toHexString()] });
-    await this.pubSub.publish("USER", userId.toHexString(), { type: "membership", conversationId: group._id.toHexString(), member: false });
+    this.pubSub.publish("CONVERSATION", group._id.toHexString(), { type: "access.revoked", userIds: [userId.toHexString()] });
+    this.pubSub.publish("USER", userId.toHexString(), { type: "membership", conversationId: group._id.toHexString(), member: false });
     await this.announce(updated!, [], true);
     return updated!;
   }
@@ -235,7 +235,7 @@ export class GroupService {
     const updated = await this.models.Group.findOneAndUpdate({ _id: group._id }, { $set: { is_active: false } }, { returnDocument: "after" });
     await this.logAdmin(viewerId, SecurityEventType.GROUP_DEACTIVATED, group._id);
     await this.announce(updated!, [], true);
-    await this.pubSub.publish("CONVERSATION", group._id.toHexString(), { type: "access.revoked", userIds: null });
+    this.pubSub.publish("CONVERSATION", group._id.toHexString(), { type: "access.revoked", userIds: null });
     return updated!;
   }
 

@@ -69,6 +69,8 @@ export async function analyzeImage(original: Buffer, maxPixels: number): Promise
     case "heif": if (tainted) encoded = await decoded().avif({ quality: 60 }).toBuffer(); break;
     // Animated GIFs keep their frames: re-encoded from the file only when it carries metadata.
     case "gif": if (tainted) encoded = await sharp(original, { animated: true, limitInputPixels: maxPixels }).gif().toBuffer(); break;
+    // Other formats were refused before decoding (mime.ts): nothing to re-encode.
+    default: break;
   }
   if (encoded && (tainted || encoded.length < original.length)) {
     const info = meta.format === "gif" ? { width: meta.width, height: meta.pageHeight ?? meta.height } : pixels.info;

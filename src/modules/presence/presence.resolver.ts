@@ -1,7 +1,7 @@
 /** Presence part of the contract, and User.presence; thin: the rules are in PresenceService. */
 import type { DocumentType } from "@typegoose/typegoose";
 import { Repeater } from "@repeaterjs/repeater";
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
+import { Arg, Args, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import type { Context } from "../../context.js";
 import { ViewerId, viewerIdOf } from "../../auth/current-user.js";
 import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";

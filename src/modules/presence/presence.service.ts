@@ -177,7 +177,7 @@ export class PresenceService {
         ? []
         : await this.models.Contact.find({ user_id: uid, status: mongoose.trusted({ $in: [ContactStatus.BLOCKED, ContactStatus.ACCEPTED] }) }, { contact_id: 1, status: 1 }).lean();
     const ids = (status: ContactStatus) => entries.filter((c) => c.status === status).map((c) => c.contact_id.toHexString());
-    await this.pubSub.publish("PRESENCE", userId, {
+    this.pubSub.publish("PRESENCE", userId, {
       presence: presenceView(userId, doc),
       hiddenFrom: ids(ContactStatus.BLOCKED),
       visibility,

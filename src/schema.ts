@@ -18,6 +18,8 @@ import { NodeResolver } from "./modules/node/node.resolver.js";
 import { GroupMessageResolver, MessageResolver } from "./modules/message/message.resolver.js";
 import { ConversationFieldsResolver, DirectConversationResolver } from "./modules/conversation/conversation.resolver.js";
 import { ConversationLastMessageResolver } from "./modules/message/conversation-message.resolver.js";
+import { ConversationStateResolver } from "./modules/conversation/conversation-state.resolver.js";
+import { PinnedMessagesResolver } from "./modules/message/pinned-messages.resolver.js";
 import { GroupConversationResolver } from "./modules/group/group-conversation.resolver.js";
 import { GroupResolver } from "./modules/group/group.resolver.js";
 import { GroupInvitationResolver } from "./modules/group/group-invitation.resolver.js";
@@ -39,6 +41,7 @@ export const resolvers = [
   UserProfilePictureResolver, UserContactResolver,
   SessionResolver,
   GroupInvitationResolver,
+  ConversationStateResolver, PinnedMessagesResolver,
 ] as const;
 
 /**

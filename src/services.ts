@@ -14,7 +14,9 @@ import type { Mailer } from "./mail/mailer.js";
 import type { AppTopicsPubSub } from "./topics.js";
 import type { RedisLog } from "./common/redis.js";
 import { ConversationService } from "./modules/conversation/conversation.service.js";
+import { ConversationStateService } from "./modules/conversation/conversation-state.service.js";
 import { MessageService } from "./modules/message/message.service.js";
+import { MessagePinService } from "./modules/message/message-pin.service.js";
 import { HighWater } from "./modules/message/high-water.js";
 import { ConversationStreams } from "./modules/message/conversation-streams.js";
 import { GroupService } from "./modules/group/group.service.js";
@@ -45,7 +47,11 @@ export interface AppServices {
   rateLimiter: RateLimiter;
   pubSub: AppTopicsPubSub;
   conversations: ConversationService;
+  /** Each member's mute, archive, pin and mark-unread state of a conversation. */
+  conversationState: ConversationStateService;
   messages: MessageService;
+  /** Pinned messages of conversations. */
+  messagePins: MessagePinService;
   /** Tells live messageAdded streams of this instance about committed messages whose event they missed. */
   highWater: HighWater;
   /** The live streams of conversations (over pubSub, highWater and message reads). */
@@ -112,6 +118,8 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     contacts,
     pubSub,
     conversations,
+    conversationState: new ConversationStateService(db.models, pubSub),
+    messagePins: new MessagePinService(db.models, conversations, pubSub),
     messages: new MessageService(db.models, conversations, contacts, pubSub, guard, db, (e) => logError(e, "message send")),
     // Its timer runs only while streams are watched, so it ends with the server's last socket.
     highWater: new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check")),

@@ -147,10 +147,16 @@ export async function paginate<T>(
   let q = model.find(query as mongoose.QueryFilter<T>).sort(order).limit(limit + 1);
   if (options.collation) q = q.collation(options.collation);
   const docs = limit === 0 ? [] : ((await q) as Array<mongoose.HydratedDocument<T>>);
+  return keysetConnection(docs, { limit, forward, args, sort: fullSort }, () => model.countDocuments(filter as mongoose.QueryFilter<T>).exec());
+}
+
+/** The connection of one keyset read of `limit + 1` documents; `count` runs only when asked. */
+function keysetConnection<N>(docs: N[], read: { limit: number; forward: boolean; args: PageArgs; sort: SortSpec }, count: () => Promise<number>): Connection<N> {
+  const { limit, forward, args } = read;
   const more = docs.length > limit;
-  const page = (more ? docs.slice(0, limit) : docs) as Array<mongoose.HydratedDocument<T>>;
+  const page = more ? docs.slice(0, limit) : docs;
   if (!forward) page.reverse();
-  const edges = page.map((node) => ({ cursor: keysetCursor(fullSort.map(([f]) => valueAt(node, f))), node }));
+  const edges = page.map((node) => ({ cursor: keysetCursor(read.sort.map(([f]) => valueAt(node, f))), node }));
   let counted: Promise<number> | null = null;
   return {
     edges,
@@ -162,7 +168,7 @@ export async function paginate<T>(
     },
     totalCount: {
       then(onFulfilled, onRejected) {
-        counted ??= model.countDocuments(filter as mongoose.QueryFilter<T>).exec();
+        counted ??= count();
         return counted.then(onFulfilled, onRejected);
       },
     },
@@ -196,4 +202,27 @@ export function pageArray<T>(items: T[], args: PageArgs, defaultFirst: number): 
     pageInfo: { hasNextPage: end < items.length, hasPreviousPage: start > 0, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
     totalCount: Promise.resolve(items.length),
   };
+}
+
+/**
+ * Keyset pagination over an aggregation, for orders that depend on the caller (a viewer's own
+ * pins): `match` leads the pipeline so an index serves it, `computed` stages add the derived
+ * sort keys, then the keyset filter, the sort and the limit run over what the index gave.
+ * Cursors and edges as `paginate`; documents come back plain (not hydrated).
+ */
+export async function paginatePipeline<T>(
+  model: mongoose.Model<T>,
+  match: Record<string, unknown>,
+  computed: mongoose.PipelineStage[],
+  sort: SortSpec,
+  args: PageArgs,
+  defaultFirst: number,
+): Promise<Connection<T>> {
+  const { limit, forward } = validatePage(args, defaultFirst);
+  const fullSort: SortSpec = sort.some(([f]) => f === "_id") ? sort : [...sort, ["_id", sort.length ? sort[sort.length - 1][1] : 1]];
+  const cursorArg = forward ? args.after : args.before;
+  const keyset: mongoose.PipelineStage[] = cursorArg ? [{ $match: keysetFilter(fullSort, keysetValues(cursorArg, forward ? "after" : "before", fullSort.length), forward) }] : [];
+  const order = Object.fromEntries(fullSort.map(([f, d]) => [f, forward ? d : -d])) as Record<string, 1 | -1>;
+  const docs = limit === 0 ? [] : ((await model.aggregate([{ $match: match }, ...computed, ...keyset, { $sort: order }, { $limit: limit + 1 }])) as T[]);
+  return keysetConnection(docs, { limit, forward, args, sort: fullSort }, () => model.countDocuments(match as mongoose.QueryFilter<T>).exec());
 }

@@ -21,6 +21,15 @@ describe("index-backed list queries", () => {
 
   it.each([
     ["conversations of a user", (api: TestApi) => api.db.models.Conversation.find({ "members.user_id": new Types.ObjectId() }).sort({ updated_at: -1 })],
+    // The list's aggregation leads with this $match (the embedded server serves a leading $match by the query path).
+    ["conversations of a user, archived ones left out", (api: TestApi) => {
+      const u = new Types.ObjectId();
+      return api.db.models.Conversation.find({ "members.user_id": u, members: mongoose.trusted({ $elemMatch: { user_id: u, archived: mongoose.trusted({ $ne: true }) } }) });
+    }],
+    ["a user's pinned conversations", (api: TestApi) => {
+      const u = new Types.ObjectId();
+      return api.db.models.Conversation.find({ "members.user_id": u, members: mongoose.trusted({ $elemMatch: { user_id: u, pinned_at: mongoose.trusted({ $ne: null }) } }) });
+    }],
     ["a conversation's messages by seq", (api: TestApi) => api.db.models.DirectMessage.find({ conversation_id: new Types.ObjectId(), seq: mongoose.trusted({ $gt: 5 }) }).sort({ seq: 1 })],
     ["a group conversation's messages by seq", (api: TestApi) => api.db.models.GroupMessage.find({ conversation_id: new Types.ObjectId() }).sort({ seq: -1 })],
     ["a direct conversation by its pair", (api: TestApi) => api.db.models.Conversation.find({ direct_key: "a:b" })],

@@ -31,6 +31,37 @@ export class ConversationMember {
    */
   @prop({ type: Number, default: 0 })
   joined_seq!: number;
+
+  // The member's own list state (conversation-state.service.ts). Absent until first set, so
+  // member entries and event snapshots of big groups stay small.
+
+  /** Muted until this time (null or past: not muted). */
+  @prop({ type: Date })
+  muted_until?: Date | null;
+
+  /** Archived: out of the default conversation list until unarchived. */
+  @prop({ type: Boolean })
+  archived?: boolean;
+
+  /** Pinned to the top of the member's list since this time (null: not pinned). */
+  @prop({ type: Date })
+  pinned_at?: Date | null;
+
+  /** "Mark as unread": shown as unread until the member's next markRead. */
+  @prop({ type: Boolean })
+  marked_unread?: boolean;
+}
+
+/** A message pinned in the conversation (seen by every member; at most MAX_PINNED_MESSAGES). */
+export class ConversationPin {
+  @prop({ type: () => Types.ObjectId, required: true })
+  message_id!: Types.ObjectId;
+
+  @prop({ type: () => Types.ObjectId, required: true })
+  pinned_by!: Types.ObjectId;
+
+  @prop({ type: Date, required: true })
+  pinned_at!: Date;
 }
 
 export type ConversationKind = "direct" | "group";
@@ -58,6 +89,10 @@ export class Conversation {
 
   @prop({ type: () => Types.ObjectId, default: null })
   last_message_id!: Types.ObjectId | null;
+
+  /** Pinned messages, oldest pin first (message/message-pin.service.ts). */
+  @prop({ type: () => [ConversationPin], _id: false, default: undefined })
+  pinned_messages?: ConversationPin[];
 
   created_at!: Date;
   updated_at!: Date;

@@ -47,9 +47,14 @@ export class ConversationFieldsResolver {
 @Resolver(() => DirectConversation)
 export class DirectConversationResolver {
   @Authorized()
-  @Query(() => ConversationConnection, { description: "The viewer's direct and group conversations, most recent activity first." })
-  async conversations(@Args(() => Page20) page: ForwardPageArgs, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<Connection<ConversationSnapshot>> {
-    const conn = await ctx.services.conversations.list(viewerId, page);
+  @Query(() => ConversationConnection, { description: "The viewer's direct and group conversations: pinned ones first, then by most recent activity. Archived ones only with `archived: true`." })
+  async conversations(
+    @Args(() => Page20) page: ForwardPageArgs,
+    @Arg("archived", () => Boolean, { defaultValue: false, description: "List the archived conversations instead of the others." }) archived: boolean,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<Connection<ConversationSnapshot>> {
+    const conn = await ctx.services.conversations.list(viewerId, page, { archived });
     return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: snapshotOf(e.node) })) };
   }
 

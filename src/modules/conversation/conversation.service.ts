@@ -9,7 +9,7 @@ import mongoose, { Types } from "mongoose";
 import type { Models } from "../../common/database.js";
 import { AppError, ErrorCode, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
-import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
+import { paginatePipeline, type Connection, type PageArgs } from "../../common/connection.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ConversationTopics } from "./conversation.events.js";
 import type { UserTopics } from "../user/user.events.js";
@@ -98,13 +98,25 @@ export class ConversationService {
     return this.models.Conversation.findOne({ direct_key: directKey(viewerId, other.toHexString()) });
   }
 
-  /** The viewer's conversations, most recent activity first; direct ones appear once they have a message. */
-  list(viewerId: string, page: PageArgs): Promise<Connection<DocumentType<Conversation>>> {
-    const filter = {
-      "members.user_id": new Types.ObjectId(viewerId),
+  /**
+   * The viewer's conversations: the ones they pinned first, then the rest, each part by most
+   * recent activity; direct ones appear once they have a message. Archived ones are left out,
+   * or (`archived: true`) listed alone. One read: the member index gives the viewer's
+   * conversations (as before), the viewer's pin becomes a sort key, and the keyset cursor is
+   * (pinned, updated_at, _id), so pages stay stable when a pin or a message moves a row.
+   */
+  list(viewerId: string, page: PageArgs, options: { archived: boolean }): Promise<Connection<Conversation>> {
+    const viewer = new Types.ObjectId(viewerId);
+    const match = {
+      // Top level, so the planner picks the members.user_id index (the $elemMatch only filters).
+      "members.user_id": viewer,
+      members: mongoose.trusted({ $elemMatch: { user_id: viewer, archived: options.archived ? true : mongoose.trusted({ $ne: true }) } }),
       $or: mongoose.trusted([{ kind: "group" }, { last_seq: mongoose.trusted({ $gt: 0 }) }]),
     };
-    return paginate(this.models.Conversation, filter, [["updated_at", -1]], page, 20) as Promise<Connection<DocumentType<Conversation>>>;
+    // 1 when the viewer's own member entry has a pin (a field of this read only, never stored).
+    const viewerPinned = { $filter: { input: "$members", as: "m", cond: { $and: [{ $eq: ["$$m.user_id", viewer] }, { $ne: [{ $ifNull: ["$$m.pinned_at", null] }, null] }] } } };
+    const pinned: mongoose.PipelineStage = { $addFields: { viewer_pinned: { $cond: [{ $gt: [{ $size: viewerPinned }, 0] }, 1, 0] } } };
+    return paginatePipeline(this.models.Conversation as unknown as mongoose.Model<Conversation>, match, [pinned], [["viewer_pinned", -1], ["updated_at", -1]], page, 20);
   }
 
   /** Ids of every conversation the viewer belongs to (search scope, subscriptions). */
@@ -141,9 +153,11 @@ export class ConversationService {
       max["members.$[me].read_seq"] = seq;
       if (marks.shared) max["members.$[me].shared_read_seq"] = seq;
     }
+    // A read ends the member's "mark as unread" (conversation-state.service.ts).
+    const clearsUnread = marks.read && before.marked_unread === true;
     const updated = await this.models.Conversation.findOneAndUpdate(
       { _id: conv._id },
-      { $max: max },
+      clearsUnread ? { $max: max, $set: { "members.$[me].marked_unread": false } } : { $max: max },
       { arrayFilters: [{ "me.user_id": new Types.ObjectId(viewerId) }], returnDocument: "after", timestamps: false },
     );
     if (!updated) throw notFound("Conversation");
@@ -157,8 +171,8 @@ export class ConversationService {
         receipt: { conversationId: snapshot.id, userId: viewerId, deliveredSeq: after.delivered_seq, readSeq: after.shared_read_seq },
         conversation: snapshot,
       });
-    } else if (after.read_seq !== before.read_seq) {
-      // Only the viewer's private read mark moved: their own lists (unread counts) change.
+    } else if (after.read_seq !== before.read_seq || clearsUnread) {
+      // Only the viewer's private state moved: their own lists (unread counts) change.
       this.pubSub.publish("USER", viewerId, { type: "membership", conversationId: snapshot.id, member: true, conversation: snapshot });
     }
     return snapshot;

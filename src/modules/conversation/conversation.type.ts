@@ -38,6 +38,27 @@ export abstract class ConversationType {
 
   @Field(() => Date)
   updatedAt!: string;
+
+  // The viewer's own list state (conversation-state.resolver.ts).
+
+  @Field(() => Date, { nullable: true, description: "The viewer muted the conversation until then; null when not muted or the time has passed." })
+  @ViewerSpecific()
+  mutedUntil!: Date | null;
+
+  @Field({ description: "The viewer archived it: `conversations` lists it only with `archived: true`." })
+  @ViewerSpecific()
+  isArchived!: boolean;
+
+  @Field({ description: "The viewer pinned it to the top of their list." })
+  @ViewerSpecific()
+  isPinned!: boolean;
+
+  @Field({ description: "The viewer marked it unread; their next markRead clears it." })
+  @ViewerSpecific()
+  isMarkedUnread!: boolean;
+
+  @Field(() => [ChatMessage], { description: "Pinned messages (at most 50), the latest pin first; deleted messages are left out." })
+  pinnedMessages!: ChatMessage[];
 }
 
 @ObjectType("DirectConversation", { implements: [Node, ConversationType] })

@@ -2,7 +2,7 @@
  * A conversation as events carry it: the allocation state and every member's watermarks, so a
  * subscriber computes its own unread count and receipts without reading the database.
  */
-import type { Conversation } from "./conversation.entity.js";
+import type { Conversation, ConversationMember } from "./conversation.entity.js";
 
 export interface MemberMarks {
   userId: string;
@@ -10,6 +10,17 @@ export interface MemberMarks {
   deliveredSeq: number;
   sharedReadSeq: number;
   joinedAt: string;
+  // The member's own list state, present only when set (see ConversationMember).
+  mutedUntil?: string;
+  archived?: true;
+  pinnedAt?: string;
+  markedUnread?: true;
+}
+
+export interface PinView {
+  messageId: string;
+  pinnedBy: string;
+  pinnedAt: string;
 }
 
 export interface ConversationSnapshot {
@@ -19,6 +30,8 @@ export interface ConversationSnapshot {
   lastMessageId: string | null;
   updatedAt: string;
   members: MemberMarks[];
+  /** Pinned messages, oldest pin first; absent when none. */
+  pins?: PinView[];
 }
 
 export function snapshotOf(c: Conversation): ConversationSnapshot {
@@ -34,8 +47,22 @@ export function snapshotOf(c: Conversation): ConversationSnapshot {
       deliveredSeq: m.delivered_seq,
       sharedReadSeq: m.shared_read_seq,
       joinedAt: new Date(m.joined_at).toISOString(),
+      ...memberStateOf(m),
     })),
+    ...(c.pinned_messages?.length
+      ? { pins: c.pinned_messages.map((p) => ({ messageId: p.message_id.toHexString(), pinnedBy: p.pinned_by.toHexString(), pinnedAt: new Date(p.pinned_at).toISOString() })) }
+      : {}),
   };
+}
+
+/** Only the state fields that are set: most members have none. */
+function memberStateOf(m: ConversationMember): Partial<MemberMarks> {
+  const state: Partial<MemberMarks> = {};
+  if (m.muted_until) state.mutedUntil = new Date(m.muted_until).toISOString();
+  if (m.archived) state.archived = true;
+  if (m.pinned_at) state.pinnedAt = new Date(m.pinned_at).toISOString();
+  if (m.marked_unread) state.markedUnread = true;
+  return state;
 }
 
 export function marksOf(c: ConversationSnapshot, userId: string): MemberMarks | undefined {

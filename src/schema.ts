@@ -24,11 +24,12 @@ import { GroupInvitationResolver } from "./modules/group/group-invitation.resolv
 import { CallParticipantResolver, CallResolver, CallSignalResolver } from "./modules/call/call.resolver.js";
 import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
 import { AuditResolver } from "./modules/audit/audit.resolver.js";
+import { MessageActionsResolver } from "./modules/message/message-actions.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/message/subscription.resolver.js";
 
 export const resolvers = [
   AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver, NodeResolver,
-  MessageResolver, GroupMessageResolver, ConversationFieldsResolver, ConversationLastMessageResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
+  MessageResolver, GroupMessageResolver, MessageActionsResolver, ConversationFieldsResolver, ConversationLastMessageResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
   CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver, AuditResolver,
   SessionResolver,

@@ -15,6 +15,9 @@ import type { AppTopicsPubSub } from "./topics.js";
 import type { RedisLog } from "./common/redis.js";
 import { ConversationService } from "./modules/conversation/conversation.service.js";
 import { MessageService } from "./modules/message/message.service.js";
+import { MessageEditService } from "./modules/message/message-edit.service.js";
+import { MessageHideService } from "./modules/message/message-hide.service.js";
+import { MessageForwardService } from "./modules/message/message-forward.service.js";
 import { HighWater } from "./modules/message/high-water.js";
 import { ConversationStreams } from "./modules/message/conversation-streams.js";
 import { GroupService } from "./modules/group/group.service.js";
@@ -46,6 +49,10 @@ export interface AppServices {
   pubSub: AppTopicsPubSub;
   conversations: ConversationService;
   messages: MessageService;
+  /** Edits with history and the edit window; hide for me; forwarding (issue 15). */
+  messageEdits: MessageEditService;
+  messageHides: MessageHideService;
+  messageForwards: MessageForwardService;
   /** Tells live messageAdded streams of this instance about committed messages whose event they missed. */
   highWater: HighWater;
   /** The live streams of conversations (over pubSub, highWater and message reads). */
@@ -97,6 +104,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
   const contacts = new ContactService(db.models, pubSub, guard);
   const conversations = new ConversationService(db.models, pubSub);
   const groupInvitations = new GroupInvitationService(db.models);
+  const messages = new MessageService(db.models, conversations, contacts, pubSub, guard, db, (e) => logError(e, "message send"));
   const services: AppServices = {
     // Set below: the streams read from the services they are part of, start and stop use them all.
     streams: undefined as unknown as ConversationStreams,
@@ -112,7 +120,10 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     contacts,
     pubSub,
     conversations,
-    messages: new MessageService(db.models, conversations, contacts, pubSub, guard, db, (e) => logError(e, "message send")),
+    messages,
+    messageEdits: new MessageEditService(db.models, messages, { windowSeconds: config.messageEditWindowSeconds }),
+    messageHides: new MessageHideService(db.models, messages),
+    messageForwards: new MessageForwardService(db.models, messages),
     // Its timer runs only while streams are watched, so it ends with the server's last socket.
     highWater: new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check")),
     groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit, db),

@@ -12,6 +12,7 @@
  */
 import type { Models } from "../../common/database.js";
 import { badInput, forbidden, notFound } from "../../errors.js";
+import { parseId } from "../../common/ids.js";
 import type { AnyMessage, Compose, Draft, MessageService } from "./message.service.js";
 import type { MessageView } from "./message.view.js";
 import type { ForwardMessageArgs } from "./message-forward.args.js";
@@ -23,6 +24,7 @@ export class MessageForwardService {
   ) {}
 
   async forward(viewerId: string, { messageId, recipientId, groupId, clientMessageId }: ForwardMessageArgs): Promise<MessageView> {
+    parseId(messageId, "messageId"); // a malformed id is refused before any limit is spent
     const compose: Compose = () => this.copyOf(viewerId, messageId, clientMessageId);
     if (recipientId && !groupId) return this.messages.sendDirect(viewerId, { recipientId, clientMessageId }, compose);
     if (groupId && !recipientId) return this.messages.sendGroup(viewerId, { groupId, clientMessageId }, compose);
@@ -32,7 +34,7 @@ export class MessageForwardService {
 
   /** The new message's Draft: the source as the viewer may read it, with a live attachment. */
   private async copyOf(viewerId: string, messageId: string, clientMessageId: string | null | undefined): Promise<Draft> {
-    const { message } = await this.messages.findReadable(viewerId, messageId);
+    const { message } = await this.messages.findReadable(viewerId, messageId, "messageId");
     if (message.is_deleted) throw forbidden("A deleted message cannot be forwarded");
     return {
       content: message.content,

@@ -47,7 +47,7 @@ export class MessageHideService {
   }
 
   private async readable(viewerId: string, id: string): Promise<{ message: AnyMessage; model: mongoose.Model<AnyMessage> }> {
-    const { message } = await this.messages.findReadable(viewerId, id);
+    const { message } = await this.messages.findReadable(viewerId, id, "messageId");
     const model = ("group_id" in message && message.group_id ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
     return { message, model };
   }

@@ -372,9 +372,9 @@ export class MessageService {
     await model.create({ _id: taken.id, ...fields(seq), content: "", message_type: MessageKind.TEXT, attachment: null, is_deleted: true }).catch((err: unknown) => this.onError(err));
   }
 
-  /** A message by id from either collection, with the viewer's right to read it checked (by query). */
-  async findReadable(viewerId: string, id: string): Promise<{ message: AnyMessage }> {
-    const oid = parseId(id);
+  /** A message by id from either collection, with the viewer's right to read it checked (by query). `field` names the id in a BAD_USER_INPUT. */
+  async findReadable(viewerId: string, id: string, field = "id"): Promise<{ message: AnyMessage }> {
+    const oid = parseId(id, field);
     const message = (await this.models.DirectMessage.findById(oid)) ?? (await this.models.GroupMessage.findById(oid));
     if (!message) throw notFound("Message");
     const member = await this.models.Conversation.exists({ _id: message.conversation_id, "members.user_id": new Types.ObjectId(viewerId) });

@@ -46,9 +46,18 @@ const fieldsOf = (r: GqlResult<unknown>) => (r.errors?.[0]?.extensions?.fields a
 
 /** Uploads a small PDF as `u` and returns the File id. */
 async function uploadPdf(api: TestApi, u: TestUser): Promise<string> {
-  const ticket = (await ok<{ createUpload: { uploadId: string; uploadUrl: string } }>(api, `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId uploadUrl } }`, { i: { originalFilename: "report.pdf", mimeType: "application/pdf", fileSize: PDF.length } }, u)).createUpload;
+  const ticket = (
+    await ok<{ createUpload: { uploadId: string; uploadUrl: string } }>(
+      api,
+      `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId uploadUrl } }`,
+      { i: { originalFilename: "report.pdf", mimeType: "application/pdf", fileSize: PDF.length } },
+      u,
+    )
+  ).createUpload;
   expect((await fetch(new URL(ticket.uploadUrl, api.url), { method: "PUT", body: PDF })).status).toBe(200);
-  return (await ok<{ completeUpload: { id: string } }>(api, `mutation($id: ID!) { completeUpload(uploadId: $id) { ... on File { id } } }`, { id: ticket.uploadId }, u)).completeUpload.id;
+  return (
+    await ok<{ completeUpload: { id: string } }>(api, `mutation($id: ID!) { completeUpload(uploadId: $id) { ... on File { id } } }`, { id: ticket.uploadId }, u)
+  ).completeUpload.id;
 }
 
 /** Whether `u` may read the file: its metadata and its bytes through the signed URL. */
@@ -123,7 +132,10 @@ describe("edits, hide for me and forwarding", () => {
       expect(e1).toMatchObject({ content: "v2", editHistory: [{ content: "v1", at: m.createdAt }] });
       const second = (await edit(amy, m.id, "v3")).data!.editMessage;
       expect(second.content).toBe("v3");
-      expect(second.editHistory).toEqual([{ content: "v1", at: m.createdAt }, { content: "v2", at: e1.editedAt }]);
+      expect(second.editHistory).toEqual([
+        { content: "v1", at: m.createdAt },
+        { content: "v2", at: e1.editedAt },
+      ]);
 
       // Both members' streams carry the history with the event.
       for (const s of streams) {
@@ -137,10 +149,12 @@ describe("edits, hide for me and forwarding", () => {
       // Delivering one edit to two subscribers costs what delivering it to one does: the
       // event carries the history (no database read per subscriber).
       const deliver = async (subs: typeof streams, c: string) =>
-        (await countCommands(api, async () => {
-          await edit(amy, m.id, c);
-          for (const s of subs) await nextAbout(s, m.id);
-        })).count;
+        (
+          await countCommands(api, async () => {
+            await edit(amy, m.id, c);
+            for (const s of subs) await nextAbout(s, m.id);
+          })
+        ).count;
       const withTwo = await deliver(streams, "v4");
       streams[1].stop();
       const withOne = await deliver([streams[0]], "v5");
@@ -189,18 +203,17 @@ describe("edits, hide for me and forwarding", () => {
   describe("hide for me", () => {
     let conv = "";
     const ids: string[] = [];
-    const hide = (u: TestUser, id: string, op = "hideMessage") => api.gql<Record<string, boolean>>(`mutation($m: ID!) { ${op}(messageId: $m) }`, { m: id }, u.token);
+    const hide = (u: TestUser, id: string, op = "hideMessage") =>
+      api.gql<Record<string, boolean>>(`mutation($m: ID!) { ${op}(messageId: $m) }`, { m: id }, u.token);
     const seqsOf = async (u: TestUser, size: number): Promise<{ seqs: number[]; totalCount: number }> => {
       const seqs: number[] = [];
       let after: string | null = null;
-      let totalCount = 0;
       for (;;) {
         const res: GqlResult<Page> = await page(u, conv, size, after);
         expect(res.errors).toBeUndefined();
         const p = res.data!.messages;
-        totalCount = p.totalCount;
         seqs.push(...p.edges.map((e) => e.node.seq));
-        if (!p.pageInfo.hasNextPage) return { seqs, totalCount };
+        if (!p.pageInfo.hasNextPage) return { seqs, totalCount: p.totalCount };
         after = p.pageInfo.endCursor;
       }
     };
@@ -222,7 +235,12 @@ describe("edits, hide for me and forwarding", () => {
       // Pages of two keep their size and order around the hidden ones.
       expect(await seqsOf(dan, 2)).toEqual({ seqs: [1, 3, 5], totalCount: 3 });
       expect(await seqsOf(cal, 2)).toEqual({ seqs: [1, 2, 3, 4, 5], totalCount: 5 });
-      const search = (u: TestUser) => api.gql<{ searchMessages: { edges: Array<{ node: { id: string } }> } }>(`query($c: ID) { searchMessages(query: "walrus", conversationId: $c) { edges { node { id } } } }`, { c: conv }, u.token);
+      const search = (u: TestUser) =>
+        api.gql<{ searchMessages: { edges: Array<{ node: { id: string } }> } }>(
+          `query($c: ID) { searchMessages(query: "walrus", conversationId: $c) { edges { node { id } } } }`,
+          { c: conv },
+          u.token,
+        );
       expect((await search(dan)).data?.searchMessages.edges).toHaveLength(3);
       expect((await search(cal)).data?.searchMessages.edges).toHaveLength(5);
 
@@ -236,7 +254,10 @@ describe("edits, hide for me and forwarding", () => {
       // The viewer with a hidden message pays exactly the commands of one without.
       expect(await cost(dan)).toEqual(await cost(cal));
       const plan = JSON.stringify(
-        await api.db.models.DirectMessage.find({ conversation_id: new Types.ObjectId(conv), ...notHiddenFor(dan.id), seq: mongoose.trusted({ $gt: 1 }) }).sort({ seq: 1 }).limit(3).explain("queryPlanner"),
+        await api.db.models.DirectMessage.find({ conversation_id: new Types.ObjectId(conv), ...notHiddenFor(dan.id), seq: mongoose.trusted({ $gt: 1 }) })
+          .sort({ seq: 1 })
+          .limit(3)
+          .explain("queryPlanner"),
       );
       expect(plan).not.toContain("COLLSCAN");
       expect(plan).toMatch(/IXSCAN|EXPRESS/);
@@ -261,7 +282,8 @@ describe("edits, hide for me and forwarding", () => {
     let group = "";
     const forward = (u: TestUser, vars: { m: string; r?: string; g?: string; k?: string }) => api.gql<{ forwardMessage: Msg }>(FORWARD, vars, u.token);
     const lastSeq = async (conversationId: string) => (await api.db.models.Conversation.findById(conversationId).lean())?.last_seq ?? 0;
-    const directConv = async (a: TestUser, b: TestUser) => (await api.db.models.Conversation.findOne({ direct_key: [a.id, b.id].sort().join(":") }).lean())?._id.toHexString() ?? null;
+    const directConv = async (a: TestUser, b: TestUser) =>
+      (await api.db.models.Conversation.findOne({ direct_key: [a.id, b.id].sort().join(":") }).lean())?._id.toHexString() ?? null;
     /** Messages in the direct conversation of two users (0 when it does not exist). */
     const directSeq = async (a: TestUser, b: TestUser) => {
       const id = await directConv(a, b);
@@ -278,7 +300,16 @@ describe("edits, hide for me and forwarding", () => {
       expect(await canDownload(api, dan, fileId)).toBe(false);
       const res = await forward(bo, { m: source.id, r: dan.id });
       expect(res.errors).toBeUndefined();
-      expect(res.data!.forwardMessage).toMatchObject({ __typename: "Message", content: "the report", messageType: "DOCUMENT", forwarded: true, sender: { username: "bo_e" }, attachment: { id: fileId }, seq: 1, editHistory: [] });
+      expect(res.data!.forwardMessage).toMatchObject({
+        __typename: "Message",
+        content: "the report",
+        messageType: "DOCUMENT",
+        forwarded: true,
+        sender: { username: "bo_e" },
+        attachment: { id: fileId },
+        seq: 1,
+        editHistory: [],
+      });
       expect(res.data!.forwardMessage.conversationId).toBe(await directConv(bo, dan));
       expect(await canDownload(api, dan, fileId)).toBe(true);
       // The source is unchanged and not marked.
@@ -289,7 +320,9 @@ describe("edits, hide for me and forwarding", () => {
       expect(await canDownload(api, eve, fileId)).toBe(false);
       const eveWs = await ws(eve);
       const added = eveWs.subscribe<{ messageAdded: { id: string; seq: number; forwarded: boolean; content: string } }>(
-        `subscription($c: ID, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { id seq forwarded content } }`, { c: group, a: 0 });
+        `subscription($c: ID, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { id seq forwarded content } }`,
+        { c: group, a: 0 },
+      );
       const first = (await forward(bo, { m: source.id, g: group, k: "fw-1" })).data!.forwardMessage;
       expect(first).toMatchObject({ __typename: "GroupMessage", conversationId: group, forwarded: true, attachment: { id: fileId }, seq: 1 });
       expect((await added.next()).data?.messageAdded).toEqual({ id: first.id, seq: 1, forwarded: true, content: "the report" });
@@ -369,7 +402,14 @@ describe("limits: the edit window and the message rate limit", () => {
   });
 
   it("refuses an edit after the window with a clear error, changing nothing", async () => {
-    const m = (await ok<{ sendMessage: { id: string; createdAt: string } }>(api, `mutation($r: ID!) { sendMessage(input: { recipientId: $r, content: "draft" }) { id createdAt } }`, { r: ben.id }, ann)).sendMessage;
+    const m = (
+      await ok<{ sendMessage: { id: string; createdAt: string } }>(
+        api,
+        `mutation($r: ID!) { sendMessage(input: { recipientId: $r, content: "draft" }) { id createdAt } }`,
+        { r: ben.id },
+        ann,
+      )
+    ).sendMessage;
     // Wait (polling, no fixed sleep) until the server's clock is past the window for it.
     await until(() => Date.now() - new Date(m.createdAt).getTime() > 1_200, "the edit window to pass");
     const late = await api.gql(`mutation($id: ID!) { editMessage(id: $id, content: "too late") { id } }`, { id: m.id }, ann.token);
@@ -381,12 +421,21 @@ describe("limits: the edit window and the message rate limit", () => {
   });
 
   it("counts forwards against the sender's message rate limit", async () => {
-    const m = (await ok<{ sendMessage: { id: string; conversationId: string } }>(api, `mutation($r: ID!) { sendMessage(input: { recipientId: $r, content: "fwd me" }) { id conversationId } }`, { r: ben.id }, ann)).sendMessage;
+    const m = (
+      await ok<{ sendMessage: { id: string; conversationId: string } }>(
+        api,
+        `mutation($r: ID!) { sendMessage(input: { recipientId: $r, content: "fwd me" }) { id conversationId } }`,
+        { r: ben.id },
+        ann,
+      )
+    ).sendMessage;
     const fwd = () => api.gql(FORWARD, { m: m.id, r: ann.id }, ben.token);
     // ben has the whole budget of 3: two forwards pass, then a send, then the limit.
     expect((await fwd()).errors).toBeUndefined();
     expect((await fwd()).errors).toBeUndefined();
-    expect((await api.gql(`mutation($r: ID!) { sendMessage(input: { recipientId: $r, content: "third" }) { id } }`, { r: ann.id }, ben.token)).errors).toBeUndefined();
+    expect(
+      (await api.gql(`mutation($r: ID!) { sendMessage(input: { recipientId: $r, content: "third" }) { id } }`, { r: ann.id }, ben.token)).errors,
+    ).toBeUndefined();
     const limited = await fwd();
     expect(codeOf(limited)).toBe("RATE_LIMITED");
     // draft, fwd me, two forwards, third: the refused forward took no seq.

@@ -22,7 +22,8 @@ export class MessageActionsResolver {
 
   @Authorized()
   @Mutation(() => ChatMessage, {
-    description: "Sends a copy (content, type, attachment) of a message the viewer can read to a user or a group, marked forwarded. The rights and limits of sendMessage/sendGroupMessage apply; idempotent per clientMessageId.",
+    description:
+      "Sends a copy (content, type, attachment) of a message the viewer can read to a user or a group, marked forwarded. The rights and limits of sendMessage/sendGroupMessage apply; idempotent per clientMessageId.",
   })
   forwardMessage(@Args(() => ForwardMessageArgs) args: ForwardMessageArgs, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<MessageView> {
     return ctx.services.messageForwards.forward(viewerId, args);

@@ -69,6 +69,8 @@ export interface Config {
   readonly metricsEnabled: boolean;
   /** How often live messageAdded streams compare what they delivered with `last_seq` (one query per instance). */
   readonly streamHwmIntervalMs: number;
+  /** Seconds after sending during which a message may be edited (MESSAGE_EDIT_WINDOW_SECONDS); null: no limit. */
+  readonly messageEditWindowSeconds: number | null;
   /** Admission control and dead-peer detection (README "Reliability"). */
   readonly reliability: ReliabilityConfig;
   readonly requests: RequestLimits;
@@ -164,6 +166,12 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const n = Number(raw);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** A whole number within [min, max], or null when the variable is unset or empty (no limit). */
+function optionalInt(env: Env, name: string, min: number, max: number): number | null {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === "" ? null : int(env, name, 0, min, max);
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -341,6 +349,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: metricsToken(env),
     metricsEnabled: bool(env, "METRICS_ENABLED", true),
     streamHwmIntervalMs: int(env, "STREAM_HWM_INTERVAL_MS", 1000, 50, 60_000),
+    messageEditWindowSeconds: optionalInt(env, "MESSAGE_EDIT_WINDOW_SECONDS", 1, 10 * 365 * 24 * 3600),
     reliability: reliability(env),
     requests: requestLimits(env),
   });

@@ -31,11 +31,12 @@ import { UserProfilePictureResolver } from "./modules/media/user-profile-picture
 import { UserContactResolver } from "./modules/contact/user-contact.resolver.js";
 import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
 import { AuditResolver } from "./modules/audit/audit.resolver.js";
+import { MessageActionsResolver } from "./modules/message/message-actions.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/message/subscription.resolver.js";
 
 export const resolvers = [
   AccountResolver, UserResolver, ContactResolver, ContactRequestResolver, MediaResolver, FileResolver, NodeResolver,
-  MessageResolver, GroupMessageResolver, ConversationFieldsResolver, ConversationLastMessageResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
+  MessageResolver, GroupMessageResolver, MessageActionsResolver, ConversationFieldsResolver, ConversationLastMessageResolver, DirectConversationResolver, GroupConversationResolver, GroupResolver,
   MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver,
   CallResolver, CallParticipantResolver, CallSignalResolver, PresenceResolver, UserPresenceResolver, AuditResolver,
   UserProfilePictureResolver, UserContactResolver,

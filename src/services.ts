@@ -17,6 +17,9 @@ import { ConversationService } from "./modules/conversation/conversation.service
 import { ConversationStateService } from "./modules/conversation/conversation-state.service.js";
 import { MessageService } from "./modules/message/message.service.js";
 import { MessagePinService } from "./modules/message/message-pin.service.js";
+import { MessageEditService } from "./modules/message/message-edit.service.js";
+import { MessageHideService } from "./modules/message/message-hide.service.js";
+import { MessageForwardService } from "./modules/message/message-forward.service.js";
 import { HighWater } from "./modules/message/high-water.js";
 import { ConversationStreams } from "./modules/message/conversation-streams.js";
 import { GroupService } from "./modules/group/group.service.js";
@@ -52,6 +55,10 @@ export interface AppServices {
   messages: MessageService;
   /** Pinned messages of conversations. */
   messagePins: MessagePinService;
+  /** Edits with history and the edit window; hide for me; forwarding (issue 15). */
+  messageEdits: MessageEditService;
+  messageHides: MessageHideService;
+  messageForwards: MessageForwardService;
   /** Tells live messageAdded streams of this instance about committed messages whose event they missed. */
   highWater: HighWater;
   /** The live streams of conversations (over pubSub, highWater and message reads). */
@@ -103,6 +110,7 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
   const contacts = new ContactService(db.models, pubSub, guard);
   const conversations = new ConversationService(db.models, pubSub);
   const groupInvitations = new GroupInvitationService(db.models);
+  const messages = new MessageService(db.models, conversations, contacts, pubSub, guard, db, (e) => logError(e, "message send"));
   const services: AppServices = {
     // Set below: the streams read from the services they are part of, start and stop use them all.
     streams: undefined as unknown as ConversationStreams,
@@ -120,7 +128,10 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     conversations,
     conversationState: new ConversationStateService(db.models, pubSub),
     messagePins: new MessagePinService(db.models, conversations, pubSub),
-    messages: new MessageService(db.models, conversations, contacts, pubSub, guard, db, (e) => logError(e, "message send")),
+    messages,
+    messageEdits: new MessageEditService(db.models, messages, { windowSeconds: config.messageEditWindowSeconds }),
+    messageHides: new MessageHideService(db.models, messages),
+    messageForwards: new MessageForwardService(db.models, messages),
     // Its timer runs only while streams are watched, so it ends with the server's last socket.
     highWater: new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check")),
     groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit, db),

@@ -4,7 +4,7 @@
  * and their viewer-specific fields live in message/, which builds on this; declaring the
  * interface here keeps conversation/ free of imports from message/.
  */
-import { Field, ID, Int, InterfaceType, registerEnumType } from "type-graphql";
+import { Field, ID, Int, InterfaceType, ObjectType, registerEnumType } from "type-graphql";
 import { User } from "../user/user.entity.js";
 import { Attachment } from "../media/media.entity.js";
 
@@ -16,6 +16,15 @@ export enum MessageType {
   DOCUMENT = "DOCUMENT",
 }
 registerEnumType(MessageType, { name: "MessageType" });
+
+@ObjectType("MessageEdit", { description: "An earlier content of an edited message." })
+export class MessageEdit {
+  @Field(() => String)
+  content!: string;
+
+  @Field(() => Date, { description: "When this content was written: the message's creation for the first entry, the previous edit's time after." })
+  at!: string;
+}
 
 @InterfaceType("ChatMessage", {
   description: "A message in a direct or a group conversation.",
@@ -51,6 +60,12 @@ export abstract class ChatMessage {
 
   @Field(() => Date, { nullable: true })
   editedAt!: string | null;
+
+  @Field(() => [MessageEdit], { description: "Earlier contents, oldest first: the last 20 edits (older ones are dropped). Empty when never edited or deleted." })
+  editHistory!: MessageEdit[];
+
+  @Field({ description: "True when made by forwardMessage." })
+  forwarded!: boolean;
 
   @Field(() => Date)
   createdAt!: string;

@@ -70,14 +70,18 @@ export class MediaService {
     return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 
-  /** Whether the viewer can read some live message that carries this attachment. */
+  /**
+   * Whether the viewer can read some live message that carries this attachment. Every
+   * conversation carrying it is considered (distinct ids, no cut-off): a forwarded upload may
+   * be in many, and the viewer's may be any of them.
+   */
   private async attachedToReadableMessage(viewerId: string, field: "attachment.media_id" | "attachment.file_id", id: Types.ObjectId): Promise<boolean> {
     const filter = { [field]: id, is_deleted: false };
     const [direct, group] = await Promise.all([
-      this.models.DirectMessage.find(filter, { conversation_id: 1 }).limit(50).lean(),
-      this.models.GroupMessage.find(filter, { conversation_id: 1 }).limit(50).lean(),
+      this.models.DirectMessage.distinct("conversation_id", filter),
+      this.models.GroupMessage.distinct("conversation_id", filter),
     ]);
-    const conversations = [...direct, ...group].map((m) => m.conversation_id);
+    const conversations = [...direct, ...group] as Types.ObjectId[];
     if (conversations.length === 0) return false;
     return (await this.models.Conversation.exists({ _id: mongoose.trusted({ $in: conversations }), "members.user_id": new Types.ObjectId(viewerId) })) !== null;
   }

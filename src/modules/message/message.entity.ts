@@ -24,6 +24,16 @@ export class AttachmentRef {
   file_id?: Types.ObjectId;
 }
 
+/** An earlier content of an edited message (`edit_history`, oldest first, capped). */
+export class EditEntry {
+  @prop({ type: String, required: true })
+  content!: string;
+
+  /** When this content was written: the message's creation for the first, an earlier edit's time after. */
+  @prop({ type: Date, required: true })
+  at!: Date;
+}
+
 /** The fields both kinds of message store. */
 class MessageFields {
   readonly _id!: Types.ObjectId;
@@ -56,6 +66,25 @@ class MessageFields {
 
   @prop({ type: Date, default: null })
   edited_at!: Date | null;
+
+  /**
+   * Contents before each edit, oldest first, at most EDIT_HISTORY_CAP (message-edit.service.ts).
+   * Absent until the first edit (default undefined: unedited messages store nothing); cleared
+   * by a delete.
+   */
+  @prop({ type: () => [EditEntry], _id: false, default: undefined })
+  edit_history?: EditEntry[];
+
+  /**
+   * Users who hid this message for themselves (hideMessage): their history pages leave it out.
+   * Never shown to anyone; absent until the first hide.
+   */
+  @prop({ type: () => [Types.ObjectId], default: undefined })
+  hidden_for?: Types.ObjectId[];
+
+  /** Set (true) on a message made by forwardMessage; absent otherwise. */
+  @prop({ type: Boolean })
+  forwarded?: boolean;
 
   created_at!: Date;
   updated_at!: Date;

@@ -93,9 +93,9 @@ export class MessageResolver {
   }
 
   @Authorized()
-  @Mutation(() => ChatMessage, { description: "Sender only; not once deleted." })
+  @Mutation(() => ChatMessage, { description: "Sender only; not once deleted; within MESSAGE_EDIT_WINDOW_SECONDS of sending when the server sets it. The replaced content goes to editHistory." })
   editMessage(@Args(() => EditMessageArgs) { id, content }: EditMessageArgs, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<MessageView> {
-    return ctx.services.messages.edit(viewerId, id, content);
+    return ctx.services.messageEdits.edit(viewerId, id, content);
   }
 
   @Authorized()

@@ -47,14 +47,22 @@ const MEDIA_KIND_FOR: Partial<Record<MessageType, MediaType>> = {
   [MessageType.VIDEO]: MediaType.VIDEO,
 };
 
-interface Draft {
+/** What a send stores besides the conversation's fields (see `draft`, and message-forward.service.ts). */
+export interface Draft {
   content: string;
   message_type: MessageKind;
   attachment: { media_id?: Types.ObjectId; file_id?: Types.ObjectId } | null;
   client_message_id?: string;
+  forwarded?: true;
 }
 
-type AnyMessage = DocumentType<DirectMessage> | DocumentType<GroupMessageDoc>;
+/**
+ * Makes a send's Draft once its rights and limits have passed: by default from the send's
+ * input; forwardMessage passes its own (the source message's content and attachment).
+ */
+export type Compose = (senderId: Types.ObjectId) => Promise<Draft>;
+
+export type AnyMessage = DocumentType<DirectMessage> | DocumentType<GroupMessageDoc>;
 
 /** What a send's writes produced: a new message with its seq, or the stored one of a retry. */
 type Stored = { fresh: true; message: AnyMessage; seq: number; updatedAt: Date | undefined } | { fresh: false; message: AnyMessage };
@@ -77,6 +85,16 @@ class SeqTaken extends Error {
   constructor(readonly seq: number, readonly id: Types.ObjectId, override readonly cause: unknown) {
     super("send failed after its seq was allocated");
   }
+}
+
+/**
+ * The filter that leaves out messages the viewer hid. No index on `hidden_for`: a `$ne` on it
+ * cannot narrow an index range anyway (a multikey index would serve `$eq`, not its negation),
+ * so it is checked on the documents the (conversation_id, seq) range returns; a page then reads
+ * its size plus the viewer's hidden messages inside it.
+ */
+export function notHiddenFor(viewerId: string): Record<string, unknown> {
+  return { hidden_for: mongoose.trusted({ $ne: new Types.ObjectId(viewerId) }) };
 }
 
 export class MessageService {
@@ -145,7 +163,7 @@ export class MessageService {
     this.pubSub.publish("CONVERSATION", conversationId, { type: "typing", typing: { conversationId, userId: viewerId, isTyping } });
   }
 
-  async sendDirect(viewerId: string, input: SendMessageInput): Promise<MessageView> {
+  async sendDirect(viewerId: string, input: SendMessageInput, compose: Compose = (senderId) => this.draft(senderId, input)): Promise<MessageView> {
     const sender = await this.sender(viewerId);
     const recipientId = parseId(input.recipientId, "recipientId");
     if (recipientId.equals(sender._id)) throw badInput([{ field: "recipientId", message: "you cannot message yourself" }]);
@@ -161,12 +179,12 @@ export class MessageService {
     const [theirs] = await this.contacts.entriesAbout(recipientId.toHexString(), [viewerId]);
     if (theirs?.status !== ContactStatus.ACCEPTED) await this.guard.strangerMessage(viewerId, recipientId.toHexString());
     await this.guard.message(viewerId);
-    const draft = await this.draft(sender._id, input);
+    const draft = await compose(sender._id);
     const conv = await this.conversations.directFor(sender._id, recipientId);
     return this.commit(conv, sender, draft, model, (seq) => ({ conversation_id: conv._id, seq, sender_id: sender._id, recipient_id: recipientId, status: "sent", is_deleted: false }));
   }
 
-  async sendGroup(viewerId: string, input: SendGroupMessageInput): Promise<MessageView> {
+  async sendGroup(viewerId: string, input: SendGroupMessageInput, compose: Compose = (senderId) => this.draft(senderId, input)): Promise<MessageView> {
     const sender = await this.sender(viewerId);
     const groupId = parseId(input.groupId, "groupId");
     const model = this.models.GroupMessage as unknown as mongoose.Model<AnyMessage>;
@@ -178,7 +196,7 @@ export class MessageService {
     if (!group) throw notFound("Group");
     if (!group.is_active) throw forbidden("This group is deactivated");
     await this.guard.message(viewerId);
-    const draft = await this.draft(sender._id, input);
+    const draft = await compose(sender._id);
     const conv = await this.models.Conversation.findById(groupId).lean();
     if (!conv) throw notFound("Conversation");
     return this.commit(conv as Conversation, sender, draft, model, (seq) => ({ conversation_id: conv._id, group_id: groupId, seq, sender_id: sender._id, read_by: [], is_deleted: false }));
@@ -354,9 +372,9 @@ export class MessageService {
     await model.create({ _id: taken.id, ...fields(seq), content: "", message_type: MessageKind.TEXT, attachment: null, is_deleted: true }).catch((err: unknown) => this.onError(err));
   }
 
-  /** A message by id from either collection, with the viewer's right to read it checked (by query). */
-  async findReadable(viewerId: string, id: string): Promise<{ message: AnyMessage }> {
-    const oid = parseId(id);
+  /** A message by id from either collection, with the viewer's right to read it checked (by query). `field` names the id in a BAD_USER_INPUT. */
+  async findReadable(viewerId: string, id: string, field = "id"): Promise<{ message: AnyMessage }> {
+    const oid = parseId(id, field);
     const message = (await this.models.DirectMessage.findById(oid)) ?? (await this.models.GroupMessage.findById(oid));
     if (!message) throw notFound("Message");
     const member = await this.models.Conversation.exists({ _id: message.conversation_id, "members.user_id": new Types.ObjectId(viewerId) });
@@ -364,17 +382,7 @@ export class MessageService {
     return { message };
   }
 
-  async edit(viewerId: string, id: string, content: string): Promise<MessageView> {
-    const { message } = await this.findReadable(viewerId, id);
-    if (message.sender_id.toHexString() !== viewerId) throw forbidden("Only the sender can edit a message");
-    if (message.is_deleted) throw forbidden("A deleted message cannot be edited");
-    const model = "group_id" in message && message.group_id ? this.models.GroupMessage : this.models.DirectMessage;
-    const updated = await (model as mongoose.Model<AnyMessage>).findOneAndUpdate({ _id: message._id, is_deleted: false }, { $set: { content, edited_at: new Date() } }, { returnDocument: "after" });
-    if (!updated) throw forbidden("A deleted message cannot be edited");
-    return this.publishUpdate(updated);
-  }
-
-  /** Soft delete: is_deleted true, content cleared. The sender, or in groups an admin. */
+  /** Soft delete: is_deleted true, content and edit history cleared. The sender, or in groups an admin. */
   async remove(viewerId: string, id: string): Promise<MessageView> {
     const { message } = await this.findReadable(viewerId, id);
     const isGroup = "group_id" in message && Boolean(message.group_id);
@@ -384,7 +392,7 @@ export class MessageService {
     }
     if (message.is_deleted) return this.viewWithSender(message);
     const model = isGroup ? this.models.GroupMessage : this.models.DirectMessage;
-    const updated = await (model as mongoose.Model<AnyMessage>).findOneAndUpdate({ _id: message._id }, { $set: { is_deleted: true, content: "" } }, { returnDocument: "after" });
+    const updated = await (model as mongoose.Model<AnyMessage>).findOneAndUpdate({ _id: message._id }, { $set: { is_deleted: true, content: "" }, $unset: { edit_history: 1 } }, { returnDocument: "after" });
     return this.publishUpdate(updated!);
   }
 
@@ -393,18 +401,23 @@ export class MessageService {
     return messageView(message, sender);
   }
 
-  private async publishUpdate(message: AnyMessage): Promise<MessageView> {
+  /** Publishes `message.updated` with the message's new view (sender included) and returns it. */
+  async publishUpdate(message: AnyMessage): Promise<MessageView> {
     const view = await this.viewWithSender(message);
     this.pubSub.publish("CONVERSATION", view.conversationId, { type: "message.updated", message: view });
     return view;
   }
 
-  /** Messages in seq order; `last: 50` is the newest 50, `before` pages back. */
+  /**
+   * Messages in seq order; `last: 50` is the newest 50, `before` pages back. Messages the viewer
+   * hid (hideMessage) are left out: `hidden_for $ne viewer` is a residual filter on the same
+   * (conversation_id, seq) index range, so a page is still one range read (see notHiddenFor).
+   */
   async history(viewerId: string, conversationId: string, page: PageArgs): Promise<Connection<MessageView>> {
     // Light check: a page of history does not need a big group's member list.
     const conv = await this.conversations.requireMemberLight(viewerId, conversationId);
     const model = (conv.kind === "group" ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
-    const conn = await paginate(model, { conversation_id: conv._id }, [["seq", 1]], page, 50);
+    const conn = await paginate(model, { conversation_id: conv._id, ...notHiddenFor(viewerId) }, [["seq", 1]], page, 50);
     return this.asViews(conn);
   }
 
@@ -431,6 +444,7 @@ export class MessageService {
       $text: mongoose.trusted({ $search: query }),
       conversation_id: mongoose.trusted({ $in: scope }),
       is_deleted: false,
+      ...notHiddenFor(viewerId),
       ...(after ? { _id: mongoose.trusted({ $lt: after }) } : {}),
     };
     const [direct, group] = await Promise.all([

@@ -20,6 +20,9 @@ export interface MessageView {
   attachment: { kind: "media" | "file"; id: string } | null;
   isDeleted: boolean;
   editedAt: string | null;
+  /** Earlier contents, oldest first (empty once deleted): carried by events, so no read per subscriber. */
+  editHistory: Array<{ content: string; at: string }>;
+  forwarded: boolean;
   createdAt: string;
   updatedAt: string;
   sender?: UserSnapshot;
@@ -48,6 +51,8 @@ export function messageView(m: DirectMessage | GroupMessageDoc, sender?: UserLik
     attachment,
     isDeleted: m.is_deleted,
     editedAt: m.edited_at ? new Date(m.edited_at).toISOString() : null,
+    editHistory: m.is_deleted ? [] : (m.edit_history ?? []).map((e) => ({ content: e.content, at: iso(e.at) })),
+    forwarded: m.forwarded === true,
     createdAt: iso(m.created_at),
     updatedAt: iso(m.updated_at),
     ...(sender ? { sender: userSnapshot(sender) } : {}),

@@ -1,0 +1,60 @@
+/**
+ * Hide for me: a member takes a message out of their own history pages (and search); everyone
+ * else still sees it. Stored as the viewer's id in the message's `hidden_for` (never shown), so
+ * history paging stays one range read (MessageService.history, notHiddenFor).
+ *
+ * Rights: anyone who can read the message, i.e. a member of its conversation; others get the
+ * same NOT_FOUND as reading it. Nothing is published: the change concerns the viewer alone and
+ * its result is the mutation's answer.
+ *
+ * Limit: hiding is idempotent ($addToSet), so one user adds at most one entry per message, and
+ * a message's list holds at most HIDDEN_FOR_CAP users (past it, a hide is refused).
+ */
+import mongoose, { Types } from "mongoose";
+import type { Models } from "../../common/database.js";
+import { forbidden } from "../../errors.js";
+import { MAX_GROUP_MEMBERS } from "../group/group.entity.js";
+import type { AnyMessage, MessageService } from "./message.service.js";
+
+/** Users a message may be hidden for: every member of the largest group, twice over (members come and go). */
+export const HIDDEN_FOR_CAP = 2 * MAX_GROUP_MEMBERS;
+
+export class MessageHideService {
+  constructor(
+    private readonly models: Models,
+    private readonly messages: MessageService,
+  ) {}
+
+  async hide(viewerId: string, id: string): Promise<boolean> {
+    const { message, model } = await this.readable(viewerId, id);
+    const me = new Types.ObjectId(viewerId);
+    if (message.hidden_for?.some((u) => u.equals(me))) return true;
+    // The cap is part of the filter: a full list is not written past it, whatever races.
+    const res = await model.updateOne(
+      { _id: message._id, [`hidden_for.${HIDDEN_FOR_CAP - 1}`]: mongoose.trusted({ $exists: false }) },
+      { $addToSet: { hidden_for: me } },
+      // Per viewer: the message itself did not change for anyone else.
+      { timestamps: false },
+    );
+    if (res.matchedCount === 0) throw forbidden(`A message can be hidden by at most ${HIDDEN_FOR_CAP} users`);
+    return true;
+  }
+
+  async unhide(viewerId: string, id: string): Promise<boolean> {
+    const { message, model } = await this.readable(viewerId, id);
+    await model.updateOne({ _id: message._id }, { $pull: { hidden_for: new Types.ObjectId(viewerId) } }, { timestamps: false });
+    return true;
+  }
+
+  private async readable(viewerId: string, id: string): Promise<{ message: AnyMessage; model: mongoose.Model<AnyMessage> }> {
+    const { message } = await this.messages.findReadable(viewerId, id, "messageId");
+    const model = ("group_id" in message && message.group_id ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
+    return { message, model };
+  }
+}
+
+declare module "../../context.js" {
+  interface Services {
+    messageHides: MessageHideService;
+  }
+}

@@ -8,6 +8,7 @@ import mongoose from "mongoose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 import { startEmbeddedClient, stopEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
+import { until } from "../helpers/wait.js";
 
 type Event = ChangeStreamDocument<AnyDoc> & Record<string, unknown>;
 
@@ -201,10 +202,8 @@ describe("change streams", () => {
       // Write until the lazily opened stream reports one (each write is a fresh document).
       let event: Event | null = null;
       got.then((e) => (event = e), () => {});
-      for (let i = 0; i < 100 && !event; i++) {
-        await Note.create({ text: `n${i}` });
-        await Promise.race([got, new Promise((r) => setTimeout(r, 50))]);
-      }
+      let i = 0;
+      await until(async () => event !== null || (await Note.create({ text: `n${i++}` }), false), "a change event from Model.watch()", { intervalMs: 50, tries: 100 });
       expect(event).toMatchObject({ operationType: "insert", ns: { db: "cs_mongoose", coll: "notes" } });
       await stream.close();
     } finally {

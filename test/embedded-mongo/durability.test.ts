@@ -12,6 +12,7 @@ import { MongoClient } from "mongodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DataDirLockedError, startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 import { startEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
+import { until } from "../helpers/wait.js";
 
 describe("durable data directory", () => {
   let dir: string;
@@ -86,7 +87,7 @@ describe("durable data directory", () => {
     const second = await start({ ttlSweepMs: 50 });
     const c2 = second.client.db("app").collection<AnyDoc>("sessions");
     // Wait for the sweep (an event: the document's removal), not a fixed time.
-    while ((await c2.countDocuments({ _id: "old" })) > 0) await new Promise((r) => setTimeout(r, 20));
+    await until(async () => (await c2.countDocuments({ _id: "old" })) === 0, "the TTL sweep to remove the expired document", { intervalMs: 20 });
     expect(await c2.find().toArray()).toEqual([{ _id: "new", expires: expect.any(Date) }]);
   });
 

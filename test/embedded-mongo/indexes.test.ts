@@ -6,6 +6,7 @@ import { MongoClient, type Db } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 import { startEmbeddedClient, startTestMongo, stopEmbeddedClient, type AnyDoc, type TestMongo } from "../helpers/mongo.js";
+import { until } from "../helpers/wait.js";
 
 describe("indexes", () => {
   let mongo: TestMongo;
@@ -162,8 +163,8 @@ describe("TTL indexes", () => {
       { _id: "new", expires_at: new Date(Date.now() + 3_600_000) },
       { _id: "none" },
     ]);
-    // Poll until the sweep ran (bounded); the assertion is on content, not on time.
-    for (let i = 0; i < 200 && (await c.countDocuments({ _id: "old" })) > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    // Wait until the sweep ran; the assertion is on content, not on time.
+    await until(async () => (await c.countDocuments({ _id: "old" })) === 0, "the TTL sweep to remove the expired document", { intervalMs: 25, tries: 200 });
     expect((await c.find().sort({ _id: 1 }).toArray()).map((d) => d._id)).toEqual(["new", "none"]);
   });
 });

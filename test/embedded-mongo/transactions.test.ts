@@ -9,6 +9,7 @@ import mongoose from "mongoose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 import { startEmbeddedClient, stopEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
+import { waitFor } from "../helpers/wait.js";
 
 describe("transactions (replica-set mode)", () => {
   let server: EmbeddedMongo;
@@ -224,11 +225,7 @@ describe("transaction lifetime", () => {
       session.startTransaction();
       await coll.insertOne({ _id: 1 }, { session });
       // Wait until the server has aborted it: the next statement is refused with 251.
-      let err: unknown = null;
-      for (let i = 0; i < 100 && !err; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        err = await coll.findOne({ _id: 1 }, { session }).then(() => null, (e: unknown) => e);
-      }
+      const err = await waitFor(() => coll.findOne({ _id: 1 }, { session }).then(() => null, (e: unknown) => e), "the transaction to be aborted", { tries: 100 });
       expect((err as MongoServerError).code).toBe(251);
       expect((err as MongoServerError).hasErrorLabel("TransientTransactionError")).toBe(true);
       await session.endSession();

@@ -1,4 +1,4 @@
-/** Factories over the real API for tests about rights: contacts, groups, messages, waiting for subscriptions. */
+/** Factories over the real API for tests about rights: contacts, groups, messages (waiting for subscriptions: helpers/topics.ts). */
 import { expect } from "vitest";
 import type { GqlResult, TestApi } from "./api.js";
 import type { TestUser } from "./users.js";
@@ -29,6 +29,3 @@ export async function sendGroup(api: TestApi, from: TestUser, groupId: string, c
 export async function sendDirect(api: TestApi, from: TestUser, to: TestUser, content: string): Promise<string> {
   return (await ok<{ sendMessage: { conversationId: string } }>(api, `mutation($r: ID!, $c: String!) { sendMessage(input: { recipientId: $r, content: $c }) { conversationId } }`, { r: to.id, c: content }, from)).sendMessage.conversationId;
 }
-
-/** graphql-ws does not acknowledge a subscribe: give the server time to register it. */
-export const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { wsUrl } from "../helpers/ws.js";
+import { listening, topic } from "../helpers/topics.js";
+import { until, waitFor } from "../helpers/wait.js";
 
 type Line = Record<string, unknown> & { msg: string; level: number };
 
@@ -33,12 +35,9 @@ describe("access logs", () => {
 
   /** Lines are written when a response or socket has finished: wait for the one wanted. */
   async function lineWhere(match: (l: Line) => boolean, what: string): Promise<Line> {
-    for (let i = 0; i < 200; i++) {
-      const found = lines.find(match);
-      if (found) return found;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`no log line for ${what}; got:\n${lines.map((l) => JSON.stringify(l)).join("\n")}`);
+    return waitFor(() => lines.find(match), `a log line for ${what}`, { intervalMs: 25, tries: 200 }).catch((e: Error) => {
+      throw new Error(`${e.message}; got:\n${lines.map((l) => JSON.stringify(l)).join("\n")}`);
+    });
   }
 
   async function post(query: string, headers: Record<string, string> = {}, token?: string): Promise<Response> {
@@ -95,15 +94,12 @@ describe("access logs", () => {
       ws.once("error", reject);
     });
     ws.send(JSON.stringify({ type: "connection_init", payload: { Authorization: `Bearer ${ann.token}` } }));
-    const waitFor = async (pred: (m: { type: string; id?: string }) => boolean) => {
-      for (let i = 0; i < 200 && !messages.some(pred); i++) await new Promise((r) => setTimeout(r, 25));
-      expect(messages.some(pred)).toBe(true);
-    };
-    await waitFor((m) => m.type === "connection_ack");
+    const received = (pred: (m: { type: string; id?: string }) => boolean, what: string) => until(() => messages.some(pred), what, { intervalMs: 25, tries: 200 });
+    await received((m) => m.type === "connection_ack", "connection_ack");
     ws.send(JSON.stringify({ type: "subscribe", id: "q1", payload: { query: "query SocketMe { me { username } }" } }));
-    await waitFor((m) => m.type === "complete" && m.id === "q1");
-    ws.send(JSON.stringify({ type: "subscribe", id: "s1", payload: { query: "subscription Inbox { messageAdded { content } }" } }));
-    await new Promise((r) => setTimeout(r, 200));
+    await received((m) => m.type === "complete" && m.id === "q1", "the query's complete");
+    // Completed once it runs (graphql-ws acknowledges no subscribe): the server then listens on ann's user topic.
+    await listening(api, topic("USER", ann.id), () => ws.send(JSON.stringify({ type: "subscribe", id: "s1", payload: { query: "subscription Inbox { messageAdded { content } }" } })));
     ws.send(JSON.stringify({ type: "complete", id: "s1" }));
 
     const query = await lineWhere((l) => l.requestId === "socket-req-1/q1", "the query's end");

@@ -1,6 +1,7 @@
 /** Accounts over real HTTP: register, login, me, refresh rotation with reuse detection, logout. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
+import { waitFor } from "../helpers/wait.js";
 
 import { LoginDocument as LOGIN, LogoutDocument, MeDocument as ME, RefreshTokenDocument, RegisterDocument as REGISTER, UserByIdDocument, type RegisterMutation } from "../generated/graphql.js";
 
@@ -44,13 +45,12 @@ describe("accounts", () => {
     await api.db.models.User.updateOne({ username: "lastseen" }, { $set: { last_seen: new Date("2020-01-01T00:00:00Z") } });
     // Any authenticated request (not only login) refreshes it.
     expect((await api.gql(ME, {}, reg.accessToken)).errors).toBeUndefined();
-    let seen: Date | undefined;
-    for (let i = 0; i < 100; i++) {
-      seen = (await api.db.models.User.findById(reg.user.id).lean())?.last_seen;
-      if (seen && seen.getUTCFullYear() > 2020) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(seen!.getUTCFullYear()).toBeGreaterThan(2020);
+    // Written after the response: wait for it.
+    const seen = await waitFor(async () => {
+      const at = (await api.db.models.User.findById(reg.user.id).lean())?.last_seen;
+      return at && at.getUTCFullYear() > 2020 && at;
+    }, "last_seen to be refreshed", { intervalMs: 20 });
+    expect(seen.getTime()).toBeGreaterThan(Date.parse("2021-01-01T00:00:00Z"));
   });
 
   it("stores the password as an argon2id hash, never in clear", async () => {

@@ -8,9 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type Queued, type TestWsClient } from "../helpers/ws.js";
-
-/** graphql-ws does not acknowledge a subscribe: give the server time to register it. */
-const settle = () => new Promise((r) => setTimeout(r, 300));
+import { listening, topic } from "../helpers/topics.js";
 
 const CALL_FIELDS = `id status callType startedAt endedAt duration metadata caller { username } recipient { username } group { name } participants { user { username } joinedAt leftAt }`;
 type CallT = {
@@ -62,6 +60,12 @@ describe("calls", () => {
     }
   };
   const subscribeCalls = (c: TestWsClient): Updated => c.subscribe(`subscription { callUpdated { ${CALL_FIELDS} } }`) as Updated;
+  /**
+   * callUpdated of `u`, live on `target` before it returns (graphql-ws acknowledges no
+   * subscribe): direct calls come on the user's topic, group calls on the group's.
+   */
+  const liveCalls = (c: TestWsClient, u: TestUser, target = api, groupId?: string): Promise<Updated> =>
+    listening(target, groupId ? topic("CONVERSATION", groupId) : topic("USER", u.id), () => subscribeCalls(c));
 
   beforeAll(async () => {
     api = await startTestApi();
@@ -76,10 +80,9 @@ describe("calls", () => {
     const kimWs = await ws(kim);
     const louPhone = await ws(lou);
     const louLaptop = await ws(lou);
-    const kimCalls = subscribeCalls(kimWs);
-    const phoneCalls = subscribeCalls(louPhone);
-    const laptopCalls = subscribeCalls(louLaptop);
-    await settle();
+    const kimCalls = await liveCalls(kimWs, kim);
+    const phoneCalls = await liveCalls(louPhone, lou);
+    const laptopCalls = await liveCalls(louLaptop, lou);
 
     const call = await startOk(kim, { recipientId: lou.id, callType: "VIDEO", metadata: { codec: "vp9" } });
     expect(call).toMatchObject({ status: "INITIATED", callType: "VIDEO", caller: { username: "kim" }, recipient: { username: "lou" }, group: null, endedAt: null, duration: null, metadata: { codec: "vp9" } });
@@ -90,9 +93,10 @@ describe("calls", () => {
     expect((await nextOf(kimCalls, call.id)).status).toBe("INITIATED");
 
     // Both sides subscribe to their signals once the call exists.
-    const kimSignals = kimWs.subscribe<{ callSignal: { callId: string; from: { username: string }; signal: unknown } }>(`subscription($c: ID!) { callSignal(callId: $c) { callId from { username } signal } }`, { c: call.id });
-    const louSignals = louPhone.subscribe<{ callSignal: { callId: string; from: { username: string }; signal: unknown } }>(`subscription($c: ID!) { callSignal(callId: $c) { callId from { username } signal } }`, { c: call.id });
-    await settle();
+    const SIGNALS = `subscription($c: ID!) { callSignal(callId: $c) { callId from { username } signal } }`;
+    type Signals = { callSignal: { callId: string; from: { username: string }; signal: unknown } };
+    const kimSignals = await listening(api, topic("CALL_SIGNAL", `${call.id}:${kim.id}`), () => kimWs.subscribe<Signals>(SIGNALS, { c: call.id }));
+    const louSignals = await listening(api, topic("CALL_SIGNAL", `${call.id}:${lou.id}`), () => louPhone.subscribe<Signals>(SIGNALS, { c: call.id }));
 
     expect(await code(kim, "acceptCall", call.id)).toBe("FORBIDDEN");
     // Accepting before the device rang skips a state: refused.
@@ -191,8 +195,7 @@ describe("calls", () => {
 
   it("ends as REJECTED when the callee declines, and as MISSED when the caller hangs up first", async () => {
     const kimWs = await ws(kim);
-    const kimCalls = subscribeCalls(kimWs);
-    await settle();
+    const kimCalls = await liveCalls(kimWs, kim);
     const declined = await startOk(kim, { recipientId: lou.id, callType: "VOICE" });
     await ok(lou, "ringCall", declined.id);
     const rejected = await ok(lou, "rejectCall", declined.id);
@@ -243,8 +246,7 @@ describe("calls", () => {
     const g = await api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: "Band", memberIds: [lou.id, max.id, nia.id] } }, kim.token);
     const groupId = g.data!.createGroup.id;
     const maxWs = await ws(max);
-    const maxCalls = subscribeCalls(maxWs);
-    await settle();
+    const maxCalls = await liveCalls(maxWs, max, api, groupId);
 
     const call = await startOk(kim, { groupId, callType: "VOICE" });
     expect(call).toMatchObject({ status: "INITIATED", group: { name: "Band" }, recipient: null });
@@ -293,8 +295,7 @@ describe("calls", () => {
     const b = await startTestApi({ CALL_RING_TIMEOUT: "1" }, { shared: { mongo: api.mongo } });
     try {
       const louOnB = await ws(lou, b);
-      const louCalls = subscribeCalls(louOnB);
-      await settle();
+      const louCalls = await liveCalls(louOnB, lou, b);
       const call = await startOk(kim, { recipientId: lou.id, callType: "VOICE" }, a);
       await a.stop();
       // B never saw the call start (no Redis between them here): its sweep marks it and publishes.
@@ -304,8 +305,7 @@ describe("calls", () => {
 
       // On the starting instance itself, the caller sees MISSED too.
       const kimOnB = await ws(kim, b);
-      const kimCalls = subscribeCalls(kimOnB);
-      await settle();
+      const kimCalls = await liveCalls(kimOnB, kim, b);
       const rung = await startOk(kim, { recipientId: lou.id, callType: "VOICE" }, b);
       const r = await b.gql<{ ringCall: { status: string } }>(`mutation($id: ID!) { ringCall(callId: $id) { status } }`, { id: rung.id }, lou.token);
       expect(r.data?.ringCall.status).toBe("RINGING");

@@ -10,6 +10,7 @@ import WebSocket from "ws";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { wsUrl } from "../helpers/ws.js";
+import { listening, topic } from "../helpers/topics.js";
 
 /** What urql (fetchExchange, preferGetMethod) and Apollo Client (useGETForQueries) send by default. */
 const URQL_ACCEPT = "application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed";
@@ -113,14 +114,15 @@ describe("browsers and clients", () => {
     const lou = await registerUser(api, "lou");
     const client = createClient({ url: wsUrl(api.url), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { Authorization: `Bearer ${lou.token}` } });
     try {
-      const first = new Promise<unknown>((resolve, reject) => {
-        const stop = client.subscribe<{ messageAdded: { content: string } }>(
-          { query: "subscription { messageAdded { content } }" },
-          { next: (v) => { resolve(v); stop(); }, error: reject, complete: () => undefined },
-        );
-      });
-      // The subscription is live once the server answered a ping round on the same socket.
-      await new Promise<void>((resolve) => setTimeout(resolve, 200));
+      // graphql-ws acknowledges no subscribe: live once the server listens on lou's user topic.
+      const { first } = await listening(api, topic("USER", lou.id), () => ({
+        first: new Promise<unknown>((resolve, reject) => {
+          const stop = client.subscribe<{ messageAdded: { content: string } }>(
+            { query: "subscription { messageAdded { content } }" },
+            { next: (v) => { resolve(v); stop(); }, error: reject, complete: () => undefined },
+          );
+        }),
+      }));
       const sent = await api.gql(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`, { i: { recipientId: lou.id, content: "hi lou" } }, kim.token);
       expect(sent.errors).toBeUndefined();
       expect(await first).toEqual({ data: { messageAdded: { content: "hi lou" } } });

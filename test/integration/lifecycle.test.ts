@@ -11,6 +11,7 @@ import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
+import { until } from "../helpers/wait.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -58,10 +59,14 @@ describe("graceful stop", () => {
       req.on("error", reject);
       // Half the body now: the request is in flight when the stop begins.
       req.write(body.slice(0, 5));
-      void received.then(() => {
-        stopping = api.stop();
-        setTimeout(() => req.end(body.slice(5)), 50);
-      });
+      void received
+        .then(async () => {
+          stopping = api.stop();
+          // The rest of the body comes once the stop has closed the listening socket: the request is in flight across it.
+          await until(() => !api.server.httpServer.listening, "the server to stop listening", { intervalMs: 5, tries: 2000 });
+          req.end(body.slice(5));
+        })
+        .catch(reject);
     });
     let stopping: Promise<void> | undefined;
     const res = await response;

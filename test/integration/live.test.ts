@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
+import { listening, topic, unlistened } from "../helpers/topics.js";
 
-/**
+/*
  * Streams without replay (typing, receipts, all-conversations) must be registered before the
- * events they wait for: graphql-ws does not acknowledge a subscribe, so give the server time
- * to run onSubscribe (a few ms; generous for a loaded CI machine).
+ * events they wait for: graphql-ws does not acknowledge a subscribe, so a test waits until the
+ * server listens on the event's topic (helpers/topics.ts).
  */
-const settle = () => new Promise((r) => setTimeout(r, 300));
 
 const ADDED = `subscription($c: ID, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { id seq content conversationId sender { username } } }`;
 type Added = { messageAdded: { seq: number; content: string; conversationId: string; sender: { username: string } } };
@@ -72,8 +72,7 @@ describe("live delivery (graphql-ws)", () => {
 
   it("publishes nothing for an idempotent retry", async () => {
     const c = await ws(lou);
-    const sub = c.subscribe<Added>(ADDED, { c: conv });
-    await settle();
+    const sub = await listening(api, topic("CONVERSATION", conv), () => c.subscribe<Added>(ADDED, { c: conv }));
     const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`;
     const one = await api.gql<{ sendMessage: { seq: number } }>(SEND, { i: { recipientId: lou.id, content: "once", clientMessageId: "retry-1" } }, kim.token);
     const two = await api.gql<{ sendMessage: { seq: number } }>(SEND, { i: { recipientId: lou.id, content: "once", clientMessageId: "retry-1" } }, kim.token);
@@ -93,8 +92,8 @@ describe("live delivery (graphql-ws)", () => {
 
   it("delivers new messages of all the viewer's conversations, including ones started later", async () => {
     const c = await ws(max);
-    const sub = c.subscribe<Added>(`subscription { messageAdded { seq content } }`);
-    await settle();
+    // The conversation does not exist yet: its creation is announced on max's user topic.
+    const sub = await listening(api, topic("USER", max.id), () => c.subscribe<Added>(`subscription { messageAdded { seq content } }`));
     await send(kim, max, "hello max");
     expect((await sub.next()).data?.messageAdded).toEqual({ seq: 1, content: "hello max" });
     await send(kim, max, "again");
@@ -107,9 +106,10 @@ describe("live delivery (graphql-ws)", () => {
     const conv = (await send(kim, ned, "r5")).conversationId;
     const lou = ned;
     const kimWs = await ws(kim);
-    const receipts = kimWs.subscribe<{ receiptUpdated: { readSeq: number; deliveredSeq: number; user: { username: string } } }>(`subscription($c: ID) { receiptUpdated(conversationId: $c) { readSeq deliveredSeq user { username } } }`, { c: conv });
-    const typing = kimWs.subscribe<{ typing: { isTyping: boolean; user: { username: string } } }>(`subscription($c: ID!) { typing(conversationId: $c) { isTyping user { username } } }`, { c: conv });
-    await settle();
+    const [receipts, typing] = await listening(api, [topic("CONVERSATION", conv), topic("CONVERSATION", conv)], () => [
+      kimWs.subscribe<{ receiptUpdated: { readSeq: number; deliveredSeq: number; user: { username: string } } }>(`subscription($c: ID) { receiptUpdated(conversationId: $c) { readSeq deliveredSeq user { username } } }`, { c: conv }),
+      kimWs.subscribe<{ typing: { isTyping: boolean; user: { username: string } } }>(`subscription($c: ID!) { typing(conversationId: $c) { isTyping user { username } } }`, { c: conv }),
+    ] as const);
     await api.gql(`mutation($c: ID!) { markRead(conversationId: $c, upToSeq: 3) { readSeq } }`, { c: conv }, lou.token);
     expect((await receipts.next()).data?.receiptUpdated).toMatchObject({ readSeq: 3, user: { username: "ned" } });
     await api.gql(`mutation($c: ID!) { setTyping(conversationId: $c, isTyping: true) }`, { c: conv }, lou.token);
@@ -131,8 +131,7 @@ describe("live delivery (graphql-ws)", () => {
   it("updates the conversation list live with unread counts", async () => {
     const ola = await registerUser(api, "ola");
     const c = await ws(ola);
-    const sub = c.subscribe<{ conversationUpdated: { id: string; unreadCount: number; lastSeq: number; lastMessage: { content: string } } }>(`subscription { conversationUpdated { id unreadCount lastSeq lastMessage { content } } }`);
-    await settle();
+    const sub = await listening(api, topic("USER", ola.id), () => c.subscribe<{ conversationUpdated: { id: string; unreadCount: number; lastSeq: number; lastMessage: { content: string } } }>(`subscription { conversationUpdated { id unreadCount lastSeq lastMessage { content } } }`));
     await send(kim, ola, "count me");
     expect((await sub.next()).data?.conversationUpdated).toMatchObject({ lastSeq: 1, unreadCount: 1, lastMessage: { content: "count me" } });
     const sent = await send(kim, ola, "and me");
@@ -143,8 +142,7 @@ describe("live delivery (graphql-ws)", () => {
 
   it("sends edits and deletions as messageUpdated", async () => {
     const c = await ws(lou);
-    const sub = c.subscribe<{ messageUpdated: { content: string | null; isDeleted: boolean } }>(`subscription($c: ID) { messageUpdated(conversationId: $c) { content isDeleted } }`, { c: conv });
-    await settle();
+    const sub = await listening(api, topic("CONVERSATION", conv), () => c.subscribe<{ messageUpdated: { content: string | null; isDeleted: boolean } }>(`subscription($c: ID) { messageUpdated(conversationId: $c) { content isDeleted } }`, { c: conv }));
     const m = await api.gql<{ sendMessage: { id: string } }>(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`, { i: { recipientId: lou.id, content: "typo" } }, kim.token);
     await api.gql(`mutation($id: ID!) { editMessage(id: $id, content: "fixed") { id } }`, { id: m.data!.sendMessage.id }, kim.token);
     expect((await sub.next()).data?.messageUpdated).toEqual({ content: "fixed", isDeleted: false });
@@ -156,17 +154,18 @@ describe("live delivery (graphql-ws)", () => {
     const c = await ws(kim);
     const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: typing(conversationId: "${conv}") { isTyping }`).join(" ");
     const abusive = c.subscribe(`subscription { ${aliases} }`);
-    await expect(abusive.next()).rejects.toBeTruthy();
-    const subs = Array.from({ length: 100 }, () => c.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { isTyping } }`, { c: conv }));
-    await new Promise((r) => setTimeout(r, 200));
+    // The armor's alias limit, as over HTTP (graphql-js also refuses the several root fields).
+    await expect(abusive.next()).rejects.toEqual(expect.arrayContaining([{ message: "Aliases limit of 15 exceeded, found 40.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }]));
+    const TYPING = `subscription($c: ID!) { typing(conversationId: $c) { isTyping } }`;
+    const onConv = topic("CONVERSATION", conv);
+    // All 100 are running once the server listens for each of them.
+    const subs = await listening(api, Array(100).fill(onConv), () => Array.from({ length: 100 }, () => c.subscribe(TYPING, { c: conv })));
     expect(subs.every((s) => !s.error)).toBe(true);
-    const extra = c.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { isTyping } }`, { c: conv });
-    await expect(extra.next()).rejects.toBeTruthy();
-    expect(JSON.stringify(extra.error)).toMatch(/At most 100 subscriptions/);
-    subs[0].stop();
-    await new Promise((r) => setTimeout(r, 100));
-    const afterFree = c.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { isTyping } }`, { c: conv });
-    await new Promise((r) => setTimeout(r, 100));
+    const extra = c.subscribe(TYPING, { c: conv });
+    await expect(extra.next()).rejects.toEqual([expect.objectContaining({ message: "At most 100 subscriptions per connection", extensions: { code: "BAD_USER_INPUT" } })]);
+    // Freed once the server has ended the stopped one; the next is then accepted and running.
+    await unlistened(api, onConv, () => subs[0].stop());
+    const afterFree = await listening(api, onConv, () => c.subscribe(TYPING, { c: conv }));
     expect(afterFree.error, JSON.stringify(afterFree.error)).toBeUndefined();
   });
 });

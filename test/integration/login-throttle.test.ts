@@ -11,6 +11,7 @@ import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../h
 import { registerUser } from "../helpers/users.js";
 import { wsUrl } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { until } from "../helpers/wait.js";
 
 const hasRedis = await redisAvailable();
 const LOGIN = `mutation($i: LoginInput!) { login(input: $i) { accessToken } }`;
@@ -126,11 +127,7 @@ describe.skipIf(!hasRedis)("login backoff", () => {
       expect(code(limited)).toBe("RATE_LIMITED");
       waits.push(limited.errors![0].extensions!.retryAfterSeconds as number);
       // Wait out the block (polling what the server says), then fail once more.
-      for (;;) {
-        const blocked = await fetchBlocked(a, ip);
-        if (!blocked) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await until(async () => !(await fetchBlocked(a, ip)), "the login block to end", { intervalMs: 200, tries: 100 });
     }
     expect(waits).toEqual([1, 2, 4]);
     // The right password works once the block is over, and clears the count.

@@ -6,22 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
-import { connectWs, wsUrl, type Queued } from "../helpers/ws.js";
-import { createGroup, ok, settle } from "../helpers/social.js";
+import { connectWs, wsUrl } from "../helpers/ws.js";
+import { createGroup, ok } from "../helpers/social.js";
+import { listening, topic } from "../helpers/topics.js";
+import { nextMatching, waitFor } from "../helpers/wait.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
 
 const hasRedis = await redisAvailable();
 
 /** The event kinds a subscription can deliver, each with the subscription field that receives it. */
 const LIVE_KINDS = ["message.added", "message.updated", "receipt", "typing", "conversation.updated", "presence", "call.updated", "call.signal"];
-
-/** Takes results until one matches (earlier ones are other events of the same subscription). */
-async function nextMatching<T>(q: Queued<T>, match: (r: T) => boolean): Promise<T> {
-  for (;;) {
-    const r = await q.next();
-    if (match(r)) return r;
-  }
-}
 
 /**
  * Live traffic of every kind: users registered and acting on `sender`, their subscriptions on
@@ -33,14 +27,19 @@ async function liveTrafficOfEveryKind(sender: TestApi, receiver: TestApi, tag: s
   const groupId = await createGroup(sender, kim, [lou], `g_${tag}`); // contacts too (presence, calls)
   const conv = (await ok<{ sendMessage: { conversationId: string } }>(sender, `mutation($i: SendMessageInput!) { sendMessage(input: $i) { conversationId } }`, { i: { recipientId: lou.id, content: "first" } }, kim)).sendMessage.conversationId;
   const ws = await connectWs(wsUrl(receiver.url), lou.token);
-  const added = ws.subscribe(`subscription { messageAdded { content } }`);
-  const updated = ws.subscribe(`subscription { messageUpdated { content } }`);
-  const receipts = ws.subscribe(`subscription { receiptUpdated { readSeq } }`);
-  const typing = ws.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { isTyping } }`, { c: conv });
-  const conversations = ws.subscribe<{ conversationUpdated?: { id: string } }>(`subscription { conversationUpdated { id } }`);
-  const presence = ws.subscribe(`subscription($u: [ID!]) { presenceChanged(userIds: $u) { status } }`, { u: [kim.id] });
-  const calls = ws.subscribe(`subscription { callUpdated { id } }`);
-  await settle();
+  // graphql-ws acknowledges no subscribe: all are live once the receiver listens on their topics
+  // (the five all-conversations streams on both conversations, typing on the direct one, presence on kim's).
+  const allStreams = 5;
+  const topics = [...Array(allStreams + 1).fill(topic("CONVERSATION", conv)), ...Array(allStreams).fill(topic("CONVERSATION", groupId)), topic("PRESENCE", kim.id)];
+  const { added, updated, receipts, typing, conversations, presence, calls } = await listening(receiver, topics, () => ({
+    added: ws.subscribe(`subscription { messageAdded { content } }`),
+    updated: ws.subscribe(`subscription { messageUpdated { content } }`),
+    receipts: ws.subscribe(`subscription { receiptUpdated { readSeq } }`),
+    typing: ws.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { isTyping } }`, { c: conv }),
+    conversations: ws.subscribe<{ conversationUpdated?: { id: string } }>(`subscription { conversationUpdated { id } }`),
+    presence: ws.subscribe(`subscription($u: [ID!]) { presenceChanged(userIds: $u) { status } }`, { u: [kim.id] }),
+    calls: ws.subscribe(`subscription { callUpdated { id } }`),
+  }));
 
   const sent = await ok<{ sendMessage: { id: string; seq: number } }>(sender, `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq } }`, { i: { recipientId: lou.id, content: "hello" } }, kim);
   expect(await added.next()).toEqual({ data: { messageAdded: { content: "hello" } } });
@@ -59,8 +58,7 @@ async function liveTrafficOfEveryKind(sender: TestApi, receiver: TestApi, tag: s
   expect(await presence.next()).toEqual({ data: { presenceChanged: { status: "BUSY" } } });
   const call = await ok<{ startCall: { id: string } }>(sender, `mutation($u: ID!) { startCall(input: { recipientId: $u, callType: VOICE }) { id } }`, { u: lou.id }, kim);
   expect((await calls.next()).data).toEqual({ callUpdated: { id: call.startCall.id } });
-  const signals = ws.subscribe(`subscription($c: ID!) { callSignal(callId: $c) { callId } }`, { c: call.startCall.id });
-  await settle();
+  const signals = await listening(receiver, topic("CALL_SIGNAL", `${call.startCall.id}:${lou.id}`), () => ws.subscribe(`subscription($c: ID!) { callSignal(callId: $c) { callId } }`, { c: call.startCall.id }));
   await ok(sender, `mutation($c: ID!, $u: ID!) { sendCallSignal(callId: $c, toUserId: $u, signal: { sdp: "offer" }) }`, { c: call.startCall.id, u: lou.id }, kim);
   expect(await signals.next()).toEqual({ data: { callSignal: { callId: call.startCall.id } } });
   await ws.close();
@@ -92,8 +90,7 @@ describe("metrics", () => {
     const kim = await registerUser(api, "kim");
     const lou = await registerUser(api, "lou");
     const ws = await connectWs(wsUrl(api.url), lou.token);
-    const sub = ws.subscribe<{ messageAdded: { content: string } }>("subscription Inbox { messageAdded { content } }");
-    await new Promise<void>((resolve) => setTimeout(resolve, 200));
+    const sub = await listening(api, topic("USER", lou.id), () => ws.subscribe<{ messageAdded: { content: string } }>("subscription Inbox { messageAdded { content } }"));
     const during = await scrape();
     expect(sample(during, "letsapp_websockets_open")).toBe(1);
     expect(sample(during, "letsapp_subscriptions_active", { field: "messageAdded" })).toBe(1);
@@ -120,9 +117,10 @@ describe("metrics", () => {
     expect(sample(text, "letsapp_db_command_duration_seconds_count", { command: "insert", outcome: "ok" }), text.split("\n").filter((l) => l.includes("db_command")).slice(0, 8).join("\n")).toBeGreaterThan(0);
     expect(sample(text, "letsapp_process_process_resident_memory_bytes")).toBeGreaterThan(0);
     // The server sees the socket close a moment after the client: wait for the gauges to follow.
-    let after = text;
-    for (let i = 0; i < 100 && sample(after, "letsapp_websockets_open") !== 0; i++) after = await new Promise((r) => setTimeout(r, 50)).then(scrape);
-    expect(sample(after, "letsapp_websockets_open")).toBe(0);
+    const after = await waitFor(async () => {
+      const t = await scrape();
+      return sample(t, "letsapp_websockets_open") === 0 && t;
+    }, "the open sockets gauge to fall to 0", { intervalMs: 50 });
     expect(sample(after, "letsapp_subscriptions_active", { field: "messageAdded" })).toBe(0);
   });
 

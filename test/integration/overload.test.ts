@@ -12,7 +12,7 @@ import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { wsUrl } from "../helpers/ws.js";
 import type { ReliabilityAction } from "../../src/http/metrics.js";
-import { until } from "../helpers/wait.js";
+import { clockPast, until } from "../helpers/wait.js";
 
 const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq conversationId } }`;
 
@@ -161,7 +161,7 @@ describe("fair admission", () => {
     await Promise.all(waiting);
     await until(() => load().waiting === 0, "the waiters to leave");
     // The clock moves past the ticket's millisecond, so the sends below are strictly newer.
-    await new Promise((r) => setTimeout(r, 5));
+    await clockPast(Number(ticket.split(".")[0]));
 
     // Two newer sends wait in line, in arrival order.
     const n1 = send("fair-n1", ann.token);
@@ -215,14 +215,15 @@ describe("standing queue", () => {
     // Two requests that never finish: the oldest waits, and another waits behind it.
     const holders = [await rawPost(api, JSON.stringify({ query: "{ __typename }" }), ann.token, 5), await rawPost(api, JSON.stringify({ query: "{ __typename }" }), ann.token, 5)];
     let shed: Record<string, unknown> | null = null;
-    // Each admitted probe is answered fast (no standing queue in its window): probes are spaced out.
+    // Each admitted probe is answered fast, which clears the signal of the window it lands in
+    // (admission.ts measures 500 ms windows): probes are spaced wider than a window so one
+    // window can go by without an answer. The interval paces the probes; it waits for nothing.
     await until(async () => {
-      await new Promise((r) => setTimeout(r, 600));
       const res = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
       const body = (await res.json()) as Record<string, unknown>;
       if (res.status === 503) shed = body;
       return shed !== null;
-    }, "a request to be shed", 60);
+    }, "a request to be shed", { intervalMs: 600, tries: 60 });
     expect(shed).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "queue", retryTicket: expect.any(String) } }] });
     expect(await count(api, "shed_queue")).toBeGreaterThanOrEqual(1);
     for (const h of holders) h.destroy();

@@ -11,11 +11,13 @@ import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../h
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type Queued, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { listening, topic } from "../helpers/topics.js";
+import { quietPeriod } from "../helpers/wait.js";
 
 const hasRedis = await redisAvailable();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
-const ENV = { REDIS_URL, PRESENCE_GRACE_MS: "300", PRESENCE_INSTANCE_TTL_SECONDS: "2" };
+const GRACE_MS = 300;
+const ENV = { REDIS_URL, PRESENCE_GRACE_MS: String(GRACE_MS), PRESENCE_INSTANCE_TTL_SECONDS: "2" };
 
 type Changes = Queued<{ data?: { presenceChanged: { user: { username: string }; status: string } } }>;
 const CHANGED = `subscription { presenceChanged { user { username } status } }`;
@@ -50,14 +52,15 @@ describe.skipIf(!hasRedis)("presence across instances (Redis)", () => {
   });
 
   it("counts a user's connections on both instances: OFFLINE only when the last one closes", async () => {
-    const benSub = (await ws(ben, a.url)).subscribe(CHANGED) as Changes;
-    await settle();
+    const benWs = await ws(ben, a.url);
+    // Live on A (and subscribed in Redis) before ann connects: graphql-ws acknowledges no subscribe.
+    const benSub = await listening(a, topic("PRESENCE", ann.id), () => benWs.subscribe(CHANGED) as Changes);
     const onA = await ws(ann, a.url);
     expect((await benSub.next()).data?.presenceChanged).toEqual({ user: { username: "ann" }, status: "ONLINE" });
     const onB = await ws(ann, b.url);
     await onA.close();
     // Well past the grace period, ann's own change is the next event: no OFFLINE came between.
-    await settle(1000);
+    await quietPeriod(GRACE_MS + 700, "an OFFLINE would come from the grace timer, which no event or query shows before it fires");
     await b.gql(`mutation { setPresence(input: { status: AWAY }) { status } }`, {}, ann.token);
     expect((await benSub.next()).data?.presenceChanged.status).toBe("AWAY");
     await onB.close();
@@ -84,8 +87,8 @@ describe.skipIf(!hasRedis)("presence across instances (Redis)", () => {
       child!.stderr!.on("data", (d: Buffer) => (output += d.toString()));
       child!.once("exit", (code) => reject(new Error(`exited early with ${code}: ${output}`)));
     });
-    const benSub = (await ws(ben, a.url)).subscribe(CHANGED) as Changes;
-    await settle();
+    const benWs = await ws(ben, a.url);
+    const benSub = await listening(a, topic("PRESENCE", ann.id), () => benWs.subscribe(CHANGED) as Changes);
     const onChild = await connectWs(wsUrl(`http://127.0.0.1:${port}`), ann.token);
     expect((await benSub.next()).data?.presenceChanged).toEqual({ user: { username: "ann" }, status: "ONLINE" });
     const exited = new Promise((r) => child!.once("exit", r));

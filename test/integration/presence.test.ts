@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type Queued, type TestWsClient } from "../helpers/ws.js";
+import { listening, topic } from "../helpers/topics.js";
+import { quietPeriod } from "../helpers/wait.js";
 
-/** graphql-ws does not acknowledge a subscribe: give the server time to register it. */
-const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+/** The grace period of these tests (PRESENCE_GRACE_MS). */
+const GRACE_MS = 1500;
 
 type P = { user: { username: string }; status: string; lastActive: string; customStatus: string | null; deviceInfo: { deviceType: string | null; platform: string | null } | null };
 type Changes = Queued<{ data?: { presenceChanged: P }; errors?: Array<{ extensions?: Record<string, unknown> }> }>;
@@ -33,11 +35,16 @@ describe("presence (one instance)", () => {
     const res = await api.gql(`mutation { updateSettings(input: { lastSeenVisibility: EVERYONE }) { id } }`, {}, u.token);
     expect(res.errors).toBeUndefined();
   };
+  /** presenceChanged of `u`, live once the server listens on `about`'s presence topic (graphql-ws acknowledges no subscribe). */
+  const follow = async (u: TestUser, about: TestUser, userIds?: string[]): Promise<Changes> => {
+    const c = await ws(u);
+    return listening(api, topic("PRESENCE", about.id), () => c.subscribe(CHANGED, userIds ? { u: userIds } : undefined) as Changes);
+  };
   const setPresence = (u: TestUser, input: Record<string, unknown>) =>
     api.gql<{ setPresence: P }>(`mutation($i: SetPresenceInput!) { setPresence(input: $i) { user { username } status customStatus deviceInfo { deviceType platform } } }`, { i: input }, u.token);
 
   beforeAll(async () => {
-    api = await startTestApi({ PRESENCE_GRACE_MS: "1500" });
+    api = await startTestApi({ PRESENCE_GRACE_MS: String(GRACE_MS) });
     [ann, ben, cy, dee] = await Promise.all(["ann", "ben", "cy_", "dee"].map((n) => registerUser(api, n)));
     // ann and ben are contacts; ann blocked cy; dee is a stranger.
     await api.gql(`mutation($u: ID!) { requestContact(userId: $u) { status } }`, { u: ben.id }, ann.token);
@@ -55,11 +62,10 @@ describe("presence (one instance)", () => {
   });
 
   it("goes ONLINE with the first connection and OFFLINE after the grace once the last one closes", async () => {
-    const benSub = (await ws(ben)).subscribe(CHANGED) as Changes;
-    const deeSub = (await ws(dee)).subscribe(CHANGED, { u: [ann.id] }) as Changes;
-    // cy follows ann (who blocked cy) and dee: dee's events prove cy's stream is live.
-    const cySub = (await ws(cy)).subscribe(CHANGED, { u: [ann.id, dee.id] }) as Changes;
-    await settle();
+    const benSub = await follow(ben, ann);
+    const deeSub = await follow(dee, ann, [ann.id]);
+    // cy follows ann (who blocked cy, so not listened to for cy) and dee: dee's events prove cy's stream is live.
+    const cySub = await follow(cy, dee, [ann.id, dee.id]);
     const seenBefore = (await api.db.models.User.findById(ann.id).lean())!.last_seen;
 
     const phone = await ws(ann);
@@ -84,14 +90,13 @@ describe("presence (one instance)", () => {
   });
 
   it("does not flicker OFFLINE when a device reconnects within the grace period", async () => {
-    const benSub = (await ws(ben)).subscribe(CHANGED) as Changes;
-    await settle();
+    const benSub = await follow(ben, ann);
     const a = await ws(ann);
     expect(await next(benSub)).toMatchObject({ status: "ONLINE" });
     await a.close();
     const b = await ws(ann);
     // Past the grace period, a change of ann's own is the next event: nothing came in between.
-    await settle(2000);
+    await quietPeriod(GRACE_MS + 500, "an OFFLINE would come from the grace timer, which no event or query shows before it fires");
     expect((await setPresence(ann, { status: "AWAY" })).errors).toBeUndefined();
     expect(await next(benSub)).toMatchObject({ status: "AWAY" });
     await b.close();
@@ -99,8 +104,7 @@ describe("presence (one instance)", () => {
   });
 
   it("sets AWAY/BUSY, a custom status and device info; validates and clears them", async () => {
-    const benSub = (await ws(ben)).subscribe(CHANGED) as Changes;
-    await settle();
+    const benSub = await follow(ben, ann);
     const set = await setPresence(ann, { status: "BUSY", customStatus: "  In a meeting ", deviceInfo: { deviceType: "phone", platform: "ios" } });
     expect(set.data?.setPresence).toEqual({ user: { username: "ann" }, status: "BUSY", customStatus: "In a meeting", deviceInfo: { deviceType: "phone", platform: "ios" } });
     expect(await next(benSub)).toMatchObject({ status: "BUSY", customStatus: "In a meeting", deviceInfo: { deviceType: "phone", platform: "ios" } });
@@ -141,8 +145,7 @@ describe("presence (one instance)", () => {
     expect((await field(ben)).data?.user.presence).toEqual({ status: "BUSY" });
     expect((await field(cy)).data?.user.presence).toBeNull();
     // ann's change, published first, never reaches cy; dee's, published after it, does.
-    const cySub = (await ws(cy)).subscribe(CHANGED, { u: [ann.id, dee.id] }) as Changes;
-    await settle();
+    const cySub = await follow(cy, dee, [ann.id, dee.id]);
     await setPresence(ann, { status: "ONLINE" });
     await setPresence(dee, { status: "AWAY" });
     expect(await next(cySub)).toMatchObject({ user: { username: "dee" }, status: "AWAY" });

@@ -11,9 +11,7 @@ import { countCommands, startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type Queued, type TestWsClient } from "../helpers/ws.js";
 import { MediaType } from "../../src/modules/media/media.entity.js";
-
-/** graphql-ws does not acknowledge a subscribe: give the server time to register it. */
-const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+import { listening, topic, unlistened } from "../helpers/topics.js";
 
 const PRIVATE = `phoneNumber lastSeen presence { status } profilePicture { id }`;
 const USER = `query($id: ID!) { user(id: $id) { username ${PRIVATE} } }`;
@@ -122,10 +120,13 @@ describe("privacy settings", () => {
     // Both select only fields that look public by name elsewhere (no lastSeen/presence), so only
     // phoneNumber and profilePicture themselves make the document viewer-specific.
     const LIVE = `subscription($c: ID) { messageAdded(conversationId: $c) { sender { phoneNumber profilePicture { id } } } }`;
-    const live = (await ws(str)).subscribe<{ messageAdded: { sender: Private } }>(LIVE, { c: groupId });
-    // The same document for both: a result computed once per event must not be shared between them.
-    const liveContact = (await ws(con)).subscribe<{ messageAdded: { sender: Private } }>(LIVE, { c: groupId });
-    await settle();
+    // graphql-ws acknowledges no subscribe: both are live once the server listens on the group's topic twice.
+    const [strWs, conWs] = [await ws(str), await ws(con)];
+    const [live, liveContact] = await listening(api, [topic("CONVERSATION", groupId), topic("CONVERSATION", groupId)], () => [
+      strWs.subscribe<{ messageAdded: { sender: Private } }>(LIVE, { c: groupId }),
+      // The same document for both: a result computed once per event must not be shared between them.
+      conWs.subscribe<{ messageAdded: { sender: Private } }>(LIVE, { c: groupId }),
+    ]);
     const sent = await api.gql(`mutation($g: ID!) { sendGroupMessage(input: { groupId: $g, content: "hello" }) { id } }`, { g: groupId }, pia.token);
     expect(sent.errors).toBeUndefined();
 
@@ -213,9 +214,11 @@ describe("presence privacy", () => {
   });
 
   it("presenceChanged of a non-contact yields nothing; a contact gets it; settings changes apply to the next event", async () => {
-    const stranger = (await ws(str)).subscribe<Ev>(CHANGED, { u: [pia.id, pub.id] });
-    const contact = (await ws(con)).subscribe<Ev>(CHANGED, { u: [pia.id, pub.id] });
-    await settle();
+    const both = [topic("PRESENCE", pia.id), topic("PRESENCE", pub.id)];
+    const strWs = await ws(str);
+    const stranger = await listening(api, both, () => strWs.subscribe<Ev>(CHANGED, { u: [pia.id, pub.id] }));
+    const conWs = await ws(con);
+    const contact = await listening(api, both, () => conWs.subscribe<Ev>(CHANGED, { u: [pia.id, pub.id] }));
     await setPresence(pia, "one");
     await setPresence(pub, "sentinel 1");
     // The stranger's first event is pub's: pia's, published before it, never came.
@@ -241,15 +244,16 @@ describe("presence privacy", () => {
   it("delivers presence events without a database read per subscriber", async () => {
     expect((await settings(pia, { lastSeenVisibility: "CONTACTS" })).errors).toBeUndefined();
     const subs: Array<Queued<{ data?: Ev }>> = [];
-    for (let i = 0; i < 4; i++) subs.push((await ws(con)).subscribe<Ev>(`subscription($u: [ID!]) { presenceChanged(userIds: $u) { status customStatus } }`, { u: [pia.id] }));
-    await settle();
+    const onPia = topic("PRESENCE", pia.id);
+    await listening(api, Array(4).fill(onPia), async () => {
+      for (let i = 0; i < 4; i++) subs.push((await ws(con)).subscribe<Ev>(`subscription($u: [ID!]) { presenceChanged(userIds: $u) { status customStatus } }`, { u: [pia.id] }));
+    });
     const one = await countCommands(api, async () => {
       await setPresence(pia, "fan-out");
       for (const s of subs) expect((await s.next()).data?.presenceChanged.customStatus).toBe("fan-out");
     });
     const subsFew = subs.slice(0, 1);
-    for (const s of subs.slice(1)) s.stop();
-    await settle();
+    await unlistened(api, Array(3).fill(onPia), () => subs.slice(1).forEach((s) => s.stop()));
     const few = await countCommands(api, async () => {
       await setPresence(pia, "fan-out 2");
       for (const s of subsFew) expect((await s.next()).data?.presenceChanged.customStatus).toBe("fan-out 2");

@@ -13,6 +13,7 @@ import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestMongo, type TestMongo } from "../helpers/mongo.js";
 import { root, spawnApi, type RunningApi } from "../helpers/process.js";
+import { until } from "../helpers/wait.js";
 
 const started: ChildProcess[] = [];
 
@@ -118,8 +119,7 @@ describe("stop and start of the process", () => {
       expect(api.port, api.output()).toBeGreaterThan(0);
       signalGroup("SIGINT");
       await api.exited;
-      for (let i = 0; i < 100 && signalGroup(0); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(signalGroup(0)).toBe(false);
+      await until(() => !signalGroup(0), "every process of the group to exit", { tries: 100 });
       await expect(fetch(`http://127.0.0.1:${api.port}/healthz`)).rejects.toThrow();
       expect(api.output()).not.toMatch(/^\s+at /m);
     } finally {

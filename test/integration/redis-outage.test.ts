@@ -11,6 +11,7 @@ import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 import { until } from "../helpers/wait.js";
+import { listening, topic } from "../helpers/topics.js";
 
 const hasRedis = await redisAvailable();
 
@@ -52,11 +53,14 @@ describe.skipIf(!hasRedis)("Redis outage", () => {
     };
     const conv = (await send("before")).conversationId;
     client = await connectWs(wsUrl(b.url), bob.token);
-    const sub = client.subscribe<{ messageAdded: { seq: number; content: string } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { seq content } }`, { c: conv });
+    const ADDED = `subscription($c: ID) { messageAdded(conversationId: $c) { seq content } }`;
+    type Added = { messageAdded: { seq: number; content: string } };
+    // Live (no replay): B listens, and has the channel subscribed in Redis, before the send on A.
+    const onB = client;
+    const sub = await listening(b, topic("CONVERSATION", conv), () => onB.subscribe<Added>(ADDED, { c: conv }));
     // Bob's second device, on the instance the sender uses.
-    local = await connectWs(wsUrl(a.url), bob.token);
-    const localSub = local.subscribe<{ messageAdded: { seq: number; content: string } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { seq content } }`, { c: conv });
-    await new Promise((r) => setTimeout(r, 300));
+    const onA = (local = await connectWs(wsUrl(a.url), bob.token));
+    const localSub = await listening(a, topic("CONVERSATION", conv), () => onA.subscribe<Added>(ADDED, { c: conv }));
     await send("live");
     expect((await sub.next()).data?.messageAdded).toEqual({ seq: 2, content: "live" });
     expect((await localSub.next()).data?.messageAdded).toEqual({ seq: 2, content: "live" });

@@ -7,7 +7,9 @@ import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../h
 import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
-import { createGroup, ok, sendDirect, sendGroup, settle } from "../helpers/social.js";
+import { createGroup, ok, sendDirect, sendGroup } from "../helpers/social.js";
+import { listening, topic } from "../helpers/topics.js";
+import { withTimeout } from "../helpers/wait.js";
 
 const hasRedis = await redisAvailable();
 
@@ -29,12 +31,12 @@ describe.skipIf(!hasRedis)("rights across instances", () => {
   it("closes with 4401, on instance B, the socket of a login revoked on instance A", async () => {
     const ida = await registerUser(a, "m_ida");
     const other = (await a.gql<{ login: { accessToken: string } }>(`mutation { login(input: { login: "m_ida", password: "password-123" }) { accessToken } }`)).data!.login.accessToken;
-    const onB = await connectWs(wsUrl(b.url), other);
+    // B follows the account's logins once the socket is accepted (and Redis carries A's events to it).
+    const onB = await listening(b, topic("ACCOUNT", ida.id), () => connectWs(wsUrl(b.url), other));
     sockets.push(onB);
-    await settle();
     // That login ends on A (logout exists on the old code too: only the close is new).
     await ok(a, `mutation { logout }`, {}, other);
-    const closed = await Promise.race([onB.closed, new Promise<never>((_, rej) => setTimeout(() => rej(new Error("not closed")), 10_000))]);
+    const closed = await withTimeout(onB.closed, "not closed");
     expect(closed).toMatchObject({ code: 4401 });
     expect((await ok<{ sessions: Array<{ current: boolean }> }>(a, `query { sessions { current } }`, {}, ida)).sessions).toEqual([{ current: true }]);
   }, 30_000);
@@ -44,9 +46,10 @@ describe.skipIf(!hasRedis)("rights across instances", () => {
     const g = await createGroup(a, adm, [mem, friend]);
     const onB = await connectWs(wsUrl(b.url), mem.token);
     sockets.push(onB);
-    const perConv = onB.subscribe(`subscription($c: ID) { messageAdded(conversationId: $c) { content } }`, { c: g }) as { next(): Promise<Result> };
-    const all = onB.subscribe(`subscription { messageAdded { content } }`) as { next(): Promise<Result> };
-    await settle();
+    const [perConv, all] = await listening(b, [topic("CONVERSATION", g), topic("CONVERSATION", g)], () => [
+      onB.subscribe(`subscription($c: ID) { messageAdded(conversationId: $c) { content } }`, { c: g }) as { next(): Promise<Result> },
+      onB.subscribe(`subscription { messageAdded { content } }`) as { next(): Promise<Result> },
+    ]);
     await sendGroup(a, adm, g, "still in");
     expect((await perConv.next()).data?.messageAdded).toEqual({ content: "still in" });
     expect((await all.next()).data?.messageAdded).toEqual({ content: "still in" });

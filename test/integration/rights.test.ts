@@ -11,13 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
-import { befriend, createGroup, ok, sendDirect, sendGroup, settle } from "../helpers/social.js";
+import { befriend, createGroup, ok, sendDirect, sendGroup } from "../helpers/social.js";
+import { listening, topic } from "../helpers/topics.js";
+import { withTimeout } from "../helpers/wait.js";
 
 type Result = { data?: Record<string, any>; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
 
 /** The close a socket received, failing (instead of hanging) when none comes. */
-async function closeOf(ws: TestWsClient, timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
-  return Promise.race([ws.closed, new Promise<never>((_, rej) => setTimeout(() => rej(new Error("the socket was not closed")), timeoutMs))]);
+function closeOf(ws: TestWsClient): Promise<{ code: number; reason: string }> {
+  return withTimeout(ws.closed, "the socket was not closed");
 }
 
 describe("rights follow open streams", () => {
@@ -43,10 +45,13 @@ describe("rights follow open streams", () => {
     const g = await createGroup(api, adm, [mem, leaver, third]);
     await sendGroup(api, adm, g, "before");
     const c = await ws(mem.token);
-    const perConv = c.subscribe(`subscription($c: ID) { messageAdded(conversationId: $c) { content } }`, { c: g }) as { next(): Promise<Result> };
-    const typing = c.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { isTyping } }`, { c: g }) as { next(): Promise<Result> };
-    const all = c.subscribe(`subscription { messageAdded { content } }`) as { next(): Promise<Result> };
-    await settle();
+    const onGroup = topic("CONVERSATION", g);
+    // graphql-ws acknowledges no subscribe: all three are live once the server listens on the group three times.
+    const [perConv, typing, all] = await listening(api, [onGroup, onGroup, onGroup], () => [
+      c.subscribe(`subscription($c: ID) { messageAdded(conversationId: $c) { content } }`, { c: g }) as { next(): Promise<Result> },
+      c.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { isTyping } }`, { c: g }) as { next(): Promise<Result> },
+      c.subscribe(`subscription { messageAdded { content } }`) as { next(): Promise<Result> },
+    ]);
 
     await ok(api, `mutation($g: ID!, $u: ID!) { removeGroupMember(groupId: $g, userId: $u) { id } }`, { g, u: mem.id }, adm);
     expect((await perConv.next()).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
@@ -58,20 +63,20 @@ describe("rights follow open streams", () => {
     expect((await all.next()).data?.messageAdded).toEqual({ content: "direct after" });
 
     // Back in: live again on the stream opened before, and a replay from 0 starts at the return.
-    await ok(api, `mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id } }`, { g, u: [mem.id] }, adm);
-    await settle();
-    const replay = c.subscribe(`subscription($c: ID, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { content } }`, { c: g, a: 0 }) as { next(): Promise<Result> };
-    await settle();
+    // The all-conversations stream takes the group back when its membership event comes: it listens again.
+    await listening(api, onGroup, () => ok(api, `mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id } }`, { g, u: [mem.id] }, adm));
+    const replay = await listening(api, onGroup, () => c.subscribe(`subscription($c: ID, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { content } }`, { c: g, a: 0 }) as { next(): Promise<Result> });
     await sendGroup(api, adm, g, "back");
     expect((await replay.next()).data?.messageAdded).toEqual({ content: "back" });
     expect((await all.next()).data?.messageAdded).toEqual({ content: "back" });
 
     // Leaving ends the leaver's streams; deactivation ends everybody's.
     const l = await ws(leaver.token);
-    const receipts = l.subscribe(`subscription($c: ID) { receiptUpdated(conversationId: $c) { readSeq } }`, { c: g }) as { next(): Promise<Result> };
     const t = await ws(third.token);
-    const updates = t.subscribe(`subscription($c: ID) { messageUpdated(conversationId: $c) { content } }`, { c: g }) as { next(): Promise<Result> };
-    await settle();
+    const [receipts, updates] = await listening(api, [onGroup, onGroup], () => [
+      l.subscribe(`subscription($c: ID) { receiptUpdated(conversationId: $c) { readSeq } }`, { c: g }) as { next(): Promise<Result> },
+      t.subscribe(`subscription($c: ID) { messageUpdated(conversationId: $c) { content } }`, { c: g }) as { next(): Promise<Result> },
+    ]);
     await ok(api, `mutation($g: ID!) { leaveGroup(groupId: $g) }`, { g }, leaver);
     expect((await receipts.next()).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     await ok(api, `mutation($g: ID!) { deactivateGroup(id: $g) { id } }`, { g }, adm);
@@ -87,9 +92,10 @@ describe("rights follow open streams", () => {
     await sendGroup(api, cat, g, "g2");
     const call = await ok<{ startCall: { id: string } }>(api, `mutation($r: ID!) { startCall(input: { recipientId: $r, callType: VOICE }) { id } }`, { r: bob.id }, ann);
     const c = await ws(bob.token);
-    const typing = c.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { user { username } } }`, { c: g }) as { next(): Promise<Result> };
-    const receipts = c.subscribe(`subscription($c: ID) { receiptUpdated(conversationId: $c) { user { username } } }`, { c: g }) as { next(): Promise<Result> };
-    await settle();
+    const [typing, receipts] = await listening(api, [topic("CONVERSATION", g), topic("CONVERSATION", g)], () => [
+      c.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { user { username } } }`, { c: g }) as { next(): Promise<Result> },
+      c.subscribe(`subscription($c: ID) { receiptUpdated(conversationId: $c) { user { username } } }`, { c: g }) as { next(): Promise<Result> },
+    ]);
 
     await ok(api, `mutation($u: ID!) { blockUser(userId: $u) { id } }`, { u: bob.id }, ann);
     await ok(api, `mutation($c: ID!) { setTyping(conversationId: $c, isTyping: true) }`, { c: g }, ann);

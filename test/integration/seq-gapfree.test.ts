@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Types } from "mongoose";
 import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
-import { createGroup, ok, settle } from "../helpers/social.js";
+import { createGroup, ok } from "../helpers/social.js";
+import { listening, topic } from "../helpers/topics.js";
+import { until } from "../helpers/wait.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { messageView } from "../../src/modules/message/message.view.js";
 import { startEmbeddedMongo } from "../../src/embedded-mongo/index.js";
@@ -26,6 +28,17 @@ async function seqsOf(api: TestApi, conversationId: string, group: boolean): Pro
   const docs = await (model as typeof api.db.models.DirectMessage).find({ conversation_id: new Types.ObjectId(conversationId) }, { seq: 1 }).sort({ seq: 1 }).lean();
   const conv = await api.db.models.Conversation.findById(conversationId, { last_seq: 1 }).lean();
   return { seqs: docs.map((d) => d.seq), lastSeq: conv!.last_seq };
+}
+
+/** Counts the reads of a direct conversation's messages (a stream's fills) from now until `stop`. */
+function countReads(api: TestApi, conversationId: Types.ObjectId): { readonly count: number; stop(): void } {
+  const client = api.db.connection.getClient();
+  const reads = { count: 0, stop: () => void client.off("commandStarted", listener) };
+  const listener = (e: { commandName: string; command: { find?: unknown; filter?: { conversation_id?: unknown } } }): void => {
+    if (e.commandName === "find" && e.command.find === "messages" && String(e.command.filter?.conversation_id) === conversationId.toHexString()) reads.count++;
+  };
+  client.on("commandStarted", listener);
+  return reads;
 }
 
 const oneToN = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
@@ -109,8 +122,8 @@ describe("gap-free seqs and streams that never skip", () => {
     const ws = await connectWs(wsUrl(a.url), bo.token);
     sockets.push(ws);
     const first = await ok<{ sendMessage: Sent }>(a, SEND, { i: { recipientId: bo.id, content: "before the loss" } }, cy);
-    const sub = ws.subscribe<Added>(ADDED, { c: first.sendMessage.conversationId });
-    await settle();
+    // Live only (no afterSeq): the stream must be listening before the next send (graphql-ws acknowledges no subscribe).
+    const sub = await listening(a, topic("CONVERSATION", first.sendMessage.conversationId), () => ws.subscribe<Added>(ADDED, { c: first.sendMessage.conversationId }));
     const second = await ok<{ sendMessage: Sent }>(a, SEND, { i: { recipientId: bo.id, content: "live" } }, cy);
     expect((await sub.next()).data?.messageAdded).toMatchObject({ seq: second.sendMessage.seq, content: "live" });
     // Committed as a send commits (message + last_seq in one transaction) but never published.
@@ -145,10 +158,14 @@ describe("gap-free seqs and streams that never skip", () => {
     const [three] = await a.db.models.DirectMessage.create([doc(3, "three")]);
     const sender = await a.db.models.User.findById(amy.id);
     const snapshot = await a.server.services.conversations.snapshot(convId);
+    const fills = countReads(a, convId);
     a.server.services.pubSub.publish("CONVERSATION", convId.toHexString(), { type: "message.added", message: messageView(three, sender), conversation: snapshot! });
-    // Many fills and high-water rounds go by (longer than the 3 s after which streams used to
-    // jump a hole): seq 3 is held, never delivered past the missing 2.
-    await settle(3500);
+    // The stream reads the gap from the database again and again, finding only 3 (2 is not
+    // committed): seq 3 is held, never delivered past the missing 2. A stream runs one fill at
+    // a time, so the ninth starting means eight were done; with the back-off doubling from
+    // 20 ms they span more than 4 s, longer than the 3 s after which streams used to jump a hole.
+    await until(() => fills.count >= 9, "nine fills of the gap to start", { intervalMs: 50, tries: 400 });
+    fills.stop();
     expect(sub.pending).toEqual([]);
     await session.commitTransaction();
     await session.endSession();

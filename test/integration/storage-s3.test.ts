@@ -47,10 +47,20 @@ describe("S3-compatible storage", () => {
 
   it("keeps nothing of a stream that fails part-way", async () => {
     const body = new PassThrough();
+    // Part-way: the store has the PUT (and its first bytes) when the client goes away.
+    const arrived = new Promise<void>((resolve) => {
+      const onRequest = (req: { method?: string; url?: string }) => {
+        if (req.method !== "PUT" || !req.url?.includes("u/broken")) return;
+        server.httpServer.off("request", onRequest);
+        resolve();
+      };
+      server.httpServer.on("request", onRequest);
+    });
     const putting = storage.put("u/broken", body, 1000, "text/plain");
     body.write(Buffer.alloc(300, 1));
-    setTimeout(() => body.destroy(new Error("client went away")), 50);
-    await expect(putting).rejects.toThrow();
+    await arrived;
+    body.destroy(new Error("client went away"));
+    await expect(putting).rejects.toThrow("client went away");
     expect(await storage.size("u/broken")).toBeNull();
   });
 

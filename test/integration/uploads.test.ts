@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countCommands, startTestApi, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl } from "../helpers/ws.js";
+import { listening, topic } from "../helpers/topics.js";
+import { clockPast } from "../helpers/wait.js";
 import { UrlSigner } from "../../src/common/signed-url.js";
 
 type Ticket = { uploadId: string; uploadUrl: string; expiresAt: string; maxBytes: number };
@@ -257,11 +259,11 @@ describe("uploads and downloads", () => {
     const g = await api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: "Photos", memberIds: [lou.id, max.id] } }, kim.token);
     const groupId = g.data!.createGroup.id;
     const media = await upload(kim, "group.jpg", "image/jpeg", photo);
-    const subs = await Promise.all([lou, max].map(async (u) => {
+    // Both live (graphql-ws acknowledges no subscribe) once the server listens on the group twice.
+    const subs = await listening(api, [topic("CONVERSATION", groupId), topic("CONVERSATION", groupId)], () => Promise.all([lou, max].map(async (u) => {
       const c = await connectWs(wsUrl(api.url), u.token);
       return { c, u, sub: c.subscribe<{ messageAdded: { attachment: { url: string } } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { attachment { ... on Media { url } } } }`, { c: groupId }) };
-    }));
-    await new Promise((r) => setTimeout(r, 300));
+    })));
     const sent = await api.gql(`mutation($i: SendGroupMessageInput!) { sendGroupMessage(input: $i) { id } }`, { i: { groupId, messageType: "IMAGE", attachmentId: media.id } }, kim.token);
     expect(sent.errors).toBeUndefined();
     for (const { c, u, sub } of subs) {
@@ -356,7 +358,8 @@ describe("uploads and downloads", () => {
     try {
       const t = await shortLived.gql<{ createUpload: Ticket }>(`mutation { createUpload(input: { originalFilename: "late.pdf", mimeType: "application/pdf", fileSize: ${PDF.length} }) { uploadId uploadUrl } }`, {}, kim.token);
       const ticket = t.data!.createUpload;
-      await new Promise((r) => setTimeout(r, 1100));
+      // The URL's own expiry (exp, in seconds) is passed.
+      await clockPast(Number(new URL(ticket.uploadUrl, shortLived.url).searchParams.get("exp")) * 1000);
       const late = await fetch(new URL(ticket.uploadUrl, shortLived.url), { method: "PUT", body: PDF });
       expect(late.status).toBe(403);
       expect(await late.json()).toMatchObject({ error: { code: "INVALID_TOKEN", message: expect.stringContaining("expired") } });

@@ -4,10 +4,9 @@
  * passes only the viewer and the conversation.
  */
 import { conversationEvents, messagesWithReplay, viewerEvents, type StreamOptions } from "./streams.js";
+import type { StreamDeps } from "./streams.deps.js";
 import type { ConversationRef } from "../conversation/conversation.service.js";
 
-/** What every stream function needs, as streams.ts declares it. */
-type StreamDeps = Parameters<typeof viewerEvents>[0];
 
 export class ConversationStreams {
   constructor(private readonly deps: StreamDeps) {}

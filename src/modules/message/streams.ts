@@ -11,7 +11,8 @@
  * high-water check (high-water.ts) finds without waiting for a later message. Fills are one at
  * a time per stream, with back-off, and shared between streams at the same position.
  * Only on a standalone database (no transactions) can a seq stay empty for good; such a hole is
- * passed after STANDALONE_HOLE_MS.
+ * passed after STANDALONE_HOLE_MS. The ordering decisions themselves (release, drop, gap,
+ * hole) are in seq-order.ts, without I/O or clock; this file owns listeners, timers and reads.
  *
  * All of the viewer's conversations: the topics of every conversation they belong to, plus
  * their user topic, which announces conversations joined or left so the set follows along.
@@ -22,7 +23,6 @@
  * the blocker's typing and receipts from then on.
  */
 import { Repeater } from "@repeaterjs/repeater";
-import type { AppServices } from "../../services.js";
 import type { ConversationEvent } from "../conversation/conversation.events.js";
 import type { UserEvent } from "../user/user.events.js";
 import type {} from "./message.events.js";
@@ -30,23 +30,13 @@ import { forbidden } from "../../errors.js";
 import { StreamError } from "../../subscriptions/stream-error.js";
 import type { ConversationRef } from "../conversation/conversation.service.js";
 import type { AfterRead } from "./high-water.js";
+import { SeqOrder, fillDelayMs } from "./seq-order.js";
+import type { StreamDeps } from "./streams.deps.js";
 
-/** First wait before a gap fill: the missing event is usually only a moment behind the one that showed the gap. */
-const FILL_FIRST_DELAY_MS = 20;
-/** Back-off cap between fills of a gap that is still open. */
-const FILL_MAX_DELAY_MS = 2000;
 /** Messages read per query by a fill (a long replay takes several). */
 const FILL_PAGE = 500;
-/**
- * Standalone database only (no transactions): a seq may have no message for good (a crash
- * between the seq `$inc` and the insert). Such a hole is passed once it has stayed open this
- * long with later messages stored. With transactions no hole exists and none is ever skipped.
- */
-const STANDALONE_HOLE_MS = 30_000;
 
 export type AddedEvent = Extract<ConversationEvent, { type: "message.added" }>;
-
-const sleep = (ms: number) => new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms).unref?.());
 
 /**
  * Wraps a source so that ending the subscription ends it at once. An async generator asked to
@@ -88,139 +78,96 @@ export function stoppable<T>(source: AsyncIterator<T>, closeSource: () => unknow
  */
 class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamError> {
   private readonly ready: Array<AddedEvent | StreamError> = [];
-  private readonly held = new Map<number, AddedEvent>();
+  /** The ordering decisions (seq-order.ts): what to release, drop, fill. */
+  private readonly order: SeqOrder<AddedEvent>;
   private waiter: ((r: IteratorResult<AddedEvent | StreamError>) => void) | null = null;
   private closed = false;
-  private replaying: boolean;
   private filling = false;
   private fillTimer: NodeJS.Timeout | null = null;
   /** Fills in a row that found nothing new (the back-off exponent). */
   private idleFills = 0;
-  /** The highest seq known to be committed: from events and from the high-water check. */
-  private known: number;
-  /** Standalone only: since when the next seq has been missing with later ones stored. */
-  private holeSince = 0;
   private readonly topic: string;
   private readonly unlisten: () => void;
   private readonly unwatch: () => void;
 
   constructor(
-    private readonly services: AppServices,
+    private readonly services: StreamDeps,
     private readonly conversation: ConversationRef,
     private readonly viewerId: string,
-    private last: number,
+    last: number,
     replayFrom: number | null,
   ) {
-    this.known = last;
+    this.order = new SeqOrder<AddedEvent>((ev) => ev.message.seq, last, { replaying: replayFrom !== null, release: (ev) => this.deliver(ev) });
     this.topic = conversation._id.toHexString();
     // Listen before reading the database: nothing published from here on is missed.
     this.unlisten = services.pubSub.listen("CONVERSATION", this.topic, (ev) => this.onEvent(ev));
-    this.unwatch = services.highWater.watch(this.topic, { delivered: () => this.last, nudge: (lastSeq) => this.nudge(lastSeq) });
-    this.replaying = replayFrom !== null;
+    this.unwatch = services.highWater.watch(this.topic, { delivered: () => this.order.last, nudge: (lastSeq) => this.nudge(lastSeq) });
     if (replayFrom !== null) void this.fill();
   }
 
   private onEvent(ev: ConversationEvent): void {
     if (!this.closed && ev.type === "access.revoked" && revokes(ev, this.viewerId)) return this.end();
-    if (this.closed || ev.type !== "message.added" || ev.message.seq <= this.last) return;
-    this.held.set(ev.message.seq, ev);
-    this.release();
+    if (this.closed || ev.type !== "message.added") return;
+    if (this.order.offer(ev)) this.followGap();
   }
 
   /** The high-water check: the database's last seq is past what this stream delivered. */
   private nudge(lastSeq: number): void {
-    if (this.closed || lastSeq <= this.known) return;
-    this.known = lastSeq;
-    this.release();
+    if (!this.closed && this.order.committed(lastSeq)) this.followGap();
   }
 
-  /** Moves contiguous held events to the ready queue; schedules a fill while something is missing. */
-  private release(): void {
-    if (this.replaying || this.closed) return;
-    this.drain();
-    if (this.held.size === 0 && this.known <= this.last) {
+  /** Schedules a fill while something is missing (not while replaying: the replay's read covers it). */
+  private followGap(): void {
+    if (this.order.replaying || this.closed) return;
+    if (this.order.gap() === null) {
       this.idleFills = 0;
-      this.holeSince = 0;
       return;
     }
     this.scheduleFill();
   }
 
-  private drain(): void {
-    while (this.held.has(this.last + 1)) {
-      const ev = this.held.get(this.last + 1)!;
-      this.held.delete(this.last + 1);
-      this.last += 1;
-      this.deliver(ev);
-    }
-    for (const seq of this.held.keys()) if (seq <= this.last) this.held.delete(seq);
-    for (const seq of this.held.keys()) if (seq > this.known) this.known = seq;
-  }
-
   /** One fill at a time, after a wait that doubles with each fill that found nothing. */
   private scheduleFill(): void {
     if (this.filling || this.fillTimer || this.closed) return;
-    const delay = Math.min(FILL_FIRST_DELAY_MS * 2 ** this.idleFills, FILL_MAX_DELAY_MS);
     this.fillTimer = setTimeout(() => {
       this.fillTimer = null;
       void this.fill();
-    }, delay);
+    }, fillDelayMs(this.idleFills));
     this.fillTimer.unref?.();
   }
 
-  /** Reads the messages after `last` from the database (replay, gaps, lost events). */
+  /** Reads the messages after the last delivered from the database (replay, gaps, lost events). */
   private async fill(): Promise<void> {
     if (this.filling || this.closed) return;
     this.filling = true;
-    const before = this.last;
+    const before = this.order.last;
     let read = false;
     try {
       for (;;) {
-        const from = this.last;
+        const from = this.order.last;
         const { messages, snapshot } = await this.services.highWater.readAfter(this.topic, from, () => readAfter(this.services, this.conversation, from));
         if (this.closed || !snapshot) return;
-        for (const message of messages) {
-          if (message.seq > this.last && !this.held.has(message.seq)) this.held.set(message.seq, { type: "message.added", message, conversation: snapshot });
-        }
-        this.drain();
-        if (messages.length < FILL_PAGE || this.last === from) break;
+        this.order.merge(messages.map((message): AddedEvent => ({ type: "message.added", message, conversation: snapshot })));
+        if (messages.length < FILL_PAGE || this.order.last === from) break;
       }
       read = true;
       // Replay is over once the database has been read: release in order from here.
-      this.replaying = false;
+      this.order.endReplay();
     } catch {
       // Logged by highWater.readAfter (once per outage); the stream retries with back-off.
     } finally {
       this.filling = false;
     }
     if (this.closed) return;
-    this.idleFills = this.last > before ? 0 : this.idleFills + 1;
-    if (read) this.passStandaloneHole();
-    if (this.replaying) this.scheduleFill();
-    else this.release();
-  }
-
-  /**
-   * Without transactions a seq can stay empty for good (see STANDALONE_HOLE_MS): pass it once
-   * it has been missing that long. Never used when the database has transactions.
-   */
-  private passStandaloneHole(): void {
-    if (this.services.db.transactions) return;
-    if (this.held.size === 0 && this.known <= this.last) {
-      this.holeSince = 0;
-      return;
-    }
-    this.holeSince ||= Date.now();
-    if (Date.now() - this.holeSince < STANDALONE_HOLE_MS) return;
-    this.holeSince = 0;
-    if (this.held.size > 0) this.last = Math.min(...this.held.keys()) - 1;
-    else this.known = this.last;
-    this.drain();
+    this.idleFills = this.order.last > before ? 0 : this.idleFills + 1;
+    // Without transactions a seq can stay empty for good (seq-order.ts, STANDALONE_HOLE_MS).
+    if (read && !this.services.db.transactions) this.order.passHole(Date.now());
+    if (this.order.replaying) this.scheduleFill();
+    else this.followGap();
   }
 
   /** The viewer lost the conversation: a FORBIDDEN result, then the end (nothing held is sent). */
   private end(): void {
-    this.held.clear();
     this.ready.length = 0;
     this.deliver(new StreamError(forbidden("You are no longer a member of this conversation")));
     void this.return();
@@ -259,7 +206,7 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
 }
 
 /** One page of messages after `afterSeq`, and the conversation's snapshot for their events. */
-async function readAfter(services: AppServices, conversation: ConversationRef, afterSeq: number): Promise<AfterRead> {
+async function readAfter(services: StreamDeps, conversation: ConversationRef, afterSeq: number): Promise<AfterRead> {
   const [messages, snapshot] = await Promise.all([services.messages.after(conversation, afterSeq, FILL_PAGE), services.conversations.snapshot(conversation._id)]);
   return { messages, snapshot };
 }
@@ -273,7 +220,7 @@ function revokes(ev: Extract<ConversationEvent, { type: "access.revoked" }>, vie
  * The messages of one conversation after `afterSeq`. A member who joined (or re-joined) after
  * it gets nothing from before their joining: the replay starts at their `joined_seq`.
  */
-export function messagesWithReplay(services: AppServices, conversation: ConversationRef, viewerId: string, afterSeq: number | null): AsyncIterable<AddedEvent | StreamError> {
+export function messagesWithReplay(services: StreamDeps, conversation: ConversationRef, viewerId: string, afterSeq: number | null): AsyncIterable<AddedEvent | StreamError> {
   const from = afterSeq === null ? null : Math.max(afterSeq, conversation.joined_seq);
   return new ConversationMessages(services, conversation, viewerId, from ?? conversation.last_seq, from);
 }
@@ -288,7 +235,7 @@ class Blockers {
   private readonly unlisten: () => void;
   readonly ready: Promise<void>;
 
-  constructor(services: AppServices, viewerId: string) {
+  constructor(services: StreamDeps, viewerId: string) {
     this.unlisten = services.pubSub.listen("USER", viewerId, (ev) => {
       if (ev.type !== "block") return;
       this.changed.add(ev.by);
@@ -318,7 +265,7 @@ export interface StreamOptions {
 }
 
 /** Every event of one conversation the viewer belongs to, until they lose it (then FORBIDDEN). */
-export function conversationEvents(services: AppServices, viewerId: string, conversation: ConversationRef, options: StreamOptions = {}): AsyncIterable<ConversationEvent | StreamError> {
+export function conversationEvents(services: StreamDeps, viewerId: string, conversation: ConversationRef, options: StreamOptions = {}): AsyncIterable<ConversationEvent | StreamError> {
   return new Repeater<ConversationEvent | StreamError>(async (push, stop) => {
     const blockers = options.hideBlockers ? new Blockers(services, viewerId) : null;
     const unlisten = services.pubSub.listen("CONVERSATION", conversation._id.toHexString(), (ev) => {
@@ -342,7 +289,7 @@ export function conversationEvents(services: AppServices, viewerId: string, conv
 }
 
 /** Every event of every conversation the viewer belongs to, following joins, leaves and removals. */
-export function viewerEvents(services: AppServices, viewerId: string, options: StreamOptions = {}): AsyncIterable<ConversationEvent | UserEvent> {
+export function viewerEvents(services: StreamDeps, viewerId: string, options: StreamOptions = {}): AsyncIterable<ConversationEvent | UserEvent> {
   return new Repeater<ConversationEvent | UserEvent>(async (push, stop) => {
     const blockers = options.hideBlockers ? new Blockers(services, viewerId) : null;
     const topics = new Map<string, AsyncIterator<unknown>>();

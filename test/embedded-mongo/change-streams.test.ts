@@ -6,7 +6,7 @@
 import { MongoClient, MongoServerError, type ChangeStream, type ChangeStreamDocument, type Collection } from "mongodb";
 import mongoose from "mongoose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
+import type { EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 import { startEmbeddedClient, stopEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
 import { until } from "../helpers/wait.js";
 

@@ -9,7 +9,6 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { EJSON } from "bson";
-import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 import { startEmbeddedClient, stopEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";

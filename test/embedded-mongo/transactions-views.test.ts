@@ -6,7 +6,7 @@
  */
 import { MongoClient, MongoServerError, type Collection, type ClientSession } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
+import type { EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 import { startEmbeddedClient, stopEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
 
 describe("transaction views filled on demand", () => {

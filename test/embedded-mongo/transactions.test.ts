@@ -7,7 +7,7 @@
 import { MongoClient, MongoServerError, type Collection } from "mongodb";
 import mongoose from "mongoose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
+import type { EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 import { startEmbeddedClient, stopEmbeddedClient, type AnyDoc } from "../helpers/mongo.js";
 import { waitFor } from "../helpers/wait.js";
 

@@ -62,7 +62,6 @@ export function withTimeout<T>(promise: Promise<T>, what: string, ms = 10_000): 
  * time-driven did NOT happen (a timer that must not fire) and no event or state can show it
  * instead. `why` says which timer; it is not used otherwise, the call site is the record.
  */
-export function quietPeriod(ms: number, why: string): Promise<void> {
-  void why;
+export function quietPeriod(ms: number, _why: string): Promise<void> {
   return pause(ms);
 }

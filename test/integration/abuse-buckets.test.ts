@@ -4,7 +4,7 @@
  * nothing is stored or published. Registration is limited per client address.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
+import { startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";
 

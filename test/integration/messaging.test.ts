@@ -126,7 +126,7 @@ describe("messaging", () => {
     const [p1, p2] = [await registerUser(api, "pager1"), await registerUser(api, "pager2")];
     const conv = (await send(p1, p2, "m1")).data!.sendMessage.conversationId;
     for (let i = 2; i <= 7; i++) await send(i % 2 ? p1 : p2, i % 2 ? p2 : p1, `m${i}`);
-    const [cal, bo] = [p1, p2];
+    const bo = p2;
     const Q = `query($c: ID!, $l: Int, $b: String, $f: Int, $a: String) { messages(conversationId: $c, last: $l, before: $b, first: $f, after: $a) { edges { cursor node { seq content } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`;
     type Page = { messages: { edges: Array<{ node: { seq: number } }>; pageInfo: { hasPreviousPage: boolean; hasNextPage: boolean; startCursor: string; endCursor: string } } };
     const newest = (await api.gql<Page>(Q, { c: conv, l: 3 }, bo.token)).data!.messages;

@@ -1,6 +1,6 @@
 /** Two API instances on one database and the real Redis: an event sent on A arrives on B. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
+import { startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";

@@ -20,7 +20,6 @@ const started: ChildProcess[] = [];
 /** The environment without JWT_SECRET: the development secret file is under test. */
 function withoutJwtSecret(): NodeJS.ProcessEnv {
   const { JWT_SECRET: _secret, ...env } = process.env;
-  void _secret;
   return env;
 }
 let dataDir: string;

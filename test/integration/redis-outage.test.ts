@@ -5,7 +5,7 @@
  * the messages published during the outage filled in from the database (no gap).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
+import { startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";

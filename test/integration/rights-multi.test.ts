@@ -3,7 +3,7 @@
  * instance B with 4401; a member removed on A stops receiving the group on B.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
+import { startTwoTestApis, stopTestApis, type TestApi } from "../helpers/api.js";
 import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
 import { REDIS_URL, redisAvailable } from "../helpers/redis.js";

@@ -9,9 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
-import { registerUser, type TestUser } from "../helpers/users.js";
+import { registerUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
-import { befriend, createGroup, ok, sendDirect, sendGroup } from "../helpers/social.js";
+import { createGroup, ok, sendDirect, sendGroup } from "../helpers/social.js";
 import { listening, topic } from "../helpers/topics.js";
 import { withTimeout } from "../helpers/wait.js";
 

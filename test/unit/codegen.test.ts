@@ -10,7 +10,7 @@ describe("codegen", () => {
   it("is up to date (run `npm run codegen` after changing test/operations or the schema)", () => {
     const bin = path.join(root, "node_modules/@graphql-codegen/cli/cjs/bin.js");
     let status = 0;
-    let output = "";
+    let output: string;
     try {
       output = execFileSync(process.execPath, [bin, "--config", "codegen.yml", "--check"], { cwd: root, encoding: "utf8", stdio: "pipe" });
     } catch (err) {

@@ -16,10 +16,16 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false, attributes: false } }],
       "@typescript-eslint/await-thenable": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true },
+      ],
       "@typescript-eslint/switch-exhaustiveness-check": ["error", { considerDefaultExhaustiveForUnions: true }],
       // `void promise` is how a fire-and-forget call says so; `void x` of a bare name only hides an unused variable.
-      "no-restricted-syntax": ["error", { selector: "UnaryExpression[operator='void'] > Identifier.argument", message: "Remove the unused variable instead of voiding it." }],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "UnaryExpression[operator='void'] > Identifier.argument", message: "Remove the unused variable instead of voiding it." },
+      ],
       eqeqeq: ["error", "always", { null: "ignore" }],
     },
   },

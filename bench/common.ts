@@ -16,12 +16,23 @@ export async function benchUsers(
   prefix: string,
   count: number,
 ): Promise<{ users: Array<{ _id: Types.ObjectId }>; tokens: string[] }> {
-  const users = Array.from({ length: count }, (_, i) => ({ _id: new Types.ObjectId(), username: `${prefix}${i}`, email: `${prefix}${i}@example.com`, password: "x", search_keys: [`${prefix}${i}`] }));
+  const users = Array.from({ length: count }, (_, i) => ({
+    _id: new Types.ObjectId(),
+    username: `${prefix}${i}`,
+    email: `${prefix}${i}@example.com`,
+    password: "x",
+    search_keys: [`${prefix}${i}`],
+  }));
   await db.models.User.insertMany(users);
   const issued: string[] = [];
   for (const u of users) {
     const family = new Types.ObjectId().toHexString();
-    await db.models.Session.create({ user_id: u._id, family_id: family, token_hash: new Types.ObjectId().toHexString(), expires_at: new Date(Date.now() + 24 * 3600_000) });
+    await db.models.Session.create({
+      user_id: u._id,
+      family_id: family,
+      token_hash: new Types.ObjectId().toHexString(),
+      expires_at: new Date(Date.now() + 24 * 3600_000),
+    });
     issued.push((await tokens.issueAccess({ userId: u._id.toHexString(), sessionId: family })).token);
   }
   return { users, tokens: issued };

@@ -157,7 +157,9 @@ async function main(): Promise<void> {
     console.log(`2-write transaction (send shape)    ${fmt(txnSmall)} txn/s ${fmt(txnLarge)} txn/s   ${(txnSmall / txnLarge).toFixed(2)}`);
     console.log(`baseline  findOne by unindexed n    ${fmt(small.scan)} ops/s ${fmt(large.scan)} ops/s   ${ratioScan.toFixed(2)}  (a scan, for contrast)`);
     console.log("");
-    console.log(`server RSS: ${memEmpty.rss} MB empty (heap ${memEmpty.heap} MB); ${memLoaded.rss} MB with ${count.toLocaleString("en-US")} documents loaded (heap ${memLoaded.heap} MB; limit ${RSS_LIMIT_MB} MB)`);
+    console.log(
+      `server RSS: ${memEmpty.rss} MB empty (heap ${memEmpty.heap} MB); ${memLoaded.rss} MB with ${count.toLocaleString("en-US")} documents loaded (heap ${memLoaded.heap} MB; limit ${RSS_LIMIT_MB} MB)`,
+    );
     console.log(`            ${memAfter.rss} MB after the 100k find phase (heap ${memAfter.heap} MB, includes garbage not yet collected)`);
     const ok = ratioId < 2 && ratioEmail < 2 && memLoaded.rss <= RSS_LIMIT_MB;
     console.log(ok ? "verdict: indexed finds do not scan; memory within the limit" : "verdict: FAILED (ratio >= 2 or memory over the limit)");
@@ -179,16 +181,29 @@ async function insertRates(args: string[]): Promise<{ seq: number; conc: number;
     // Warm-up, untimed: the client's and the server's JIT, so the server measured first is not
     // at a disadvantage (the durable/memory ratio is the result).
     await timed(2_000, () => coll.insertOne(makeDoc(n++)));
-    await timed(5, () => coll.insertMany(Array.from({ length: 1000 }, () => makeDoc(n++)), { ordered: false }));
+    await timed(5, () =>
+      coll.insertMany(
+        Array.from({ length: 1000 }, () => makeDoc(n++)),
+        { ordered: false },
+      ),
+    );
     const seq = await timed(3_000, () => coll.insertOne(makeDoc(n++)));
     const CONC = 16;
     const PER = 1_000;
     const start = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: CONC }, async () => {
-      for (let i = 0; i < PER; i++) await coll.insertOne(makeDoc(n++));
-    }));
+    await Promise.all(
+      Array.from({ length: CONC }, async () => {
+        for (let i = 0; i < PER; i++) await coll.insertOne(makeDoc(n++));
+      }),
+    );
     const conc = (CONC * PER) / (Number(process.hrtime.bigint() - start) / 1e9);
-    const many = (await timed(20, () => coll.insertMany(Array.from({ length: 1000 }, () => makeDoc(n++)), { ordered: false }))) * 1000;
+    const many =
+      (await timed(20, () =>
+        coll.insertMany(
+          Array.from({ length: 1000 }, () => makeDoc(n++)),
+          { ordered: false },
+        ),
+      )) * 1000;
     return { seq, conc, many };
   } finally {
     await client.close();
@@ -211,7 +226,11 @@ async function restart(limitArgs: string[]): Promise<{ seconds: number; recovery
     const client = await new MongoClient(server.uri).connect();
     const coll = client.db("bench").collection("users");
     await coll.createIndex({ email: 1 }, { unique: true });
-    for (let i = 0; i < LARGE; i += 1000) await coll.insertMany(Array.from({ length: 1000 }, (_, j) => makeDoc(i + j)), { ordered: false });
+    for (let i = 0; i < LARGE; i += 1000)
+      await coll.insertMany(
+        Array.from({ length: 1000 }, (_, j) => makeDoc(i + j)),
+        { ordered: false },
+      );
     await client.close();
     server.stop();
     await new Promise((r) => server.child.once("exit", r));
@@ -264,10 +283,20 @@ async function durability(): Promise<boolean> {
   console.log(`restart with 100,000 documents (process start → listening; of which loading the data):`);
   console.log(`  ${journal.seconds.toFixed(2)} s (${journal.recovery}) from the journal alone (${journal.files.join(", ")})`);
   console.log(`  ${snap.seconds.toFixed(2)} s (${snap.recovery}) from snapshot + journal (${snap.files.join(", ")})   goal ≤ 3 s`);
-  console.log(`  machine load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores`);
-  console.log(`disk per document: ${Math.round(journal.bytesPerDoc)} bytes (journal), ${Math.round(snap.bytesPerDoc)} bytes (snapshot + journal); BSON size ${calculateObjectSize(makeDoc(0))}`);
+  console.log(
+    `  machine load average while measuring: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")} on ${cpus().length} cores`,
+  );
+  console.log(
+    `disk per document: ${Math.round(journal.bytesPerDoc)} bytes (journal), ${Math.round(snap.bytesPerDoc)} bytes (snapshot + journal); BSON size ${calculateObjectSize(makeDoc(0))}`,
+  );
   const ok = dur.seq / mem.seq >= 0.5 && dur.conc / mem.conc >= 0.5 && dur.many / mem.many >= 0.5 && journal.seconds <= 3 && snap.seconds <= 3;
-  console.log(ok ? "verdict: durable inserts ≥ 50% of in memory (sequential, concurrent, batched); restart ≤ 3 s" : "verdict: FAILED (durable < 50% of in memory, or restart > 3 s)");
+  console.log(
+    ok
+      ? "verdict: durable inserts ≥ 50% of in memory (sequential, concurrent, batched); restart ≤ 3 s"
+      : "verdict: FAILED (durable < 50% of in memory, or restart > 3 s)",
+  );
   return ok;
 }
 

@@ -38,7 +38,13 @@ function answerMemory(): void {
 async function api(): Promise<void> {
   // Production limits and defaults; the database is the embedded server in this process (uri: null
   // below), so the URI that production config insists on is never dialled.
-  const config = loadConfig({ NODE_ENV: "production", MONGODB_URI: "mongodb://127.0.0.1:1/unused", JWT_SECRET: "bench-secret-bench-secret-bench-secret-00", LOG_LEVEL: "silent", PORT: "0" });
+  const config = loadConfig({
+    NODE_ENV: "production",
+    MONGODB_URI: "mongodb://127.0.0.1:1/unused",
+    JWT_SECRET: "bench-secret-bench-secret-bench-secret-00",
+    LOG_LEVEL: "silent",
+    PORT: "0",
+  });
   const db = await connectDatabase({ uri: null, dbName: "bench" });
   const server = await createServer(config, db, { mailer: new MemoryMailer() });
   const port = await server.listen(0);

@@ -127,7 +127,10 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
     const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${tokens[0]}` },
-      body: JSON.stringify({ query: `mutation($g: ID!, $c: String!) { sendGroupMessage(input: { groupId: $g, content: $c }) { seq } }`, variables: { g: groupId, c: content } }),
+      body: JSON.stringify({
+        query: `mutation($g: ID!, $c: String!) { sendGroupMessage(input: { groupId: $g, content: $c }) { seq } }`,
+        variables: { g: groupId, c: content },
+      }),
     });
     const body = (await res.json()) as { data?: { sendGroupMessage: { seq: number } } };
     if (body.data?.sendGroupMessage.seq !== seqExpected) throw new Error(`unexpected seq ${JSON.stringify(body)}`);
@@ -177,7 +180,11 @@ async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Re
   await sleep(2000);
   const after = await child.mem();
   for (let k = 1; k <= MESSAGES; k++) {
-    const payload = JSON.stringify({ id: "1", type: "next", payload: { data: { messageAdded: { seq: k, content: `bench message ${k}`, pad: "x".repeat(Math.max(0, payloadBytes - 120)) } } } });
+    const payload = JSON.stringify({
+      id: "1",
+      type: "next",
+      payload: { data: { messageAdded: { seq: k, content: `bench message ${k}`, pad: "x".repeat(Math.max(0, payloadBytes - 120)) } } },
+    });
     sendTimes.set(k, performance.now());
     await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: payload });
     await sleep(100);

@@ -22,7 +22,10 @@ const SENDERS = Number(process.env.SEND_SENDERS ?? 20);
 const MESSAGES = Number(process.env.SEND_MESSAGES ?? 25);
 
 const RELAXED: Record<string, string> = {
-  MESSAGE_RATE_LIMIT: "1000000/1", STRANGER_MESSAGE_RATE_LIMIT: "1000000/1", GROUP_RATE_LIMIT: "1000000/1", REGISTER_RATE_LIMIT: "1000000/1",
+  MESSAGE_RATE_LIMIT: "1000000/1",
+  STRANGER_MESSAGE_RATE_LIMIT: "1000000/1",
+  GROUP_RATE_LIMIT: "1000000/1",
+  REGISTER_RATE_LIMIT: "1000000/1",
 };
 
 interface Result {
@@ -46,7 +49,11 @@ async function holes(db: Database, conversationIds: Types.ObjectId[], group: boo
   return missing;
 }
 
-async function run(port: number, senders: Array<{ token: string; variables: (k: number) => Record<string, unknown> }>, mutation: string): Promise<Omit<Result, "holes">> {
+async function run(
+  port: number,
+  senders: Array<{ token: string; variables: (k: number) => Record<string, unknown> }>,
+  mutation: string,
+): Promise<Omit<Result, "holes">> {
   const latencies: number[] = [];
   let failed = 0;
   const start = performance.now();
@@ -79,15 +86,22 @@ async function main(): Promise<void> {
   const server = await createServer(config, db, { mailer: new MemoryMailer() });
   const port = await server.listen(0);
   const transactions = (db as { transactions?: boolean }).transactions;
-  console.log(`send bench: ${SENDERS} senders x ${MESSAGES} messages, database transactions: ${transactions === undefined ? "n/a (older code)" : transactions}`);
+  console.log(
+    `send bench: ${SENDERS} senders x ${MESSAGES} messages, database transactions: ${transactions === undefined ? "n/a (older code)" : transactions}`,
+  );
   // Senders, and as many recipients for the direct conversations.
   const { users, tokens } = await benchUsers(db, server.services.tokens, "send", SENDERS * 2);
-  const group = await server.services.groups.create(users[0]._id.toHexString(), { name: "send bench", memberIds: users.slice(1, SENDERS).map((u) => u._id.toHexString()) });
+  const group = await server.services.groups.create(users[0]._id.toHexString(), {
+    name: "send bench",
+    memberIds: users.slice(1, SENDERS).map((u) => u._id.toHexString()),
+  });
   const groupId = group._id.toHexString();
 
   const g = await run(
     port,
-    users.slice(0, SENDERS).map((_, i) => ({ token: tokens[i], variables: (k: number) => ({ groupId, content: `group ${i}.${k}`, clientMessageId: `g-${i}-${k}` }) })),
+    users
+      .slice(0, SENDERS)
+      .map((_, i) => ({ token: tokens[i], variables: (k: number) => ({ groupId, content: `group ${i}.${k}`, clientMessageId: `g-${i}-${k}` }) })),
     `mutation($i: SendGroupMessageInput!) { sendGroupMessage(input: $i) { id seq } }`,
   );
   const groupResult: Result = { ...g, holes: await holes(db, [group._id], true) };
@@ -95,7 +109,10 @@ async function main(): Promise<void> {
 
   const d = await run(
     port,
-    users.slice(0, SENDERS).map((_, i) => ({ token: tokens[i], variables: (k: number) => ({ recipientId: users[SENDERS + i]._id.toHexString(), content: `direct ${i}.${k}`, clientMessageId: `d-${i}-${k}` }) })),
+    users.slice(0, SENDERS).map((_, i) => ({
+      token: tokens[i],
+      variables: (k: number) => ({ recipientId: users[SENDERS + i]._id.toHexString(), content: `direct ${i}.${k}`, clientMessageId: `d-${i}-${k}` }),
+    })),
     `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq } }`,
   );
   const directIds = (await db.models.Conversation.find({ kind: "direct" }, { _id: 1 }).lean()).map((c) => c._id);

@@ -152,7 +152,10 @@ export interface S3Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
   }
 }
@@ -235,7 +238,10 @@ function trustProxy(env: Env): number | string[] | null {
     if (Number(raw) > 20) throw new ConfigError("TRUST_PROXY", `a hop count must be at most 20, got ${raw}`);
     return Number(raw);
   }
-  const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const list = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   try {
     proxyaddr.compile(list);
   } catch (err) {
@@ -275,9 +281,12 @@ function embeddedDbPath(env: Env): string | null {
 function corsOrigins(env: Env, production: boolean): string[] {
   const raw = env.CORS_ORIGINS?.trim();
   if (!raw) return production ? [] : ["*"];
-  const list = raw.split(",").map((o) => o.trim()).filter(Boolean);
+  const list = raw
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
   if (list.includes("*")) {
-    if (production) throw new ConfigError("CORS_ORIGINS", "\"*\" is not allowed in production: list the origins");
+    if (production) throw new ConfigError("CORS_ORIGINS", '"*" is not allowed in production: list the origins');
     return ["*"];
   }
   for (const origin of list) {
@@ -306,7 +315,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (secret !== undefined && secret.length < 32) throw new ConfigError("JWT_SECRET", "must be at least 32 characters");
 
   // In-memory data in production would be lost at the first restart.
-  if (production && !env.MONGODB_URI?.trim()) throw new ConfigError("MONGODB_URI", "is required in production (without it the embedded in-memory database would lose every write on restart)");
+  if (production && !env.MONGODB_URI?.trim())
+    throw new ConfigError("MONGODB_URI", "is required in production (without it the embedded in-memory database would lose every write on restart)");
 
   const logLevel = (env.LOG_LEVEL ?? (nodeEnv === "test" ? "silent" : "info")) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);

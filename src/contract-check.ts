@@ -5,9 +5,22 @@
  * shaped differently is reported.
  */
 import {
-  buildSchema, isEnumType, isInputObjectType, isInterfaceType, isNonNullType, isObjectType, isUnionType,
-  getNamedType, isScalarType, type GraphQLField, type GraphQLInputField, type GraphQLArgument, type GraphQLNamedType,
-  type GraphQLOutputType, type GraphQLSchema, type GraphQLType,
+  buildSchema,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isNonNullType,
+  isObjectType,
+  isUnionType,
+  getNamedType,
+  isScalarType,
+  type GraphQLField,
+  type GraphQLInputField,
+  type GraphQLArgument,
+  type GraphQLNamedType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type GraphQLType,
 } from "graphql";
 
 export interface ContractArea {
@@ -21,28 +34,87 @@ export interface ContractArea {
 export const CONTRACT_AREAS: Record<string, ContractArea> = {
   node: { types: ["Node", "PageInfo"], query: ["node"] },
   accounts: {
-    types: ["User", "UserSettings", "AuthPayload", "RegisterInput", "LoginInput", "UpdateProfileInput", "UpdateSettingsInput", "UserConnection", "UserEdge", "DeviceInfoInput"],
+    types: [
+      "User",
+      "UserSettings",
+      "AuthPayload",
+      "RegisterInput",
+      "LoginInput",
+      "UpdateProfileInput",
+      "UpdateSettingsInput",
+      "UserConnection",
+      "UserEdge",
+      "DeviceInfoInput",
+    ],
     query: ["me", "user", "userByUsername", "searchUsers"],
-    mutation: ["register", "login", "refreshToken", "logout", "changePassword", "requestPasswordReset", "resetPassword", "updateProfile", "updateSettings", "deactivateAccount"],
+    mutation: [
+      "register",
+      "login",
+      "refreshToken",
+      "logout",
+      "changePassword",
+      "requestPasswordReset",
+      "resetPassword",
+      "updateProfile",
+      "updateSettings",
+      "deactivateAccount",
+    ],
   },
   contacts: {
-    types: ["ContactStatus", "Contact", "UpdateContactInput", "ContactConnection", "ContactEdge", "ContactRequest", "ContactRequestConnection", "ContactRequestEdge"],
+    types: [
+      "ContactStatus",
+      "Contact",
+      "UpdateContactInput",
+      "ContactConnection",
+      "ContactEdge",
+      "ContactRequest",
+      "ContactRequestConnection",
+      "ContactRequestEdge",
+    ],
     query: ["contacts", "incomingContactRequests"],
     mutation: ["requestContact", "acceptContact", "declineContact", "removeContact", "blockUser", "unblockUser", "updateContact"],
   },
   mediaRead: { types: ["MediaType", "Media", "File"], query: ["media", "file"] },
   messaging: {
     types: [
-      "MessageType", "MessageStatus", "ReceiptStatus", "ChatMessage", "Message", "GroupMessage", "MessageReceipt", "MessageReceiptConnection",
-      "MessageReceiptEdge", "Attachment", "SendMessageInput", "SendGroupMessageInput", "Conversation", "DirectConversation", "GroupConversation",
-      "ConversationConnection", "ConversationEdge", "ChatMessageConnection", "ChatMessageEdge", "ReceiptUpdate", "TypingEvent",
+      "MessageType",
+      "MessageStatus",
+      "ReceiptStatus",
+      "ChatMessage",
+      "Message",
+      "GroupMessage",
+      "MessageReceipt",
+      "MessageReceiptConnection",
+      "MessageReceiptEdge",
+      "Attachment",
+      "SendMessageInput",
+      "SendGroupMessageInput",
+      "Conversation",
+      "DirectConversation",
+      "GroupConversation",
+      "ConversationConnection",
+      "ConversationEdge",
+      "ChatMessageConnection",
+      "ChatMessageEdge",
+      "ReceiptUpdate",
+      "TypingEvent",
     ],
     query: ["conversations", "conversation", "directConversation", "messages", "searchMessages"],
     mutation: ["sendMessage", "sendGroupMessage", "editMessage", "deleteMessage", "markDelivered", "markRead", "setTyping"],
     subscription: ["messageAdded", "messageUpdated", "receiptUpdated", "typing", "conversationUpdated"],
   },
   groups: {
-    types: ["GroupRole", "Group", "GroupMember", "GroupMemberConnection", "GroupMemberEdge", "GroupConnection", "GroupEdge", "CreateGroupInput", "UpdateGroupInput"],
+    types: [
+      "GroupRole",
+      "Group",
+      "GroupMember",
+      "GroupMemberConnection",
+      "GroupMemberEdge",
+      "GroupConnection",
+      "GroupEdge",
+      "CreateGroupInput",
+      "UpdateGroupInput",
+    ],
     query: ["group", "myGroups"],
     mutation: ["createGroup", "updateGroup", "addGroupMembers", "removeGroupMember", "setGroupRole", "leaveGroup", "deactivateGroup"],
   },
@@ -100,7 +172,8 @@ export function checkContract(contractSdl: string, servedSdl: string, areas: str
       if (!sa) problems.push(`${where}(${ca.name}:) is missing`);
       else {
         if (typeString(ca.type) !== typeString(sa.type)) problems.push(`${where}(${ca.name}:) is ${typeString(sa.type)}, contract says ${typeString(ca.type)}`);
-        if (!sameDefault(ca.defaultValue, sa.defaultValue)) problems.push(`${where}(${ca.name}:) defaults to ${JSON.stringify(sa.defaultValue)}, contract says ${JSON.stringify(ca.defaultValue)}`);
+        if (!sameDefault(ca.defaultValue, sa.defaultValue))
+          problems.push(`${where}(${ca.name}:) defaults to ${JSON.stringify(sa.defaultValue)}, contract says ${JSON.stringify(ca.defaultValue)}`);
       }
     }
     for (const sa of sArgs) {
@@ -135,11 +208,13 @@ export function checkContract(contractSdl: string, servedSdl: string, areas: str
         if (!sf) problems.push(`${name}.${cf.name} is missing`);
         else {
           if (typeString(cf.type) !== typeString(sf.type)) problems.push(`${name}.${cf.name} is ${typeString(sf.type)}, contract says ${typeString(cf.type)}`);
-          if (!sameDefault(cf.defaultValue, sf.defaultValue)) problems.push(`${name}.${cf.name} defaults to ${JSON.stringify(sf.defaultValue)}, contract says ${JSON.stringify(cf.defaultValue)}`);
+          if (!sameDefault(cf.defaultValue, sf.defaultValue))
+            problems.push(`${name}.${cf.name} defaults to ${JSON.stringify(sf.defaultValue)}, contract says ${JSON.stringify(cf.defaultValue)}`);
         }
       }
       for (const sf of Object.values(st.getFields())) {
-        if (!ct.getFields()[sf.name] && isNonNullType(sf.type) && sf.defaultValue === undefined) problems.push(`${name}.${sf.name} is an added required input field`);
+        if (!ct.getFields()[sf.name] && isNonNullType(sf.type) && sf.defaultValue === undefined)
+          problems.push(`${name}.${sf.name} is an added required input field`);
       }
     } else if (isEnumType(ct) && isEnumType(st)) {
       const sValues = st.getValues().map((v) => v.name);

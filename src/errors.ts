@@ -34,10 +34,8 @@ export class AppError extends GraphQLError {
 export const unauthenticated = (message = "Authentication required"): AppError => new AppError(ErrorCode.UNAUTHENTICATED, message);
 export const forbidden = (message = "Not allowed"): AppError => new AppError(ErrorCode.FORBIDDEN, message);
 export const notFound = (what = "Item"): AppError => new AppError(ErrorCode.NOT_FOUND, `${what} not found`);
-export const conflict = (field: string, message: string): AppError =>
-  new AppError(ErrorCode.CONFLICT, message, { fields: [{ field, message }] });
-export const badInput = (fields: FieldError[], message = "Invalid input"): AppError =>
-  new AppError(ErrorCode.BAD_USER_INPUT, message, { fields });
+export const conflict = (field: string, message: string): AppError => new AppError(ErrorCode.CONFLICT, message, { fields: [{ field, message }] });
+export const badInput = (fields: FieldError[], message = "Invalid input"): AppError => new AppError(ErrorCode.BAD_USER_INPUT, message, { fields });
 export const invalidToken = (message = "The token is unknown, used or expired"): AppError => new AppError(ErrorCode.INVALID_TOKEN, message);
 export const rateLimited = (retryAfterSeconds: number): AppError =>
   new AppError(ErrorCode.RATE_LIMITED, "Too many attempts; try again later", { retryAfterSeconds });
@@ -73,7 +71,10 @@ export function createFormatError(production: boolean) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return production ? { ...formatted, extensions } : formatted;
     }
-    if (code && ["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "OPERATION_RESOLUTION_FAILURE"].includes(code)) {
+    if (
+      code &&
+      ["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "OPERATION_RESOLUTION_FAILURE"].includes(code)
+    ) {
       return formatted;
     }
     if (!production) return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.INTERNAL_SERVER_ERROR } };

@@ -91,6 +91,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // One line with the cause; a stack only when it is not one of ours.
-  console.error(`LetsApp API failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  console.error(`LetsApp API failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   process.exit(1);
 });

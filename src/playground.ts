@@ -47,9 +47,13 @@ mutation Login {
 }
 `,
   },
-  { query: "# Needs the Authorization header (see the first tab).\nquery Me {\n  me {\n    id\n    username\n    email\n  }\n}\n", headers: '{\n  "Authorization": "Bearer <accessToken>"\n}' },
   {
-    query: "# Runs over WebSocket (graphql-ws); send a message from another tab or client to see it arrive.\nsubscription NewMessages {\n  messageAdded {\n    id\n    seq\n    content\n    sender { username }\n  }\n}\n",
+    query: "# Needs the Authorization header (see the first tab).\nquery Me {\n  me {\n    id\n    username\n    email\n  }\n}\n",
+    headers: '{\n  "Authorization": "Bearer <accessToken>"\n}',
+  },
+  {
+    query:
+      "# Runs over WebSocket (graphql-ws); send a message from another tab or client to see it arrive.\nsubscription NewMessages {\n  messageAdded {\n    id\n    seq\n    content\n    sender { username }\n  }\n}\n",
     headers: '{\n  "Authorization": "Bearer <accessToken>"\n}',
   },
 ];

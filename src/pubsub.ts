@@ -53,7 +53,11 @@ function localFirstRedisTarget(
   /** JSON that carries each event's publish time across (see common/publish-times.ts). */
   serializer: PublishTimes["serializer"],
   publish: (channel: string, message: string) => unknown,
-  subscriber: { on(event: "message", fn: (channel: string, message: string) => void): unknown; subscribe(channel: string): unknown; unsubscribe(channel: string): unknown },
+  subscriber: {
+    on(event: "message", fn: (channel: string, message: string) => void): unknown;
+    subscribe(channel: string): unknown;
+    unsubscribe(channel: string): unknown;
+  },
 ): EventTarget {
   const local = new EventTarget();
   setMaxListeners(0, local);
@@ -114,7 +118,11 @@ export function createAppPubSub<Topics extends TopicMap>(redisUrl: string | null
     // One listener per subscriber and topic: thousands on a busy conversation are expected.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return { pubSub: withPublishTimes(withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget), times), ping: async () => null, close: async () => {} };
+    return {
+      pubSub: withPublishTimes(withListen(createPubSub<Topics>({ eventTarget: eventTarget as never }), eventTarget), times),
+      ping: async () => null,
+      close: async () => {},
+    };
   }
   const publishClient = createRedisClient(redisUrl, "pubsub.publish", log, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = createRedisClient(redisUrl, "pubsub.subscribe", log, { lazyConnect: false, maxRetriesPerRequest: 3 });
@@ -140,7 +148,13 @@ export function createAppPubSub<Topics extends TopicMap>(redisUrl: string | null
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), REDIS_PING_TIMEOUT_MS)));
       try {
-        return await Promise.race([publishClient.ping().then((r) => r === "PONG", () => false), timeout]);
+        return await Promise.race([
+          publishClient.ping().then(
+            (r) => r === "PONG",
+            () => false,
+          ),
+          timeout,
+        ]);
       } finally {
         clearTimeout(timer);
       }

@@ -36,5 +36,12 @@ export async function buildContext(services: AppServices, authorization: unknown
     services.users.touch(viewer.id);
     services.sessions.touch(viewer.sessionId);
   }
-  return { requestId: request.requestId ?? randomUUID(), ip: request.ip, userAgent: request.userAgent ?? null, viewer, services, loaders: createLoaders(services, viewer) };
+  return {
+    requestId: request.requestId ?? randomUUID(),
+    ip: request.ip,
+    userAgent: request.userAgent ?? null,
+    viewer,
+    services,
+    loaders: createLoaders(services, viewer),
+  };
 }

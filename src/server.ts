@@ -60,7 +60,14 @@ export async function createServer(config: Config, db: Database, options: Server
   const schema = await buildAppSchema(pubSubHandle.pubSub);
   const cors = createCors(config.corsOrigins);
   const wsObserver = new WsObserver(metrics, log);
-  const services = createServices(config, db, options.mailer, pubSubHandle.pubSub, (err, task) => log.error({ err, task }, `background task failed: ${task}`), log);
+  const services = createServices(
+    config,
+    db,
+    options.mailer,
+    pubSubHandle.pubSub,
+    (err, task) => log.error({ err, task }, `background task failed: ${task}`),
+    log,
+  );
   const loadersForEvent = eventLoaders(services);
   const httpServer = http.createServer();
   const clientIp = clientIpResolver(config.trustProxy);
@@ -99,7 +106,8 @@ export async function createServer(config: Config, db: Database, options: Server
     },
     viewerConnected: (viewerId) => void services.presence.connected(viewerId),
     viewerDisconnected: (viewerId) => void services.presence.disconnected(viewerId),
-    context: (authorization, request, requestId) => buildContext(services, authorization, { ip: clientIp(request), requestId, userAgent: request.headers["user-agent"] }),
+    context: (authorization, request, requestId) =>
+      buildContext(services, authorization, { ip: clientIp(request), requestId, userAgent: request.headers["user-agent"] }),
     // Each event runs with loaders made for it (see loaders.ts), not the operation's own.
     contextForEvent: (context, event) => ({ ...context, loaders: loadersForEvent(event, context.viewer) }),
   });
@@ -115,7 +123,8 @@ export async function createServer(config: Config, db: Database, options: Server
     formatError,
     plugins: [graphqlObserver(metrics, log)],
     admission,
-    context: (req, entry, headers) => buildContext(services, req.headers.authorization, { ip: clientIp(req), requestId: entry.requestId, userAgent: headers.get("user-agent") ?? undefined }),
+    context: (req, entry, headers) =>
+      buildContext(services, req.headers.authorization, { ip: clientIp(req), requestId: entry.requestId, userAgent: headers.get("user-agent") ?? undefined }),
   });
   services.start();
 

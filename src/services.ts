@@ -83,19 +83,32 @@ export interface AppServices {
 export type BackgroundErrorLog = (err: unknown, task: string) => void;
 
 /** `redisLog` hears of Redis outages (one line per connection and outage, see common/redis.ts). */
-export function createServices(config: Config, db: Database, mailer: Mailer, pubSub: AppTopicsPubSub, logError: BackgroundErrorLog = () => {}, redisLog?: RedisLog): AppServices {
+export function createServices(
+  config: Config,
+  db: Database,
+  mailer: Mailer,
+  pubSub: AppTopicsPubSub,
+  logError: BackgroundErrorLog = () => {},
+  redisLog?: RedisLog,
+): AppServices {
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   // Attempts count across instances when they share a Redis (keys namespaced by database).
   const rateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, db.connection.name, redisLog) : new MemoryRateLimiter();
   const storage = createStorage(config);
   const media = new MediaService(db.models, new UrlSigner(config.jwtSecret, config.downloadUrlTtlSeconds, config.publicUrl ?? ""), storage);
-  const uploads = new UploadService(db.models, storage, new UrlSigner(config.jwtSecret, config.uploadUrlTtlSeconds, config.publicUrl ?? ""), {
-    maxBytes: config.uploadMaxBytes,
-    limiter: rateLimiter,
-    perUser: { limit: config.uploadRateLimit, windowSeconds: 10 * 60 },
-    imageMaxPixels: config.imageMaxPixels,
-    onError: (e) => logError(e, "upload purge"),
-  }, db);
+  const uploads = new UploadService(
+    db.models,
+    storage,
+    new UrlSigner(config.jwtSecret, config.uploadUrlTtlSeconds, config.publicUrl ?? ""),
+    {
+      maxBytes: config.uploadMaxBytes,
+      limiter: rateLimiter,
+      perUser: { limit: config.uploadRateLimit, windowSeconds: 10 * 60 },
+      imageMaxPixels: config.imageMaxPixels,
+      onError: (e) => logError(e, "upload purge"),
+    },
+    db,
+  );
   const guard = new AbuseGuard(rateLimiter, config.limits);
   const audit = new AuditService(db.models, config.auditRetentionDays, (e) => logError(e, "security log"));
   const sessions = new SessionService(db.models, pubSub, {
@@ -104,7 +117,9 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     // Revocations and reuse detection reach the security log here; logout, password and
     // deactivation paths record their own, richer event (with the request's IP).
     onEnded: (userId, sessionIds, reason) =>
-      reason === "revoked" || reason === "refresh_reuse" ? audit.record({ type: SecurityEventType.SESSION_REVOKED, userId, ip: null, details: { sessionIds, reason } }) : undefined,
+      reason === "revoked" || reason === "refresh_reuse"
+        ? audit.record({ type: SecurityEventType.SESSION_REVOKED, userId, ip: null, details: { sessionIds, reason } })
+        : undefined,
   });
   const accounts = new AccountService(db.models, tokens, config, guard, media, sessions, audit);
   const contacts = new ContactService(db.models, pubSub, guard);
@@ -136,12 +151,18 @@ export function createServices(config: Config, db: Database, mailer: Mailer, pub
     highWater: new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check")),
     groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit, db),
     groupInvitations,
-    calls: new CallService(db.models, contacts, pubSub, { ringTimeoutMs: config.callRingTimeoutSeconds * 1000, guard, onError: (e) => logError(e, "call ring timeout") }),
+    calls: new CallService(db.models, contacts, pubSub, {
+      ringTimeoutMs: config.callRingTimeoutSeconds * 1000,
+      guard,
+      onError: (e) => logError(e, "call ring timeout"),
+    }),
     presence: new PresenceService(
       db.models,
       contacts,
       pubSub,
-      config.redisUrl ? new RedisConnectionTracker(config.redisUrl, db.connection.name, config.presenceInstanceTtlSeconds, redisLog) : new LocalConnectionTracker(),
+      config.redisUrl
+        ? new RedisConnectionTracker(config.redisUrl, db.connection.name, config.presenceInstanceTtlSeconds, redisLog)
+        : new LocalConnectionTracker(),
       { graceMs: config.presenceGraceMs, onError: (e) => logError(e, "presence"), singleInstance: !config.redisUrl },
     ),
     media,

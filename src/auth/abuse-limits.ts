@@ -10,7 +10,10 @@ import type { RateLimiter, RateRule } from "./rate-limiter.js";
 const FAILURE_MEMORY: RateRule = { limit: 1_000_000, windowSeconds: 24 * 3600 };
 
 /** Seconds the n-th failure blocks its account+IP pair: 0 for the free ones, then base, 2×base, 4×base… up to max. */
-export function backoffSeconds(failures: number, limits: Pick<AbuseLimits, "loginFreeFailures" | "loginBackoffBaseSeconds" | "loginBackoffMaxSeconds">): number {
+export function backoffSeconds(
+  failures: number,
+  limits: Pick<AbuseLimits, "loginFreeFailures" | "loginBackoffBaseSeconds" | "loginBackoffMaxSeconds">,
+): number {
   const over = failures - limits.loginFreeFailures;
   if (over <= 0) return 0;
   return Math.min(limits.loginBackoffMaxSeconds, limits.loginBackoffBaseSeconds * 2 ** Math.min(over - 1, 30));
@@ -24,7 +27,10 @@ export function backoffSeconds(failures: number, limits: Pick<AbuseLimits, "logi
  * logins are not counted and clear their pair.
  */
 export class LoginThrottle {
-  constructor(private readonly limiter: RateLimiter, private readonly limits: AbuseLimits) {}
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly limits: AbuseLimits,
+  ) {}
 
   private pair(account: string, ip: string): string {
     return `login:pair:${account}:${ip}`;
@@ -55,7 +61,10 @@ export class LoginThrottle {
 export class AbuseGuard {
   readonly login: LoginThrottle;
 
-  constructor(private readonly limiter: RateLimiter, private readonly limits: AbuseLimits) {
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly limits: AbuseLimits,
+  ) {
     this.login = new LoginThrottle(limiter, limits);
   }
 

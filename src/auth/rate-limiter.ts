@@ -155,7 +155,11 @@ export class RedisRateLimiter extends FlexibleRateLimiter {
   private readonly local = new MemoryRateLimiter();
 
   /** Keys are namespaced by `prefix` (the database name), so test databases do not mix. */
-  constructor(redisUrl: string, private readonly prefix: string, log: RedisLog = silentRedisLog) {
+  constructor(
+    redisUrl: string,
+    private readonly prefix: string,
+    log: RedisLog = silentRedisLog,
+  ) {
     super();
     // No offline queue: while disconnected a command fails at once and the local limiter answers.
     // Connection errors are answered per call (the local fallback); ioredis retries by itself.

@@ -75,7 +75,9 @@ export type SortSpec = Array<[field: string, direction: 1 | -1]>;
 
 /** A keyset cursor: the sort values as extended JSON (ObjectId and Date keep their type). */
 function keysetCursor(values: unknown[]): string {
-  return encodeCursor(JSON.stringify(values.map((v) => (v instanceof mongoose.Types.ObjectId ? { $oid: v.toHexString() } : v instanceof Date ? { $date: v.toISOString() } : v))));
+  return encodeCursor(
+    JSON.stringify(values.map((v) => (v instanceof mongoose.Types.ObjectId ? { $oid: v.toHexString() } : v instanceof Date ? { $date: v.toISOString() } : v))),
+  );
 }
 
 function keysetValues(cursor: string, field: string, length: number): unknown[] {
@@ -144,14 +146,21 @@ export async function paginate<T>(
   if (cursorArg) conditions.push(keysetFilter(fullSort, keysetValues(cursorArg, cursorField, fullSort.length), forward));
   const query = conditions.length === 1 ? filter : (mongoose.trusted({ $and: conditions }) as Record<string, unknown>);
   const order = Object.fromEntries(fullSort.map(([f, d]) => [f, forward ? d : -d])) as Record<string, 1 | -1>;
-  let q = model.find(query as mongoose.QueryFilter<T>).sort(order).limit(limit + 1);
+  let q = model
+    .find(query as mongoose.QueryFilter<T>)
+    .sort(order)
+    .limit(limit + 1);
   if (options.collation) q = q.collation(options.collation);
   const docs = limit === 0 ? [] : ((await q) as Array<mongoose.HydratedDocument<T>>);
   return keysetConnection(docs, { limit, forward, args, sort: fullSort }, () => model.countDocuments(filter as mongoose.QueryFilter<T>).exec());
 }
 
 /** The connection of one keyset read of `limit + 1` documents; `count` runs only when asked. */
-function keysetConnection<N>(docs: N[], read: { limit: number; forward: boolean; args: PageArgs; sort: SortSpec }, count: () => Promise<number>): Connection<N> {
+function keysetConnection<N>(
+  docs: N[],
+  read: { limit: number; forward: boolean; args: PageArgs; sort: SortSpec },
+  count: () => Promise<number>,
+): Connection<N> {
   const { limit, forward, args } = read;
   const more = docs.length > limit;
   const page = more ? docs.slice(0, limit) : docs;
@@ -221,7 +230,9 @@ export async function paginatePipeline<T>(
   const { limit, forward } = validatePage(args, defaultFirst);
   const fullSort: SortSpec = sort.some(([f]) => f === "_id") ? sort : [...sort, ["_id", sort.length ? sort[sort.length - 1][1] : 1]];
   const cursorArg = forward ? args.after : args.before;
-  const keyset: mongoose.PipelineStage[] = cursorArg ? [{ $match: keysetFilter(fullSort, keysetValues(cursorArg, forward ? "after" : "before", fullSort.length), forward) }] : [];
+  const keyset: mongoose.PipelineStage[] = cursorArg
+    ? [{ $match: keysetFilter(fullSort, keysetValues(cursorArg, forward ? "after" : "before", fullSort.length), forward) }]
+    : [];
   const order = Object.fromEntries(fullSort.map(([f, d]) => [f, forward ? d : -d])) as Record<string, 1 | -1>;
   const docs = limit === 0 ? [] : ((await model.aggregate([{ $match: match }, ...computed, ...keyset, { $sort: order }, { $limit: limit + 1 }])) as T[]);
   return keysetConnection(docs, { limit, forward, args, sort: fullSort }, () => model.countDocuments(match as mongoose.QueryFilter<T>).exec());

@@ -44,7 +44,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-
 export interface DatabaseOptions {
   /** Binds every model to the connection (the root's model table). */
   bindModels: (connection: mongoose.Connection) => Models;
@@ -75,7 +74,9 @@ export async function connectDatabase(options: DatabaseOptions): Promise<Databas
   const embedded = options.uri ? null : await startEmbeddedMongo({ dbPath: options.embeddedDbPath ?? undefined });
   const uri = options.uri ?? embedded!.uri;
   mongoose.set("sanitizeFilter", true);
-  const connection = await mongoose.createConnection(uri, { dbName: options.dbName ?? (databaseInUri(uri) || "letsapp"), autoIndex: false, monitorCommands: options.monitorCommands ?? false }).asPromise();
+  const connection = await mongoose
+    .createConnection(uri, { dbName: options.dbName ?? (databaseInUri(uri) || "letsapp"), autoIndex: false, monitorCommands: options.monitorCommands ?? false })
+    .asPromise();
   const models = options.bindModels(connection);
 
   await Promise.all(Object.values(models).map((m) => (m as mongoose.Model<unknown>).createIndexes()));

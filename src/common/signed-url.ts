@@ -18,7 +18,11 @@ export interface SignedParams {
 export class UrlSigner {
   private readonly key: Buffer;
 
-  constructor(secret: Uint8Array, private readonly ttlSeconds: number, private readonly base: string) {
+  constructor(
+    secret: Uint8Array,
+    private readonly ttlSeconds: number,
+    private readonly base: string,
+  ) {
     this.key = createHmac("sha256", Buffer.from(secret)).update("letsapp:url-signing:v2").digest();
   }
 

@@ -139,9 +139,7 @@ export class ChangeLog {
     const i = this.lastI;
     const wallMs = Date.now();
     for (const e of list) {
-      const full = new ChangeEntry(
-        ++this.lastSeq, t, i, wallMs, e.db, e.coll, e.op, e.before, e.after, e.to, e.preImage, txn?.lsid, txn?.txnNumber,
-      );
+      const full = new ChangeEntry(++this.lastSeq, t, i, wallMs, e.db, e.coll, e.op, e.before, e.after, e.to, e.preImage, txn?.lsid, txn?.txnNumber);
       this.entries.push(full);
       const doc = e.after ?? e.before;
       if (doc) this.setLastWrite(e.db, e.coll, keyOf(doc._id), full.seq);

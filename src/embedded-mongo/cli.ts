@@ -69,7 +69,9 @@ try {
   process.exit(1);
 }
 const syncNote = values.sync === "always" ? "every write synced before its reply" : `writes synced within ${commitIntervalMs ?? 100} ms, j:true at once`;
-const where = db.dbPath ? `data in ${db.dbPath} (${syncNote}; ${db.recoveredDocuments} documents recovered in ${(db.recoveryMs / 1000).toFixed(2)} s, ${(db.recoveryCpuMs / 1000).toFixed(2)} s CPU)` : "in memory: data is lost when it stops (use --dbpath DIR to keep it)";
+const where = db.dbPath
+  ? `data in ${db.dbPath} (${syncNote}; ${db.recoveredDocuments} documents recovered in ${(db.recoveryMs / 1000).toFixed(2)} s, ${(db.recoveryCpuMs / 1000).toFixed(2)} s CPU)`
+  : "in memory: data is lost when it stops (use --dbpath DIR to keep it)";
 console.log(`embedded MongoDB-compatible server listening: ${db.uri} ${where}`);
 
 const shutdown = (): void => {

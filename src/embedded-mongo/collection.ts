@@ -16,8 +16,17 @@ import { type TextSearch, compileFilter, prepareFilter, project } from "./query.
 import { type ApplyOptions, type UpdateSpec, applyUpdate, upsertSeed } from "./update.js";
 import { parseSearch, scoreDocument } from "./text.js";
 import {
-  type CollationSpec, type Doc, cloneDoc, collationStrength, compareValues, getPath, idFirst,
-  isPlainObject, keyOf, sortKeyOf, valuesEqual,
+  type CollationSpec,
+  type Doc,
+  cloneDoc,
+  collationStrength,
+  compareValues,
+  getPath,
+  idFirst,
+  isPlainObject,
+  keyOf,
+  sortKeyOf,
+  valuesEqual,
 } from "./values.js";
 
 /** What a collection needs from its storage: the change hook, and whether validation is on. */
@@ -151,19 +160,32 @@ export class Collection {
     const byName = this.indexes.get(spec.name);
     if (byName) {
       if (!byName.sameKey(spec.key)) {
-        throw new MongoServerError("IndexKeySpecsConflict", `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`);
+        throw new MongoServerError(
+          "IndexKeySpecsConflict",
+          `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`,
+        );
       }
       if (!byName.sameOptions(spec)) {
-        throw new MongoServerError("IndexOptionsConflict", `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`);
+        throw new MongoServerError(
+          "IndexOptionsConflict",
+          `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(byName.spec)}`,
+        );
       }
       return false;
     }
     for (const other of this.indexes.values()) {
-      if (other.sameKey(spec.key) && keyOf(other.spec.collation ?? null) === keyOf(spec.collation ?? null) && keyOf(other.spec.partialFilterExpression ?? null) === keyOf(spec.partialFilterExpression ?? null)) {
+      if (
+        other.sameKey(spec.key) &&
+        keyOf(other.spec.collation ?? null) === keyOf(spec.collation ?? null) &&
+        keyOf(other.spec.partialFilterExpression ?? null) === keyOf(spec.partialFilterExpression ?? null)
+      ) {
         throw new MongoServerError("IndexOptionsConflict", `Index already exists with a different name: ${other.name}`);
       }
       if (other.text && Object.values(spec.key).includes("text")) {
-        throw new MongoServerError("IndexOptionsConflict", `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(other.spec)}`);
+        throw new MongoServerError(
+          "IndexOptionsConflict",
+          `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(other.spec)}`,
+        );
       }
     }
     const index = new Index(spec);
@@ -286,7 +308,10 @@ export class Collection {
       let changed: boolean;
       if (spec.kind === "replacement") {
         if ("_id" in spec.doc && !valuesEqual(spec.doc._id, doc._id)) {
-          throw new MongoServerError("ImmutableField", `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${JSON.stringify(spec.doc._id)}`);
+          throw new MongoServerError(
+            "ImmutableField",
+            `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${JSON.stringify(spec.doc._id)}`,
+          );
         }
         next = { _id: doc._id, ...cloneDoc(spec.doc) };
         changed = keyOf(next) !== keyOf(doc);
@@ -355,7 +380,11 @@ export class Collection {
   // ---------------------------------------------------------------- reads
 
   /** The documents worth testing for a filter, by the planner's access path (planner.ts). */
-  private candidates(filter: Doc, text: TextSearch | null, collation: CollationSpec | null | undefined): { docs: Iterable<Doc>; plan: QueryPlan; scores?: Map<Doc, number> } {
+  private candidates(
+    filter: Doc,
+    text: TextSearch | null,
+    collation: CollationSpec | null | undefined,
+  ): { docs: Iterable<Doc>; plan: QueryPlan; scores?: Map<Doc, number> } {
     const path = planQuery(this.indexes, filter, text, collation);
     switch (path.stage) {
       case "TEXT": {
@@ -393,7 +422,9 @@ export class Collection {
     const matches = compileFilter(prepared.filter, opts.collation);
     const { docs: source, plan, scores } = this.candidates(prepared.filter, prepared.text, opts.collation);
     const wantsScore = (spec: Doc | undefined): string[] =>
-      Object.entries(spec ?? {}).filter(([, v]) => isPlainObject(v) && v.$meta === "textScore").map(([k]) => k);
+      Object.entries(spec ?? {})
+        .filter(([, v]) => isPlainObject(v) && v.$meta === "textScore")
+        .map(([k]) => k);
     const sortScore = wantsScore(opts.sort);
     const projScore = wantsScore(opts.projection);
     if ((sortScore.length || projScore.length) && !scores) {
@@ -415,9 +446,7 @@ export class Collection {
     if (opts.projection && Object.keys(opts.projection).length) {
       const rest = Object.fromEntries(Object.entries(opts.projection).filter(([k]) => !projScore.includes(k)));
       const projected = Object.keys(rest).length ? project(out, rest, prepared.filter, opts.collation) : out;
-      out = projScore.length
-        ? projected.map((d, i) => ({ ...d, ...Object.fromEntries(projScore.map((k) => [k, scores!.get(out[i]) ?? 0])) }))
-        : projected;
+      out = projScore.length ? projected.map((d, i) => ({ ...d, ...Object.fromEntries(projScore.map((k) => [k, scores!.get(out[i]) ?? 0])) })) : projected;
     }
     return { docs: out, plan };
   }
@@ -432,7 +461,7 @@ export class Collection {
     const decorated = docs.map((doc, i) => ({
       doc,
       i,
-      k: keys.map(({ path, dir }) => (path === TEXT_SCORE ? scores?.get(doc) ?? 0 : sortKeyOf(doc, path, dir, strength))),
+      k: keys.map(({ path, dir }) => (path === TEXT_SCORE ? (scores?.get(doc) ?? 0) : sortKeyOf(doc, path, dir, strength))),
     }));
     decorated.sort((a, b) => {
       for (let j = 0; j < keys.length; j++) {

@@ -23,7 +23,8 @@ export class FailPoints {
   private failCommand: { commands: Set<string>; remaining: number; data: Doc } | null = null;
 
   configure(cmd: Doc): Doc {
-    if (cmd.configureFailPoint !== "failCommand") throw badValue(`fail point ${String(cmd.configureFailPoint)} is not supported by the embedded server (only failCommand)`);
+    if (cmd.configureFailPoint !== "failCommand")
+      throw badValue(`fail point ${String(cmd.configureFailPoint)} is not supported by the embedded server (only failCommand)`);
     const mode = cmd.mode;
     if (mode === "off") {
       this.failCommand = null;

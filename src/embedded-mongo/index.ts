@@ -74,8 +74,9 @@ export function isLoopback(host: string): boolean {
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
   const host = options.host ?? "127.0.0.1";
   // No authentication and every database readable: reachable from this machine only.
-  if (!isLoopback(host)) throw new Error(`the embedded database listens on loopback addresses only (127.0.0.1, ::1, localhost), not ${host}: it has no authentication`);
-  const replicaSet = options.replicaSet === false ? null : options.replicaSet ?? "rs0";
+  if (!isLoopback(host))
+    throw new Error(`the embedded database listens on loopback addresses only (127.0.0.1, ::1, localhost), not ${host}: it has no authentication`);
+  const replicaSet = options.replicaSet === false ? null : (options.replicaSet ?? "rs0");
   const server = new WireServer({
     host,
     port: options.port ?? 0,
@@ -91,7 +92,10 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   const cpuStart = process.cpuUsage();
   if (options.dbPath !== undefined && options.dbPath !== ":memory:") {
     dataDir = await openDataDir(options.dbPath, server.storage, {
-      journalLimitBytes: options.journalLimitBytes, sync: options.sync, commitIntervalMs: options.commitIntervalMs, warn: options.onWarning,
+      journalLimitBytes: options.journalLimitBytes,
+      sync: options.sync,
+      commitIntervalMs: options.commitIntervalMs,
+      warn: options.onWarning,
     });
     server.barrier = dataDir.journal;
   }

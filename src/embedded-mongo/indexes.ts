@@ -140,7 +140,9 @@ export class Index {
   duplicateError(ns: string, doc: Doc): MongoServerError {
     const keyValue: Doc = {};
     for (const f of this.fields) keyValue[f] = valuesAtPath(doc, f, false)[0] ?? null;
-    const shown = Object.entries(keyValue).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ");
+    const shown = Object.entries(keyValue)
+      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+      .join(", ");
     return new MongoServerError("DuplicateKey", `E11000 duplicate key error collection: ${ns} index: ${this.name} dup key: { ${shown} }`, {
       keyPattern: Object.fromEntries(this.fields.map((f) => [f, 1])),
       keyValue,
@@ -260,5 +262,7 @@ function removeFrom(map: Postings, key: string, docKey: string): void {
 
 /** The default index name MongoDB derives from a key pattern: `a_1_b_-1`. */
 export function defaultIndexName(key: Doc): string {
-  return Object.entries(key).map(([k, v]) => `${k}_${String(v)}`).join("_");
+  return Object.entries(key)
+    .map(([k, v]) => `${k}_${String(v)}`)
+    .join("_");
 }

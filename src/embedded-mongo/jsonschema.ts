@@ -12,9 +12,35 @@ import { BSON_TYPE_ALIASES, BsonType, NUMERIC_BSON_TYPES, bsonTypeName, bsonType
 import { type Doc, compareValues, isPlainObject, keyOf, valuesEqual } from "./values.js";
 
 const KEYWORDS = new Set([
-  "bsonType", "type", "required", "properties", "additionalProperties", "patternProperties", "enum", "minimum", "maximum",
-  "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "items", "additionalItems", "minItems", "maxItems",
-  "uniqueItems", "minProperties", "maxProperties", "allOf", "anyOf", "oneOf", "not", "multipleOf", "dependencies", "title", "description",
+  "bsonType",
+  "type",
+  "required",
+  "properties",
+  "additionalProperties",
+  "patternProperties",
+  "enum",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "items",
+  "additionalItems",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  "minProperties",
+  "maxProperties",
+  "allOf",
+  "anyOf",
+  "oneOf",
+  "not",
+  "multipleOf",
+  "dependencies",
+  "title",
+  "description",
 ]);
 const UNSUPPORTED = new Set(["$ref", "$schema", "default", "definitions", "format", "id"]);
 const JSON_TYPES = new Set(["object", "array", "number", "boolean", "string", "null"]);
@@ -86,7 +112,11 @@ export function compileSchema(schema: unknown): SchemaCheck {
   if (schema.multipleOf !== undefined) {
     const m = Number(schema.multipleOf);
     if (!(m > 0)) throw parseError("$jsonSchema keyword 'multipleOf' must be a positive number");
-    checks.push((v) => (!isNumber(v) || Number(v) % m === 0 ? [] : [rule("multipleOf", { reason: "considered value is not a multiple of the specified value", consideredValue: v })]));
+    checks.push((v) =>
+      !isNumber(v) || Number(v) % m === 0
+        ? []
+        : [rule("multipleOf", { reason: "considered value is not a multiple of the specified value", consideredValue: v })],
+    );
   }
   for (const kw of ["minLength", "maxLength"] as const) {
     if (schema[kw] === undefined) continue;
@@ -105,10 +135,18 @@ export function compileSchema(schema: unknown): SchemaCheck {
   for (const kw of ["minItems", "maxItems"] as const) {
     if (schema[kw] === undefined) continue;
     const n = nonNegative(schema[kw], kw);
-    checks.push((v) => (!Array.isArray(v) || (kw === "minItems" ? v.length >= n : v.length <= n) ? [] : [rule(kw, { reason: "array did not match specified length", consideredValue: v })]));
+    checks.push((v) =>
+      !Array.isArray(v) || (kw === "minItems" ? v.length >= n : v.length <= n)
+        ? []
+        : [rule(kw, { reason: "array did not match specified length", consideredValue: v })],
+    );
   }
   if (schema.uniqueItems === true) {
-    checks.push((v) => (!Array.isArray(v) || new Set(v.map((e) => keyOf(e))).size === v.length ? [] : [rule("uniqueItems", { reason: "found a duplicate item", consideredValue: v })]));
+    checks.push((v) =>
+      !Array.isArray(v) || new Set(v.map((e) => keyOf(e))).size === v.length
+        ? []
+        : [rule("uniqueItems", { reason: "found a duplicate item", consideredValue: v })],
+    );
   }
   if (schema.items !== undefined) {
     if (Array.isArray(schema.items)) {
@@ -139,7 +177,8 @@ export function compileSchema(schema: unknown): SchemaCheck {
     }
   }
   if (schema.required !== undefined) {
-    if (!Array.isArray(schema.required) || !schema.required.every((r) => typeof r === "string")) throw parseError("$jsonSchema keyword 'required' must be an array of strings");
+    if (!Array.isArray(schema.required) || !schema.required.every((r) => typeof r === "string"))
+      throw parseError("$jsonSchema keyword 'required' must be an array of strings");
     const req = schema.required as string[];
     checks.push((v) => {
       if (!isPlainObject(v)) return [];
@@ -147,9 +186,18 @@ export function compileSchema(schema: unknown): SchemaCheck {
       return missing.length ? [rule("required", { missingProperties: missing })] : [];
     });
   }
-  const props = schema.properties !== undefined ? (isPlainObject(schema.properties) ? schema.properties : (() => { throw parseError("$jsonSchema keyword 'properties' must be an object"); })()) : {};
+  const props =
+    schema.properties !== undefined
+      ? isPlainObject(schema.properties)
+        ? schema.properties
+        : (() => {
+            throw parseError("$jsonSchema keyword 'properties' must be an object");
+          })()
+      : {};
   const propChecks = Object.entries(props).map(([k, s]) => [k, compileSchema(s)] as const);
-  const patterns = isPlainObject(schema.patternProperties) ? Object.entries(schema.patternProperties).map(([p, s]) => [new RegExp(p, "u"), compileSchema(s)] as const) : [];
+  const patterns = isPlainObject(schema.patternProperties)
+    ? Object.entries(schema.patternProperties).map(([p, s]) => [new RegExp(p, "u"), compileSchema(s)] as const)
+    : [];
   if (propChecks.length) {
     checks.push((v) => {
       if (!isPlainObject(v)) return [];
@@ -166,21 +214,24 @@ export function compileSchema(schema: unknown): SchemaCheck {
     checks.push((v) => {
       if (!isPlainObject(v)) return [];
       const failed: Doc[] = [];
-      for (const [k, val] of Object.entries(v)) for (const [re, check] of patterns) if (re.test(k) && check(val).length) failed.push({ propertyName: k, regexMatched: re.source, details: check(val) });
+      for (const [k, val] of Object.entries(v))
+        for (const [re, check] of patterns) if (re.test(k) && check(val).length) failed.push({ propertyName: k, regexMatched: re.source, details: check(val) });
       return failed.length ? [{ operatorName: "patternProperties", propertiesNotSatisfied: failed }] : [];
     });
   }
   if (schema.additionalProperties !== undefined) {
     const extra = isPlainObject(schema.additionalProperties) ? compileSchema(schema.additionalProperties) : null;
     const allowed = schema.additionalProperties !== false;
-    if (!extra && typeof schema.additionalProperties !== "boolean") throw parseError("$jsonSchema keyword 'additionalProperties' must be a boolean or an object");
+    if (!extra && typeof schema.additionalProperties !== "boolean")
+      throw parseError("$jsonSchema keyword 'additionalProperties' must be a boolean or an object");
     checks.push((v) => {
       if (!isPlainObject(v)) return [];
       const others = Object.keys(v).filter((k) => !(k in props) && !patterns.some(([re]) => re.test(k)));
       if (!allowed && others.length) return [rule("additionalProperties", { reason: "found additional properties", additionalProperties: others })];
       if (extra) {
         const bad = others.filter((k) => extra(v[k]).length);
-        if (bad.length) return [{ operatorName: "additionalProperties", reason: "at least one additional property did not match the sub-schema", failingProperties: bad }];
+        if (bad.length)
+          return [{ operatorName: "additionalProperties", reason: "at least one additional property did not match the sub-schema", failingProperties: bad }];
       }
       return [];
     });
@@ -191,7 +242,9 @@ export function compileSchema(schema: unknown): SchemaCheck {
     checks.push((v) => {
       if (!isPlainObject(v)) return [];
       const count = Object.keys(v).length;
-      return (kw === "minProperties" ? count >= n : count <= n) ? [] : [rule(kw, { reason: "specified number of properties was not satisfied", numberOfProperties: count })];
+      return (kw === "minProperties" ? count >= n : count <= n)
+        ? []
+        : [rule(kw, { reason: "specified number of properties was not satisfied", numberOfProperties: count })];
     });
   }
   for (const kw of ["allOf", "anyOf", "oneOf"] as const) {

@@ -98,7 +98,7 @@ function $toString(obj: unknown, expr: unknown, options: ExprOptions): unknown {
 
 function $meta(): unknown {
   // The text score is attached by the find path before mingo sees the projection.
-  throw badValue("$meta is only supported as { $meta: \"textScore\" } with a $text query");
+  throw badValue('$meta is only supported as { $meta: "textScore" } with a $text query');
 }
 
 /** The one operator context the server uses for queries, updates and aggregations. */

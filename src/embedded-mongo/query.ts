@@ -67,7 +67,18 @@ export function prepareFilter(input: unknown): PreparedFilter {
 }
 
 /** Query operators this server does not implement: refused by name, never mis-answered. */
-const UNSUPPORTED_QUERY_OPS = new Set(["$near", "$nearSphere", "$geoWithin", "$geoIntersects", "$within", "$box", "$center", "$centerSphere", "$polygon", "$where"]);
+const UNSUPPORTED_QUERY_OPS = new Set([
+  "$near",
+  "$nearSphere",
+  "$geoWithin",
+  "$geoIntersects",
+  "$within",
+  "$box",
+  "$center",
+  "$centerSphere",
+  "$polygon",
+  "$where",
+]);
 
 function refuseUnsupported(v: unknown): void {
   if (Array.isArray(v)) {

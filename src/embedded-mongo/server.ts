@@ -11,7 +11,19 @@ import { CursorTable, Storage } from "./storage.js";
 import { ChangeLog } from "./changes.js";
 import { SessionTable } from "./transactions.js";
 import {
-  COMMAND_COLLECTION_SUFFIX, HEADER_SIZE, LENGTH_PREFIX_SIZE, MAX_MESSAGE_SIZE, MSG_MORE_TO_COME, OP_MSG, OP_QUERY, WireError, buildOpMsg, buildOpReply, parseOpMsg, parseOpQuery, readHeader,
+  COMMAND_COLLECTION_SUFFIX,
+  HEADER_SIZE,
+  LENGTH_PREFIX_SIZE,
+  MAX_MESSAGE_SIZE,
+  MSG_MORE_TO_COME,
+  OP_MSG,
+  OP_QUERY,
+  WireError,
+  buildOpMsg,
+  buildOpReply,
+  parseOpMsg,
+  parseOpQuery,
+  readHeader,
 } from "./wire.js";
 import type { Doc } from "./values.js";
 import { FailPoints, testCommandsDisabled } from "./failpoints.js";
@@ -72,7 +84,11 @@ export class WireServer {
     // The one point where applied writes enter the change log.
     this.storage.onWrite = (coll, change) =>
       this.changes.record({
-        db: coll.db, coll: coll.name, op: change.op, before: change.before, after: change.after,
+        db: coll.db,
+        coll: coll.name,
+        op: change.op,
+        before: change.before,
+        after: change.after,
         preImage: (coll.options.changeStreamPreAndPostImages as { enabled?: boolean } | undefined)?.enabled === true,
       });
   }
@@ -241,9 +257,10 @@ export class WireServer {
       }
       const wc = planWriteConcern(req.command);
       if (fail?.writeConcernError) wc.unsatisfiable = fail.writeConcernError;
-      const result = db === null
-        ? new MongoServerError("InvalidNamespace", "OP_MSG requests require a $db argument").toReply()
-        : this.execute(req.command, db, connectionId);
+      const result =
+        db === null
+          ? new MongoServerError("InvalidNamespace", "OP_MSG requests require a $db argument").toReply()
+          : this.execute(req.command, db, connectionId);
       const more = (flags & MSG_MORE_TO_COME) !== 0;
       if (result instanceof Promise) void result.then((r) => !more && !socket.destroyed && reply(r, false, wc));
       else if (!more) reply(result, false, wc);
@@ -256,7 +273,13 @@ export class WireServer {
 
   private execute(cmd: Doc, db: string, connectionId: number): Doc | Promise<Doc> {
     const ctx: CommandContext = {
-      storage: this.storage, cursors: this.cursors, server: this.info, db, connectionId, sessions: this.sessions, changes: this.changes,
+      storage: this.storage,
+      cursors: this.cursors,
+      server: this.info,
+      db,
+      connectionId,
+      sessions: this.sessions,
+      changes: this.changes,
     };
     const name = commandName(cmd);
     const counter = name === "find" ? "query" : name === "getMore" ? "getmore" : name in this.info.opcounters ? name : "command";

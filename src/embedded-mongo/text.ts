@@ -6,9 +6,7 @@
 import type { Doc } from "./values.js";
 import { valuesAtPath } from "./values.js";
 
-const STOP_WORDS = new Set(
-  "a an and are as at be but by for from has have i in is it its of on or that the this to was were will with you your".split(" "),
-);
+const STOP_WORDS = new Set("a an and are as at be but by for from has have i in is it its of on or that the this to was were will with you your".split(" "));
 
 function fold(s: string, caseSensitive: boolean, diacriticSensitive: boolean): string {
   let out = caseSensitive ? s : s.toLocaleLowerCase("en-US");

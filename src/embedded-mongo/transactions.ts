@@ -48,7 +48,11 @@ export class Transaction {
   readonly ended: Promise<void>;
   private settle!: () => void;
 
-  constructor(readonly lsid: Doc, readonly txnNumber: number, readonly startSeq: number) {
+  constructor(
+    readonly lsid: Doc,
+    readonly txnNumber: number,
+    readonly startSeq: number,
+  ) {
     this.ended = new Promise((resolve) => (this.settle = resolve));
   }
 
@@ -66,7 +70,10 @@ export class SessionTable {
   /** ns → how many of its documents open transactions hold (a write elsewhere checks nothing). */
   private readonly heldPerNs = new Map<string, number>();
 
-  constructor(private readonly storage: Storage, private readonly changes: ChangeLog) {}
+  constructor(
+    private readonly storage: Storage,
+    private readonly changes: ChangeLog,
+  ) {}
 
   static keyOf(lsid: unknown): string {
     return keyOf((lsid as Doc | null)?.id ?? lsid);
@@ -83,7 +90,10 @@ export class SessionTable {
       if (prev.txnNumber === txnNumber) {
         throw new MongoServerError("ConflictingOperationInProgress", `Transaction ${txnNumber} has already been started on this session`);
       }
-      throw new MongoServerError("TransactionTooOld", `Cannot start transaction ${txnNumber} on session because a newer transaction ${prev.txnNumber} has already started`);
+      throw new MongoServerError(
+        "TransactionTooOld",
+        `Cannot start transaction ${txnNumber} on session because a newer transaction ${prev.txnNumber} has already started`,
+      );
     }
     if (prev?.state === "active") this.abort(prev);
     const txn = new Transaction(lsid, txnNumber, this.changes.seq);
@@ -120,7 +130,10 @@ export class SessionTable {
     const hold = `${view.db}.${view.name}\u0000${docKey}`;
     const holder = this.held.get(hold);
     if ((holder && holder !== txn) || this.changes.lastWriteSeq(view.db, view.name, docKey) > txn.startSeq) {
-      throw transientError("WriteConflict", "Caused by :: Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.");
+      throw transientError(
+        "WriteConflict",
+        "Caused by :: Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.",
+      );
     }
     if (!holder) {
       this.held.set(hold, txn);
@@ -168,7 +181,10 @@ export class SessionTable {
   commit(txn: Transaction): void {
     const conflict = (): MongoServerError => {
       this.abort(txn);
-      return transientError("WriteConflict", "Write conflict during commit: a document this transaction wrote was changed outside it. Please retry your transaction.");
+      return transientError(
+        "WriteConflict",
+        "Write conflict during commit: a document this transaction wrote was changed outside it. Please retry your transaction.",
+      );
     };
     // History this transaction started before has aged out: its conflicts can no longer be checked.
     const wrote = [...txn.views.values()].some((v) => v.writes.size > 0);

@@ -13,8 +13,21 @@ import { type CollationSpec, type Doc, compareValues, isPlainObject, keyOf } fro
 
 /** The update operators MongoDB accepts; any other `$` key fails the statement before a write. */
 const UPDATE_OPERATORS = new Set([
-  "$set", "$unset", "$inc", "$mul", "$min", "$max", "$rename", "$currentDate", "$push", "$pop",
-  "$pull", "$pullAll", "$addToSet", "$bit", "$setOnInsert",
+  "$set",
+  "$unset",
+  "$inc",
+  "$mul",
+  "$min",
+  "$max",
+  "$rename",
+  "$currentDate",
+  "$push",
+  "$pop",
+  "$pull",
+  "$pullAll",
+  "$addToSet",
+  "$bit",
+  "$setOnInsert",
 ]);
 
 /** Operators the array-filter fast path below applies itself (everything else goes to mingo). */
@@ -76,10 +89,7 @@ function pathsOverlap(a: string, b: string): boolean {
   return true;
 }
 
-export type UpdateSpec =
-  | { kind: "replacement"; doc: Doc }
-  | { kind: "operators"; ops: Doc }
-  | { kind: "pipeline"; stages: Doc[] };
+export type UpdateSpec = { kind: "replacement"; doc: Doc } | { kind: "operators"; ops: Doc } | { kind: "pipeline"; stages: Doc[] };
 
 /** Classifies an update document and checks its operators, as the server does before any write. */
 export function parseUpdate(u: unknown): UpdateSpec {
@@ -98,11 +108,17 @@ export function parseUpdate(u: unknown): UpdateSpec {
   const dollar = keys.filter((k) => k.startsWith("$"));
   if (dollar.length === 0) return { kind: "replacement", doc: u };
   if (dollar.length !== keys.length) {
-    throw failedToParse(`Unknown modifier: ${keys.find((k) => !k.startsWith("$"))}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    throw failedToParse(
+      `Unknown modifier: ${keys.find((k) => !k.startsWith("$"))}. Expected a valid update modifier or pipeline-style update specified as an array`,
+    );
   }
   for (const k of keys) {
-    if (!UPDATE_OPERATORS.has(k)) throw failedToParse(`Unknown modifier: ${k}. Expected a valid update modifier or pipeline-style update specified as an array`);
-    if (!isPlainObject(u[k])) throw failedToParse(`Modifiers operate on fields but we found type ${typeof u[k]} instead. For example: {$mod: {<field>: ...}} not {${k}: ${JSON.stringify(u[k])}}`);
+    if (!UPDATE_OPERATORS.has(k))
+      throw failedToParse(`Unknown modifier: ${k}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    if (!isPlainObject(u[k]))
+      throw failedToParse(
+        `Modifiers operate on fields but we found type ${typeof u[k]} instead. For example: {$mod: {<field>: ...}} not {${k}: ${JSON.stringify(u[k])}}`,
+      );
   }
   return { kind: "operators", ops: u };
 }
@@ -141,7 +157,13 @@ export function applyUpdate(target: Doc, spec: UpdateSpec, opts: ApplyOptions): 
     // document (under its collation, which mingo's matcher would not apply).
     const positional = Object.values(ops).some((fields) => Object.keys(fields as Doc).some((p) => /(^|\.)\$(\.|$)/.test(p)));
     const run = (modifier: Doc): boolean =>
-      mingoUpdateOne(docs, positional ? opts.condition : {}, modifier as never, { arrayFilters: opts.arrayFilters ?? [], cloneMode: "deep" }, mingoOptions(opts.collation)).modifiedCount > 0;
+      mingoUpdateOne(
+        docs,
+        positional ? opts.condition : {},
+        modifier as never,
+        { arrayFilters: opts.arrayFilters ?? [], cloneMode: "deep" },
+        mingoOptions(opts.collation),
+      ).modifiedCount > 0;
     const pairs = Object.entries(ops).flatMap(([op, fields]) => Object.entries(fields as Doc).map(([path, value]) => ({ op, path, value })));
     const fast = applySimpleArrayFilterUpdate(target, pairs, opts.arrayFilters ?? []);
     if (fast !== null) return fast;

@@ -16,8 +16,10 @@ export type DocumentCheck = (doc: Doc, before: Doc | undefined) => void;
 export function compileValidator(options: Doc, ns: () => string, warn: (m: string) => void = (m) => console.warn(m)): DocumentCheck | null {
   const level = options.validationLevel ?? "strict";
   const action = options.validationAction ?? "error";
-  if (!["off", "strict", "moderate"].includes(level as string)) throw badValue(`Enumeration value '${String(level)}' for field 'validationLevel' is not a valid value.`);
-  if (!["error", "warn", "errorAndLog"].includes(action as string)) throw badValue(`Enumeration value '${String(action)}' for field 'validationAction' is not a valid value.`);
+  if (!["off", "strict", "moderate"].includes(level as string))
+    throw badValue(`Enumeration value '${String(level)}' for field 'validationLevel' is not a valid value.`);
+  if (!["error", "warn", "errorAndLog"].includes(action as string))
+    throw badValue(`Enumeration value '${String(action)}' for field 'validationAction' is not a valid value.`);
   const validator = options.validator;
   if (validator === undefined || validator === null) return null;
   if (!isPlainObject(validator)) throw new MongoServerError("TypeMismatch", "'validator' must be an object");
@@ -35,7 +37,8 @@ export function compileValidator(options: Doc, ns: () => string, warn: (m: strin
       };
     }
     const test = compileFilter({ [k]: v });
-    return (doc: Doc): Doc | null => (test(doc) ? null : k.startsWith("$") ? { operatorName: k, specifiedAs: { [k]: v } } : { operatorName: "$eq", propertyName: k, specifiedAs: { [k]: v } });
+    return (doc: Doc): Doc | null =>
+      test(doc) ? null : k.startsWith("$") ? { operatorName: k, specifiedAs: { [k]: v } } : { operatorName: "$eq", propertyName: k, specifiedAs: { [k]: v } };
   });
   return (doc, before) => {
     if (level === "off") return;

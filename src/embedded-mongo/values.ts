@@ -206,7 +206,13 @@ export function keyOf(v: unknown, strength = 3): string {
   if (v instanceof RegExp) return "r" + v.source + "/" + v.flags;
   if (v instanceof Timestamp) return "t" + v.toString();
   if (isPlainObject(v)) {
-    return "{" + Object.entries(v).map(([k, e]) => JSON.stringify(k) + ":" + keyOf(e, strength)).join(",") + "}";
+    return (
+      "{" +
+      Object.entries(v)
+        .map(([k, e]) => JSON.stringify(k) + ":" + keyOf(e, strength))
+        .join(",") +
+      "}"
+    );
   }
   return "?" + String(v);
 }

@@ -58,7 +58,10 @@ export const MIN_WIRE_VERSION = 0;
 export const MAX_WIRE_VERSION = 21;
 
 export class WireError extends Error {
-  constructor(message: string, readonly fatal: boolean) {
+  constructor(
+    message: string,
+    readonly fatal: boolean,
+  ) {
     super(message);
   }
 }
@@ -110,7 +113,7 @@ export function parseOpMsg(body: Buffer): MsgRequest {
   // flagBits and at least one section kind byte.
   if (body.length < FLAG_BITS_SIZE + 1) throw new WireError("OP_MSG too short", false);
   const flags = body.readUInt32LE(0);
-  if ((flags & REQUIRED_FLAG_BITS) & ~KNOWN_REQUIRED_FLAGS) throw new WireError(`unknown required OP_MSG flag bits ${flags & REQUIRED_FLAG_BITS}`, false);
+  if (flags & REQUIRED_FLAG_BITS & ~KNOWN_REQUIRED_FLAGS) throw new WireError(`unknown required OP_MSG flag bits ${flags & REQUIRED_FLAG_BITS}`, false);
   const end = flags & MSG_CHECKSUM_PRESENT ? body.length - CHECKSUM_SIZE : body.length;
   let pos = FLAG_BITS_SIZE;
   let command: Doc | null = null;

@@ -50,13 +50,25 @@ function outcomeOf(status: number, graphqlErrors: boolean): HttpOutcome {
 
 /** Starts the entry of one request: sets `x-request-id`, logs and counts it when it ends. */
 export function startRequest(req: http.IncomingMessage, res: http.ServerResponse, log: Logger, metrics: AppMetrics): RequestEntry {
-  const entry: RequestEntry = { requestId: requestIdOf(req.headers["x-request-id"]), start: performance.now(), route: "other", operation: null, viewerId: null, graphqlErrors: false };
+  const entry: RequestEntry = {
+    requestId: requestIdOf(req.headers["x-request-id"]),
+    start: performance.now(),
+    route: "other",
+    operation: null,
+    viewerId: null,
+    graphqlErrors: false,
+  };
   res.setHeader("x-request-id", entry.requestId);
   res.once("close", () => {
     const seconds = (performance.now() - entry.start) / 1000;
     const status = res.writableFinished ? res.statusCode : 499; // 499: the client went away first
     const operation = entry.operation ?? (entry.route === "graphql" ? "anonymous" : "-");
-    metrics.observeHttp(entry.route, entry.route === "graphql" ? metrics.operationLabel(entry.operation) : "-", outcomeOf(status, entry.graphqlErrors), seconds);
+    metrics.observeHttp(
+      entry.route,
+      entry.route === "graphql" ? metrics.operationLabel(entry.operation) : "-",
+      outcomeOf(status, entry.graphqlErrors),
+      seconds,
+    );
     log.info(
       {
         requestId: entry.requestId,

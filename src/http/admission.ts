@@ -219,10 +219,15 @@ export class Admission {
     this.metrics.reliability.inc({ action: why === "in_flight" ? "shed_in_flight" : why === "event_loop" ? "shed_event_loop" : "shed_queue" });
     if (res.headersSent || res.destroyed) return;
     const body = JSON.stringify({
-      errors: [{
-        message: why === "in_flight" ? "The server is at capacity: retry after the Retry-After delay" : "The server is overloaded: retry after the Retry-After delay",
-        extensions: { code: "SERVICE_UNAVAILABLE", reason: why, retryTicket: ticket },
-      }],
+      errors: [
+        {
+          message:
+            why === "in_flight"
+              ? "The server is at capacity: retry after the Retry-After delay"
+              : "The server is overloaded: retry after the Retry-After delay",
+          extensions: { code: "SERVICE_UNAVAILABLE", reason: why, retryTicket: ticket },
+        },
+      ],
     });
     res.writeHead(503, {
       "content-type": "application/json; charset=utf-8",

@@ -12,7 +12,10 @@ type DownloadKind = "media" | "thumbnail" | "file";
 
 /** A download as the media feature answers it (only what this route writes out). */
 type DownloadAnswer =
-  | { ok: true; download: { body: Readable; size: number; range: { start: number; end: number } | null; contentType: string; filename: string; inline: boolean } }
+  | {
+      ok: true;
+      download: { body: Readable; size: number; range: { start: number; end: number } | null; contentType: string; filename: string; inline: boolean };
+    }
   | { ok: false; status: number; code: string; message: string };
 
 /** What the byte routes need from the media feature (the root passes its services). */
@@ -43,7 +46,13 @@ export async function serveBytes(services: ByteServices, req: http.IncomingMessa
   if (!download || (download[3] && download[1] !== "media")) return sendJson(res, 404, { error: { code: "NOT_FOUND", message: "Not found" } });
   if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: { code: "BAD_REQUEST", message: "GET only" } });
   const kind: DownloadKind = download[3] ? "thumbnail" : download[1] === "media" ? "media" : "file";
-  const result = await services.media.download(kind, download[2], params, typeof req.headers.range === "string" ? req.headers.range : undefined, req.method === "GET");
+  const result = await services.media.download(
+    kind,
+    download[2],
+    params,
+    typeof req.headers.range === "string" ? req.headers.range : undefined,
+    req.method === "GET",
+  );
   if (!result.ok) {
     if (result.status === 416) res.setHeader("content-range", "bytes */*");
     return sendJson(res, result.status, { error: { code: result.code, message: result.message } });

@@ -29,7 +29,17 @@ export function createCors(origins: readonly string[]): CorsHandlers {
   const graphql = cors({
     ...common,
     methods: ["GET", "POST", "OPTIONS"],
-    allowedHeaders: ["content-type", "authorization", "accept", "x-request-id", "apollo-require-preflight", "x-apollo-operation-name", "graphql-client-name", "graphql-client-version", "x-retry-ticket"],
+    allowedHeaders: [
+      "content-type",
+      "authorization",
+      "accept",
+      "x-request-id",
+      "apollo-require-preflight",
+      "x-apollo-operation-name",
+      "graphql-client-name",
+      "graphql-client-version",
+      "x-retry-ticket",
+    ],
     exposedHeaders: ["x-request-id", "x-retry-ticket"],
   }) as Handler;
   const bytes = cors({

@@ -15,7 +15,12 @@ import type { AppMetrics } from "./metrics.js";
 /** Codes that describe the client's request, not a failure of ours. */
 const CLIENT_CODES = new Set<string>([
   ...Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL_SERVER_ERROR),
-  "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED", "OPERATION_RESOLUTION_FAILURE",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+  "OPERATION_RESOLUTION_FAILURE",
 ]);
 
 /** The code a client sees for an error (as formatError will present it). */
@@ -50,7 +55,10 @@ export function graphqlObserver(metrics: AppMetrics, log: Logger): ApolloServerP
             const code = publicCode(error);
             metrics.graphqlError(code, "http");
             if (code === ErrorCode.INTERNAL_SERVER_ERROR) {
-              log.error({ err: error.originalError ?? error, requestId: contextValue.requestId, operation: operationName ?? null, path: error.path }, "internal error in a GraphQL operation");
+              log.error(
+                { err: error.originalError ?? error, requestId: contextValue.requestId, operation: operationName ?? null, path: error.path },
+                "internal error in a GraphQL operation",
+              );
             }
           }
         },

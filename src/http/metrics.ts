@@ -13,9 +13,16 @@ const MAX_OPERATION_NAMES = 200;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 export type ReliabilityAction =
-  | "shed_in_flight" | "shed_event_loop" | "shed_queue" | "client_gone" | "ws_dead_peer" | "ws_slow_consumer"
+  | "shed_in_flight"
+  | "shed_event_loop"
+  | "shed_queue"
+  | "client_gone"
+  | "ws_dead_peer"
+  | "ws_slow_consumer"
   // Fair admission (http/admission.ts): a request waited for a slot; one came with a valid retry ticket; a waiter gave its place to an older retry.
-  | "admission_queued" | "admission_retry_ticket" | "admission_displaced";
+  | "admission_queued"
+  | "admission_retry_ticket"
+  | "admission_displaced";
 
 export type HttpOutcome = "success" | "graphql_error" | "client_error" | "server_error";
 
@@ -40,7 +47,12 @@ export class AppMetrics {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "letsapp_process_" });
-    this.httpRequests = new Counter({ name: "letsapp_http_requests_total", help: "HTTP requests by route, GraphQL operation name and outcome", labelNames: ["route", "operation", "outcome"], registers });
+    this.httpRequests = new Counter({
+      name: "letsapp_http_requests_total",
+      help: "HTTP requests by route, GraphQL operation name and outcome",
+      labelNames: ["route", "operation", "outcome"],
+      registers,
+    });
     this.httpDuration = new Histogram({
       name: "letsapp_http_request_duration_seconds",
       help: "HTTP request latency by route, GraphQL operation name and outcome",
@@ -48,10 +60,25 @@ export class AppMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.graphqlErrors = new Counter({ name: "letsapp_graphql_errors_total", help: "GraphQL errors sent to clients, by code and transport (http, ws)", labelNames: ["code", "transport"], registers });
+    this.graphqlErrors = new Counter({
+      name: "letsapp_graphql_errors_total",
+      help: "GraphQL errors sent to clients, by code and transport (http, ws)",
+      labelNames: ["code", "transport"],
+      registers,
+    });
     this.wsOpen = new Gauge({ name: "letsapp_websockets_open", help: "Open WebSocket connections", registers });
-    this.subscriptionsActive = new Gauge({ name: "letsapp_subscriptions_active", help: "Active GraphQL subscriptions by root field", labelNames: ["field"], registers });
-    this.eventsPublished = new Counter({ name: "letsapp_events_published_total", help: "Live events published by this instance, by topic", labelNames: ["topic"], registers });
+    this.subscriptionsActive = new Gauge({
+      name: "letsapp_subscriptions_active",
+      help: "Active GraphQL subscriptions by root field",
+      labelNames: ["field"],
+      registers,
+    });
+    this.eventsPublished = new Counter({
+      name: "letsapp_events_published_total",
+      help: "Live events published by this instance, by topic",
+      labelNames: ["topic"],
+      registers,
+    });
     this.eventsDelivered = new Counter({
       name: "letsapp_events_delivered_total",
       help: "Subscription results written to WebSockets, by event kind (message.added, receipt, typing, presence, call.updated…; other: replayed history, stream errors)",
@@ -72,7 +99,12 @@ export class AppMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
-    this.rateLimited = new Counter({ name: "letsapp_rate_limit_refusals_total", help: "Requests refused with RATE_LIMITED", labelNames: ["transport"], registers });
+    this.rateLimited = new Counter({
+      name: "letsapp_rate_limit_refusals_total",
+      help: "Requests refused with RATE_LIMITED",
+      labelNames: ["transport"],
+      registers,
+    });
     this.reliability = new Counter({
       name: "letsapp_reliability_actions_total",
       help: "Requests shed (shed_in_flight, shed_event_loop, shed_queue) or dropped because their client left (client_gone); sockets closed as dead (ws_dead_peer) or too slow (ws_slow_consumer)",
@@ -131,7 +163,8 @@ export class AppMetrics {
   /** Times every driver command (needs `monitorCommands` on the connection). */
   instrumentMongo(client: { on(event: string, fn: (e: never) => void): unknown; off(event: string, fn: (e: never) => void): unknown }): () => void {
     const ok = (e: { commandName: string; duration: number }) => this.dbCommandDuration.observe({ command: e.commandName, outcome: "ok" }, e.duration / 1000);
-    const failed = (e: { commandName: string; duration: number }) => this.dbCommandDuration.observe({ command: e.commandName, outcome: "error" }, e.duration / 1000);
+    const failed = (e: { commandName: string; duration: number }) =>
+      this.dbCommandDuration.observe({ command: e.commandName, outcome: "error" }, e.duration / 1000);
     client.on("commandSucceeded", ok as never);
     client.on("commandFailed", failed as never);
     return () => {

@@ -48,13 +48,25 @@ export class WsObserver {
   /** Follows every socket of the server: counts it while open, logs one line when it closes. */
   attach(wsServer: WebSocketServer): void {
     wsServer.on("connection", (socket: WebSocket, request: http.IncomingMessage) => {
-      const entry: ConnectionEntry = { requestId: requestIdOf(request.headers["x-request-id"]), start: performance.now(), viewerId: null, operations: new Map() };
+      const entry: ConnectionEntry = {
+        requestId: requestIdOf(request.headers["x-request-id"]),
+        start: performance.now(),
+        viewerId: null,
+        operations: new Map(),
+      };
       this.connections.set(socket, entry);
       this.metrics.wsOpen.inc();
       socket.once("close", (code: number, reason: Buffer) => {
         this.metrics.wsOpen.dec();
         this.log.info(
-          { requestId: entry.requestId, ws: "connection", viewerId: entry.viewerId, code, reason: reason.toString("utf8") || undefined, durationMs: Math.round(performance.now() - entry.start) },
+          {
+            requestId: entry.requestId,
+            ws: "connection",
+            viewerId: entry.viewerId,
+            code,
+            reason: reason.toString("utf8") || undefined,
+            durationMs: Math.round(performance.now() - entry.start),
+          },
           "websocket closed",
         );
       });
@@ -91,7 +103,14 @@ export class WsObserver {
     entry.operations.delete(id);
     if (op.field) this.metrics.subscriptionsActive.dec({ field: op.field });
     this.log.info(
-      { requestId: `${entry.requestId}/${id}`, ws: "operation", operation: op.name ?? "anonymous", field: op.field ?? undefined, viewerId: op.viewerId, durationMs: Math.round(performance.now() - op.start) },
+      {
+        requestId: `${entry.requestId}/${id}`,
+        ws: "operation",
+        operation: op.name ?? "anonymous",
+        field: op.field ?? undefined,
+        viewerId: op.viewerId,
+        durationMs: Math.round(performance.now() - op.start),
+      },
       "websocket operation ended",
     );
   }
@@ -102,7 +121,10 @@ export class WsObserver {
       const code = publicCode(error);
       this.metrics.graphqlError(code, "ws");
       if (code === ErrorCode.INTERNAL_SERVER_ERROR) {
-        this.log.error({ err: error.originalError ?? error, requestId: this.requestId(socket, id), path: error.path }, "internal error in a WebSocket operation");
+        this.log.error(
+          { err: error.originalError ?? error, requestId: this.requestId(socket, id), path: error.path },
+          "internal error in a WebSocket operation",
+        );
       }
     }
   }

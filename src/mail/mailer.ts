@@ -45,7 +45,10 @@ export function createMailer(config: Config, log: Pick<Logger, "info" | "warn">)
 
 export class SmtpMailer implements Mailer {
   private readonly transport: Transporter;
-  constructor(url: string, private readonly from: string) {
+  constructor(
+    url: string,
+    private readonly from: string,
+  ) {
     this.transport = nodemailer.createTransport(url);
   }
   async send(mail: Mail): Promise<void> {

@@ -42,7 +42,9 @@ export class S3Storage implements BlobStorage {
     };
     body.once("error", onError);
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }), { abortSignal: abort.signal });
+      await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }), {
+        abortSignal: abort.signal,
+      });
     } catch (err) {
       // S3 keeps nothing of an incomplete PUT; a lenient S3-compatible store might. Keys are
       // never reused, so removing whatever is there cannot hurt.
@@ -56,7 +58,9 @@ export class S3Storage implements BlobStorage {
   async get(key: string, range?: ByteRange): Promise<Readable | null> {
     assertKey(key);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }));
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.config.bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+      );
       return out.Body as Readable;
     } catch (err) {
       if (notFound(err)) return null;

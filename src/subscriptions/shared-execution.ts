@@ -6,7 +6,14 @@
  * execution per subscriber.
  */
 import {
-  TypeInfo, createSourceEventStream, execute, visit, visitWithTypeInfo, type DocumentNode, type ExecutionArgs, type ExecutionResult,
+  TypeInfo,
+  createSourceEventStream,
+  execute,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
   type GraphQLSchema,
 } from "graphql";
 import { StreamError } from "./stream-error.js";
@@ -87,19 +94,27 @@ export function createSharedSubscribe<C>({ queryText, delivered = () => {}, cont
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
     const text = queryText(args.document);
-    const key = text !== undefined && isViewerIndependent(args.schema, args.document) ? `${text}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${args.operationName ?? ""}` : null;
+    const key =
+      text !== undefined && isViewerIndependent(args.schema, args.document)
+        ? `${text}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${args.operationName ?? ""}`
+        : null;
     const run = (payload: unknown) => {
-      const contextValue = contextForEvent && payload !== null && typeof payload === "object" ? contextForEvent(args.contextValue as C, payload) : args.contextValue;
+      const contextValue =
+        contextForEvent && payload !== null && typeof payload === "object" ? contextForEvent(args.contextValue as C, payload) : args.contextValue;
       return Promise.resolve(execute({ ...args, rootValue: payload, contextValue }) as ExecutionResult | Promise<ExecutionResult>);
     };
-    return mapIterator((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), (payload) => {
-      if (payload instanceof StreamError) return { errors: [payload.error] };
-      if (key === null || payload === null || typeof payload !== "object") return run(payload);
-      let byKey = results.get(payload);
-      if (!byKey) results.set(payload, (byKey = new Map()));
-      let result = byKey.get(key);
-      if (!result) byKey.set(key, (result = run(payload)));
-      return result;
-    }, delivered);
+    return mapIterator(
+      (source as AsyncIterable<unknown>)[Symbol.asyncIterator](),
+      (payload) => {
+        if (payload instanceof StreamError) return { errors: [payload.error] };
+        if (key === null || payload === null || typeof payload !== "object") return run(payload);
+        let byKey = results.get(payload);
+        if (!byKey) results.set(payload, (byKey = new Map()));
+        let result = byKey.get(key);
+        if (!result) byKey.set(key, (result = run(payload)));
+        return result;
+      },
+      delivered,
+    );
   };
 }

@@ -46,14 +46,17 @@ describe("change streams", () => {
     await coll.drop();
     const [ins, upd, rep, del, drop, inv] = await take(cs, 6);
     expect(ins).toMatchObject({
-      operationType: "insert", ns: { db: "cs", coll: "items" }, documentKey: { _id: 1 },
+      operationType: "insert",
+      ns: { db: "cs", coll: "items" },
+      documentKey: { _id: 1 },
       fullDocument: { _id: 1, name: "a", tags: ["x"], sub: { k: 1, gone: true } },
     });
     expect(ins._id).toEqual({ _data: expect.any(String) });
     expect(ins.clusterTime?.constructor.name).toBe("Timestamp");
     expect(ins.wallTime).toBeInstanceOf(Date);
     expect(upd).toMatchObject({
-      operationType: "update", documentKey: { _id: 1 },
+      operationType: "update",
+      documentKey: { _id: 1 },
       updateDescription: { updatedFields: { name: "b", "sub.k": 2, "tags.1": "y" }, removedFields: ["sub.gone"], truncatedArrays: [] },
     });
     expect(upd.fullDocument).toBeUndefined();
@@ -110,8 +113,13 @@ describe("change streams", () => {
   });
 
   it("applies a $match / $project pipeline", async () => {
-    const cs = await opened(coll.watch([{ $match: { operationType: "insert", "fullDocument.keep": true } }, { $project: { fullDocument: 1 } }], { maxAwaitTimeMS: 200 }));
-    await coll.insertMany([{ _id: 1, keep: false }, { _id: 2, keep: true }]);
+    const cs = await opened(
+      coll.watch([{ $match: { operationType: "insert", "fullDocument.keep": true } }, { $project: { fullDocument: 1 } }], { maxAwaitTimeMS: 200 }),
+    );
+    await coll.insertMany([
+      { _id: 1, keep: false },
+      { _id: 2, keep: true },
+    ]);
     await coll.deleteOne({ _id: 2 });
     await coll.insertOne({ _id: 3, keep: true });
     const events = await take(cs, 2);
@@ -201,9 +209,15 @@ describe("change streams", () => {
       const got = new Promise<Event>((resolve) => stream.on("change", (e: Event) => resolve(e)));
       // Write until the lazily opened stream reports one (each write is a fresh document).
       let event: Event | null = null;
-      got.then((e) => (event = e), () => {});
+      got.then(
+        (e) => (event = e),
+        () => {},
+      );
       let i = 0;
-      await until(async () => event !== null || (await Note.create({ text: `n${i++}` }), false), "a change event from Model.watch()", { intervalMs: 50, tries: 100 });
+      await until(async () => event !== null || (await Note.create({ text: `n${i++}` }), false), "a change event from Model.watch()", {
+        intervalMs: 50,
+        tries: 100,
+      });
       expect(event).toMatchObject({ operationType: "insert", ns: { db: "cs_mongoose", coll: "notes" } });
       await stream.close();
     } finally {

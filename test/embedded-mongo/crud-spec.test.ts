@@ -55,7 +55,9 @@ function bulkRequests(requests: Array<{ name: string; arguments: Document }>): A
         return { insertOne: { document: a.document } };
       case "updateOne":
       case "updateMany":
-        return { [name]: { filter: a.filter, update: a.update, upsert: a.upsert, arrayFilters: a.arrayFilters, collation: a.collation } } as AnyBulkWriteOperation;
+        return {
+          [name]: { filter: a.filter, update: a.update, upsert: a.upsert, arrayFilters: a.arrayFilters, collation: a.collation },
+        } as AnyBulkWriteOperation;
       case "replaceOne":
         return { replaceOne: { filter: a.filter, replacement: a.replacement, upsert: a.upsert, collation: a.collation } };
       case "deleteOne":
@@ -98,9 +100,22 @@ async function runOperation(coll: Collection, name: string, a: Document): Promis
     case "deleteMany":
       return coll.deleteMany(a.filter, { collation: a.collation });
     case "findOneAndUpdate":
-      return coll.findOneAndUpdate(a.filter, a.update, { projection: a.projection, sort: a.sort, upsert: a.upsert, returnDocument, arrayFilters: a.arrayFilters, collation: a.collation });
+      return coll.findOneAndUpdate(a.filter, a.update, {
+        projection: a.projection,
+        sort: a.sort,
+        upsert: a.upsert,
+        returnDocument,
+        arrayFilters: a.arrayFilters,
+        collation: a.collation,
+      });
     case "findOneAndReplace":
-      return coll.findOneAndReplace(a.filter, a.replacement, { projection: a.projection, sort: a.sort, upsert: a.upsert, returnDocument, collation: a.collation });
+      return coll.findOneAndReplace(a.filter, a.replacement, {
+        projection: a.projection,
+        sort: a.sort,
+        upsert: a.upsert,
+        returnDocument,
+        collation: a.collation,
+      });
     case "findOneAndDelete":
       return coll.findOneAndDelete(a.filter, { projection: a.projection, sort: a.sort, collation: a.collation });
     case "bulkWrite":
@@ -135,7 +150,11 @@ describe.skipIf(!specDir)("MongoDB CRUD spec (v1) through the official driver", 
           const db = client.db(mongo.dbName);
           const coll = db.collection("crud");
           await coll.drop().catch(() => undefined);
-          if (t.outcome.collection?.name) await db.collection(t.outcome.collection.name).drop().catch(() => undefined);
+          if (t.outcome.collection?.name)
+            await db
+              .collection(t.outcome.collection.name)
+              .drop()
+              .catch(() => undefined);
           if (spec.data.length) await coll.insertMany(spec.data);
 
           let result: unknown;

@@ -50,11 +50,20 @@ describe("cursors, errors and shared use", () => {
   });
 
   it("answers errors with MongoDB's codes", async () => {
-    await expect(dbA.command({ frobnicate: 1 })).rejects.toMatchObject({ code: 59, codeName: "CommandNotFound", message: expect.stringContaining("frobnicate") });
+    await expect(dbA.command({ frobnicate: 1 })).rejects.toMatchObject({
+      code: 59,
+      codeName: "CommandNotFound",
+      message: expect.stringContaining("frobnicate"),
+    });
     await expect(dbA.command({ listIndexes: "never_created" })).rejects.toMatchObject({ code: 26 });
     await dbA.createCollection("made");
     await expect(dbA.createCollection("made", { capped: true, size: 1000 })).rejects.toMatchObject({ code: 48 });
-    await expect(dbA.collection<AnyDoc>("made").find({ a: { $bogus: 1 } }).toArray()).rejects.toMatchObject({ code: 2 });
+    await expect(
+      dbA
+        .collection<AnyDoc>("made")
+        .find({ a: { $bogus: 1 } })
+        .toArray(),
+    ).rejects.toMatchObject({ code: 2 });
     await expect(dbA.command({ update: "made", updates: [{ q: {}, u: { $frob: { a: 1 } } }] })).resolves.toMatchObject({
       writeErrors: [expect.objectContaining({ code: 9 })],
     });
@@ -68,10 +77,23 @@ describe("cursors, errors and shared use", () => {
 
   it("applies pipeline updates, arrayFilters, $setOnInsert and upserts", async () => {
     const c = dbA.collection<AnyDoc>("upd");
-    await c.insertOne({ _id: 1, n: 2, items: [{ k: "a", v: 1 }, { k: "b", v: 2 }] });
+    await c.insertOne({
+      _id: 1,
+      n: 2,
+      items: [
+        { k: "a", v: 1 },
+        { k: "b", v: 2 },
+      ],
+    });
     await c.updateOne({ _id: 1 }, [{ $set: { doubled: { $multiply: ["$n", 2] } } }]);
     await c.updateOne({ _id: 1 }, { $inc: { "items.$[it].v": 10 } }, { arrayFilters: [{ "it.k": "b" }] });
-    expect(await c.findOne({ _id: 1 })).toMatchObject({ doubled: 4, items: [{ k: "a", v: 1 }, { k: "b", v: 12 }] });
+    expect(await c.findOne({ _id: 1 })).toMatchObject({
+      doubled: 4,
+      items: [
+        { k: "a", v: 1 },
+        { k: "b", v: 12 },
+      ],
+    });
     await c.updateOne({ _id: 2 }, { $set: { x: 1 }, $setOnInsert: { created: true } }, { upsert: true });
     await c.updateOne({ _id: 2 }, { $set: { x: 2 }, $setOnInsert: { created: false } }, { upsert: true });
     expect(await c.findOne({ _id: 2 })).toEqual({ _id: 2, x: 2, created: true });
@@ -110,7 +132,15 @@ describe("cursors, errors and shared use", () => {
 
   it("sorts across types in BSON order", async () => {
     const c = dbA.collection<AnyDoc>("order");
-    await c.insertMany([{ _id: 1, v: "a" }, { _id: 2, v: 5 }, { _id: 3, v: null }, { _id: 4, v: new ObjectId() }, { _id: 5, v: true }, { _id: 6, v: { x: 1 } }, { _id: 7, v: new Date(0) }]);
+    await c.insertMany([
+      { _id: 1, v: "a" },
+      { _id: 2, v: 5 },
+      { _id: 3, v: null },
+      { _id: 4, v: new ObjectId() },
+      { _id: 5, v: true },
+      { _id: 6, v: { x: 1 } },
+      { _id: 7, v: new Date(0) },
+    ]);
     const order = (await c.find().sort({ v: 1 }).toArray()).map((d) => d._id);
     expect(order).toEqual([3, 2, 1, 6, 4, 5, 7]);
   });

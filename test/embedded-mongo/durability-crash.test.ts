@@ -24,7 +24,10 @@ interface Proc {
 
 /** Starts the CLI; resolves with its URI, or rejects with its exit code and stderr. */
 function startDb(dir: string, extra: string[] = []): Promise<Proc> {
-  const child = spawn(process.execPath, ["dist/embedded-mongo/cli.js", "--port", "0", "--dbpath", dir, ...extra], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["dist/embedded-mongo/cli.js", "--port", "0", "--dbpath", dir, ...extra], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
@@ -46,7 +49,10 @@ const connect = (uri: string): Promise<MongoClient> => new MongoClient(uri, { re
 
 async function fileHashes(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const f of (await readdir(dir)).sort()) out[f] = createHash("sha256").update(await readFile(path.join(dir, f))).digest("hex");
+  for (const f of (await readdir(dir)).sort())
+    out[f] = createHash("sha256")
+      .update(await readFile(path.join(dir, f)))
+      .digest("hex");
   return out;
 }
 
@@ -128,11 +134,17 @@ describe("durability of the db process (kill -9)", () => {
     const first = await run();
     const client = await connect(first.uri);
     clients.push(client);
-    await client.db("torn").collection<AnyDoc>("x").insertMany([{ _id: 1 }, { _id: 2 }, { _id: 3 }]);
+    await client
+      .db("torn")
+      .collection<AnyDoc>("x")
+      .insertMany([{ _id: 1 }, { _id: 2 }, { _id: 3 }]);
     await client.close();
     first.child.kill("SIGKILL");
     await exited(first.child);
-    const journal = path.join(dir, (await readdir(dir)).find((f) => f.startsWith("journal-"))!);
+    const journal = path.join(
+      dir,
+      (await readdir(dir)).find((f) => f.startsWith("journal-"))!,
+    );
     const goodSize = (await stat(journal)).size;
     // Half a record: a length and checksum promising 200 bytes, then 7 of them.
     const torn = Buffer.alloc(15);

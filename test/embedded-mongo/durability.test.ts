@@ -18,7 +18,9 @@ describe("durable data directory", () => {
   let dir: string;
   const open: { server: EmbeddedMongo; client: MongoClient }[] = [];
 
-  async function start(opts: { journalLimitBytes?: number; ttlSweepMs?: number; sync?: "interval" | "always"; commitIntervalMs?: number } = {}): Promise<{ server: EmbeddedMongo; client: MongoClient }> {
+  async function start(
+    opts: { journalLimitBytes?: number; ttlSweepMs?: number; sync?: "interval" | "always"; commitIntervalMs?: number } = {},
+  ): Promise<{ server: EmbeddedMongo; client: MongoClient }> {
     const { server, client } = await startEmbeddedClient({ dbPath: dir, ...opts });
     const pair = { server, client };
     open.push(pair);
@@ -49,7 +51,11 @@ describe("durable data directory", () => {
     const users = db.collection<AnyDoc>("users");
     await users.createIndex({ email: 1 }, { unique: true });
     await users.createIndex({ name: 1 });
-    await users.insertMany([{ _id: 1, email: "a@x.io", name: "A", tags: ["x"], at: new Date(5) }, { _id: 2, email: "b@x.io", name: "B" }, { _id: 3, email: "c@x.io" }]);
+    await users.insertMany([
+      { _id: 1, email: "a@x.io", name: "A", tags: ["x"], at: new Date(5) },
+      { _id: 2, email: "b@x.io", name: "B" },
+      { _id: 3, email: "c@x.io" },
+    ]);
     await users.updateOne({ _id: 1 }, { $set: { name: "Ann" }, $push: { tags: "y" } } as AnyDoc);
     await users.replaceOne({ _id: 2 }, { email: "b2@x.io", name: "Bob" });
     await users.deleteOne({ _id: 3 });
@@ -81,7 +87,10 @@ describe("durable data directory", () => {
     const first = await start({ ttlSweepMs: 3_600_000 });
     const c = first.client.db("app").collection<AnyDoc>("sessions");
     await c.createIndex({ expires: 1 }, { expireAfterSeconds: 0 });
-    await c.insertMany([{ _id: "old", expires: new Date(Date.now() - 60_000) }, { _id: "new", expires: new Date(Date.now() + 3_600_000) }]);
+    await c.insertMany([
+      { _id: "old", expires: new Date(Date.now() - 60_000) },
+      { _id: "new", expires: new Date(Date.now() + 3_600_000) },
+    ]);
     await stop(first);
 
     const second = await start({ ttlSweepMs: 50 });

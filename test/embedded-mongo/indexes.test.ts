@@ -38,7 +38,11 @@ describe("indexes", () => {
   it("enforces compound unique keys on the combination only", async () => {
     const c = db.collection<AnyDoc>("u_compound");
     await c.createIndex({ conversation_id: 1, seq: 1 }, { unique: true });
-    await c.insertMany([{ conversation_id: 1, seq: 1 }, { conversation_id: 1, seq: 2 }, { conversation_id: 2, seq: 1 }]);
+    await c.insertMany([
+      { conversation_id: 1, seq: 1 },
+      { conversation_id: 1, seq: 2 },
+      { conversation_id: 2, seq: 1 },
+    ]);
     await expect(c.insertOne({ conversation_id: 1, seq: 2 })).rejects.toMatchObject({ code: 11000, keyValue: { conversation_id: 1, seq: 2 } });
   });
 
@@ -131,7 +135,12 @@ describe("indexes", () => {
     expect((await c.find({ $text: { $search: '"at the cafe"' } }).toArray()).map((d) => d._id)).toEqual([1]);
     expect((await c.find({ $text: { $search: "cafe" }, _id: { $gt: 1 } }).toArray()).map((d) => d._id).sort()).toEqual([2, 4]);
     await db.collection<AnyDoc>("notext").insertOne({ content: "x" });
-    await expect(db.collection<AnyDoc>("notext").find({ $text: { $search: "x" } }).toArray()).rejects.toMatchObject({ code: 27 });
+    await expect(
+      db
+        .collection<AnyDoc>("notext")
+        .find({ $text: { $search: "x" } })
+        .toArray(),
+    ).rejects.toMatchObject({ code: 27 });
   });
 
   it("manages indexes with MongoDB's errors (85, 86, 27, 26)", async () => {

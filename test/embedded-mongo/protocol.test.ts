@@ -165,7 +165,10 @@ describe("wire protocol", () => {
   });
 
   it("keeps cursors global to the server: getMore and killCursors on another connection", async () => {
-    await client.db("wire").collection<AnyDoc>("global").insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i })));
+    await client
+      .db("wire")
+      .collection<AnyDoc>("global")
+      .insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i })));
     const one = await RawWireClient.connect(db.port);
     const two = await RawWireClient.connect(db.port);
     one.write(opMsg(1, { find: "global", $db: "wire", batchSize: 3, sort: { _id: 1 } }));

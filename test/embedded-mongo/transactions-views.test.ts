@@ -55,7 +55,13 @@ describe("transaction views filled on demand", () => {
       expect(await users.findOne({ _id: "u3" }, { session })).toMatchObject({ email: "u3@x" });
       expect(await users.findOne({ _id: "late" }, { session })).toBeNull();
       // By filter (served by the real collection's indexes), never by the current values.
-      expect(await users.find({ rank: { $lt: 4 } }, { session }).sort({ rank: 1 }).map((d) => d._id).toArray()).toEqual(["u0", "u1", "u2", "u3"]);
+      expect(
+        await users
+          .find({ rank: { $lt: 4 } }, { session })
+          .sort({ rank: 1 })
+          .map((d) => d._id)
+          .toArray(),
+      ).toEqual(["u0", "u1", "u2", "u3"]);
       expect(await users.find({ rank: { $gt: 999 } }, { session }).toArray()).toEqual([]);
       expect(await users.findOne({ email: "u2@x" }, { session })).toMatchObject({ _id: "u2" });
       expect(await users.findOne({ email: "moved@x" }, { session })).toBeNull();
@@ -122,12 +128,19 @@ describe("transaction views filled on demand", () => {
     await users.deleteOne({ _id: "u5" }, { session });
     await users.updateOne({ _id: "u0" }, { $set: { rank: 100 } }, { session });
     const page = (filter: AnyDoc, sort: AnyDoc, limit: number): Promise<unknown[]> =>
-      users.find(filter, { session }).sort(sort).limit(limit).map((d) => d._id).toArray();
+      users
+        .find(filter, { session })
+        .sort(sort)
+        .limit(limit)
+        .map((d) => d._id)
+        .toArray();
     expect(await page({ rank: { $gte: -10 } }, { rank: 1 }, 4)).toEqual(["first", "u10", "u1", "u2"]);
     expect(await page({ rank: { $gte: 3, $lt: 8 } }, { rank: 1 }, 10)).toEqual(["u3", "u4", "u6", "u7"]);
     expect(await page({ group: "even" }, { rank: -1 }, 3)).toEqual(["u0", "u48", "u46"]);
     expect(await page({}, { rank: 1 }, 3)).toEqual(["first", "u10", "u1"]);
-    expect(await users.findOneAndUpdate({ rank: { $gte: 0 } }, { $set: { top: true } }, { session, sort: { rank: 1 }, returnDocument: "after" })).toMatchObject({ _id: "u10", top: true });
+    expect(await users.findOneAndUpdate({ rank: { $gte: 0 } }, { $set: { top: true } }, { session, sort: { rank: 1 }, returnDocument: "after" })).toMatchObject(
+      { _id: "u10", top: true },
+    );
     await session.abortTransaction();
     await session.endSession();
   });
@@ -144,13 +157,21 @@ describe("transaction views filled on demand", () => {
     expect(await users.countDocuments({ group: "odd" }, { session })).toBe(19);
     expect(await users.countDocuments({}, { session })).toBe(41);
     expect(await users.distinct("group", { rank: { $lt: 14 } }, { session })).toEqual(["even", "odd", "other"]);
-    const sums = await users.aggregate([{ $match: { rank: { $lt: 14 } } }, { $group: { _id: "$group", n: { $sum: 1 } } }, { $sort: { _id: 1 } }], { session }).toArray();
-    expect(sums).toEqual([{ _id: "even", n: 3 }, { _id: "odd", n: 1 }, { _id: "other", n: 1 }]);
+    const sums = await users
+      .aggregate([{ $match: { rank: { $lt: 14 } } }, { $group: { _id: "$group", n: { $sum: 1 } } }, { $sort: { _id: 1 } }], { session })
+      .toArray();
+    expect(sums).toEqual([
+      { _id: "even", n: 3 },
+      { _id: "odd", n: 1 },
+      { _id: "other", n: 1 },
+    ]);
     // No leading $match: the whole snapshot; $lookup into a collection the transaction wrote.
     await other.insertOne({ _id: 2, user: "u13" }, { session });
     const all = await users.aggregate([{ $group: { _id: null, n: { $sum: 1 } } }], { session }).toArray();
     expect(all).toEqual([{ _id: null, n: 41 }]);
-    const joined = await other.aggregate([{ $lookup: { from: "users", localField: "user", foreignField: "_id", as: "u" } }, { $match: { _id: 2 } }], { session }).toArray();
+    const joined = await other
+      .aggregate([{ $lookup: { from: "users", localField: "user", foreignField: "_id", as: "u" } }, { $match: { _id: 2 } }], { session })
+      .toArray();
     expect(joined[0].u.map((d: AnyDoc) => d.group)).toEqual(["odd"]);
     await session.commitTransaction();
     await session.endSession();

@@ -21,7 +21,10 @@ describe("transactions (replica-set mode)", () => {
   beforeEach(async () => {
     server.reset();
     coll = client.db("txn").collection<AnyDoc>("accounts");
-    await coll.insertMany([{ _id: "a", balance: 100 }, { _id: "b", balance: 0 }]);
+    await coll.insertMany([
+      { _id: "a", balance: 100 },
+      { _id: "b", balance: 0 },
+    ]);
   });
 
   it("commits every write together, and readers see nothing before the commit", async () => {
@@ -38,7 +41,9 @@ describe("transactions (replica-set mode)", () => {
     await session.commitTransaction();
     await session.endSession();
     expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([
-      { _id: "a", balance: 70 }, { _id: "b", balance: 30 }, { _id: "log1", amount: 30 },
+      { _id: "a", balance: 70 },
+      { _id: "b", balance: 30 },
+      { _id: "log1", amount: 30 },
     ]);
   });
 
@@ -51,7 +56,10 @@ describe("transactions (replica-set mode)", () => {
     await client.db("txn").collection("fresh").insertOne({ x: 1 }, { session });
     await session.abortTransaction();
     await session.endSession();
-    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 100 }, { _id: "b", balance: 0 }]);
+    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([
+      { _id: "a", balance: 100 },
+      { _id: "b", balance: 0 },
+    ]);
     expect(await client.db("txn").collection("fresh").countDocuments()).toBe(0);
   });
 
@@ -118,9 +126,13 @@ describe("transactions (replica-set mode)", () => {
     await session.endSession();
     expect((await outside).modifiedCount).toBe(1);
     // The transaction's insert came first: the outside one is a duplicate, not an overwrite.
-    expect((await insertSame as MongoServerError).code).toBe(11000);
+    expect(((await insertSame) as MongoServerError).code).toBe(11000);
     expect((await upsertSame).matchedCount).toBe(1);
-    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 104 }, { _id: "b", balance: 0 }, { _id: "other", seen: true }]);
+    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([
+      { _id: "a", balance: 104 },
+      { _id: "b", balance: 0 },
+      { _id: "other", seen: true },
+    ]);
   });
 
   it("makes outside writes wait for an abort too, and changes nothing of a multi-document write while waiting", async () => {
@@ -130,7 +142,10 @@ describe("transactions (replica-set mode)", () => {
     const many = await coll.updateMany({}, { $inc: { balance: 1 } }, { maxTimeMS: 200 }).catch((e: unknown) => e);
     expect((many as MongoServerError).code).toBe(50);
     // Not half-applied: "a" (not held) is untouched too.
-    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: "a", balance: 100 }, { _id: "b", balance: 0 }]);
+    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([
+      { _id: "a", balance: 100 },
+      { _id: "b", balance: 0 },
+    ]);
     const waiting = coll.deleteMany({ balance: { $lt: 50 } });
     const unrelated = await coll.updateOne({ _id: "a" }, { $inc: { balance: 1 } }); // does not wait
     expect(unrelated.modifiedCount).toBe(1);
@@ -186,7 +201,10 @@ describe("transactions (replica-set mode)", () => {
   it("refuses commands a transaction cannot run", async () => {
     const session = client.startSession();
     session.startTransaction();
-    const err = await client.db("txn").command({ dropDatabase: 1 }, { session }).catch((e: unknown) => e);
+    const err = await client
+      .db("txn")
+      .command({ dropDatabase: 1 }, { session })
+      .catch((e: unknown) => e);
     expect((err as MongoServerError).code).toBe(263);
     await session.endSession();
   });
@@ -225,7 +243,15 @@ describe("transaction lifetime", () => {
       session.startTransaction();
       await coll.insertOne({ _id: 1 }, { session });
       // Wait until the server has aborted it: the next statement is refused with 251.
-      const err = await waitFor(() => coll.findOne({ _id: 1 }, { session }).then(() => null, (e: unknown) => e), "the transaction to be aborted", { tries: 100 });
+      const err = await waitFor(
+        () =>
+          coll.findOne({ _id: 1 }, { session }).then(
+            () => null,
+            (e: unknown) => e,
+          ),
+        "the transaction to be aborted",
+        { tries: 100 },
+      );
       expect((err as MongoServerError).code).toBe(251);
       expect((err as MongoServerError).hasErrorLabel("TransientTransactionError")).toBe(true);
       await session.endSession();
@@ -242,7 +268,11 @@ describe("transactions on a standalone server", () => {
     try {
       const session = client.startSession();
       session.startTransaction();
-      const err = await client.db("sa").collection("c").insertOne({ x: 1 }, { session }).catch((e: unknown) => e);
+      const err = await client
+        .db("sa")
+        .collection("c")
+        .insertOne({ x: 1 }, { session })
+        .catch((e: unknown) => e);
       // The driver wraps the server's code 20 as it does for a real standalone mongod.
       const original = (err as MongoServerError & { originalError?: MongoServerError }).originalError ?? (err as MongoServerError);
       expect(original.code).toBe(20);
@@ -282,7 +312,9 @@ describe("commit results the client cannot be sure of", () => {
     const session = client.startSession();
     session.startTransaction();
     await coll.updateOne({ _id: "seed" }, { $inc: { n: 1 } }, { session });
-    await failCommit({ writeConcernError: { code: 64, codeName: "WriteConcernTimeout", errmsg: "waiting for replication timed out", errInfo: { wtimeout: true } } });
+    await failCommit({
+      writeConcernError: { code: 64, codeName: "WriteConcernTimeout", errmsg: "waiting for replication timed out", errInfo: { wtimeout: true } },
+    });
     const err = (await session.commitTransaction().catch((e: unknown) => e)) as MongoServerError;
     expect(err.code).toBe(64);
     expect(err.hasErrorLabel("UnknownTransactionCommitResult")).toBe(true);
@@ -352,7 +384,10 @@ describe("commit results the client cannot be sure of", () => {
   it("refuses configureFailPoint unless test commands are enabled", async () => {
     const { server: plain, client: c } = await startEmbeddedClient();
     try {
-      const err = (await c.db("admin").command({ configureFailPoint: "failCommand", mode: "off" }).catch((e: unknown) => e)) as MongoServerError;
+      const err = (await c
+        .db("admin")
+        .command({ configureFailPoint: "failCommand", mode: "off" })
+        .catch((e: unknown) => e)) as MongoServerError;
       expect(err.code).toBe(59);
     } finally {
       await stopEmbeddedClient(plain, c);

@@ -52,7 +52,10 @@ describe("typegoose / mongoose on the embedded server", () => {
 
   it("creates, finds with populate, updates and aggregates", async () => {
     const ada = await AuthorModel.create({ handle: "ada", name: "Ada" });
-    await PostModel.create([{ author: ada._id, body: "first" }, { author: ada._id, body: "second" }]);
+    await PostModel.create([
+      { author: ada._id, body: "first" },
+      { author: ada._id, body: "second" },
+    ]);
 
     const posts = await PostModel.find({ author: ada._id }).sort({ body: 1 }).populate("author").lean();
     expect(posts.map((p) => p.body)).toEqual(["first", "second"]);

@@ -45,16 +45,18 @@ describe("validators and refusals", () => {
     expect(err).toMatchObject({ code: 121 });
     const details = err.errInfo.details;
     expect(details.operatorName).toBe("$jsonSchema");
-    expect(details.schemaRulesNotSatisfied).toEqual(expect.arrayContaining([
-      expect.objectContaining({ operatorName: "required", missingProperties: ["body"] }),
-      expect.objectContaining({
-        operatorName: "properties",
-        propertiesNotSatisfied: expect.arrayContaining([
-          expect.objectContaining({ propertyName: "user_id", details: [expect.objectContaining({ operatorName: "bsonType", consideredType: "string" })] }),
-          expect.objectContaining({ propertyName: "seq", details: [expect.objectContaining({ operatorName: "minimum" })] }),
-        ]),
-      }),
-    ]));
+    expect(details.schemaRulesNotSatisfied).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ operatorName: "required", missingProperties: ["body"] }),
+        expect.objectContaining({
+          operatorName: "properties",
+          propertiesNotSatisfied: expect.arrayContaining([
+            expect.objectContaining({ propertyName: "user_id", details: [expect.objectContaining({ operatorName: "bsonType", consideredType: "string" })] }),
+            expect.objectContaining({ propertyName: "seq", details: [expect.objectContaining({ operatorName: "minimum" })] }),
+          ]),
+        }),
+      ]),
+    );
 
     await expect(c.updateOne({ _id: ok.insertedId }, { $set: { body: "far too long a body" } })).rejects.toMatchObject({ code: 121 });
     await expect(c.findOneAndUpdate({ _id: ok.insertedId }, { $set: { kind: "video" } })).rejects.toMatchObject({ code: 121 });
@@ -76,7 +78,10 @@ describe("validators and refusals", () => {
 
     // An invalid document stored before the validator: moderate lets it be updated, strict does not.
     const legacy = db.collection<AnyDoc>("legacy");
-    await legacy.insertMany([{ _id: 1, age: 5 }, { _id: 2, age: 30, name: "ok" }]);
+    await legacy.insertMany([
+      { _id: 1, age: 5 },
+      { _id: 2, age: 30, name: "ok" },
+    ]);
     await db.command({ collMod: "legacy", validator: { age: { $gte: 18 } }, validationLevel: "moderate" });
     await legacy.updateOne({ _id: 1 }, { $set: { age: 6 } });
     await expect(legacy.updateOne({ _id: 2 }, { $set: { age: 7 } })).rejects.toMatchObject({ code: 121 });
@@ -115,7 +120,11 @@ describe("validators and refusals", () => {
 
   it("answers $jsonSchema in queries with BSON types", async () => {
     const c = db.collection<AnyDoc>("js");
-    await c.insertMany([{ _id: 1, n: 1 }, { _id: 2, n: "one" }, { _id: 3, n: 1.5 }]);
+    await c.insertMany([
+      { _id: 1, n: 1 },
+      { _id: 2, n: "one" },
+      { _id: 3, n: 1.5 },
+    ]);
     expect((await c.find({ $jsonSchema: { properties: { n: { bsonType: "int" } } } }).toArray()).map((d) => d._id)).toEqual([1]);
     expect((await c.find({ $jsonSchema: { properties: { n: { type: "number" } } } }).toArray()).map((d) => d._id)).toEqual([1, 3]);
   });

@@ -49,17 +49,59 @@ export interface Profile {
 
 export const PROFILES: Record<string, Profile> = {
   short: {
-    name: "short", users: 40, groups: 4, groupSize: 10, directs: 20, rate: 15, maxInFlight: 40, loadSeconds: 30, sendTimeoutMs: 2000,
-    killAt: 5, restartAfter: 4, stopAt: 13, stopSeconds: 3, redisCutAt: 21, redisCutSeconds: 2, drainSeconds: 25,
+    name: "short",
+    users: 40,
+    groups: 4,
+    groupSize: 10,
+    directs: 20,
+    rate: 15,
+    maxInFlight: 40,
+    loadSeconds: 30,
+    sendTimeoutMs: 2000,
+    killAt: 5,
+    restartAfter: 4,
+    stopAt: 13,
+    stopSeconds: 3,
+    redisCutAt: 21,
+    redisCutSeconds: 2,
+    drainSeconds: 25,
   },
   full: {
-    name: "full", users: 200, groups: 20, groupSize: 10, directs: 100, rate: 20, maxInFlight: 100, loadSeconds: 90, sendTimeoutMs: 3000,
-    killAt: 10, restartAfter: 8, stopAt: 35, stopSeconds: 3, redisCutAt: 60, redisCutSeconds: 2, drainSeconds: 40,
+    name: "full",
+    users: 200,
+    groups: 20,
+    groupSize: 10,
+    directs: 100,
+    rate: 20,
+    maxInFlight: 100,
+    loadSeconds: 90,
+    sendTimeoutMs: 3000,
+    killAt: 10,
+    restartAfter: 8,
+    stopAt: 35,
+    stopSeconds: 3,
+    redisCutAt: 60,
+    redisCutSeconds: 2,
+    drainSeconds: 40,
   },
   /** The full profile at three times its rate: past capacity, sends must be shed (503) or slow, never lost or doubled. */
   overload: {
-    name: "overload", users: 200, groups: 20, groupSize: 10, directs: 100, rate: 60, maxInFlight: 300, loadSeconds: 60, sendTimeoutMs: 3000,
-    killAt: 10, restartAfter: 8, stopAt: 25, stopSeconds: 3, redisCutAt: 40, redisCutSeconds: 2, drainSeconds: 60,
+    name: "overload",
+    users: 200,
+    groups: 20,
+    groupSize: 10,
+    directs: 100,
+    rate: 60,
+    maxInFlight: 300,
+    loadSeconds: 60,
+    sendTimeoutMs: 3000,
+    killAt: 10,
+    restartAfter: 8,
+    stopAt: 25,
+    stopSeconds: 3,
+    redisCutAt: 40,
+    redisCutSeconds: 2,
+    drainSeconds: 60,
     // Sized to what one instance completes in about a second here, so admitted requests are answered before the clients' 3 s.
     env: { MAX_IN_FLIGHT_REQUESTS: "16" },
   },
@@ -212,7 +254,8 @@ class MemberClient {
         {
           next: (result) => {
             if (generation !== this.generation) return;
-            if (result.errors?.length) return void this.h.violation(`user ${this.user.index} conversation ${c.id}: subscription error ${JSON.stringify(result.errors)}`);
+            if (result.errors?.length)
+              return void this.h.violation(`user ${this.user.index} conversation ${c.id}: subscription error ${JSON.stringify(result.errors)}`);
             const m = result.data?.messageAdded;
             if (m) this.deliver(c, m);
           },
@@ -281,7 +324,10 @@ export class Harness {
   private presenceOfflineAfterKillMs: number | null = null;
   private readonly dbName = `faults_${randomUUID().slice(0, 8)}`;
 
-  constructor(readonly profile: Profile, private readonly redisUrl: string) {}
+  constructor(
+    readonly profile: Profile,
+    private readonly redisUrl: string,
+  ) {}
 
   violation(text: string): void {
     // Bounded: a broken run would otherwise print thousands of lines.
@@ -318,8 +364,12 @@ export class Harness {
       PRESENCE_GRACE_MS: "1000",
       WS_PING_INTERVAL_MS: "5000",
       // Load-test users are far past what the abuse limits allow a person.
-      REGISTER_RATE_LIMIT: "100000/1", MESSAGE_RATE_LIMIT: "100000/1", STRANGER_MESSAGE_RATE_LIMIT: "100000/1", GROUP_RATE_LIMIT: "100000/1",
-      CONTACT_REQUEST_RATE_LIMIT: "100000/1", TYPING_RATE_LIMIT: "100000/1",
+      REGISTER_RATE_LIMIT: "100000/1",
+      MESSAGE_RATE_LIMIT: "100000/1",
+      STRANGER_MESSAGE_RATE_LIMIT: "100000/1",
+      GROUP_RATE_LIMIT: "100000/1",
+      CONTACT_REQUEST_RATE_LIMIT: "100000/1",
+      TYPING_RATE_LIMIT: "100000/1",
       ...this.profile.env,
     };
     const ports = [await freePort(), await freePort()];
@@ -346,9 +396,13 @@ export class Harness {
     const p = this.profile;
     const total = p.users + 2;
     const register = async (i: number): Promise<User> => {
-      const d = await this.gql<{ register: { accessToken: string; user: { id: string } } }>(i % 2, `mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`, {
-        i: { username: `f${i}_${this.dbName.slice(-4)}`, email: `f${i}_${this.dbName.slice(-4)}@example.com`, password: "password-123" },
-      });
+      const d = await this.gql<{ register: { accessToken: string; user: { id: string } } }>(
+        i % 2,
+        `mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`,
+        {
+          i: { username: `f${i}_${this.dbName.slice(-4)}`, email: `f${i}_${this.dbName.slice(-4)}@example.com`, password: "password-123" },
+        },
+      );
       return { index: i, id: d.register.user.id, token: d.register.accessToken, home: (i % 2) as 0 | 1 };
     };
     const all: User[] = [];
@@ -358,18 +412,38 @@ export class Harness {
 
     for (let g = 0; g < p.groups; g++) {
       const members = Array.from({ length: p.groupSize }, (_, k) => this.users[(g * p.groupSize + k) % p.users]);
-      const d = await this.gql<{ createGroup: { id: string } }>(g % 2, `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: `group ${g}`, memberIds: members.slice(1).map((u) => u.id) } }, members[0].token);
-      const sent = await this.gql<{ sendGroupMessage: { conversationId: string } }>(g % 2, SEND_GROUP, { i: { groupId: d.createGroup.id, content: "hello group", clientMessageId: randomUUID() } }, members[0].token);
+      const d = await this.gql<{ createGroup: { id: string } }>(
+        g % 2,
+        `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`,
+        { i: { name: `group ${g}`, memberIds: members.slice(1).map((u) => u.id) } },
+        members[0].token,
+      );
+      const sent = await this.gql<{ sendGroupMessage: { conversationId: string } }>(
+        g % 2,
+        SEND_GROUP,
+        { i: { groupId: d.createGroup.id, content: "hello group", clientMessageId: randomUUID() } },
+        members[0].token,
+      );
       this.conversations.push({ id: sent.sendGroupMessage.conversationId, kind: "group", groupId: d.createGroup.id, members });
     }
     for (let k = 0; k < p.directs; k++) {
       const a = this.users[(2 * k) % p.users];
       const b = this.users[(2 * k + 1) % p.users];
-      const sent = await this.gql<{ sendMessage: { conversationId: string } }>(k % 2, SEND_DIRECT, { i: { recipientId: b.id, content: "hello", clientMessageId: randomUUID() } }, a.token);
+      const sent = await this.gql<{ sendMessage: { conversationId: string } }>(
+        k % 2,
+        SEND_DIRECT,
+        { i: { recipientId: b.id, content: "hello", clientMessageId: randomUUID() } },
+        a.token,
+      );
       this.conversations.push({ id: sent.sendMessage.conversationId, kind: "direct", members: [a, b] });
     }
     // Ghosts: one direct conversation, connected to A only, never reconnecting.
-    const ghostConv = await this.gql<{ sendMessage: { conversationId: string } }>(0, SEND_DIRECT, { i: { recipientId: ghosts[1].id, content: "boo", clientMessageId: randomUUID() } }, ghosts[0].token);
+    const ghostConv = await this.gql<{ sendMessage: { conversationId: string } }>(
+      0,
+      SEND_DIRECT,
+      { i: { recipientId: ghosts[1].id, content: "boo", clientMessageId: randomUUID() } },
+      ghosts[0].token,
+    );
     const gc: Conversation = { id: ghostConv.sendMessage.conversationId, kind: "direct", members: ghosts };
     for (const gh of ghosts) {
       gh.home = 0;
@@ -388,9 +462,18 @@ export class Harness {
 
   private async send(m: SentMessage): Promise<void> {
     let instance: 0 | 1 = m.sender.home;
-    const input = m.conversation.kind === "group"
-      ? { query: SEND_GROUP, variables: { i: { groupId: m.conversation.groupId, content: `m ${m.cmid}`, clientMessageId: m.cmid } }, field: "sendGroupMessage" }
-      : { query: SEND_DIRECT, variables: { i: { recipientId: m.conversation.members.find((u) => u !== m.sender)!.id, content: `m ${m.cmid}`, clientMessageId: m.cmid } }, field: "sendMessage" };
+    const input =
+      m.conversation.kind === "group"
+        ? {
+            query: SEND_GROUP,
+            variables: { i: { groupId: m.conversation.groupId, content: `m ${m.cmid}`, clientMessageId: m.cmid } },
+            field: "sendGroupMessage",
+          }
+        : {
+            query: SEND_DIRECT,
+            variables: { i: { recipientId: m.conversation.members.find((u) => u !== m.sender)!.id, content: `m ${m.cmid}`, clientMessageId: m.cmid } },
+            field: "sendMessage",
+          };
     const other = () => (instance = instance === 0 ? 1 : 0);
     // The retry ticket of the first 503 (README "Reliability"): sent with every later attempt,
     // on either instance, so this send waits in line by the age of its first refusal.
@@ -452,16 +535,19 @@ export class Harness {
       m.ackIds.push(body.data![input.field].id);
       return;
     }
-    this.violation(`send ${m.cmid} (${m.conversation.kind} ${m.conversation.id}, first tried at ${Math.round((m.firstAttemptAt - this.loadStart) / 1000)} s) never acknowledged in ${GIVE_UP_MS / 1000} s (${m.attempts} attempts, last: ${last})`);
+    this.violation(
+      `send ${m.cmid} (${m.conversation.kind} ${m.conversation.id}, first tried at ${Math.round((m.firstAttemptAt - this.loadStart) / 1000)} s) never acknowledged in ${GIVE_UP_MS / 1000} s (${m.attempts} attempts, last: ${last})`,
+    );
   }
 
   /** A deliberate retry of an acknowledged send, on the other instance: must return the same message. */
   private async resend(m: SentMessage): Promise<void> {
     const instance = m.sender.home === 0 ? 1 : 0;
     const field = m.conversation.kind === "group" ? "sendGroupMessage" : "sendMessage";
-    const variables = m.conversation.kind === "group"
-      ? { i: { groupId: m.conversation.groupId, content: `m ${m.cmid}`, clientMessageId: m.cmid } }
-      : { i: { recipientId: m.conversation.members.find((u) => u !== m.sender)!.id, content: `m ${m.cmid}`, clientMessageId: m.cmid } };
+    const variables =
+      m.conversation.kind === "group"
+        ? { i: { groupId: m.conversation.groupId, content: `m ${m.cmid}`, clientMessageId: m.cmid } }
+        : { i: { recipientId: m.conversation.members.find((u) => u !== m.sender)!.id, content: `m ${m.cmid}`, clientMessageId: m.cmid } };
     try {
       const res = await fetch(`${this.instances[instance].url}/graphql`, {
         method: "POST",
@@ -496,7 +582,17 @@ export class Harness {
       }
       const conversation = this.conversations[Math.floor(Math.random() * this.conversations.length)];
       const sender = conversation.members[Math.floor(Math.random() * conversation.members.length)];
-      const m: SentMessage = { cmid: randomUUID(), conversation, sender, firstAttemptAt: now(), ackedAt: null, ackIds: [], attempts: 0, delivered: 0, fullyDeliveredAt: null };
+      const m: SentMessage = {
+        cmid: randomUUID(),
+        conversation,
+        sender,
+        firstAttemptAt: now(),
+        ackedAt: null,
+        ackIds: [],
+        attempts: 0,
+        delivered: 0,
+        fullyDeliveredAt: null,
+      };
       this.sent.set(m.cmid, m);
       inFlight++;
       sends.push(
@@ -545,7 +641,11 @@ export class Harness {
     const ids = this.ghosts.map((g) => new ObjectId(g.user.id));
     const deadline = killedAt + this.presenceBoundMs() + 15_000;
     while (now() < deadline) {
-      const docs = await this.mongo.db().collection("presence").find({ user_id: { $in: ids } }).toArray();
+      const docs = await this.mongo
+        .db()
+        .collection("presence")
+        .find({ user_id: { $in: ids } })
+        .toArray();
       if (docs.length === ids.length && docs.every((d) => d.status === "offline")) {
         this.presenceOfflineAfterKillMs = now() - killedAt;
         return;
@@ -564,8 +664,15 @@ export class Harness {
     const db = this.mongo.db();
     for (const c of this.conversations) {
       const coll = c.kind === "group" ? "group_messages" : "messages";
-      const docs = await db.collection(coll).find({ conversation_id: new ObjectId(c.id) }, { projection: { _id: 1, seq: 1, client_message_id: 1 } }).sort({ seq: 1 }).toArray();
-      out.set(c.id, docs.map((d) => ({ id: String(d._id), seq: d.seq as number, cmid: (d.client_message_id as string | undefined) ?? null })));
+      const docs = await db
+        .collection(coll)
+        .find({ conversation_id: new ObjectId(c.id) }, { projection: { _id: 1, seq: 1, client_message_id: 1 } })
+        .sort({ seq: 1 })
+        .toArray();
+      out.set(
+        c.id,
+        docs.map((d) => ({ id: String(d._id), seq: d.seq as number, cmid: (d.client_message_id as string | undefined) ?? null })),
+      );
     }
     return out;
   }
@@ -592,7 +699,10 @@ export class Harness {
       const seqs = new Set(list.map((m) => m.seq));
       const top = list.at(-1)?.seq ?? 0;
       const holes = Array.from({ length: top }, (_, i) => i + 1).filter((q) => !seqs.has(q));
-      if (holes.length || seqs.size !== list.length) this.violation(`conversation ${c.id} (${c.kind}): the database holds seqs 1..${top} with holes [${holes.join(",")}] and ${list.length - seqs.size} doubled`);
+      if (holes.length || seqs.size !== list.length)
+        this.violation(
+          `conversation ${c.id} (${c.kind}): the database holds seqs 1..${top} with holes [${holes.join(",")}] and ${list.length - seqs.size} doubled`,
+        );
       const ids = list.map((m) => m.id);
       for (const cl of this.clients.filter((x) => c.members.includes(x.user))) {
         const got = cl.received.get(c.id)!;
@@ -601,7 +711,9 @@ export class Harness {
         if (got.ids.length === ids.length && got.ids.every((id, i) => id === ids[i])) continue;
         const missing = list.filter((m) => !got.ids.includes(m.id)).map((m) => m.seq);
         const extra = got.ids.length - new Set(got.ids).size;
-        this.violation(`user ${cl.user.index} conversation ${c.id} (${c.kind}): received ${got.ids.length} of ${ids.length}; missing seqs [${missing.slice(0, 20).join(",")}${missing.length > 20 ? ",…" : ""}], ${extra} duplicates`);
+        this.violation(
+          `user ${cl.user.index} conversation ${c.id} (${c.kind}): received ${got.ids.length} of ${ids.length}; missing seqs [${missing.slice(0, 20).join(",")}${missing.length > 20 ? ",…" : ""}], ${extra} duplicates`,
+        );
       }
     }
     for (const m of this.sent.values()) {
@@ -609,7 +721,8 @@ export class Harness {
       if (stored.length !== 1) this.violation(`clientMessageId ${m.cmid}: ${stored.length} messages in the database (acknowledged: ${m.ackedAt !== null})`);
       if (m.ackedAt === null) continue;
       const ids = new Set(m.ackIds);
-      if (ids.size !== 1 || (stored.length === 1 && !ids.has(stored[0].id))) this.violation(`clientMessageId ${m.cmid}: acknowledged with ids ${[...ids].join(",")}, stored ${stored.map((s) => s.id).join(",")}`);
+      if (ids.size !== 1 || (stored.length === 1 && !ids.has(stored[0].id)))
+        this.violation(`clientMessageId ${m.cmid}: acknowledged with ids ${[...ids].join(",")}, stored ${stored.map((s) => s.id).join(",")}`);
     }
     const faults: FaultFigure[] = this.faults.map((f) => {
       const caught = [...this.sent.values()].filter((m) => m.firstAttemptAt >= f.start && m.firstAttemptAt <= f.end);
@@ -617,8 +730,10 @@ export class Harness {
       const recoveryMs = done.includes(null) ? null : Math.max(f.end, ...(done as number[])) - f.start;
       return { fault: f.fault, startedAt: f.start, caught: caught.length, recoveryMs };
     });
-    if (this.presenceOfflineAfterKillMs === null) this.violation(`the killed instance's only users did not turn OFFLINE within ${Math.round((this.presenceBoundMs() + 15_000) / 1000)} s`);
-    else if (this.presenceOfflineAfterKillMs > this.presenceBoundMs()) this.violation(`the killed instance's users turned OFFLINE after ${Math.round(this.presenceOfflineAfterKillMs)} ms, past ${this.presenceBoundMs()} ms`);
+    if (this.presenceOfflineAfterKillMs === null)
+      this.violation(`the killed instance's only users did not turn OFFLINE within ${Math.round((this.presenceBoundMs() + 15_000) / 1000)} s`);
+    else if (this.presenceOfflineAfterKillMs > this.presenceBoundMs())
+      this.violation(`the killed instance's users turned OFFLINE after ${Math.round(this.presenceOfflineAfterKillMs)} ms, past ${this.presenceBoundMs()} ms`);
     // Internal errors (a 500, a failed WebSocket operation) are violations; other error lines
     // (a background task that could not reach Redis during the cut) are counted and shown.
     const errorLogs: Record<string, number> = {};
@@ -637,8 +752,18 @@ export class Harness {
       committed: [...committed.values()].reduce((n, l) => n + l.length, 0),
       deliveriesExpected: expected,
       deliveriesReceived: received,
-      latencyP50Ms: Math.round(percentile(this.latencies.map((l) => l[1]), 50)),
-      latencyP99Ms: Math.round(percentile(this.latencies.map((l) => l[1]), 99)),
+      latencyP50Ms: Math.round(
+        percentile(
+          this.latencies.map((l) => l[1]),
+          50,
+        ),
+      ),
+      latencyP99Ms: Math.round(
+        percentile(
+          this.latencies.map((l) => l[1]),
+          99,
+        ),
+      ),
       // Outside the faults: sends begun before a fault or after its recovery.
       ...((): { steadyP50Ms: number; steadyP99Ms: number } => {
         const windows = faults.map((f) => [f.startedAt, f.startedAt + (f.recoveryMs ?? Infinity)]);

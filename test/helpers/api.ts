@@ -42,11 +42,17 @@ export interface TestApi {
  * explicit values.
  */
 const RELAXED_LIMITS: Record<string, string> = {
-  REGISTER_RATE_LIMIT: "100000/1", MESSAGE_RATE_LIMIT: "100000/1", STRANGER_MESSAGE_RATE_LIMIT: "100000/1", TYPING_RATE_LIMIT: "100000/1",
-  CALL_SIGNAL_RATE_LIMIT: "100000/1", CONTACT_REQUEST_RATE_LIMIT: "100000/1", GROUP_RATE_LIMIT: "100000/1",
+  REGISTER_RATE_LIMIT: "100000/1",
+  MESSAGE_RATE_LIMIT: "100000/1",
+  STRANGER_MESSAGE_RATE_LIMIT: "100000/1",
+  TYPING_RATE_LIMIT: "100000/1",
+  CALL_SIGNAL_RATE_LIMIT: "100000/1",
+  CONTACT_REQUEST_RATE_LIMIT: "100000/1",
+  GROUP_RATE_LIMIT: "100000/1",
   // Load shedding on latency would turn a slow moment of a busy test machine into a 503; its
   // own tests (overload.test.ts) set it explicitly.
-  MAX_EVENT_LOOP_DELAY_MS: "0", MAX_REQUEST_DELAY_MS: "0",
+  MAX_EVENT_LOOP_DELAY_MS: "0",
+  MAX_REQUEST_DELAY_MS: "0",
 };
 
 export interface TestApiOptions {

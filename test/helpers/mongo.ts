@@ -24,7 +24,7 @@ export async function startTestMongo(prefix = "test"): Promise<TestMongo> {
 }
 
 /** Documents with any `_id` type (the driver's default typing assumes ObjectId). */
- 
+
 export type AnyDoc = { _id?: number | string | ObjectId; [key: string]: any };
 
 /** An embedded server of its own and an official-driver client on it (engine tests). */

@@ -28,7 +28,13 @@ export interface ChildHandle {
   kill(signal?: NodeJS.Signals): void;
 }
 
-function launch(args: string[], env: Record<string, string>, ready: RegExp, what: string, timeoutMs = 60_000): Promise<{ handle: ChildHandle; match: RegExpExecArray }> {
+function launch(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<{ handle: ChildHandle; match: RegExpExecArray }> {
   const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
@@ -72,7 +78,12 @@ export interface DbProcess extends ChildHandle {
 
 /** The embedded MongoDB-compatible server as its own process (in memory, replica set rs0: transactions). */
 export async function startDbProcess(extraArgs: string[] = []): Promise<DbProcess> {
-  const { handle, match } = await launch(["dist/embedded-mongo/cli.js", "--port", "0", ...extraArgs], {}, /listening: (mongodb:\/\/\S+)/, "the embedded database");
+  const { handle, match } = await launch(
+    ["dist/embedded-mongo/cli.js", "--port", "0", ...extraArgs],
+    {},
+    /listening: (mongodb:\/\/\S+)/,
+    "the embedded database",
+  );
   const uri = match[1];
   return { ...handle, uri, uriFor: (dbName) => uri.replace("/?", `/${dbName}?`) };
 }

@@ -18,14 +18,33 @@ export async function befriend(api: TestApi, a: TestUser, b: TestUser): Promise<
 
 export async function createGroup(api: TestApi, admin: TestUser, members: TestUser[], name = "g"): Promise<string> {
   for (const m of members) await befriend(api, admin, m);
-  const data = await ok<{ createGroup: { id: string } }>(api, `mutation($n: String!, $m: [ID!]!) { createGroup(input: { name: $n, memberIds: $m }) { id } }`, { n: name, m: members.map((m) => m.id) }, admin);
+  const data = await ok<{ createGroup: { id: string } }>(
+    api,
+    `mutation($n: String!, $m: [ID!]!) { createGroup(input: { name: $n, memberIds: $m }) { id } }`,
+    { n: name, m: members.map((m) => m.id) },
+    admin,
+  );
   return data.createGroup.id;
 }
 
 export async function sendGroup(api: TestApi, from: TestUser, groupId: string, content: string): Promise<number> {
-  return (await ok<{ sendGroupMessage: { seq: number } }>(api, `mutation($g: ID!, $c: String!) { sendGroupMessage(input: { groupId: $g, content: $c }) { seq } }`, { g: groupId, c: content }, from)).sendGroupMessage.seq;
+  return (
+    await ok<{ sendGroupMessage: { seq: number } }>(
+      api,
+      `mutation($g: ID!, $c: String!) { sendGroupMessage(input: { groupId: $g, content: $c }) { seq } }`,
+      { g: groupId, c: content },
+      from,
+    )
+  ).sendGroupMessage.seq;
 }
 
 export async function sendDirect(api: TestApi, from: TestUser, to: TestUser, content: string): Promise<string> {
-  return (await ok<{ sendMessage: { conversationId: string } }>(api, `mutation($r: ID!, $c: String!) { sendMessage(input: { recipientId: $r, content: $c }) { conversationId } }`, { r: to.id, c: content }, from)).sendMessage.conversationId;
+  return (
+    await ok<{ sendMessage: { conversationId: string } }>(
+      api,
+      `mutation($r: ID!, $c: String!) { sendMessage(input: { recipientId: $r, content: $c }) { conversationId } }`,
+      { r: to.id, c: content },
+      from,
+    )
+  ).sendMessage.conversationId;
 }

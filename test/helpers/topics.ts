@@ -99,7 +99,10 @@ async function redisSubscribed(url: string, channels: Iterable<string>): Promise
   try {
     await client.connect();
     for (const channel of channels) {
-      await until(async () => Number(((await client.pubsub("NUMSUB", channel)) as [string, number])[1]) > 0, `a Redis subscriber on ${channel}`, { intervalMs: 20, tries: 1500 });
+      await until(async () => Number(((await client.pubsub("NUMSUB", channel)) as [string, number])[1]) > 0, `a Redis subscriber on ${channel}`, {
+        intervalMs: 20,
+        tries: 1500,
+      });
     }
   } finally {
     client.disconnect();

@@ -20,7 +20,11 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
 }
 
 /** Polls `get` until it returns a value (not null, undefined or false) and returns it. */
-export async function waitFor<T>(get: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string, options: number | WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  get: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  what: string,
+  options: number | WaitOptions = {},
+): Promise<T> {
   const { intervalMs = 100, tries = 300 } = typeof options === "number" ? { tries: options } : options;
   for (let i = 0; i < tries; i++) {
     const value = await get();

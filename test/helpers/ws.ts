@@ -19,7 +19,10 @@ export interface TestWsClient {
   client: Client;
   /** Resolves when the socket closes, with the close code and reason the server sent. */
   closed: Promise<{ code: number; reason: string }>;
-  subscribe<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Queued<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }>;
+  subscribe<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Queued<{ data?: T; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }>;
   close(): Promise<void>;
 }
 

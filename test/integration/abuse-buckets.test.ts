@@ -21,8 +21,14 @@ describe.skipIf(!hasRedis)("per-user abuse limits shared by two instances", () =
   let a: TestApi;
   let b: TestApi;
   const env = {
-    REDIS_URL, MESSAGE_RATE_LIMIT: "5/600", STRANGER_MESSAGE_RATE_LIMIT: "2/600", TYPING_RATE_LIMIT: "3/600",
-    CALL_SIGNAL_RATE_LIMIT: "3/600", CONTACT_REQUEST_RATE_LIMIT: "2/600", GROUP_RATE_LIMIT: "2/600", REGISTER_RATE_LIMIT: "1000/600",
+    REDIS_URL,
+    MESSAGE_RATE_LIMIT: "5/600",
+    STRANGER_MESSAGE_RATE_LIMIT: "2/600",
+    TYPING_RATE_LIMIT: "3/600",
+    CALL_SIGNAL_RATE_LIMIT: "3/600",
+    CONTACT_REQUEST_RATE_LIMIT: "2/600",
+    GROUP_RATE_LIMIT: "2/600",
+    REGISTER_RATE_LIMIT: "1000/600",
   };
   const pick = (i: number): TestApi => (i % 2 ? b : a);
 
@@ -56,7 +62,11 @@ describe.skipIf(!hasRedis)("per-user abuse limits shared by two instances", () =
   it("limits typing notices, contact requests, group creation and member adds per user", async () => {
     const [vic, wil, xan, yul] = await Promise.all(["vic_b", "wil_b", "xan_b", "yul_b"].map((n) => registerUser(a, n)));
     await befriend(wil, vic);
-    const sent = await a.gql<{ sendMessage: { seq: number } }>(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { conversationId } }`, { i: { recipientId: wil.id, content: "hey" } }, vic.token);
+    const sent = await a.gql<{ sendMessage: { seq: number } }>(
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { conversationId } }`,
+      { i: { recipientId: wil.id, content: "hey" } },
+      vic.token,
+    );
     const conversationId = (sent.data as unknown as { sendMessage: { conversationId: string } }).sendMessage.conversationId;
     const typing = (api: TestApi) => api.gql(`mutation($c: ID!) { setTyping(conversationId: $c, isTyping: true) }`, { c: conversationId }, vic.token);
     for (let i = 0; i < 3; i++) expect((await typing(pick(i))).errors).toBeUndefined();
@@ -69,19 +79,41 @@ describe.skipIf(!hasRedis)("per-user abuse limits shared by two instances", () =
     expectLimited((await request(a, third)).errors);
     expect(await a.db.models.Contact.countDocuments({ user_id: vic.id, contact_id: third.id })).toBe(0);
 
-    const create = (api: TestApi, name: string) => api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name, memberIds: [wil.id] } }, vic.token);
+    const create = (api: TestApi, name: string) =>
+      api.gql<{ createGroup: { id: string } }>(
+        `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`,
+        { i: { name, memberIds: [wil.id] } },
+        vic.token,
+      );
     const group = await create(a, "first");
     expect(group.errors).toBeUndefined();
-    expect((await b.gql(`mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id } }`, { g: group.data!.createGroup.id, u: [xan.id] }, vic.token)).errors).toBeUndefined();
+    expect(
+      (
+        await b.gql(
+          `mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id } }`,
+          { g: group.data!.createGroup.id, u: [xan.id] },
+          vic.token,
+        )
+      ).errors,
+    ).toBeUndefined();
     expectLimited((await create(b, "second")).errors);
     expect(await a.db.models.Group.countDocuments({ creator_id: vic.id })).toBe(1);
   });
 
   it("limits call signals per user", async () => {
     const [ada, bob] = await Promise.all(["ada_b", "bob_b"].map((n) => registerUser(a, n)));
-    const call = await a.gql<{ startCall: { id: string } }>(`mutation($u: ID!) { startCall(input: { recipientId: $u, callType: VOICE }) { id } }`, { u: bob.id }, ada.token);
+    const call = await a.gql<{ startCall: { id: string } }>(
+      `mutation($u: ID!) { startCall(input: { recipientId: $u, callType: VOICE }) { id } }`,
+      { u: bob.id },
+      ada.token,
+    );
     expect(call.errors).toBeUndefined();
-    const signal = (api: TestApi) => api.gql(`mutation($c: ID!, $t: ID!) { sendCallSignal(callId: $c, toUserId: $t, signal: { candidate: "x" }) }`, { c: call.data!.startCall.id, t: bob.id }, ada.token);
+    const signal = (api: TestApi) =>
+      api.gql(
+        `mutation($c: ID!, $t: ID!) { sendCallSignal(callId: $c, toUserId: $t, signal: { candidate: "x" }) }`,
+        { c: call.data!.startCall.id, t: bob.id },
+        ada.token,
+      );
     for (let i = 0; i < 3; i++) expect((await signal(pick(i))).errors).toBeUndefined();
     expectLimited((await signal(a)).errors);
   });
@@ -103,7 +135,10 @@ describe.skipIf(!hasRedis)("registration per client address", () => {
     const res = await fetch(`${api.url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-forwarded-for": ip },
-      body: JSON.stringify({ query: `mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`, variables: { i: { username, email: `${username}@example.com`, password: "password-123" } } }),
+      body: JSON.stringify({
+        query: `mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`,
+        variables: { i: { username, email: `${username}@example.com`, password: "password-123" } },
+      }),
     });
     return (await res.json()) as { errors?: Errors };
   };

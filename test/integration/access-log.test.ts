@@ -78,7 +78,12 @@ describe("access logs", () => {
 
   it("logs the status and outcome of failed requests: GraphQL errors, parse errors, unknown routes", async () => {
     await post(`query NeedsLogin { me { id } }`, { "x-request-id": "unauth-1" });
-    expect(await lineWhere((l) => l.requestId === "unauth-1", "UNAUTHENTICATED")).toMatchObject({ status: 200, operation: "NeedsLogin", graphqlErrors: true, viewerId: null });
+    expect(await lineWhere((l) => l.requestId === "unauth-1", "UNAUTHENTICATED")).toMatchObject({
+      status: 200,
+      operation: "NeedsLogin",
+      graphqlErrors: true,
+      viewerId: null,
+    });
     await post(`query Broken {`, { "x-request-id": "parse-1" });
     expect(await lineWhere((l) => l.requestId === "parse-1", "a parse error")).toMatchObject({ status: 400, graphqlErrors: true });
     await fetch(`${api.url}/nowhere`, { headers: { "x-request-id": "route-1" } });
@@ -94,12 +99,15 @@ describe("access logs", () => {
       ws.once("error", reject);
     });
     ws.send(JSON.stringify({ type: "connection_init", payload: { Authorization: `Bearer ${ann.token}` } }));
-    const received = (pred: (m: { type: string; id?: string }) => boolean, what: string) => until(() => messages.some(pred), what, { intervalMs: 25, tries: 200 });
+    const received = (pred: (m: { type: string; id?: string }) => boolean, what: string) =>
+      until(() => messages.some(pred), what, { intervalMs: 25, tries: 200 });
     await received((m) => m.type === "connection_ack", "connection_ack");
     ws.send(JSON.stringify({ type: "subscribe", id: "q1", payload: { query: "query SocketMe { me { username } }" } }));
     await received((m) => m.type === "complete" && m.id === "q1", "the query's complete");
     // Completed once it runs (graphql-ws acknowledges no subscribe): the server then listens on ann's user topic.
-    await listening(api, topic("USER", ann.id), () => ws.send(JSON.stringify({ type: "subscribe", id: "s1", payload: { query: "subscription Inbox { messageAdded { content } }" } })));
+    await listening(api, topic("USER", ann.id), () =>
+      ws.send(JSON.stringify({ type: "subscribe", id: "s1", payload: { query: "subscription Inbox { messageAdded { content } }" } })),
+    );
     ws.send(JSON.stringify({ type: "complete", id: "s1" }));
 
     const query = await lineWhere((l) => l.requestId === "socket-req-1/q1", "the query's end");

@@ -64,14 +64,22 @@ describe("account settings and passwords", () => {
 
   it("updates the profile and settings of the viewer only", async () => {
     const me = await register("rae");
-    const res = await api.gql(`mutation { updateProfile(input: { fullName: "Rae R", bio: "hi", phoneNumber: "+15551234" }) { fullName bio phoneNumber } }`, {}, me.accessToken);
+    const res = await api.gql(
+      `mutation { updateProfile(input: { fullName: "Rae R", bio: "hi", phoneNumber: "+15551234" }) { fullName bio phoneNumber } }`,
+      {},
+      me.accessToken,
+    );
     expect(res.data).toEqual({ updateProfile: { fullName: "Rae R", bio: "hi", phoneNumber: "+15551234" } });
     const other = await register("sam");
     const taken = await api.gql(`mutation { updateProfile(input: { phoneNumber: "+15551234" }) { id } }`, {}, other.accessToken);
     expect(taken.errors?.[0].extensions).toMatchObject({ code: "CONFLICT", fields: [{ field: "phoneNumber" }] });
     const bad = await api.gql(`mutation { updateProfile(input: { phoneNumber: "555" }) { id } }`, {}, other.accessToken);
     expect(bad.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
-    const settings = await api.gql(`mutation { updateSettings(input: { readReceiptsEnabled: false }) { settings { notificationsEnabled readReceiptsEnabled typingIndicatorsEnabled } } }`, {}, me.accessToken);
+    const settings = await api.gql(
+      `mutation { updateSettings(input: { readReceiptsEnabled: false }) { settings { notificationsEnabled readReceiptsEnabled typingIndicatorsEnabled } } }`,
+      {},
+      me.accessToken,
+    );
     expect(settings.data).toEqual({ updateSettings: { settings: { notificationsEnabled: true, readReceiptsEnabled: false, typingIndicatorsEnabled: true } } });
     const cleared = await api.gql(`mutation { updateProfile(input: { phoneNumber: null }) { phoneNumber } }`, {}, me.accessToken);
     expect(cleared.data).toEqual({ updateProfile: { phoneNumber: null } });

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../helpers/api.js";
 import { waitFor } from "../helpers/wait.js";
 
-import { LoginDocument as LOGIN, LogoutDocument, MeDocument as ME, RefreshTokenDocument, RegisterDocument as REGISTER, UserByIdDocument, type RegisterMutation } from "../generated/graphql.js";
+import {
+  LoginDocument as LOGIN,
+  LogoutDocument,
+  MeDocument as ME,
+  RefreshTokenDocument,
+  RegisterDocument as REGISTER,
+  UserByIdDocument,
+  type RegisterMutation,
+} from "../generated/graphql.js";
 
 type Auth = RegisterMutation["register"];
 
@@ -37,7 +45,9 @@ describe("accounts", () => {
     expect(byName.data?.login.user.id).toBe(reg.user.id);
     expect(byEmail.data?.login.user.id).toBe(reg.user.id);
     const me = await api.gql(ME, {}, byName.data!.login.accessToken);
-    expect(me.data).toEqual({ me: { id: reg.user.id, username: "Alice_1", email: "alice_1@example.com", isActive: true, settings: { readReceiptsEnabled: true } } });
+    expect(me.data).toEqual({
+      me: { id: reg.user.id, username: "Alice_1", email: "alice_1@example.com", isActive: true, settings: { readReceiptsEnabled: true } },
+    });
   });
 
   it("keeps last_seen current on authenticated requests", async () => {
@@ -46,10 +56,14 @@ describe("accounts", () => {
     // Any authenticated request (not only login) refreshes it.
     expect((await api.gql(ME, {}, reg.accessToken)).errors).toBeUndefined();
     // Written after the response: wait for it.
-    const seen = await waitFor(async () => {
-      const at = (await api.db.models.User.findById(reg.user.id).lean())?.last_seen;
-      return at && at.getUTCFullYear() > 2020 && at;
-    }, "last_seen to be refreshed", { intervalMs: 20 });
+    const seen = await waitFor(
+      async () => {
+        const at = (await api.db.models.User.findById(reg.user.id).lean())?.last_seen;
+        return at && at.getUTCFullYear() > 2020 && at;
+      },
+      "last_seen to be refreshed",
+      { intervalMs: 20 },
+    );
     expect(seen.getTime()).toBeGreaterThan(Date.parse("2021-01-01T00:00:00Z"));
   });
 

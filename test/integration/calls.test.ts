@@ -85,7 +85,16 @@ describe("calls", () => {
     const laptopCalls = await liveCalls(louLaptop, lou);
 
     const call = await startOk(kim, { recipientId: lou.id, callType: "VIDEO", metadata: { codec: "vp9" } });
-    expect(call).toMatchObject({ status: "INITIATED", callType: "VIDEO", caller: { username: "kim" }, recipient: { username: "lou" }, group: null, endedAt: null, duration: null, metadata: { codec: "vp9" } });
+    expect(call).toMatchObject({
+      status: "INITIATED",
+      callType: "VIDEO",
+      caller: { username: "kim" },
+      recipient: { username: "lou" },
+      group: null,
+      endedAt: null,
+      duration: null,
+      metadata: { codec: "vp9" },
+    });
     expect(call.participants).toEqual([{ user: { username: "kim" }, joinedAt: expect.any(String), leftAt: null }]);
     // Incoming call on both of lou's devices and on kim's own stream.
     expect((await nextOf(phoneCalls, call.id)).status).toBe("INITIATED");
@@ -121,7 +130,11 @@ describe("calls", () => {
 
     // WebRTC signals, each to one participant only.
     const signal = async (from: TestUser, to: TestUser, payload: unknown) =>
-      api.gql<{ sendCallSignal: boolean }>(`mutation($c: ID!, $t: ID!, $s: JSON!) { sendCallSignal(callId: $c, toUserId: $t, signal: $s) }`, { c: call.id, t: to.id, s: payload }, from.token);
+      api.gql<{ sendCallSignal: boolean }>(
+        `mutation($c: ID!, $t: ID!, $s: JSON!) { sendCallSignal(callId: $c, toUserId: $t, signal: $s) }`,
+        { c: call.id, t: to.id, s: payload },
+        from.token,
+      );
     const offer = { type: "offer", sdp: "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n" };
     expect((await signal(kim, lou, offer)).data?.sendCallSignal).toBe(true);
     expect((await louSignals.next()).data?.callSignal).toEqual({ callId: call.id, from: { username: "kim" }, signal: offer });
@@ -149,7 +162,8 @@ describe("calls", () => {
     expect(ended.participants.every((p) => p.leftAt)).toBe(true);
     expect((await nextOf(laptopCalls, call.id)).status).toBe("ENDED");
     // Over is over.
-    for (const m of ["ringCall", "acceptCall", "rejectCall", "leaveCall", "endCall", "joinCall"]) expect(await code(lou, m, call.id)).toBe("INVALID_CALL_STATE");
+    for (const m of ["ringCall", "acceptCall", "rejectCall", "leaveCall", "endCall", "joinCall"])
+      expect(await code(lou, m, call.id)).toBe("INVALID_CALL_STATE");
     expect((await signal(kim, lou, offer)).errors?.[0]?.extensions?.code).toBe("INVALID_CALL_STATE");
 
     // Stored as seed 004 has it.
@@ -158,11 +172,19 @@ describe("calls", () => {
     expect(typeof stored!.duration).toBe("number");
 
     // History, newest first, for both sides; invisible to others.
-    const hist = await api.gql<{ calls: { totalCount: number; edges: Array<{ node: { id: string; status: string } }> } }>(`{ calls(first: 5) { totalCount edges { node { id status } } } }`, {}, lou.token);
+    const hist = await api.gql<{ calls: { totalCount: number; edges: Array<{ node: { id: string; status: string } }> } }>(
+      `{ calls(first: 5) { totalCount edges { node { id status } } } }`,
+      {},
+      lou.token,
+    );
     expect(hist.data?.calls.edges[0].node).toEqual({ id: call.id, status: "ENDED" });
     const seen = await api.gql<{ call: { id: string } }>(`query($id: ID!) { call(id: $id) { id } }`, { id: call.id }, max.token);
     expect(seen.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
-    const node = await api.gql<{ node: { __typename: string; status: string } }>(`query($id: ID!) { node(id: $id) { __typename ... on Call { status } } }`, { id: call.id }, kim.token);
+    const node = await api.gql<{ node: { __typename: string; status: string } }>(
+      `query($id: ID!) { node(id: $id) { __typename ... on Call { status } } }`,
+      { id: call.id },
+      kim.token,
+    );
     expect(node.data?.node).toEqual({ __typename: "Call", status: "ENDED" });
   });
 
@@ -230,7 +252,11 @@ describe("calls", () => {
     const operatorMeta = await start(kim, { recipientId: lou.id, callType: "VOICE", metadata: { $where: "1" } });
     expect(operatorMeta.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     // JSON written inline in the document (not as a variable) is accepted and stored as given.
-    const literal = await api.gql<{ startCall: { id: string; metadata: unknown } }>(`mutation { startCall(input: { recipientId: "${lou.id}", callType: VOICE, metadata: { room: "blue", tags: ["a"] } }) { id metadata } }`, {}, kim.token);
+    const literal = await api.gql<{ startCall: { id: string; metadata: unknown } }>(
+      `mutation { startCall(input: { recipientId: "${lou.id}", callType: VOICE, metadata: { room: "blue", tags: ["a"] } }) { id metadata } }`,
+      {},
+      kim.token,
+    );
     expect(literal.errors, JSON.stringify(literal.errors)).toBeUndefined();
     expect(literal.data?.startCall.metadata).toEqual({ room: "blue", tags: ["a"] });
     await ok(kim, "endCall", literal.data!.startCall.id);
@@ -243,7 +269,11 @@ describe("calls", () => {
   });
 
   it("runs a group call: members are rung, one accepts, others join and leave, the last to leave ends it", async () => {
-    const g = await api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: "Band", memberIds: [lou.id, max.id, nia.id] } }, kim.token);
+    const g = await api.gql<{ createGroup: { id: string } }>(
+      `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`,
+      { i: { name: "Band", memberIds: [lou.id, max.id, nia.id] } },
+      kim.token,
+    );
     const groupId = g.data!.createGroup.id;
     const maxWs = await ws(max);
     const maxCalls = await liveCalls(maxWs, max, api, groupId);

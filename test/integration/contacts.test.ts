@@ -26,12 +26,20 @@ describe("contacts", () => {
   it("requests, shows the request to the other user, and accepts it for both", async () => {
     const req = await api.gql(m("requestContact"), { u: ben.id }, ann.token);
     expect(req.data).toEqual({ requestContact: { status: "PENDING", user: { username: "ben" } } });
-    expect((await api.gql(INCOMING, {}, ben.token)).data).toMatchObject({ incomingContactRequests: { totalCount: 1, edges: [{ node: { from: { username: "ann" } } }] } });
+    expect((await api.gql(INCOMING, {}, ben.token)).data).toMatchObject({
+      incomingContactRequests: { totalCount: 1, edges: [{ node: { from: { username: "ann" } } }] },
+    });
     const acc = await api.gql(m("acceptContact"), { u: ann.id }, ben.token);
     expect(acc.data).toEqual({ acceptContact: { status: "ACCEPTED", user: { username: "ann" } } });
-    expect((await api.gql(CONTACTS, { s: "ACCEPTED" }, ann.token)).data).toMatchObject({ contacts: { totalCount: 1, edges: [{ node: { user: { username: "ben" } } }] } });
+    expect((await api.gql(CONTACTS, { s: "ACCEPTED" }, ann.token)).data).toMatchObject({
+      contacts: { totalCount: 1, edges: [{ node: { user: { username: "ben" } } }] },
+    });
     expect((await api.gql(INCOMING, {}, ben.token)).data).toMatchObject({ incomingContactRequests: { totalCount: 0 } });
-    const seen = await api.gql<{ user: { contact: { status: string } } }>(`query($id: ID!) { user(id: $id) { contact { status } } }`, { id: ben.id }, ann.token);
+    const seen = await api.gql<{ user: { contact: { status: string } } }>(
+      `query($id: ID!) { user(id: $id) { contact { status } } }`,
+      { id: ben.id },
+      ann.token,
+    );
     expect(seen.data?.user.contact.status).toBe("ACCEPTED");
   });
 
@@ -49,7 +57,11 @@ describe("contacts", () => {
   });
 
   it("keeps notes and favorites on the viewer's own entry", async () => {
-    const up = await api.gql(`mutation($u: ID!) { updateContact(userId: $u, input: { notes: "met at work", isFavorite: true }) { notes isFavorite } }`, { u: ben.id }, ann.token);
+    const up = await api.gql(
+      `mutation($u: ID!) { updateContact(userId: $u, input: { notes: "met at work", isFavorite: true }) { notes isFavorite } }`,
+      { u: ben.id },
+      ann.token,
+    );
     expect(up.data).toEqual({ updateContact: { notes: "met at work", isFavorite: true } });
     expect((await api.gql(CONTACTS, { f: true }, ann.token)).data).toMatchObject({ contacts: { totalCount: 1 } });
     expect((await api.gql(CONTACTS, { f: true }, ben.token)).data).toMatchObject({ contacts: { totalCount: 0 } });
@@ -60,7 +72,11 @@ describe("contacts", () => {
     expect(block.data).toEqual({ blockUser: { status: "BLOCKED", user: { username: "ann" } } });
     expect((await api.gql(m("requestContact"), { u: dee.id }, ann.token)).errors?.[0].extensions?.code).toBe("BLOCKED");
     expect((await api.gql(m("requestContact"), { u: ann.id }, dee.token)).errors?.[0].extensions?.code).toBe("BLOCKED");
-    const search = await api.gql<{ searchUsers: { edges: Array<{ node: { username: string } }> } }>(`{ searchUsers(query: "de") { edges { node { username } } } }`, {}, ann.token);
+    const search = await api.gql<{ searchUsers: { edges: Array<{ node: { username: string } }> } }>(
+      `{ searchUsers(query: "de") { edges { node { username } } } }`,
+      {},
+      ann.token,
+    );
     expect(search.data?.searchUsers.edges).toEqual([]);
     // dee shows last seen to everyone (the default is contacts only): the block still hides it from ann.
     expect((await api.gql(`mutation { updateSettings(input: { lastSeenVisibility: EVERYONE }) { id } }`, {}, dee.token)).errors).toBeUndefined();
@@ -71,7 +87,9 @@ describe("contacts", () => {
     expect((await api.gql(CONTACTS, { s: "BLOCKED" }, dee.token)).data).toMatchObject({ contacts: { totalCount: 1 } });
     expect((await api.gql(b("unblockUser"), { u: ann.id }, dee.token)).data).toEqual({ unblockUser: true });
     expect((await api.gql(b("unblockUser"), { u: ann.id }, dee.token)).errors?.[0].extensions?.code).toBe("NOT_FOUND");
-    expect((await api.gql(`{ searchUsers(query: "de") { edges { node { username } } } }`, {}, ann.token)).data).toEqual({ searchUsers: { edges: [{ node: { username: "dee" } }] } });
+    expect((await api.gql(`{ searchUsers(query: "de") { edges { node { username } } } }`, {}, ann.token)).data).toEqual({
+      searchUsers: { edges: [{ node: { username: "dee" } }] },
+    });
   });
 
   it("removes a contact for both users", async () => {
@@ -82,16 +100,34 @@ describe("contacts", () => {
 
   it("searches by username and full-name prefix, case-insensitively, with pages", async () => {
     const names = async (q: string, token = cy.token) =>
-      ((await api.gql<{ searchUsers: { edges: Array<{ node: { username: string } }> } }>(`query($q: String!) { searchUsers(query: $q) { edges { node { username } } } }`, { q }, token)).data?.searchUsers.edges ?? []).map((e) => e.node.username).sort();
+      (
+        (
+          await api.gql<{ searchUsers: { edges: Array<{ node: { username: string } }> } }>(
+            `query($q: String!) { searchUsers(query: $q) { edges { node { username } } } }`,
+            { q },
+            token,
+          )
+        ).data?.searchUsers.edges ?? []
+      )
+        .map((e) => e.node.username)
+        .sort();
     expect(await names("ANN")).toEqual(["ann", "ben"]);
     expect(await names("lee")).toEqual(["ann"]);
     expect(await names("benj")).toEqual(["ben"]);
     expect(await names("a.*")).toEqual([]);
-    const page1 = await api.gql<{ searchUsers: { edges: Array<{ node: { username: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(`{ searchUsers(query: "ann", first: 1) { edges { node { username } } pageInfo { hasNextPage endCursor } } }`, {}, cy.token);
+    const page1 = await api.gql<{ searchUsers: { edges: Array<{ node: { username: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(
+      `{ searchUsers(query: "ann", first: 1) { edges { node { username } } pageInfo { hasNextPage endCursor } } }`,
+      {},
+      cy.token,
+    );
     expect(page1.errors, JSON.stringify(page1.errors)).toBeUndefined();
     expect(page1.data?.searchUsers.edges).toHaveLength(1);
     expect(page1.data?.searchUsers.pageInfo.hasNextPage).toBe(true);
-    const page2 = await api.gql<{ searchUsers: { edges: Array<{ node: { username: string } }>; pageInfo: { hasNextPage: boolean } } }>(`query($a: String) { searchUsers(query: "ann", first: 1, after: $a) { edges { node { username } } pageInfo { hasNextPage } } }`, { a: page1.data?.searchUsers.pageInfo.endCursor }, cy.token);
+    const page2 = await api.gql<{ searchUsers: { edges: Array<{ node: { username: string } }>; pageInfo: { hasNextPage: boolean } } }>(
+      `query($a: String) { searchUsers(query: "ann", first: 1, after: $a) { edges { node { username } } pageInfo { hasNextPage } } }`,
+      { a: page1.data?.searchUsers.pageInfo.endCursor },
+      cy.token,
+    );
     expect(page2.errors, JSON.stringify(page2.errors)).toBeUndefined();
     expect(page2.data?.searchUsers.edges).toHaveLength(1);
     expect(page2.data?.searchUsers.edges[0].node.username).not.toBe(page1.data?.searchUsers.edges[0].node.username);

@@ -27,12 +27,17 @@ interface State {
   isMarkedUnread: boolean;
 }
 type Updated = { conversationUpdated: State & { pinnedMessages: Array<{ content: string }> } };
-type ListResult = { conversations: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Array<{ cursor: string; node: State }> } };
+type ListResult = {
+  conversations: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Array<{ cursor: string; node: State }> };
+};
 
 describe("conversation state and pins", () => {
   let api: TestApi;
   let ann: TestUser, ben: TestUser, cat: TestUser, dee: TestUser, eve: TestUser;
-  let annBen = "", annCat = "", annDee = "", benCat = "";
+  let annBen = "",
+    annCat = "",
+    annDee = "",
+    benCat = "";
   const clients: TestWsClient[] = [];
   const ws = async (u: TestUser) => {
     const c = await connectWs(wsUrl(api.url), u.token);
@@ -40,11 +45,14 @@ describe("conversation state and pins", () => {
     return c;
   };
   const code = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }) => r.errors?.[0]?.extensions?.code;
-  const fields = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }) => (r.errors?.[0]?.extensions?.fields as Array<{ field: string }> | undefined)?.map((f) => f.field);
-  const state = async (u: TestUser, id: string) => (await ok<{ conversation: State }>(api, `query($id: ID!) { conversation(id: $id) { ${STATE} } }`, { id }, u)).conversation;
+  const fields = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }) =>
+    (r.errors?.[0]?.extensions?.fields as Array<{ field: string }> | undefined)?.map((f) => f.field);
+  const state = async (u: TestUser, id: string) =>
+    (await ok<{ conversation: State }>(api, `query($id: ID!) { conversation(id: $id) { ${STATE} } }`, { id }, u)).conversation;
   const list = async (u: TestUser, vars: Record<string, unknown> = {}) => (await ok<ListResult>(api, LIST, vars, u)).conversations;
   const ids = async (u: TestUser, vars: Record<string, unknown> = {}) => (await list(u, vars)).edges.map((e) => e.node.id);
-  const mutate = (name: string, u: TestUser, c: string) => api.gql<Record<string, State>>(`mutation($c: ID!) { ${name}(conversationId: $c) { ${STATE} } }`, { c }, u.token);
+  const mutate = (name: string, u: TestUser, c: string) =>
+    api.gql<Record<string, State>>(`mutation($c: ID!) { ${name}(conversationId: $c) { ${STATE} } }`, { c }, u.token);
   const inAnHour = (extraSeconds = 0) => new Date(Date.now() + 3_600_000 + extraSeconds * 1000).toISOString();
 
   /**
@@ -71,7 +79,13 @@ describe("conversation state and pins", () => {
 
   beforeAll(async () => {
     api = await startTestApi();
-    [ann, ben, cat, dee, eve] = [await registerUser(api, "ann_s"), await registerUser(api, "ben_s"), await registerUser(api, "cat_s"), await registerUser(api, "dee_s"), await registerUser(api, "eve_s")];
+    [ann, ben, cat, dee, eve] = [
+      await registerUser(api, "ann_s"),
+      await registerUser(api, "ben_s"),
+      await registerUser(api, "cat_s"),
+      await registerUser(api, "dee_s"),
+      await registerUser(api, "eve_s"),
+    ];
     annBen = await sendDirect(api, ben, ann, "ben to ann");
     annCat = await sendDirect(api, cat, ann, "cat to ann");
     annDee = await sendDirect(api, dee, ann, "dee to ann");
@@ -93,9 +107,16 @@ describe("conversation state and pins", () => {
     expect((await state(ann, annBen)).mutedUntil).toBe(until);
     expect((await ok<{ muteConversation: State }>(api, MUTE, { c: annBen, u: null }, ann)).muteConversation.mutedUntil).toBeNull();
     await ok(api, MUTE, { c: annBen, u: until }, ann);
-    expect((await ok<{ muteConversation: State }>(api, `mutation($c: ID!) { muteConversation(conversationId: $c) { ${STATE} } }`, { c: annBen }, ann)).muteConversation.mutedUntil).toBeNull();
+    expect(
+      (await ok<{ muteConversation: State }>(api, `mutation($c: ID!) { muteConversation(conversationId: $c) { ${STATE} } }`, { c: annBen }, ann))
+        .muteConversation.mutedUntil,
+    ).toBeNull();
     // A mute that ran out reads as not muted, with nothing to clear it.
-    await api.db.models.Conversation.updateOne({ _id: annBen }, { $set: { "members.$[me].muted_until": new Date(Date.now() - 1000) } }, { arrayFilters: [{ "me.user_id": new Types.ObjectId(ann.id) }], timestamps: false });
+    await api.db.models.Conversation.updateOne(
+      { _id: annBen },
+      { $set: { "members.$[me].muted_until": new Date(Date.now() - 1000) } },
+      { arrayFilters: [{ "me.user_id": new Types.ObjectId(ann.id) }], timestamps: false },
+    );
     expect((await state(ann, annBen)).mutedUntil).toBeNull();
     await ok(api, MUTE, { c: annBen, u: null }, ann);
   });
@@ -116,7 +137,10 @@ describe("conversation state and pins", () => {
   it("lists pinned conversations first, then by activity, and pages with stable cursors", async () => {
     // Activity: annDee newest, then annCat, then annBen.
     expect(await ids(ann)).toEqual([annDee, annCat, annBen]);
-    expect((await ok<Record<string, State>>(api, `mutation($c: ID!) { pinConversation(conversationId: $c) { ${STATE} } }`, { c: annBen }, ann)).pinConversation.isPinned).toBe(true);
+    expect(
+      (await ok<Record<string, State>>(api, `mutation($c: ID!) { pinConversation(conversationId: $c) { ${STATE} } }`, { c: annBen }, ann)).pinConversation
+        .isPinned,
+    ).toBe(true);
     expect(await ids(ann)).toEqual([annBen, annDee, annCat]);
     // Pinning again keeps the pin (and its place among the pins).
     expect((await mutate("pinConversation", ann, annBen)).data?.pinConversation.isPinned).toBe(true);
@@ -169,7 +193,12 @@ describe("conversation state and pins", () => {
     expect((await state(cat, annCat)).isMarkedUnread).toBe(false);
     await ok(api, `mutation($c: ID!) { markDelivered(conversationId: $c, upToSeq: 1) { id } }`, { c: annCat }, ann);
     expect((await state(ann, annCat)).isMarkedUnread).toBe(true);
-    const read = await ok<{ markRead: State }>(api, `mutation($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { ${STATE} } }`, { c: annCat, s: lastSeq }, ann);
+    const read = await ok<{ markRead: State }>(
+      api,
+      `mutation($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { ${STATE} } }`,
+      { c: annCat, s: lastSeq },
+      ann,
+    );
     expect(read.markRead.isMarkedUnread).toBe(false);
     expect((await state(ann, annCat)).isMarkedUnread).toBe(false);
   });
@@ -211,15 +240,30 @@ describe("conversation state and pins", () => {
   });
 
   it("pins messages in direct conversations (either member), shows the latest pin first and leaves deleted ones out", async () => {
-    const m1 = (await ok<{ sendMessage: { id: string } }>(api, `mutation { sendMessage(input: { recipientId: "${ben.id}", content: "first pin" }) { id } }`, {}, ann)).sendMessage.id;
-    const m2 = (await ok<{ sendMessage: { id: string } }>(api, `mutation { sendMessage(input: { recipientId: "${ann.id}", content: "second pin" }) { id } }`, {}, ben)).sendMessage.id;
-    expect((await ok<{ pinMessage: { pinnedMessages: unknown[] } }>(api, PIN_MSG, { m: m1 }, ann)).pinMessage.pinnedMessages).toEqual([{ id: m1, content: "first pin" }]);
+    const m1 = (
+      await ok<{ sendMessage: { id: string } }>(api, `mutation { sendMessage(input: { recipientId: "${ben.id}", content: "first pin" }) { id } }`, {}, ann)
+    ).sendMessage.id;
+    const m2 = (
+      await ok<{ sendMessage: { id: string } }>(api, `mutation { sendMessage(input: { recipientId: "${ann.id}", content: "second pin" }) { id } }`, {}, ben)
+    ).sendMessage.id;
+    expect((await ok<{ pinMessage: { pinnedMessages: unknown[] } }>(api, PIN_MSG, { m: m1 }, ann)).pinMessage.pinnedMessages).toEqual([
+      { id: m1, content: "first pin" },
+    ]);
     const both = (await ok<{ pinMessage: { id: string; pinnedMessages: Array<{ id: string }> } }>(api, PIN_MSG, { m: m2 }, ben)).pinMessage;
     expect(both.id).toBe(annBen);
     expect(both.pinnedMessages.map((m) => m.id)).toEqual([m2, m1]);
     // Pinning again changes nothing; the list is the same for both members.
-    expect((await ok<{ pinMessage: { pinnedMessages: Array<{ id: string }> } }>(api, PIN_MSG, { m: m1 }, ben)).pinMessage.pinnedMessages.map((m) => m.id)).toEqual([m2, m1]);
-    const viaList = (await ok<{ conversation: { pinnedMessages: Array<{ id: string }> } }>(api, `query($id: ID!) { conversation(id: $id) { pinnedMessages { id } } }`, { id: annBen }, ann)).conversation;
+    expect(
+      (await ok<{ pinMessage: { pinnedMessages: Array<{ id: string }> } }>(api, PIN_MSG, { m: m1 }, ben)).pinMessage.pinnedMessages.map((m) => m.id),
+    ).toEqual([m2, m1]);
+    const viaList = (
+      await ok<{ conversation: { pinnedMessages: Array<{ id: string }> } }>(
+        api,
+        `query($id: ID!) { conversation(id: $id) { pinnedMessages { id } } }`,
+        { id: annBen },
+        ann,
+      )
+    ).conversation;
     expect(viaList.pinnedMessages.map((m) => m.id)).toEqual([m2, m1]);
     // Outsiders: NOT_FOUND for the message, as for an unknown one; bad ids name the field.
     expect(code(await api.gql(PIN_MSG, { m: m1 }, eve.token))).toBe("NOT_FOUND");
@@ -229,7 +273,16 @@ describe("conversation state and pins", () => {
     // A deleted message leaves the list, cannot be pinned again, and can still be unpinned.
     await ok(api, `mutation($id: ID!) { deleteMessage(id: $id) { id } }`, { id: m2 }, ben);
     expect((await state(ann, annBen)).id).toBe(annBen);
-    expect((await ok<{ conversation: { pinnedMessages: Array<{ id: string }> } }>(api, `query($id: ID!) { conversation(id: $id) { pinnedMessages { id } } }`, { id: annBen }, ann)).conversation.pinnedMessages.map((m) => m.id)).toEqual([m1]);
+    expect(
+      (
+        await ok<{ conversation: { pinnedMessages: Array<{ id: string }> } }>(
+          api,
+          `query($id: ID!) { conversation(id: $id) { pinnedMessages { id } } }`,
+          { id: annBen },
+          ann,
+        )
+      ).conversation.pinnedMessages.map((m) => m.id),
+    ).toEqual([m1]);
     await ok(api, UNPIN_MSG, { m: m2 }, ann);
     expect(code(await api.gql(PIN_MSG, { m: m2 }, ann.token))).toBe("FORBIDDEN");
     expect((await ok<{ unpinMessage: { pinnedMessages: unknown[] } }>(api, UNPIN_MSG, { m: m1 }, ben)).unpinMessage.pinnedMessages).toEqual([]);
@@ -239,7 +292,9 @@ describe("conversation state and pins", () => {
   it("refuses pins between blocked users in a direct conversation", async () => {
     const gil = await registerUser(api, "gil_s");
     const hal = await registerUser(api, "hal_s");
-    const m = (await ok<{ sendMessage: { id: string } }>(api, `mutation { sendMessage(input: { recipientId: "${hal.id}", content: "pin me" }) { id } }`, {}, gil)).sendMessage.id;
+    const m = (
+      await ok<{ sendMessage: { id: string } }>(api, `mutation { sendMessage(input: { recipientId: "${hal.id}", content: "pin me" }) { id } }`, {}, gil)
+    ).sendMessage.id;
     await ok(api, PIN_MSG, { m }, hal);
     await ok(api, `mutation($u: ID!) { blockUser(userId: $u) { id } }`, { u: gil.id }, hal);
     expect(code(await api.gql(PIN_MSG, { m }, gil.token))).toBe("BLOCKED");
@@ -256,7 +311,9 @@ describe("conversation state and pins", () => {
     await primed([catQ], cat, group);
     expect(code(await api.gql(PIN_MSG, { m: msg }, dee.token))).toBe("FORBIDDEN");
     expect(code(await api.gql(PIN_MSG, { m: msg }, eve.token))).toBe("NOT_FOUND");
-    expect((await ok<{ pinMessage: { pinnedMessages: unknown[] } }>(api, PIN_MSG, { m: msg }, ann)).pinMessage.pinnedMessages).toEqual([{ id: msg, content: "group hello" }]);
+    expect((await ok<{ pinMessage: { pinnedMessages: unknown[] } }>(api, PIN_MSG, { m: msg }, ann)).pinMessage.pinnedMessages).toEqual([
+      { id: msg, content: "group hello" },
+    ]);
     expect(await nextWhere(catQ, (d) => d.conversationUpdated.id === group)).toMatchObject({ pinnedMessages: [{ content: "group hello" }] });
     expect(code(await api.gql(UNPIN_MSG, { m: msg }, dee.token))).toBe("FORBIDDEN");
     await ok(api, `mutation($u: ID!, $g: ID!) { removeGroupMember(userId: $u, groupId: $g) { id } }`, { u: dee.id, g: group }, ann);
@@ -268,13 +325,23 @@ describe("conversation state and pins", () => {
   });
 
   it("caps pinned messages at 50 per conversation (BAD_USER_INPUT past it, nothing changed)", async () => {
-    const sent = async (content: string) => (await ok<{ sendMessage: { id: string } }>(api, `mutation($r: ID!, $c: String!) { sendMessage(input: { recipientId: $r, content: $c }) { id } }`, { r: cat.id, c: content }, ben)).sendMessage.id;
+    const sent = async (content: string) =>
+      (
+        await ok<{ sendMessage: { id: string } }>(
+          api,
+          `mutation($r: ID!, $c: String!) { sendMessage(input: { recipientId: $r, content: $c }) { id } }`,
+          { r: cat.id, c: content },
+          ben,
+        )
+      ).sendMessage.id;
     const first = await sent("pin 1");
     const extra = await sent("pin 51");
     // 49 pins of messages that no longer exist (loaded as nothing) plus one real one make 50.
     const filler = Array.from({ length: 49 }, () => ({ message_id: new Types.ObjectId(), pinned_by: new Types.ObjectId(ben.id), pinned_at: new Date() }));
     await api.db.models.Conversation.updateOne({ _id: benCat }, { $set: { pinned_messages: filler } }, { timestamps: false });
-    expect((await ok<{ pinMessage: { pinnedMessages: Array<{ id: string }> } }>(api, PIN_MSG, { m: first }, ben)).pinMessage.pinnedMessages.map((m) => m.id)).toEqual([first]);
+    expect(
+      (await ok<{ pinMessage: { pinnedMessages: Array<{ id: string }> } }>(api, PIN_MSG, { m: first }, ben)).pinMessage.pinnedMessages.map((m) => m.id),
+    ).toEqual([first]);
     const over = await api.gql(PIN_MSG, { m: extra }, cat.token);
     expect(code(over)).toBe("BAD_USER_INPUT");
     expect(fields(over)).toEqual(["messageId"]);
@@ -282,6 +349,8 @@ describe("conversation state and pins", () => {
     // Pinning an already pinned message at the cap is no new pin.
     expect((await api.gql(PIN_MSG, { m: first }, cat.token)).errors).toBeUndefined();
     await ok(api, UNPIN_MSG, { m: first }, cat);
-    expect((await ok<{ pinMessage: { pinnedMessages: Array<{ id: string }> } }>(api, PIN_MSG, { m: extra }, cat)).pinMessage.pinnedMessages.map((m) => m.id)).toEqual([extra]);
+    expect(
+      (await ok<{ pinMessage: { pinnedMessages: Array<{ id: string }> } }>(api, PIN_MSG, { m: extra }, cat)).pinMessage.pinnedMessages.map((m) => m.id),
+    ).toEqual([extra]);
   });
 });

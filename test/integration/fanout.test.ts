@@ -22,14 +22,29 @@ describe("fan-out without per-subscriber reads", () => {
     api = await startTestApi();
     owner = await registerUser(api, "fan_owner", { fullName: "Fan Owner" });
     // 200 members made directly, each with a real session and access token.
-    const users = Array.from({ length: 200 }, (_, i) => ({ _id: new Types.ObjectId(), username: `fan${i}`, email: `fan${i}@example.com`, password: "x", search_keys: [`fan${i}`] }));
+    const users = Array.from({ length: 200 }, (_, i) => ({
+      _id: new Types.ObjectId(),
+      username: `fan${i}`,
+      email: `fan${i}@example.com`,
+      password: "x",
+      search_keys: [`fan${i}`],
+    }));
     await api.db.models.User.insertMany(users);
     for (const u of users) {
       const family = new Types.ObjectId().toHexString();
-      await api.db.models.Session.create({ user_id: u._id, family_id: family, token_hash: new Types.ObjectId().toHexString(), expires_at: new Date(Date.now() + 3600_000) });
+      await api.db.models.Session.create({
+        user_id: u._id,
+        family_id: family,
+        token_hash: new Types.ObjectId().toHexString(),
+        expires_at: new Date(Date.now() + 3600_000),
+      });
       tokens.push((await api.server.services.tokens.issueAccess({ userId: u._id.toHexString(), sessionId: family })).token);
     }
-    const g = await api.gql<{ createGroup: { id: string } }>(`mutation($m: [ID!]!) { createGroup(input: { name: "fans", memberIds: $m }) { id } }`, { m: users.map((u) => u._id.toHexString()) }, owner.token);
+    const g = await api.gql<{ createGroup: { id: string } }>(
+      `mutation($m: [ID!]!) { createGroup(input: { name: "fans", memberIds: $m }) { id } }`,
+      { m: users.map((u) => u._id.toHexString()) },
+      owner.token,
+    );
     groupId = g.data!.createGroup.id;
   }, 120_000);
   afterAll(async () => {
@@ -43,7 +58,8 @@ describe("fan-out without per-subscriber reads", () => {
    * while commands are counted.
    */
   async function subscribers(n: number, all: Array<Queued<{ data?: Record<string, unknown> }>>): Promise<Array<Queued<{ data?: Record<string, unknown> }>>> {
-    const lastSeq = (await api.gql<{ conversation: { lastSeq: number } }>(`query($c: ID!) { conversation(id: $c) { lastSeq } }`, { c: groupId }, owner.token)).data!.conversation.lastSeq;
+    const lastSeq = (await api.gql<{ conversation: { lastSeq: number } }>(`query($c: ID!) { conversation(id: $c) { lastSeq } }`, { c: groupId }, owner.token))
+      .data!.conversation.lastSeq;
     const subs: Array<Queued<{ data?: Record<string, unknown> }>> = [];
     for (let i = 0; i < n; i++) {
       const c = await connectWs(wsUrl(api.url), tokens[clients.length]);
@@ -59,7 +75,13 @@ describe("fan-out without per-subscriber reads", () => {
     return countCommands(api, async () => {
       await api.gql(`mutation($g: ID!, $c: String!) { sendGroupMessage(input: { groupId: $g, content: $c }) { id } }`, { g: groupId, c: content }, owner.token);
       const got = await Promise.all(subs.map((s) => s.next()));
-      for (const r of got) expect(r.data?.messageAdded).toMatchObject({ content, sender: { username: "fan_owner", fullName: "Fan Owner" }, readCount: 0, group: { name: "fans" } });
+      for (const r of got)
+        expect(r.data?.messageAdded).toMatchObject({
+          content,
+          sender: { username: "fan_owner", fullName: "Fan Owner" },
+          readCount: 0,
+          group: { name: "fans" },
+        });
     });
   }
 

@@ -24,8 +24,14 @@ describe("group invitations", () => {
     return res.data!.groupInvitations.edges.map((e) => e.node);
   };
   const create = async (by: TestUser, name: string, members: TestUser[]) => {
-    const res = await api.gql<{ createGroup: { id: string; memberCount: number; invitedUsers: Array<{ username: string }>; members: { edges: Array<{ node: { user: { username: string } } }> } } }>(
-      CREATE, { i: { name, memberIds: members.map((m) => m.id) } }, by.token);
+    const res = await api.gql<{
+      createGroup: {
+        id: string;
+        memberCount: number;
+        invitedUsers: Array<{ username: string }>;
+        members: { edges: Array<{ node: { user: { username: string } } }> };
+      };
+    }>(CREATE, { i: { name, memberIds: members.map((m) => m.id) } }, by.token);
     expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
     return res.data!.createGroup;
   };
@@ -36,7 +42,10 @@ describe("group invitations", () => {
     await api.gql(`mutation($u: ID!) { requestContact(userId: $u) { status } }`, { u: friend.id }, cleo.token);
     await api.gql(`mutation($u: ID!) { acceptContact(userId: $u) { status } }`, { u: cleo.id }, friend.token);
     const set = await api.gql<{ updateSettings: { settings: { groupAddPolicy: string } } }>(
-      `mutation { updateSettings(input: { groupAddPolicy: CONTACTS }) { settings { groupAddPolicy } } }`, {}, cleo.token);
+      `mutation { updateSettings(input: { groupAddPolicy: CONTACTS }) { settings { groupAddPolicy } } }`,
+      {},
+      cleo.token,
+    );
     expect(set.data?.updateSettings.settings.groupAddPolicy).toBe("CONTACTS");
   });
   afterAll(async () => {
@@ -53,7 +62,10 @@ describe("group invitations", () => {
     const convs = await api.gql<{ conversations: { edges: unknown[] } }>(`{ conversations { edges { node { id } } } }`, {}, cleo.token);
     expect(convs.data?.conversations.edges).toEqual([]);
     // Only admins see whom the group invited.
-    expect((await api.gql<{ group: { invitedUsers: unknown[] } }>(`query($id: ID!) { group(id: $id) { invitedUsers { username } } }`, { id: group.id }, open.token)).data?.group.invitedUsers).toEqual([]);
+    expect(
+      (await api.gql<{ group: { invitedUsers: unknown[] } }>(`query($id: ID!) { group(id: $id) { invitedUsers { username } } }`, { id: group.id }, open.token))
+        .data?.group.invitedUsers,
+    ).toEqual([]);
 
     const [invite] = await invitesOf(cleo);
     expect(invite).toMatchObject({ groupId: group.id, groupName: "Strangers club", groupMemberCount: 2, inviter: { username: "stranger" } });
@@ -79,15 +91,23 @@ describe("group invitations", () => {
     expect(mine).toMatchObject({ memberCount: 2, invitedUsers: [] });
 
     const theirs = await create(stranger, "Second try", []);
-    const added = await api.gql<{ addGroupMembers: { memberCount: number; invitedUsers: Array<{ username: string }> } }>(ADD, { g: theirs.id, u: [cleo.id] }, stranger.token);
+    const added = await api.gql<{ addGroupMembers: { memberCount: number; invitedUsers: Array<{ username: string }> } }>(
+      ADD,
+      { g: theirs.id, u: [cleo.id] },
+      stranger.token,
+    );
     expect(added.data?.addGroupMembers).toEqual({ memberCount: 1, invitedUsers: [{ username: "cleo" }] });
     // Adding again renews the one invitation.
     await api.gql(ADD, { g: theirs.id, u: [cleo.id] }, stranger.token);
     const invites = await invitesOf(cleo);
     expect(invites.map((i) => i.groupName)).toEqual(["Second try"]);
-    expect((await api.gql(`mutation($id: ID!) { declineGroupInvitation(id: $id) }`, { id: invites[0].id }, cleo.token)).data).toEqual({ declineGroupInvitation: true });
+    expect((await api.gql(`mutation($id: ID!) { declineGroupInvitation(id: $id) }`, { id: invites[0].id }, cleo.token)).data).toEqual({
+      declineGroupInvitation: true,
+    });
     expect(await invitesOf(cleo)).toEqual([]);
-    expect((await api.gql(`mutation($id: ID!) { declineGroupInvitation(id: $id) }`, { id: invites[0].id }, cleo.token)).errors?.[0].extensions?.code).toBe("NOT_FOUND");
+    expect((await api.gql(`mutation($id: ID!) { declineGroupInvitation(id: $id) }`, { id: invites[0].id }, cleo.token)).errors?.[0].extensions?.code).toBe(
+      "NOT_FOUND",
+    );
     const group = await api.db.models.Group.findById(theirs.id).lean();
     expect(group?.members.map(String)).toEqual([stranger.id]);
   });

@@ -49,7 +49,11 @@ describe("browsers and clients", () => {
     const strangerBytes = await preflight(`${listed.url}/files/media/abc`, "https://evil.example", "GET", "range");
     expect(strangerBytes.headers.get("access-control-allow-origin")).toBeNull();
     // The actual request carries the header too, and exposes the request id to scripts.
-    const post = await fetch(`${listed.url}/graphql`, { method: "POST", headers: { origin: "https://app.example", "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+    const post = await fetch(`${listed.url}/graphql`, {
+      method: "POST",
+      headers: { origin: "https://app.example", "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
     expect(post.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(post.headers.get("access-control-expose-headers")).toMatch(/x-request-id/);
     // Outside production the default is any origin.
@@ -74,13 +78,17 @@ describe("browsers and clients", () => {
   });
 
   it("answers a syntax error with 400 GRAPHQL_PARSE_FAILED, a subscription over HTTP with 400 pointing to WebSockets, a too deep query with its depth", async () => {
-    const post = (query: string) => fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+    const post = (query: string) =>
+      fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
     const syntax = await post("{ me { id ");
     expect(syntax.status).toBe(400);
     expect(((await syntax.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0].extensions.code).toBe("GRAPHQL_PARSE_FAILED");
     const huge = await post(`{ ${Array.from({ length: 2100 }, () => "__typename").join(" ")} }`);
     expect(huge.status).toBe(400);
-    expect(((await huge.json()) as { errors: Array<{ message: string; extensions: { code: string } }> }).errors[0]).toMatchObject({ message: expect.stringMatching(/tokens/), extensions: { code: "GRAPHQL_PARSE_FAILED" } });
+    expect(((await huge.json()) as { errors: Array<{ message: string; extensions: { code: string } }> }).errors[0]).toMatchObject({
+      message: expect.stringMatching(/tokens/),
+      extensions: { code: "GRAPHQL_PARSE_FAILED" },
+    });
     const sub = await post("subscription { callUpdated { id } }");
     expect(sub.status).toBe(400);
     const subBody = (await sub.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
@@ -97,7 +105,11 @@ describe("browsers and clients", () => {
   it("echoes the client's x-request-id, or makes one", async () => {
     const given = await fetch(`${api.url}/healthz`, { headers: { "x-request-id": "req-123.abc" } });
     expect(given.headers.get("x-request-id")).toBe("req-123.abc");
-    const made = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "bad id with spaces" }, body: JSON.stringify({ query: "{ __typename }" }) });
+    const made = await fetch(`${api.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "bad id with spaces" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
     expect(made.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -112,18 +124,35 @@ describe("browsers and clients", () => {
 
   it("accepts the token as `Authorization` in graphql-ws connectionParams (GraphiQL's spelling)", async () => {
     const lou = await registerUser(api, "lou");
-    const client = createClient({ url: wsUrl(api.url), webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { Authorization: `Bearer ${lou.token}` } });
+    const client = createClient({
+      url: wsUrl(api.url),
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { Authorization: `Bearer ${lou.token}` },
+    });
     try {
       // graphql-ws acknowledges no subscribe: live once the server listens on lou's user topic.
       const { first } = await listening(api, topic("USER", lou.id), () => ({
         first: new Promise<unknown>((resolve, reject) => {
           const stop = client.subscribe<{ messageAdded: { content: string } }>(
             { query: "subscription { messageAdded { content } }" },
-            { next: (v) => { resolve(v); stop(); }, error: reject, complete: () => undefined },
+            {
+              next: (v) => {
+                resolve(v);
+                stop();
+              },
+              error: reject,
+              complete: () => undefined,
+            },
           );
         }),
       }));
-      const sent = await api.gql(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`, { i: { recipientId: lou.id, content: "hi lou" } }, kim.token);
+      const sent = await api.gql(
+        `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`,
+        { i: { recipientId: lou.id, content: "hi lou" } },
+        kim.token,
+      );
       expect(sent.errors).toBeUndefined();
       expect(await first).toEqual({ data: { messageAdded: { content: "hi lou" } } });
     } finally {

@@ -28,7 +28,10 @@ describe("install and versions", () => {
     const pkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as { engines: { node: string } };
     expect(pkg.engines.node).toBe(">=20.19");
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    const { stdout, stderr } = await run(npm, ["ci", "--dry-run", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: scratch, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await run(npm, ["ci", "--dry-run", "--offline", "--ignore-scripts", "--no-audit", "--no-fund"], {
+      cwd: scratch,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const output = stdout + stderr;
     expect(output).toMatch(/added \d+ packages/);
     expect(output.split("\n").filter((l) => l.includes("EBADENGINE"))).toEqual([]);

@@ -22,7 +22,11 @@ describe("JSON input bounds", () => {
     api = await startTestApi();
     ann = await registerUser(api, "ann_j");
     ben = await registerUser(api, "ben_j");
-    const call = await api.gql<{ startCall: { id: string } }>(`mutation($u: ID!) { startCall(input: { recipientId: $u, callType: VIDEO }) { id } }`, { u: ben.id }, ann.token);
+    const call = await api.gql<{ startCall: { id: string } }>(
+      `mutation($u: ID!) { startCall(input: { recipientId: $u, callType: VIDEO }) { id } }`,
+      { u: ben.id },
+      ann.token,
+    );
     callId = call.data!.startCall.id;
   });
   afterAll(async () => {
@@ -36,7 +40,11 @@ describe("JSON input bounds", () => {
     const deep = await api.gql(SIGNAL, { c: callId, t: ben.id, s: nested(33) }, ann.token);
     expect(deep.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(deep.errors?.[0]?.message).toMatch(/deeper than 32/);
-    const inline = await api.gql(`mutation($c: ID!, $t: ID!) { sendCallSignal(callId: $c, toUserId: $t, signal: ${nestedLiteral(33)}) }`, { c: callId, t: ben.id }, ann.token);
+    const inline = await api.gql(
+      `mutation($c: ID!, $t: ID!) { sendCallSignal(callId: $c, toUserId: $t, signal: ${nestedLiteral(33)}) }`,
+      { c: callId, t: ben.id },
+      ann.token,
+    );
     expect(inline.errors?.[0]?.message).toMatch(/deeper than 32/);
   });
 
@@ -55,7 +63,12 @@ describe("JSON input bounds", () => {
 
   it("refuses deep or oversized call metadata and stores no call", async () => {
     const [cy, dee] = await Promise.all([registerUser(api, "cy_j"), registerUser(api, "dee_j")]);
-    const start = (metadata: unknown) => api.gql(`mutation($u: ID!, $m: JSON) { startCall(input: { recipientId: $u, callType: VOICE, metadata: $m }) { id } }`, { u: dee.id, m: metadata }, cy.token);
+    const start = (metadata: unknown) =>
+      api.gql(
+        `mutation($u: ID!, $m: JSON) { startCall(input: { recipientId: $u, callType: VOICE, metadata: $m }) { id } }`,
+        { u: dee.id, m: metadata },
+        cy.token,
+      );
     const deep = await start(nested(40));
     expect(deep.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(deep.errors?.[0]?.message).toMatch(/deeper than 32/);

@@ -51,11 +51,20 @@ describe("graceful stop", () => {
     const body = JSON.stringify({ query: "{ __typename }" });
     const received = new Promise<void>((resolve) => api.server.httpServer.once("request", () => resolve()));
     const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = http.request({ port, host: "127.0.0.1", path: "/graphql", method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-        let text = "";
-        res.on("data", (d: Buffer) => (text += d.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-      });
+      const req = http.request(
+        {
+          port,
+          host: "127.0.0.1",
+          path: "/graphql",
+          method: "POST",
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = "";
+          res.on("data", (d: Buffer) => (text += d.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
       req.on("error", reject);
       // Half the body now: the request is in flight when the stop begins.
       req.write(body.slice(0, 5));

@@ -25,7 +25,11 @@ describe("live delivery (graphql-ws)", () => {
     return c;
   };
   const send = async (from: TestUser, to: TestUser, content: string) => {
-    const r = await api.gql<{ sendMessage: { seq: number; conversationId: string } }>(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq conversationId } }`, { i: { recipientId: to.id, content } }, from.token);
+    const r = await api.gql<{ sendMessage: { seq: number; conversationId: string } }>(
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq conversationId } }`,
+      { i: { recipientId: to.id, content } },
+      from.token,
+    );
     expect(r.errors).toBeUndefined();
     return r.data!.sendMessage;
   };
@@ -54,7 +58,11 @@ describe("live delivery (graphql-ws)", () => {
     const b = await ws(lou);
     const again = b.subscribe<Added>(ADDED, { c: conv, a: 2 });
     const replayed = [await again.next(), await again.next(), await again.next()].map((r) => r.data!.messageAdded);
-    expect(replayed.map((m) => [m.seq, m.content])).toEqual([[3, "third"], [4, "fourth"], [5, "fifth"]]);
+    expect(replayed.map((m) => [m.seq, m.content])).toEqual([
+      [3, "third"],
+      [4, "fourth"],
+      [5, "fifth"],
+    ]);
     await send(lou, kim, "sixth");
     expect((await again.next()).data?.messageAdded).toMatchObject({ seq: 6, content: "sixth" });
     expect(again.pending).toHaveLength(0);
@@ -106,10 +114,21 @@ describe("live delivery (graphql-ws)", () => {
     const conv = (await send(kim, ned, "r5")).conversationId;
     const lou = ned;
     const kimWs = await ws(kim);
-    const [receipts, typing] = await listening(api, [topic("CONVERSATION", conv), topic("CONVERSATION", conv)], () => [
-      kimWs.subscribe<{ receiptUpdated: { readSeq: number; deliveredSeq: number; user: { username: string } } }>(`subscription($c: ID) { receiptUpdated(conversationId: $c) { readSeq deliveredSeq user { username } } }`, { c: conv }),
-      kimWs.subscribe<{ typing: { isTyping: boolean; user: { username: string } } }>(`subscription($c: ID!) { typing(conversationId: $c) { isTyping user { username } } }`, { c: conv }),
-    ] as const);
+    const [receipts, typing] = await listening(
+      api,
+      [topic("CONVERSATION", conv), topic("CONVERSATION", conv)],
+      () =>
+        [
+          kimWs.subscribe<{ receiptUpdated: { readSeq: number; deliveredSeq: number; user: { username: string } } }>(
+            `subscription($c: ID) { receiptUpdated(conversationId: $c) { readSeq deliveredSeq user { username } } }`,
+            { c: conv },
+          ),
+          kimWs.subscribe<{ typing: { isTyping: boolean; user: { username: string } } }>(
+            `subscription($c: ID!) { typing(conversationId: $c) { isTyping user { username } } }`,
+            { c: conv },
+          ),
+        ] as const,
+    );
     await api.gql(`mutation($c: ID!) { markRead(conversationId: $c, upToSeq: 3) { readSeq } }`, { c: conv }, lou.token);
     expect((await receipts.next()).data?.receiptUpdated).toMatchObject({ readSeq: 3, user: { username: "ned" } });
     await api.gql(`mutation($c: ID!) { setTyping(conversationId: $c, isTyping: true) }`, { c: conv }, lou.token);
@@ -131,7 +150,11 @@ describe("live delivery (graphql-ws)", () => {
   it("updates the conversation list live with unread counts", async () => {
     const ola = await registerUser(api, "ola");
     const c = await ws(ola);
-    const sub = await listening(api, topic("USER", ola.id), () => c.subscribe<{ conversationUpdated: { id: string; unreadCount: number; lastSeq: number; lastMessage: { content: string } } }>(`subscription { conversationUpdated { id unreadCount lastSeq lastMessage { content } } }`));
+    const sub = await listening(api, topic("USER", ola.id), () =>
+      c.subscribe<{ conversationUpdated: { id: string; unreadCount: number; lastSeq: number; lastMessage: { content: string } } }>(
+        `subscription { conversationUpdated { id unreadCount lastSeq lastMessage { content } } }`,
+      ),
+    );
     await send(kim, ola, "count me");
     expect((await sub.next()).data?.conversationUpdated).toMatchObject({ lastSeq: 1, unreadCount: 1, lastMessage: { content: "count me" } });
     const sent = await send(kim, ola, "and me");
@@ -142,8 +165,17 @@ describe("live delivery (graphql-ws)", () => {
 
   it("sends edits and deletions as messageUpdated", async () => {
     const c = await ws(lou);
-    const sub = await listening(api, topic("CONVERSATION", conv), () => c.subscribe<{ messageUpdated: { content: string | null; isDeleted: boolean } }>(`subscription($c: ID) { messageUpdated(conversationId: $c) { content isDeleted } }`, { c: conv }));
-    const m = await api.gql<{ sendMessage: { id: string } }>(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`, { i: { recipientId: lou.id, content: "typo" } }, kim.token);
+    const sub = await listening(api, topic("CONVERSATION", conv), () =>
+      c.subscribe<{ messageUpdated: { content: string | null; isDeleted: boolean } }>(
+        `subscription($c: ID) { messageUpdated(conversationId: $c) { content isDeleted } }`,
+        { c: conv },
+      ),
+    );
+    const m = await api.gql<{ sendMessage: { id: string } }>(
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`,
+      { i: { recipientId: lou.id, content: "typo" } },
+      kim.token,
+    );
     await api.gql(`mutation($id: ID!) { editMessage(id: $id, content: "fixed") { id } }`, { id: m.data!.sendMessage.id }, kim.token);
     expect((await sub.next()).data?.messageUpdated).toEqual({ content: "fixed", isDeleted: false });
     await api.gql(`mutation($id: ID!) { deleteMessage(id: $id) { id } }`, { id: m.data!.sendMessage.id }, kim.token);
@@ -155,14 +187,18 @@ describe("live delivery (graphql-ws)", () => {
     const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: typing(conversationId: "${conv}") { isTyping }`).join(" ");
     const abusive = c.subscribe(`subscription { ${aliases} }`);
     // The armor's alias limit, as over HTTP (graphql-js also refuses the several root fields).
-    await expect(abusive.next()).rejects.toEqual(expect.arrayContaining([{ message: "Aliases limit of 15 exceeded, found 40.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }]));
+    await expect(abusive.next()).rejects.toEqual(
+      expect.arrayContaining([{ message: "Aliases limit of 15 exceeded, found 40.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }]),
+    );
     const TYPING = `subscription($c: ID!) { typing(conversationId: $c) { isTyping } }`;
     const onConv = topic("CONVERSATION", conv);
     // All 100 are running once the server listens for each of them.
     const subs = await listening(api, Array(100).fill(onConv), () => Array.from({ length: 100 }, () => c.subscribe(TYPING, { c: conv })));
     expect(subs.every((s) => !s.error)).toBe(true);
     const extra = c.subscribe(TYPING, { c: conv });
-    await expect(extra.next()).rejects.toEqual([expect.objectContaining({ message: "At most 100 subscriptions per connection", extensions: { code: "BAD_USER_INPUT" } })]);
+    await expect(extra.next()).rejects.toEqual([
+      expect.objectContaining({ message: "At most 100 subscriptions per connection", extensions: { code: "BAD_USER_INPUT" } }),
+    ]);
     // Freed once the server has ended the stopped one; the next is then accepted and running.
     await unlistened(api, onConv, () => subs[0].stop());
     const afterFree = await listening(api, onConv, () => c.subscribe(TYPING, { c: conv }));

@@ -25,12 +25,23 @@ async function liveTrafficOfEveryKind(sender: TestApi, receiver: TestApi, tag: s
   const kim = await registerUser(sender, `kim_${tag}`);
   const lou = await registerUser(sender, `lou_${tag}`);
   const groupId = await createGroup(sender, kim, [lou], `g_${tag}`); // contacts too (presence, calls)
-  const conv = (await ok<{ sendMessage: { conversationId: string } }>(sender, `mutation($i: SendMessageInput!) { sendMessage(input: $i) { conversationId } }`, { i: { recipientId: lou.id, content: "first" } }, kim)).sendMessage.conversationId;
+  const conv = (
+    await ok<{ sendMessage: { conversationId: string } }>(
+      sender,
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { conversationId } }`,
+      { i: { recipientId: lou.id, content: "first" } },
+      kim,
+    )
+  ).sendMessage.conversationId;
   const ws = await connectWs(wsUrl(receiver.url), lou.token);
   // graphql-ws acknowledges no subscribe: all are live once the receiver listens on their topics
   // (the five all-conversations streams on both conversations, typing on the direct one, presence on kim's).
   const allStreams = 5;
-  const topics = [...Array(allStreams + 1).fill(topic("CONVERSATION", conv)), ...Array(allStreams).fill(topic("CONVERSATION", groupId)), topic("PRESENCE", kim.id)];
+  const topics = [
+    ...Array(allStreams + 1).fill(topic("CONVERSATION", conv)),
+    ...Array(allStreams).fill(topic("CONVERSATION", groupId)),
+    topic("PRESENCE", kim.id),
+  ];
   const { added, updated, receipts, typing, conversations, presence, calls } = await listening(receiver, topics, () => ({
     added: ws.subscribe(`subscription { messageAdded { content } }`),
     updated: ws.subscribe(`subscription { messageUpdated { content } }`),
@@ -41,13 +52,23 @@ async function liveTrafficOfEveryKind(sender: TestApi, receiver: TestApi, tag: s
     calls: ws.subscribe(`subscription { callUpdated { id } }`),
   }));
 
-  const sent = await ok<{ sendMessage: { id: string; seq: number } }>(sender, `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq } }`, { i: { recipientId: lou.id, content: "hello" } }, kim);
+  const sent = await ok<{ sendMessage: { id: string; seq: number } }>(
+    sender,
+    `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq } }`,
+    { i: { recipientId: lou.id, content: "hello" } },
+    kim,
+  );
   expect(await added.next()).toEqual({ data: { messageAdded: { content: "hello" } } });
   expect((await conversations.next()).data).toEqual({ conversationUpdated: { id: conv } }); // a message.added event
   await ok(sender, `mutation($id: ID!) { editMessage(id: $id, content: "hello!") { id } }`, { id: sent.sendMessage.id }, kim);
   expect(await updated.next()).toEqual({ data: { messageUpdated: { content: "hello!" } } });
   // kim reads a message of lou's: lou hears the receipt.
-  const reply = await ok<{ sendMessage: { seq: number } }>(sender, `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`, { i: { recipientId: kim.id, content: "hi" } }, lou);
+  const reply = await ok<{ sendMessage: { seq: number } }>(
+    sender,
+    `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`,
+    { i: { recipientId: kim.id, content: "hi" } },
+    lou,
+  );
   await ok(sender, `mutation($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { id } }`, { c: conv, s: reply.sendMessage.seq }, kim);
   expect(await receipts.next()).toEqual({ data: { receiptUpdated: { readSeq: reply.sendMessage.seq } } });
   await ok(sender, `mutation($c: ID!) { setTyping(conversationId: $c, isTyping: true) }`, { c: conv }, kim);
@@ -56,10 +77,22 @@ async function liveTrafficOfEveryKind(sender: TestApi, receiver: TestApi, tag: s
   await nextMatching(conversations, (r) => r.data?.conversationUpdated?.id === groupId); // conversation.updated
   await ok(sender, `mutation { setPresence(input: { status: BUSY }) { status } }`, {}, kim);
   expect(await presence.next()).toEqual({ data: { presenceChanged: { status: "BUSY" } } });
-  const call = await ok<{ startCall: { id: string } }>(sender, `mutation($u: ID!) { startCall(input: { recipientId: $u, callType: VOICE }) { id } }`, { u: lou.id }, kim);
+  const call = await ok<{ startCall: { id: string } }>(
+    sender,
+    `mutation($u: ID!) { startCall(input: { recipientId: $u, callType: VOICE }) { id } }`,
+    { u: lou.id },
+    kim,
+  );
   expect((await calls.next()).data).toEqual({ callUpdated: { id: call.startCall.id } });
-  const signals = await listening(receiver, topic("CALL_SIGNAL", `${call.startCall.id}:${lou.id}`), () => ws.subscribe(`subscription($c: ID!) { callSignal(callId: $c) { callId } }`, { c: call.startCall.id }));
-  await ok(sender, `mutation($c: ID!, $u: ID!) { sendCallSignal(callId: $c, toUserId: $u, signal: { sdp: "offer" }) }`, { c: call.startCall.id, u: lou.id }, kim);
+  const signals = await listening(receiver, topic("CALL_SIGNAL", `${call.startCall.id}:${lou.id}`), () =>
+    ws.subscribe(`subscription($c: ID!) { callSignal(callId: $c) { callId } }`, { c: call.startCall.id }),
+  );
+  await ok(
+    sender,
+    `mutation($c: ID!, $u: ID!) { sendCallSignal(callId: $c, toUserId: $u, signal: { sdp: "offer" }) }`,
+    { c: call.startCall.id, u: lou.id },
+    kim,
+  );
   expect(await signals.next()).toEqual({ data: { callSignal: { callId: call.startCall.id } } });
   await ws.close();
 }
@@ -90,7 +123,9 @@ describe("metrics", () => {
     const kim = await registerUser(api, "kim");
     const lou = await registerUser(api, "lou");
     const ws = await connectWs(wsUrl(api.url), lou.token);
-    const sub = await listening(api, topic("USER", lou.id), () => ws.subscribe<{ messageAdded: { content: string } }>("subscription Inbox { messageAdded { content } }"));
+    const sub = await listening(api, topic("USER", lou.id), () =>
+      ws.subscribe<{ messageAdded: { content: string } }>("subscription Inbox { messageAdded { content } }"),
+    );
     const during = await scrape();
     expect(sample(during, "letsapp_websockets_open")).toBe(1);
     expect(sample(during, "letsapp_subscriptions_active", { field: "messageAdded" })).toBe(1);
@@ -98,7 +133,8 @@ describe("metrics", () => {
     await api.gql(`mutation Send($i: SendMessageInput!) { sendMessage(input: $i) { seq } }`, { i: { recipientId: lou.id, content: "hello" } }, kim.token);
     expect((await sub.next()).data?.messageAdded.content).toBe("hello");
     await api.gql(`query Broken { me { id } }`); // UNAUTHENTICATED
-    for (let i = 0; i < 12; i++) await api.gql(`mutation Login($i: LoginInput!) { login(input: $i) { accessToken } }`, { i: { login: "kim", password: "wrong-password" } });
+    for (let i = 0; i < 12; i++)
+      await api.gql(`mutation Login($i: LoginInput!) { login(input: $i) { accessToken } }`, { i: { login: "kim", password: "wrong-password" } });
     sub.stop();
     await ws.close();
 
@@ -114,13 +150,24 @@ describe("metrics", () => {
     expect(sample(text, "letsapp_events_published_total", { topic: "CONVERSATION" })).toBeGreaterThan(0);
     expect(sample(text, "letsapp_events_delivered_total")).toBeGreaterThanOrEqual(1);
     expect(sample(text, "letsapp_event_delivery_seconds_count")).toBeGreaterThanOrEqual(1);
-    expect(sample(text, "letsapp_db_command_duration_seconds_count", { command: "insert", outcome: "ok" }), text.split("\n").filter((l) => l.includes("db_command")).slice(0, 8).join("\n")).toBeGreaterThan(0);
+    expect(
+      sample(text, "letsapp_db_command_duration_seconds_count", { command: "insert", outcome: "ok" }),
+      text
+        .split("\n")
+        .filter((l) => l.includes("db_command"))
+        .slice(0, 8)
+        .join("\n"),
+    ).toBeGreaterThan(0);
     expect(sample(text, "letsapp_process_process_resident_memory_bytes")).toBeGreaterThan(0);
     // The server sees the socket close a moment after the client: wait for the gauges to follow.
-    const after = await waitFor(async () => {
-      const t = await scrape();
-      return sample(t, "letsapp_websockets_open") === 0 && t;
-    }, "the open sockets gauge to fall to 0", { intervalMs: 50 });
+    const after = await waitFor(
+      async () => {
+        const t = await scrape();
+        return sample(t, "letsapp_websockets_open") === 0 && t;
+      },
+      "the open sockets gauge to fall to 0",
+      { intervalMs: 50 },
+    );
     expect(sample(after, "letsapp_subscriptions_active", { field: "messageAdded" })).toBe(0);
   });
 
@@ -133,27 +180,33 @@ describe("metrics", () => {
       expect(observed, kind).toBeGreaterThanOrEqual(1);
       // Every delivered live event has its latency measured: nothing of that kind is missed.
       expect(sample(text, "letsapp_events_delivered_total", { kind }), kind).toBe(sample(text, "letsapp_event_delivery_seconds_count", { kind }));
-      expect(sample(text, "letsapp_event_delivery_seconds_bucket", { kind, le: "+Inf" }), kind).toBe(sample(text, "letsapp_event_delivery_seconds_count", { kind }));
+      expect(sample(text, "letsapp_event_delivery_seconds_bucket", { kind, le: "+Inf" }), kind).toBe(
+        sample(text, "letsapp_event_delivery_seconds_count", { kind }),
+      );
     }
   });
 
-  it.skipIf(!hasRedis)("measures it from the publishing instance's time when the event crosses Redis", async () => {
-    const a = await startTestApi({ REDIS_URL });
-    const b = await startTestApi({ REDIS_URL }, { shared: { mongo: a.mongo } });
-    try {
-      await liveTrafficOfEveryKind(a, b, "redis");
-      const text = await (await fetch(`${b.url}/metrics`)).text();
-      for (const kind of LIVE_KINDS) {
-        expect(sample(text, "letsapp_event_delivery_seconds_count", { kind }), kind).toBeGreaterThanOrEqual(1);
-        expect(sample(text, "letsapp_events_delivered_total", { kind }), kind).toBe(sample(text, "letsapp_event_delivery_seconds_count", { kind }));
+  it.skipIf(!hasRedis)(
+    "measures it from the publishing instance's time when the event crosses Redis",
+    async () => {
+      const a = await startTestApi({ REDIS_URL });
+      const b = await startTestApi({ REDIS_URL }, { shared: { mongo: a.mongo } });
+      try {
+        await liveTrafficOfEveryKind(a, b, "redis");
+        const text = await (await fetch(`${b.url}/metrics`)).text();
+        for (const kind of LIVE_KINDS) {
+          expect(sample(text, "letsapp_event_delivery_seconds_count", { kind }), kind).toBeGreaterThanOrEqual(1);
+          expect(sample(text, "letsapp_events_delivered_total", { kind }), kind).toBe(sample(text, "letsapp_event_delivery_seconds_count", { kind }));
+        }
+        // b published none of them: the stamps came with the events.
+        expect(sample(text, "letsapp_events_published_total", { topic: "CONVERSATION" })).toBe(0);
+      } finally {
+        await b.stop();
+        await a.stop();
       }
-      // b published none of them: the stamps came with the events.
-      expect(sample(text, "letsapp_events_published_total", { topic: "CONVERSATION" })).toBe(0);
-    } finally {
-      await b.stop();
-      await a.stop();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 
   it("keeps one registry per server: another instance's traffic is not in it", async () => {
     const text = await (await fetch(`${guarded.url}/metrics`, { headers: { authorization: "Bearer a-metrics-token-0123456789" } })).text();

@@ -16,7 +16,6 @@ import { clockPast, until } from "../helpers/wait.js";
 
 const SEND = `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq conversationId } }`;
 
-
 const count = (api: TestApi, action: ReliabilityAction) => api.server.metrics.reliabilityCount(action);
 
 /** A raw HTTP/1.1 POST to /graphql: the test decides when (and whether) the body is finished. */
@@ -51,7 +50,16 @@ async function rawWs(api: TestApi, token: string, options: WebSocket.ClientOptio
     frames,
     closed,
     subscribe(id: string, conversationId: string, afterSeq?: number) {
-      ws.send(JSON.stringify({ id, type: "subscribe", payload: { query: `subscription($c: ID!, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { seq content } }`, variables: { c: conversationId, a: afterSeq ?? null } } }));
+      ws.send(
+        JSON.stringify({
+          id,
+          type: "subscribe",
+          payload: {
+            query: `subscription($c: ID!, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { seq content } }`,
+            variables: { c: conversationId, a: afterSeq ?? null },
+          },
+        }),
+      );
     },
     seqs(id: string): number[] {
       return frames.filter((f) => f.id === id && f.type === "next").map((f) => f.payload!.data!.messageAdded!.seq);
@@ -79,20 +87,32 @@ describe("admission control", () => {
     const holder = await rawPost(api, body, ann.token, 10);
     let shed: Response | null = null;
     await until(async () => {
-      const res = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+      const res = await fetch(`${api.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ __typename }" }),
+      });
       if (res.status === 503) shed = res;
       else await res.text();
       return shed !== null;
     }, "a request to be shed");
     const res = shed as unknown as Response;
     expect(res.headers.get("retry-after")).toBe("2");
-    expect(await res.json()).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "in_flight", retryTicket: res.headers.get("x-retry-ticket") } }] });
+    expect(await res.json()).toEqual({
+      errors: [
+        { message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "in_flight", retryTicket: res.headers.get("x-retry-ticket") } },
+      ],
+    });
     expect(await count(api, "shed_in_flight")).toBeGreaterThanOrEqual(1);
 
     // The holder gives up mid-body: its slot comes back, it counts as a client gone, nothing ran.
     holder.destroy();
     await until(async () => {
-      const r = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+      const r = await fetch(`${api.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ __typename }" }),
+      });
       await r.text();
       return r.status === 200;
     }, "the slot to be released");
@@ -123,7 +143,13 @@ describe("fair admission", () => {
 
   beforeAll(async () => {
     // One slot, a line of two, and a wait the test ends itself: the order is all that is observed.
-    api = await startTestApi({ MAX_IN_FLIGHT_REQUESTS: "1", ADMISSION_QUEUE_SIZE: "2", ADMISSION_QUEUE_MS: "60000", MAX_REQUEST_DELAY_MS: "0", MAX_EVENT_LOOP_DELAY_MS: "0" });
+    api = await startTestApi({
+      MAX_IN_FLIGHT_REQUESTS: "1",
+      ADMISSION_QUEUE_SIZE: "2",
+      ADMISSION_QUEUE_MS: "60000",
+      MAX_REQUEST_DELAY_MS: "0",
+      MAX_EVENT_LOOP_DELAY_MS: "0",
+    });
     ann = await registerUser(api, "ann_fair");
     bob = await registerUser(api, "bob_fair");
   });
@@ -134,7 +160,12 @@ describe("fair admission", () => {
   const load = () => api.server.admission.load;
   const sendBody = (cmid: string) => JSON.stringify({ query: SEND, variables: { i: { recipientId: bob.id, content: cmid, clientMessageId: cmid } } });
   function send(cmid: string, token: string, extra: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
-    return fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...extra }, body: sendBody(cmid), signal });
+    return fetch(`${api.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...extra },
+      body: sendBody(cmid),
+      signal,
+    });
   }
   const stored = (cmid: string) => api.db.connection.collection("messages").findOne({ client_message_id: cmid });
 
@@ -154,7 +185,11 @@ describe("fair admission", () => {
     expect(first.headers.get("retry-after")).toBe("1");
     const ticket = first.headers.get("x-retry-ticket")!;
     expect(ticket).toMatch(/^\d+\.[\w-]{22}$/);
-    expect(((await first.json()) as { errors: Array<{ extensions: Record<string, unknown> }> }).errors[0].extensions).toEqual({ code: "SERVICE_UNAVAILABLE", reason: "in_flight", retryTicket: ticket });
+    expect(((await first.json()) as { errors: Array<{ extensions: Record<string, unknown> }> }).errors[0].extensions).toEqual({
+      code: "SERVICE_UNAVAILABLE",
+      reason: "in_flight",
+      retryTicket: ticket,
+    });
 
     // The waiters' clients give up: they leave the line and are never executed.
     for (const c of gone) c.abort();
@@ -213,18 +248,31 @@ describe("standing queue", () => {
   it("sheds new requests while requests in flight have waited longer than MAX_REQUEST_DELAY_MS and none was answered", async () => {
     const ann = await registerUser(api, "ann_queue");
     // Two requests that never finish: the oldest waits, and another waits behind it.
-    const holders = [await rawPost(api, JSON.stringify({ query: "{ __typename }" }), ann.token, 5), await rawPost(api, JSON.stringify({ query: "{ __typename }" }), ann.token, 5)];
+    const holders = [
+      await rawPost(api, JSON.stringify({ query: "{ __typename }" }), ann.token, 5),
+      await rawPost(api, JSON.stringify({ query: "{ __typename }" }), ann.token, 5),
+    ];
     let shed: Record<string, unknown> | null = null;
     // Each admitted probe is answered fast, which clears the signal of the window it lands in
     // (admission.ts measures 500 ms windows): probes are spaced wider than a window so one
     // window can go by without an answer. The interval paces the probes; it waits for nothing.
-    await until(async () => {
-      const res = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
-      const body = (await res.json()) as Record<string, unknown>;
-      if (res.status === 503) shed = body;
-      return shed !== null;
-    }, "a request to be shed", { intervalMs: 600, tries: 60 });
-    expect(shed).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "queue", retryTicket: expect.any(String) } }] });
+    await until(
+      async () => {
+        const res = await fetch(`${api.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: "{ __typename }" }),
+        });
+        const body = (await res.json()) as Record<string, unknown>;
+        if (res.status === 503) shed = body;
+        return shed !== null;
+      },
+      "a request to be shed",
+      { intervalMs: 600, tries: 60 },
+    );
+    expect(shed).toEqual({
+      errors: [{ message: expect.any(String), extensions: { code: "SERVICE_UNAVAILABLE", reason: "queue", retryTicket: expect.any(String) } }],
+    });
     expect(await count(api, "shed_queue")).toBeGreaterThanOrEqual(1);
     for (const h of holders) h.destroy();
   });
@@ -254,12 +302,16 @@ describe("slow consumers", () => {
     (slow.ws as unknown as { _socket: net.Socket })._socket.pause();
     const big = "x".repeat(10_000);
     let sent = 2;
-    await until(async () => {
-      const r = await api.gql(SEND, { i: { recipientId: bob.id, content: big } }, ann.token);
-      expect(r.errors).toBeUndefined();
-      sent += 1;
-      return (await count(api, "ws_slow_consumer")) >= 1;
-    }, "the slow consumer to be closed", 400);
+    await until(
+      async () => {
+        const r = await api.gql(SEND, { i: { recipientId: bob.id, content: big } }, ann.token);
+        expect(r.errors).toBeUndefined();
+        sent += 1;
+        return (await count(api, "ws_slow_consumer")) >= 1;
+      },
+      "the slow consumer to be closed",
+      400,
+    );
     (slow.ws as unknown as { _socket: net.Socket })._socket.resume();
     expect(await slow.closed).toBe(1013);
 

@@ -22,7 +22,10 @@ async function geotaggedJpeg(): Promise<Buffer> {
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw.set([x % 256, y % 256, 128], (y * width + x) * 3);
   return sharp(raw, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 20 })
-    .withExif({ IFD0: { Make: "PhoneCo", Artist: "Jane Doe" }, IFD3: { GPSLatitudeRef: "N", GPSLatitude: "48/1 51/1 30/1", GPSLongitudeRef: "E", GPSLongitude: "2/1 17/1 40/1" } })
+    .withExif({
+      IFD0: { Make: "PhoneCo", Artist: "Jane Doe" },
+      IFD3: { GPSLatitudeRef: "N", GPSLatitude: "48/1 51/1 30/1", GPSLongitudeRef: "E", GPSLongitude: "2/1 17/1 40/1" },
+    })
     .withXmp(GPS_XMP)
     .toBuffer();
 }
@@ -30,7 +33,9 @@ async function geotaggedJpeg(): Promise<Buffer> {
 async function noisyJpeg(width: number, height: number): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 7919 + (i >> 5) * 31) & 0xff;
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 async function storedFiles(dir: string): Promise<string[]> {
@@ -52,11 +57,17 @@ describe("photo privacy and image limits", () => {
   });
 
   async function send(target: TestApi, user: TestUser, name: string, mimeType: string, bytes: Buffer) {
-    const t = await target.gql<{ createUpload: Ticket }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId uploadUrl } }`, { i: { originalFilename: name, mimeType, fileSize: bytes.length } }, user.token);
+    const t = await target.gql<{ createUpload: Ticket }>(
+      `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId uploadUrl } }`,
+      { i: { originalFilename: name, mimeType, fileSize: bytes.length } },
+      user.token,
+    );
     const ticket = t.data!.createUpload;
     expect((await fetch(new URL(ticket.uploadUrl, target.url), { method: "PUT", body: bytes })).status).toBe(200);
     const done = await target.gql<{ completeUpload: { id: string; url: string; thumbnailUrl: string; fileSize: number; width: number; height: number } }>(
-      `mutation($id: ID!) { completeUpload(uploadId: $id) { ... on Media { id url thumbnailUrl fileSize width height } } }`, { id: ticket.uploadId }, user.token,
+      `mutation($id: ID!) { completeUpload(uploadId: $id) { ... on Media { id url thumbnailUrl fileSize width height } } }`,
+      { id: ticket.uploadId },
+      user.token,
     );
     return { ticket, done };
   }
@@ -89,7 +100,10 @@ describe("photo privacy and image limits", () => {
     const whole = await noisyJpeg(600, 400);
     const truncated = whole.subarray(0, Math.floor(whole.length / 2));
     const { ticket, done } = await send(api, kit, "cut.jpg", "image/jpeg", truncated);
-    expect(done.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "uploadId", message: expect.stringMatching(/corrupt or truncated/) }] });
+    expect(done.errors?.[0]?.extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      fields: [{ field: "uploadId", message: expect.stringMatching(/corrupt or truncated/) }],
+    });
     expect(await api.db.models.Upload.exists({ _id: ticket.uploadId })).toBeNull();
     expect(await api.db.models.Media.exists({ _id: ticket.uploadId })).toBeNull();
   });
@@ -97,12 +111,19 @@ describe("photo privacy and image limits", () => {
   it("refuses images over IMAGE_MAX_PIXELS before decoding them, keeping nothing", async () => {
     const small = await startTestApi({ IMAGE_MAX_PIXELS: "10000" }, { shared: { mongo: api.mongo } });
     try {
-      const big = await sharp({ create: { width: 200, height: 100, channels: 3, background: "#123456" } }).png().toBuffer();
+      const big = await sharp({ create: { width: 200, height: 100, channels: 3, background: "#123456" } })
+        .png()
+        .toBuffer();
       const { ticket, done } = await send(small, kit, "wide.png", "image/png", big);
-      expect(done.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "uploadId", message: expect.stringMatching(/200×100 pixels; at most 10000/) }] });
+      expect(done.errors?.[0]?.extensions).toMatchObject({
+        code: "BAD_USER_INPUT",
+        fields: [{ field: "uploadId", message: expect.stringMatching(/200×100 pixels; at most 10000/) }],
+      });
       expect(await small.db.models.Upload.exists({ _id: ticket.uploadId })).toBeNull();
       expect(await storedFiles(small.config.uploadDir)).toEqual([]);
-      const fits = await sharp({ create: { width: 100, height: 100, channels: 3, background: "#123456" } }).png().toBuffer();
+      const fits = await sharp({ create: { width: 100, height: 100, channels: 3, background: "#123456" } })
+        .png()
+        .toBuffer();
       expect((await send(small, kit, "ok.png", "image/png", fits)).done.errors).toBeUndefined();
     } finally {
       await small.stop();

@@ -72,8 +72,13 @@ describe.skipIf(!hasRedis)("presence across instances (Redis)", () => {
     child = spawn(process.execPath, ["dist/index.js"], {
       cwd: root,
       env: {
-        ...process.env, ...ENV, PORT: "0", LOG_LEVEL: "info", NODE_ENV: "test",
-        MONGODB_URI: uriWithDb(a.mongo.uri, a.mongo.dbName), JWT_SECRET: "test-secret-that-is-long-enough-0123456789",
+        ...process.env,
+        ...ENV,
+        PORT: "0",
+        LOG_LEVEL: "info",
+        NODE_ENV: "test",
+        MONGODB_URI: uriWithDb(a.mongo.uri, a.mongo.dbName),
+        JWT_SECRET: "test-secret-that-is-long-enough-0123456789",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

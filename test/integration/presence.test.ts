@@ -13,7 +13,13 @@ import { quietPeriod } from "../helpers/wait.js";
 /** The grace period of these tests (PRESENCE_GRACE_MS). */
 const GRACE_MS = 1500;
 
-type P = { user: { username: string }; status: string; lastActive: string; customStatus: string | null; deviceInfo: { deviceType: string | null; platform: string | null } | null };
+type P = {
+  user: { username: string };
+  status: string;
+  lastActive: string;
+  customStatus: string | null;
+  deviceInfo: { deviceType: string | null; platform: string | null } | null;
+};
 type Changes = Queued<{ data?: { presenceChanged: P }; errors?: Array<{ extensions?: Record<string, unknown> }> }>;
 const CHANGED = `subscription($u: [ID!]) { presenceChanged(userIds: $u) { user { username } status lastActive customStatus deviceInfo { deviceType platform } } }`;
 
@@ -41,7 +47,11 @@ describe("presence (one instance)", () => {
     return listening(api, topic("PRESENCE", about.id), () => c.subscribe(CHANGED, userIds ? { u: userIds } : undefined) as Changes);
   };
   const setPresence = (u: TestUser, input: Record<string, unknown>) =>
-    api.gql<{ setPresence: P }>(`mutation($i: SetPresenceInput!) { setPresence(input: $i) { user { username } status customStatus deviceInfo { deviceType platform } } }`, { i: input }, u.token);
+    api.gql<{ setPresence: P }>(
+      `mutation($i: SetPresenceInput!) { setPresence(input: $i) { user { username } status customStatus deviceInfo { deviceType platform } } }`,
+      { i: input },
+      u.token,
+    );
 
   beforeAll(async () => {
     api = await startTestApi({ PRESENCE_GRACE_MS: String(GRACE_MS) });
@@ -106,7 +116,12 @@ describe("presence (one instance)", () => {
   it("sets AWAY/BUSY, a custom status and device info; validates and clears them", async () => {
     const benSub = await follow(ben, ann);
     const set = await setPresence(ann, { status: "BUSY", customStatus: "  In a meeting ", deviceInfo: { deviceType: "phone", platform: "ios" } });
-    expect(set.data?.setPresence).toEqual({ user: { username: "ann" }, status: "BUSY", customStatus: "In a meeting", deviceInfo: { deviceType: "phone", platform: "ios" } });
+    expect(set.data?.setPresence).toEqual({
+      user: { username: "ann" },
+      status: "BUSY",
+      customStatus: "In a meeting",
+      deviceInfo: { deviceType: "phone", platform: "ios" },
+    });
     expect(await next(benSub)).toMatchObject({ status: "BUSY", customStatus: "In a meeting", deviceInfo: { deviceType: "phone", platform: "ios" } });
     const tooLong = await setPresence(ann, { customStatus: "x".repeat(141) });
     expect(tooLong.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "customStatus" }] });
@@ -124,7 +139,12 @@ describe("presence (one instance)", () => {
   });
 
   it("answers presence queries and User.presence, never to users the person blocked", async () => {
-    const q = (u: TestUser, ids: string[]) => api.gql<{ presence: Array<{ user: { username: string }; status: string }> }>(`query($u: [ID!]!) { presence(userIds: $u) { user { username } status } }`, { u: ids }, u.token);
+    const q = (u: TestUser, ids: string[]) =>
+      api.gql<{ presence: Array<{ user: { username: string }; status: string }> }>(
+        `query($u: [ID!]!) { presence(userIds: $u) { user { username } status } }`,
+        { u: ids },
+        u.token,
+      );
     const forBen = await q(ben, [ann.id, dee.id, ann.id]);
     expect(forBen.data?.presence.map((p) => p.user.username).sort()).toEqual(["ann", "dee"]);
     expect(forBen.data?.presence.find((p) => p.user.username === "ann")?.status).toBe("BUSY");
@@ -141,7 +161,8 @@ describe("presence (one instance)", () => {
     expect(first.data?.setPresence).toMatchObject({ status: "ONLINE", customStatus: "new here" });
     expect(await api.db.models.Presence.findOne({ user_id: fresh.id }).lean()).toMatchObject({ status: "online", custom_status: "new here" });
 
-    const field = (u: TestUser) => api.gql<{ user: { presence: { status: string } | null } }>(`query($id: ID!) { user(id: $id) { presence { status } } }`, { id: ann.id }, u.token);
+    const field = (u: TestUser) =>
+      api.gql<{ user: { presence: { status: string } | null } }>(`query($id: ID!) { user(id: $id) { presence { status } } }`, { id: ann.id }, u.token);
     expect((await field(ben)).data?.user.presence).toEqual({ status: "BUSY" });
     expect((await field(cy)).data?.user.presence).toBeNull();
     // ann's change, published first, never reaches cy; dee's, published after it, does.

@@ -53,7 +53,12 @@ describe("privacy settings", () => {
     await befriend(pia, blk);
     await api.gql(`mutation($u: ID!) { blockUser(userId: $u) { status } }`, { u: blk.id }, pia.token);
     const image = await api.db.models.Media.create({
-      filename: "pia.png", original_filename: "pia.png", file_size: 10, media_type: MediaType.IMAGE, mime_type: "image/png", uploader_id: new Types.ObjectId(pia.id),
+      filename: "pia.png",
+      original_filename: "pia.png",
+      file_size: 10,
+      media_type: MediaType.IMAGE,
+      mime_type: "image/png",
+      uploader_id: new Types.ObjectId(pia.id),
     });
     pictureId = image._id.toHexString();
     const set = await api.gql(`mutation($p: ID) { updateProfile(input: { profilePictureId: $p }) { id } }`, { p: pictureId }, pia.token);
@@ -71,7 +76,11 @@ describe("privacy settings", () => {
       str.token,
     );
     expect(me.data?.me.settings).toEqual({
-      notificationsEnabled: true, phoneNumberVisibility: "CONTACTS", lastSeenVisibility: "CONTACTS", profilePictureVisibility: "CONTACTS", groupAddPolicy: "EVERYONE",
+      notificationsEnabled: true,
+      phoneNumberVisibility: "CONTACTS",
+      lastSeenVisibility: "CONTACTS",
+      profilePictureVisibility: "CONTACTS",
+      groupAddPolicy: "EVERYONE",
     });
     // Settings also come as the stored values, lower case, on the seed's settings object.
     const stored = await api.db.models.User.findById(str.id).lean();
@@ -102,7 +111,12 @@ describe("privacy settings", () => {
 
   it("NOBODY hides a field even from contacts; EVERYONE shows it to strangers but not to blocked users", async () => {
     const changed = await settings(pia, { phoneNumberVisibility: "NOBODY", profilePictureVisibility: "EVERYONE", lastSeenVisibility: "EVERYONE" });
-    expect(changed.data?.updateSettings.settings).toEqual({ phoneNumberVisibility: "NOBODY", lastSeenVisibility: "EVERYONE", profilePictureVisibility: "EVERYONE", groupAddPolicy: "EVERYONE" });
+    expect(changed.data?.updateSettings.settings).toEqual({
+      phoneNumberVisibility: "NOBODY",
+      lastSeenVisibility: "EVERYONE",
+      profilePictureVisibility: "EVERYONE",
+      groupAddPolicy: "EVERYONE",
+    });
     expect(await seenBy(con)).toMatchObject({ phoneNumber: null, profilePicture: { id: pictureId }, presence: { status: "OFFLINE" } });
     const stranger = await seenBy(str);
     expect(stranger).toMatchObject({ phoneNumber: null, profilePicture: { id: pictureId }, presence: { status: "OFFLINE" } });
@@ -114,7 +128,11 @@ describe("privacy settings", () => {
   });
 
   it("applies everywhere a user appears: node, search, group members, message senders and live messages", async () => {
-    const group = await api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: "Mixed", memberIds: [con.id, str.id] } }, pia.token);
+    const group = await api.gql<{ createGroup: { id: string } }>(
+      `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`,
+      { i: { name: "Mixed", memberIds: [con.id, str.id] } },
+      pia.token,
+    );
     expect(group.errors).toBeUndefined();
     const groupId = group.data!.createGroup.id;
     // Both select only fields that look public by name elsewhere (no lastSeen/presence), so only
@@ -137,7 +155,12 @@ describe("privacy settings", () => {
       group(id: $g) { members { edges { node { user { username ${PRIVATE} } } } } creator { ${PRIVATE} } }
       messages(conversationId: $g, last: 1) { edges { node { sender { ${PRIVATE} } } } }
     }`;
-    type R = { node: Private; searchUsers: { edges: Array<{ node: Private }> }; group: { members: { edges: Array<{ node: { user: Private & { username: string } } }> }; creator: Private }; messages: { edges: Array<{ node: { sender: Private } }> } };
+    type R = {
+      node: Private;
+      searchUsers: { edges: Array<{ node: Private }> };
+      group: { members: { edges: Array<{ node: { user: Private & { username: string } } }> }; creator: Private };
+      messages: { edges: Array<{ node: { sender: Private } }> };
+    };
     const res = await api.gql<R>(q, { id: pia.id, g: groupId }, str.token);
     expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
     expect(res.data!.node).toEqual(hidden);
@@ -157,14 +180,30 @@ describe("privacy settings", () => {
   it("decides for many users with one batched read: as many commands for 8 members as for 2", async () => {
     const others = await Promise.all(Array.from({ length: 8 }, (_, i) => registerUser(api, `crowd${i}`, { phoneNumber: `+1555100000${i}` })));
     for (const o of others.slice(0, 3)) await befriend(o, str);
-    const small = await api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: "S", memberIds: others.slice(0, 1).map((o) => o.id) } }, str.token);
-    const big = await api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: "B", memberIds: others.slice(1).map((o) => o.id) } }, str.token);
-    const q = (id: string) => api.gql<{ group: { members: { edges: Array<{ node: { user: { username: string; phoneNumber: string | null; lastSeen: string | null } } }> } } }>(
-      `query($id: ID!) { group(id: $id) { members { edges { node { user { username phoneNumber lastSeen } } } } } }`, { id }, str.token);
+    const small = await api.gql<{ createGroup: { id: string } }>(
+      `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`,
+      { i: { name: "S", memberIds: others.slice(0, 1).map((o) => o.id) } },
+      str.token,
+    );
+    const big = await api.gql<{ createGroup: { id: string } }>(
+      `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`,
+      { i: { name: "B", memberIds: others.slice(1).map((o) => o.id) } },
+      str.token,
+    );
+    const q = (id: string) =>
+      api.gql<{ group: { members: { edges: Array<{ node: { user: { username: string; phoneNumber: string | null; lastSeen: string | null } } }> } } }>(
+        `query($id: ID!) { group(id: $id) { members { edges { node { user { username phoneNumber lastSeen } } } } } }`,
+        { id },
+        str.token,
+      );
     let two: Awaited<ReturnType<typeof q>> | undefined;
     let eight: Awaited<ReturnType<typeof q>> | undefined;
-    const c2 = await countCommands(api, async () => { two = await q(small.data!.createGroup.id); });
-    const c8 = await countCommands(api, async () => { eight = await q(big.data!.createGroup.id); });
+    const c2 = await countCommands(api, async () => {
+      two = await q(small.data!.createGroup.id);
+    });
+    const c8 = await countCommands(api, async () => {
+      eight = await q(big.data!.createGroup.id);
+    });
     expect(c8.names).toEqual(c2.names);
     // Contacts of str (crowd0..2) show their numbers; the others do not.
     const phones = Object.fromEntries(eight!.data!.group.members.edges.map((e) => [e.node.user.username, e.node.user.phoneNumber]));
@@ -184,8 +223,10 @@ describe("presence privacy", () => {
   };
   const CHANGED = `subscription($u: [ID!]) { presenceChanged(userIds: $u) { user { username } status customStatus } }`;
   type Ev = { presenceChanged: { user: { username: string }; status: string; customStatus: string | null } };
-  const setPresence = (u: TestUser, customStatus: string) => api.gql(`mutation($s: String) { setPresence(input: { customStatus: $s }) { status } }`, { s: customStatus }, u.token);
-  const settings = (u: TestUser, input: Record<string, unknown>) => api.gql(`mutation($i: UpdateSettingsInput!) { updateSettings(input: $i) { id } }`, { i: input }, u.token);
+  const setPresence = (u: TestUser, customStatus: string) =>
+    api.gql(`mutation($s: String) { setPresence(input: { customStatus: $s }) { status } }`, { s: customStatus }, u.token);
+  const settings = (u: TestUser, input: Record<string, unknown>) =>
+    api.gql(`mutation($i: UpdateSettingsInput!) { updateSettings(input: $i) { id } }`, { i: input }, u.token);
 
   beforeAll(async () => {
     api = await startTestApi();
@@ -246,7 +287,8 @@ describe("presence privacy", () => {
     const subs: Array<Queued<{ data?: Ev }>> = [];
     const onPia = topic("PRESENCE", pia.id);
     await listening(api, Array(4).fill(onPia), async () => {
-      for (let i = 0; i < 4; i++) subs.push((await ws(con)).subscribe<Ev>(`subscription($u: [ID!]) { presenceChanged(userIds: $u) { status customStatus } }`, { u: [pia.id] }));
+      for (let i = 0; i < 4; i++)
+        subs.push((await ws(con)).subscribe<Ev>(`subscription($u: [ID!]) { presenceChanged(userIds: $u) { status customStatus } }`, { u: [pia.id] }));
     });
     const one = await countCommands(api, async () => {
       await setPresence(pia, "fan-out");
@@ -265,7 +307,8 @@ describe("presence privacy", () => {
 describe("outsiders get NOT_FOUND for groups and conversations, as for unknown ids", () => {
   let api: TestApi;
   let amy: TestUser, bob: TestUser, eve: TestUser;
-  let groupId = "", directId = "";
+  let groupId = "",
+    directId = "";
   const unknown = new Types.ObjectId().toHexString();
 
   beforeAll(async () => {
@@ -273,7 +316,11 @@ describe("outsiders get NOT_FOUND for groups and conversations, as for unknown i
     [amy, bob, eve] = await Promise.all(["amy", "bob", "eve"].map((n) => registerUser(api, n)));
     const g = await api.gql<{ createGroup: { id: string } }>(`mutation { createGroup(input: { name: "Secret plans", memberIds: [] }) { id } }`, {}, amy.token);
     groupId = g.data!.createGroup.id;
-    const m = await api.gql<{ sendMessage: { conversationId: string } }>(`mutation($r: ID!) { sendMessage(input: { recipientId: $r, content: "hi" }) { conversationId } }`, { r: bob.id }, amy.token);
+    const m = await api.gql<{ sendMessage: { conversationId: string } }>(
+      `mutation($r: ID!) { sendMessage(input: { recipientId: $r, content: "hi" }) { conversationId } }`,
+      { r: bob.id },
+      amy.token,
+    );
     directId = m.data!.sendMessage.conversationId;
   });
   afterAll(async () => {

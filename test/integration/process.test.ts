@@ -26,10 +26,17 @@ let dataDir: string;
 
 /** Starts the API; resolves once it listens (or with the exit, when it stops early). */
 function startApi(env: Record<string, string> = {}, args = ["dist/index.js"]): Promise<RunningApi> {
-  return spawnApi({ ...withoutJwtSecret(), PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", DATA_DIR: dataDir, ...env }, args, (proc) => started.push(proc));
+  return spawnApi({ ...withoutJwtSecret(), PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", DATA_DIR: dataDir, ...env }, args, (proc) =>
+    started.push(proc),
+  );
 }
 
-async function gql(port: number, query: string, variables?: Record<string, unknown>, token?: string): Promise<{ data?: Record<string, never>; errors?: Array<{ extensions?: { code?: string } }> }> {
+async function gql(
+  port: number,
+  query: string,
+  variables?: Record<string, unknown>,
+  token?: string,
+): Promise<{ data?: Record<string, never>; errors?: Array<{ extensions?: { code?: string } }> }> {
   const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -85,12 +92,19 @@ describe("stop and start of the process", () => {
     socket.on("error", () => undefined);
     await new Promise<void>((resolve) => {
       socket.once("data", () => resolve());
-      socket.write(`GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n`);
+      socket.write(
+        `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n`,
+      );
     });
     try {
       api.proc.kill("SIGTERM");
       expect(await api.exited).toBe(1);
-      expect(api.output().split("\n").filter((l) => l.includes("did not finish in time"))).toHaveLength(1);
+      expect(
+        api
+          .output()
+          .split("\n")
+          .filter((l) => l.includes("did not finish in time")),
+      ).toHaveLength(1);
       await expect(fetch(`http://127.0.0.1:${api.port}/healthz`)).rejects.toThrow();
     } finally {
       socket.destroy();
@@ -129,16 +143,29 @@ describe("stop and start of the process", () => {
   it("prints nothing on stderr while serving (no deprecation warnings from the database layer)", async () => {
     const api = await startApi({ EMBEDDED_DB_PATH: ":memory:" });
     const register = (username: string) =>
-      gql(api.port, `mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`, { i: { username, email: `${username}@example.com`, password: "password-123" } });
+      gql(api.port, `mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`, {
+        i: { username, email: `${username}@example.com`, password: "password-123" },
+      });
     const a = (await register("quiet_a")).data as unknown as { register: { accessToken: string; user: { id: string } } };
     const b = (await register("quiet_b")).data as unknown as { register: { accessToken: string; user: { id: string } } };
     // Updates through findOneAndUpdate (sequence numbers, watermarks, edits, presence) are where mongoose warned.
-    const sent = (await gql(api.port, `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq conversationId } }`, { i: { recipientId: b.register.user.id, content: "hi" } }, a.register.accessToken)).data as unknown as {
+    const sent = (
+      await gql(
+        api.port,
+        `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq conversationId } }`,
+        { i: { recipientId: b.register.user.id, content: "hi" } },
+        a.register.accessToken,
+      )
+    ).data as unknown as {
       sendMessage: { id: string; seq: number; conversationId: string };
     };
     expect(sent.sendMessage.seq).toBe(1);
     for (const [query, variables, token] of [
-      [`mutation($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { id } }`, { c: sent.sendMessage.conversationId, s: 1 }, b.register.accessToken],
+      [
+        `mutation($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { id } }`,
+        { c: sent.sendMessage.conversationId, s: 1 },
+        b.register.accessToken,
+      ],
       [`mutation($id: ID!) { editMessage(id: $id, content: "hi!") { id } }`, { id: sent.sendMessage.id }, a.register.accessToken],
       [`mutation { setPresence(input: { status: AWAY }) { status } }`, {}, a.register.accessToken],
       [`mutation($u: ID!) { requestContact(userId: $u) { id } }`, { u: b.register.user.id }, a.register.accessToken],
@@ -173,7 +200,9 @@ describe("stop and start of the process", () => {
     expect(pkg.scripts.dev).not.toMatch(/tsc|tsx|esbuild/);
     const api = await startApi({}, args);
     expect(api.port).toBeGreaterThan(0);
-    const res = await gql(api.port, `mutation($i: RegisterInput!) { register(input: $i) { user { username } } }`, { i: { username: "devi", email: "devi@example.com", password: "password-123" } });
+    const res = await gql(api.port, `mutation($i: RegisterInput!) { register(input: $i) { user { username } } }`, {
+      i: { username: "devi", email: "devi@example.com", password: "password-123" },
+    });
     expect(res).toEqual({ data: { register: { user: { username: "devi" } } } });
     api.proc.kill("SIGTERM");
     expect(await api.exited).toBe(0);
@@ -182,7 +211,9 @@ describe("stop and start of the process", () => {
   it("keeps the embedded database's data across a restart (EMBEDDED_DB_PATH, default <DATA_DIR>/db)", async () => {
     const first = await startApi();
     expect(first.output()).toContain(`data kept in ${path.join(dataDir, "db")}`);
-    const reg = await gql(first.port, `mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username: "durable", email: "durable@example.com", password: "password-123" } });
+    const reg = await gql(first.port, `mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`, {
+      i: { username: "durable", email: "durable@example.com", password: "password-123" },
+    });
     const token = (reg.data as unknown as { register: { accessToken: string } }).register.accessToken;
     first.proc.kill("SIGTERM");
     expect(await first.exited).toBe(0);
@@ -212,7 +243,9 @@ describe("stop and start of the process", () => {
     it("keeps the development JWT secret in DATA_DIR (0600): a token outlives a restart", async () => {
       const uri = /\/[^/?]+(\?|$)/.test(mongo.uri.replace(/^mongodb(\+srv)?:\/\//, "")) ? mongo.uri : mongo.uri.replace(/\/?(\?|$)/, `/${mongo.dbName}$1`);
       const first = await startApi({ MONGODB_URI: uri });
-      const reg = await gql(first.port, `mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username: "dora", email: "dora@example.com", password: "password-123" } });
+      const reg = await gql(first.port, `mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`, {
+        i: { username: "dora", email: "dora@example.com", password: "password-123" },
+      });
       const token = (reg.data as unknown as { register: { accessToken: string } }).register.accessToken;
       first.proc.kill("SIGTERM");
       expect(await first.exited).toBe(0);

@@ -9,7 +9,9 @@ describe("rate limits", () => {
   beforeAll(async () => {
     api = await startTestApi({ LOGIN_BACKOFF_BASE_SECONDS: "60" });
     for (const u of ["vic", "wes"]) {
-      await api.gql(`mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username: u, email: `${u}@example.com`, password: "right-password" } });
+      await api.gql(`mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`, {
+        i: { username: u, email: `${u}@example.com`, password: "right-password" },
+      });
     }
   });
   afterAll(async () => {
@@ -41,7 +43,8 @@ describe("rate limits", () => {
     try {
       const login = await limited.gql<{ login: { accessToken: string } }>(LOGIN, { input: { login: "wes", password: "right-password" } });
       const token = login.data!.login.accessToken;
-      const create = () => limited.gql(`mutation { createUpload(input: { originalFilename: "a.txt", mimeType: "text/plain", fileSize: 10 }) { uploadId } }`, {}, token);
+      const create = () =>
+        limited.gql(`mutation { createUpload(input: { originalFilename: "a.txt", mimeType: "text/plain", fileSize: 10 }) { uploadId } }`, {}, token);
       for (let i = 0; i < 3; i++) expect((await create()).errors).toBeUndefined();
       const refused = await create();
       expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfterSeconds: expect.any(Number) });

@@ -16,7 +16,6 @@ const hasRedis = await redisAvailable();
 /** Every Redis connection of one API process. */
 const ROLES = ["pubsub.publish", "pubsub.subscribe", "presence", "rate-limits"];
 
-
 describe.skipIf(!hasRedis)("Redis outage logs of the real process", () => {
   let proxy: RedisProxy;
   let api: RunningApi;
@@ -37,7 +36,16 @@ describe.skipIf(!hasRedis)("Redis outage logs of the real process", () => {
 
   it("logs one warn per connection and outage (with its code) and one line when Redis is back; nothing unhandled", async () => {
     api = await spawnApi(
-      { ...process.env, PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", JWT_SECRET: "redis-logs-secret-0123456789abcdef", MONGODB_URI: "", EMBEDDED_DB_PATH: ":memory:", REDIS_URL: proxy.url },
+      {
+        ...process.env,
+        PORT: "0",
+        LOG_LEVEL: "info",
+        NODE_ENV: "development",
+        JWT_SECRET: "redis-logs-secret-0123456789abcdef",
+        MONGODB_URI: "",
+        EMBEDDED_DB_PATH: ":memory:",
+        REDIS_URL: proxy.url,
+      },
       ["dist/index.js"],
       (p) => started.push(p),
     );

@@ -20,7 +20,6 @@ async function readyz(api: TestApi): Promise<{ status: number; body: Record<stri
   return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
 
-
 describe.skipIf(!hasRedis)("Redis outage", () => {
   let proxy: TcpProxy;
   let a: TestApi;
@@ -47,7 +46,11 @@ describe.skipIf(!hasRedis)("Redis outage", () => {
     const ann = await registerUser(a, "ann_o");
     const bob = await registerUser(a, "bob_o");
     const send = async (content: string) => {
-      const r = await a.gql<{ sendMessage: { seq: number; conversationId: string } }>(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq conversationId } }`, { i: { recipientId: bob.id, content } }, ann.token);
+      const r = await a.gql<{ sendMessage: { seq: number; conversationId: string } }>(
+        `mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq conversationId } }`,
+        { i: { recipientId: bob.id, content } },
+        ann.token,
+      );
       expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
       return r.data!.sendMessage;
     };
@@ -80,7 +83,10 @@ describe.skipIf(!hasRedis)("Redis outage", () => {
     await until(async () => (await readyz(b)).body.redis === "up" && (await readyz(a)).body.redis === "up", "Redis back on both instances");
     await send("after");
     const got = [await sub.next(), await sub.next()].map((r) => r.data?.messageAdded);
-    expect(got).toEqual([{ seq: 3, content: "during the outage" }, { seq: 4, content: "after" }]);
+    expect(got).toEqual([
+      { seq: 3, content: "during the outage" },
+      { seq: 4, content: "after" },
+    ]);
     // The local subscriber gets the next one once, not its own echo from Redis again.
     expect((await localSub.next()).data?.messageAdded).toEqual({ seq: 4, content: "after" });
   }, 60_000);

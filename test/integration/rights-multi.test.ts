@@ -30,7 +30,8 @@ describe.skipIf(!hasRedis)("rights across instances", () => {
 
   it("closes with 4401, on instance B, the socket of a login revoked on instance A", async () => {
     const ida = await registerUser(a, "m_ida");
-    const other = (await a.gql<{ login: { accessToken: string } }>(`mutation { login(input: { login: "m_ida", password: "password-123" }) { accessToken } }`)).data!.login.accessToken;
+    const other = (await a.gql<{ login: { accessToken: string } }>(`mutation { login(input: { login: "m_ida", password: "password-123" }) { accessToken } }`))
+      .data!.login.accessToken;
     // B follows the account's logins once the socket is accepted (and Redis carries A's events to it).
     const onB = await listening(b, topic("ACCOUNT", ida.id), () => connectWs(wsUrl(b.url), other));
     sockets.push(onB);

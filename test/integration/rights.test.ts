@@ -65,7 +65,14 @@ describe("rights follow open streams", () => {
     // Back in: live again on the stream opened before, and a replay from 0 starts at the return.
     // The all-conversations stream takes the group back when its membership event comes: it listens again.
     await listening(api, onGroup, () => ok(api, `mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id } }`, { g, u: [mem.id] }, adm));
-    const replay = await listening(api, onGroup, () => c.subscribe(`subscription($c: ID, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { content } }`, { c: g, a: 0 }) as { next(): Promise<Result> });
+    const replay = await listening(
+      api,
+      onGroup,
+      () =>
+        c.subscribe(`subscription($c: ID, $a: Int) { messageAdded(conversationId: $c, afterSeq: $a) { content } }`, { c: g, a: 0 }) as {
+          next(): Promise<Result>;
+        },
+    );
     await sendGroup(api, adm, g, "back");
     expect((await replay.next()).data?.messageAdded).toEqual({ content: "back" });
     expect((await all.next()).data?.messageAdded).toEqual({ content: "back" });
@@ -90,7 +97,12 @@ describe("rights follow open streams", () => {
     const direct = await sendDirect(api, ann, bob, "hi");
     await sendGroup(api, ann, g, "g1");
     await sendGroup(api, cat, g, "g2");
-    const call = await ok<{ startCall: { id: string } }>(api, `mutation($r: ID!) { startCall(input: { recipientId: $r, callType: VOICE }) { id } }`, { r: bob.id }, ann);
+    const call = await ok<{ startCall: { id: string } }>(
+      api,
+      `mutation($r: ID!) { startCall(input: { recipientId: $r, callType: VOICE }) { id } }`,
+      { r: bob.id },
+      ann,
+    );
     const c = await ws(bob.token);
     const [typing, receipts] = await listening(api, [topic("CONVERSATION", g), topic("CONVERSATION", g)], () => [
       c.subscribe(`subscription($c: ID!) { typing(conversationId: $c) { user { username } } }`, { c: g }) as { next(): Promise<Result> },
@@ -109,7 +121,11 @@ describe("rights follow open streams", () => {
       const typed = await api.gql(`mutation($c: ID!) { setTyping(conversationId: $c, isTyping: true) }`, { c: direct }, who.token);
       expect(typed.errors?.[0]?.extensions?.code).toBe("BLOCKED");
     }
-    const signal = await api.gql(`mutation($c: ID!, $t: ID!) { sendCallSignal(callId: $c, toUserId: $t, signal: { type: "offer" }) }`, { c: call.startCall.id, t: bob.id }, ann.token);
+    const signal = await api.gql(
+      `mutation($c: ID!, $t: ID!) { sendCallSignal(callId: $c, toUserId: $t, signal: { type: "offer" }) }`,
+      { c: call.startCall.id, t: bob.id },
+      ann.token,
+    );
     expect(signal.errors?.[0]?.extensions?.code).toBe("BLOCKED");
 
     // Unblocking brings the live view back on the same streams.
@@ -145,7 +161,10 @@ describe("sessions", () => {
     const res = await fetch(`${api.url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json", "user-agent": userAgent },
-      body: JSON.stringify({ query: `mutation($i: LoginInput!) { login(input: $i) { accessToken accessTokenExpiresAt refreshToken } }`, variables: { i: { login: username, password: "password-123", ...(device ? { device } : {}) } } }),
+      body: JSON.stringify({
+        query: `mutation($i: LoginInput!) { login(input: $i) { accessToken accessTokenExpiresAt refreshToken } }`,
+        variables: { i: { login: username, password: "password-123", ...(device ? { device } : {}) } },
+      }),
     });
     const body = (await res.json()) as { data?: { login: Login }; errors?: unknown };
     expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
@@ -163,23 +182,39 @@ describe("sessions", () => {
     const listed = (await ok<{ sessions: Array<Record<string, any>> }>(api, q, {}, laptop.accessToken)).sessions;
     expect(listed).toHaveLength(3);
     const phoneRow = listed.find((s) => s.deviceType === "phone")!;
-    expect(phoneRow).toMatchObject({ platform: "ios", appVersion: "1.2", userAgent: "LetsApp-iOS/1.2", ip: expect.stringContaining("127.0.0.1"), current: false });
+    expect(phoneRow).toMatchObject({
+      platform: "ios",
+      appVersion: "1.2",
+      userAgent: "LetsApp-iOS/1.2",
+      ip: expect.stringContaining("127.0.0.1"),
+      current: false,
+    });
     expect(new Date(phoneRow.expiresAt).getTime() - new Date(phoneRow.createdAt).getTime()).toBe(3600_000);
     expect(listed.filter((s) => s.current)).toHaveLength(1);
 
     const phoneSocket = await ws(phone.accessToken);
     await ok(api, `mutation($id: ID!) { revokeSession(id: $id) }`, { id: phoneRow.id }, laptop.accessToken);
     expect(await closeOf(phoneSocket)).toMatchObject({ code: 4401 });
-    expect((await api.gql(`mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`, { t: phone.refreshToken })).errors?.[0]?.extensions?.code).toBe("INVALID_TOKEN");
+    expect(
+      (await api.gql(`mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`, { t: phone.refreshToken })).errors?.[0]?.extensions?.code,
+    ).toBe("INVALID_TOKEN");
     // Someone else's session, or an ended one, is not found.
-    expect((await api.gql(`mutation($id: ID!) { revokeSession(id: $id) }`, { id: phoneRow.id }, laptop.accessToken)).errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect((await api.gql(`mutation($id: ID!) { revokeSession(id: $id) }`, { id: phoneRow.id }, laptop.accessToken)).errors?.[0]?.extensions?.code).toBe(
+      "NOT_FOUND",
+    );
 
     expect((await ok<{ revokeOtherSessions: number }>(api, `mutation { revokeOtherSessions }`, {}, laptop.accessToken)).revokeOtherSessions).toBe(1);
     const left = (await ok<{ sessions: Array<{ current: boolean }> }>(api, `query { sessions { current } }`, {}, laptop.accessToken)).sessions;
     expect(left).toEqual([{ current: true }]);
     // A refresh keeps the login's hard end.
-    const refreshed = await ok<{ refreshToken: Login }>(api, `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken accessTokenExpiresAt refreshToken } }`, { t: laptop.refreshToken }, laptop.accessToken);
-    const after = (await ok<{ sessions: Array<{ expiresAt: string }> }>(api, `query { sessions { expiresAt } }`, {}, refreshed.refreshToken.accessToken)).sessions;
+    const refreshed = await ok<{ refreshToken: Login }>(
+      api,
+      `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken accessTokenExpiresAt refreshToken } }`,
+      { t: laptop.refreshToken },
+      laptop.accessToken,
+    );
+    const after = (await ok<{ sessions: Array<{ expiresAt: string }> }>(api, `query { sessions { expiresAt } }`, {}, refreshed.refreshToken.accessToken))
+      .sessions;
     expect(after[0].expiresAt).toBe(listed.find((s) => s.current)!.expiresAt);
   }, 60_000);
 

@@ -51,18 +51,36 @@ describe("security log", () => {
     const session = await api.gql<{ login: { accessToken: string } }>(LOGIN, { i: { login: "kim_l@example.com", password: "password-123" } });
     const token = session.data!.login.accessToken;
     expect((await api.gql(`mutation { changePassword(currentPassword: "password-123", newPassword: "password-456") }`, {}, token)).errors).toBeUndefined();
-    const group = await api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: "crew", memberIds: [] } }, token);
+    const group = await api.gql<{ createGroup: { id: string } }>(
+      `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`,
+      { i: { name: "crew", memberIds: [] } },
+      token,
+    );
     const groupId = group.data!.createGroup.id;
-    expect((await api.gql(`mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id } }`, { g: groupId, u: [lee.id] }, token)).errors).toBeUndefined();
-    expect((await api.gql(`mutation($g: ID!, $u: ID!) { setGroupRole(groupId: $g, userId: $u, role: ADMIN) { id } }`, { g: groupId, u: lee.id }, token)).errors).toBeUndefined();
-    expect((await api.gql(`mutation($g: ID!, $u: ID!) { removeGroupMember(groupId: $g, userId: $u) { id } }`, { g: groupId, u: lee.id }, token)).errors).toBeUndefined();
+    expect(
+      (await api.gql(`mutation($g: ID!, $u: [ID!]!) { addGroupMembers(groupId: $g, userIds: $u) { id } }`, { g: groupId, u: [lee.id] }, token)).errors,
+    ).toBeUndefined();
+    expect(
+      (await api.gql(`mutation($g: ID!, $u: ID!) { setGroupRole(groupId: $g, userId: $u, role: ADMIN) { id } }`, { g: groupId, u: lee.id }, token)).errors,
+    ).toBeUndefined();
+    expect(
+      (await api.gql(`mutation($g: ID!, $u: ID!) { removeGroupMember(groupId: $g, userId: $u) { id } }`, { g: groupId, u: lee.id }, token)).errors,
+    ).toBeUndefined();
     expect((await api.gql(`mutation($g: ID!) { deactivateGroup(id: $g) { id } }`, { g: groupId }, token)).errors).toBeUndefined();
     expect((await api.gql(`mutation { logout(allSessions: false) }`, {}, token)).errors).toBeUndefined();
 
     const again = (await api.gql<{ login: { accessToken: string } }>(LOGIN, { i: { login: "kim_l", password: "password-456" } })).data!.login.accessToken;
     const events = await allEvents(again);
     expect(events.map((e) => e.type)).toEqual([
-      "LOGIN_SUCCEEDED", "SESSION_REVOKED", "GROUP_DEACTIVATED", "GROUP_MEMBER_REMOVED", "GROUP_ROLE_CHANGED", "GROUP_MEMBERS_ADDED", "PASSWORD_CHANGED", "LOGIN_SUCCEEDED", "LOGIN_FAILED",
+      "LOGIN_SUCCEEDED",
+      "SESSION_REVOKED",
+      "GROUP_DEACTIVATED",
+      "GROUP_MEMBER_REMOVED",
+      "GROUP_ROLE_CHANGED",
+      "GROUP_MEMBERS_ADDED",
+      "PASSWORD_CHANGED",
+      "LOGIN_SUCCEEDED",
+      "LOGIN_FAILED",
     ]);
     expect(events.find((e) => e.type === "LOGIN_FAILED")!.ip).toMatch(/127\.0\.0\.1|::1/);
     expect(events.find((e) => e.type === "GROUP_MEMBERS_ADDED")!.details).toEqual({ groupId, userIds: [lee.id] });

@@ -28,8 +28,21 @@ describe.skipIf(!sharedPath("seeds"))("seed 004 conformance", () => {
     await api.gql(`mutation($u: ID!) { updateContact(userId: $u, input: { notes: "n", isFavorite: true }) { id } }`, { u: b.id }, a.token);
     await api.gql(`mutation { requestPasswordReset(email: "seedb@example.com") }`);
     await api.gql(`mutation { changePassword(currentPassword: "password-123", newPassword: "password-456") }`, {}, a.token);
-    await api.db.models.Media.create({ filename: "f.png", original_filename: "o.png", file_size: 1, media_type: MediaType.IMAGE, mime_type: "image/png", uploader_id: new Types.ObjectId(a.id) });
-    await api.db.models.File.create({ filename: "f.txt", original_filename: "o.txt", file_size: 1, mime_type: "text/plain", uploader_id: new Types.ObjectId(a.id) });
+    await api.db.models.Media.create({
+      filename: "f.png",
+      original_filename: "o.png",
+      file_size: 1,
+      media_type: MediaType.IMAGE,
+      mime_type: "image/png",
+      uploader_id: new Types.ObjectId(a.id),
+    });
+    await api.db.models.File.create({
+      filename: "f.txt",
+      original_filename: "o.txt",
+      file_size: 1,
+      mime_type: "text/plain",
+      uploader_id: new Types.ObjectId(a.id),
+    });
 
     const result = await validateSeedCollections(api.db.connection);
     expect(result?.failures).toEqual([]);
@@ -38,7 +51,14 @@ describe.skipIf(!sharedPath("seeds"))("seed 004 conformance", () => {
 
   it("catches a document that is not true to the seed", async () => {
     const id = new Types.ObjectId();
-    await api.db.connection.db!.collection("contacts").insertOne({ _id: id, user_id: new Types.ObjectId(), contact_id: new Types.ObjectId(), status: "friend", created_at: new Date(), updated_at: new Date() });
+    await api.db.connection.db!.collection("contacts").insertOne({
+      _id: id,
+      user_id: new Types.ObjectId(),
+      contact_id: new Types.ObjectId(),
+      status: "friend",
+      created_at: new Date(),
+      updated_at: new Date(),
+    });
     const result = await validateSeedCollections(api.db.connection);
     expect(result?.failures).toEqual([expect.objectContaining({ collection: "contacts", id: id.toHexString() })]);
     await api.db.connection.db!.collection("contacts").deleteOne({ _id: id });

@@ -25,7 +25,10 @@ type Added = { messageAdded: { id: string; seq: number; content: string } };
 /** The stored seqs of a conversation, in order, and its last_seq. */
 async function seqsOf(api: TestApi, conversationId: string, group: boolean): Promise<{ seqs: number[]; lastSeq: number }> {
   const model = group ? api.db.models.GroupMessage : api.db.models.DirectMessage;
-  const docs = await (model as typeof api.db.models.DirectMessage).find({ conversation_id: new Types.ObjectId(conversationId) }, { seq: 1 }).sort({ seq: 1 }).lean();
+  const docs = await (model as typeof api.db.models.DirectMessage)
+    .find({ conversation_id: new Types.ObjectId(conversationId) }, { seq: 1 })
+    .sort({ seq: 1 })
+    .lean();
   const conv = await api.db.models.Conversation.findById(conversationId, { last_seq: 1 }).lean();
   return { seqs: docs.map((d) => d.seq), lastSeq: conv!.last_seq };
 }
@@ -107,7 +110,12 @@ describe("gap-free seqs and streams that never skip", () => {
           );
         }
       }
-      calls.push(ok<{ sendGroupMessage: Sent }>(u % 2 ? a : b, SEND_GROUP, { i: { groupId, content: `no id ${u}` } }, who).then((d) => ({ key: `plain ${u}`, sent: d.sendGroupMessage })));
+      calls.push(
+        ok<{ sendGroupMessage: Sent }>(u % 2 ? a : b, SEND_GROUP, { i: { groupId, content: `no id ${u}` } }, who).then((d) => ({
+          key: `plain ${u}`,
+          sent: d.sendGroupMessage,
+        })),
+      );
     }
     const results = await Promise.all(calls);
     const { seqs, lastSeq } = await seqsOf(a, groupId, true);
@@ -123,15 +131,35 @@ describe("gap-free seqs and streams that never skip", () => {
     sockets.push(ws);
     const first = await ok<{ sendMessage: Sent }>(a, SEND, { i: { recipientId: bo.id, content: "before the loss" } }, cy);
     // Live only (no afterSeq): the stream must be listening before the next send (graphql-ws acknowledges no subscribe).
-    const sub = await listening(a, topic("CONVERSATION", first.sendMessage.conversationId), () => ws.subscribe<Added>(ADDED, { c: first.sendMessage.conversationId }));
+    const sub = await listening(a, topic("CONVERSATION", first.sendMessage.conversationId), () =>
+      ws.subscribe<Added>(ADDED, { c: first.sendMessage.conversationId }),
+    );
     const second = await ok<{ sendMessage: Sent }>(a, SEND, { i: { recipientId: bo.id, content: "live" } }, cy);
     expect((await sub.next()).data?.messageAdded).toMatchObject({ seq: second.sendMessage.seq, content: "live" });
     // Committed as a send commits (message + last_seq in one transaction) but never published.
     const conv = await a.db.models.Conversation.findById(first.sendMessage.conversationId).lean();
     const lost = new Types.ObjectId();
     await a.db.transaction(async (session) => {
-      const at = await a.db.models.Conversation.findOneAndUpdate({ _id: conv!._id }, { $inc: { last_seq: 1 }, $set: { last_message_id: lost } }, { returnDocument: "after", session }).lean();
-      await a.db.models.DirectMessage.create([{ _id: lost, conversation_id: conv!._id, seq: at!.last_seq, sender_id: new Types.ObjectId(cy.id), recipient_id: new Types.ObjectId(bo.id), content: "never published", status: "sent", is_deleted: false }], { session });
+      const at = await a.db.models.Conversation.findOneAndUpdate(
+        { _id: conv!._id },
+        { $inc: { last_seq: 1 }, $set: { last_message_id: lost } },
+        { returnDocument: "after", session },
+      ).lean();
+      await a.db.models.DirectMessage.create(
+        [
+          {
+            _id: lost,
+            conversation_id: conv!._id,
+            seq: at!.last_seq,
+            sender_id: new Types.ObjectId(cy.id),
+            recipient_id: new Types.ObjectId(bo.id),
+            content: "never published",
+            status: "sent",
+            is_deleted: false,
+          },
+        ],
+        { session },
+      );
     });
     expect((await sub.next()).data?.messageAdded).toMatchObject({ id: lost.toHexString(), seq: second.sendMessage.seq + 1, content: "never published" });
     // And it is not doubled when the next message comes live.
@@ -148,7 +176,16 @@ describe("gap-free seqs and streams that never skip", () => {
     const convId = new Types.ObjectId(first.sendMessage.conversationId);
     const sub = ws.subscribe<Added>(ADDED, { c: first.sendMessage.conversationId, a: 0 });
     expect((await sub.next()).data?.messageAdded).toMatchObject({ seq: 1, content: "one" });
-    const doc = (seq: number, content: string) => ({ _id: new Types.ObjectId(), conversation_id: convId, seq, sender_id: new Types.ObjectId(amy.id), recipient_id: new Types.ObjectId(di.id), content, status: "sent" as const, is_deleted: false });
+    const doc = (seq: number, content: string) => ({
+      _id: new Types.ObjectId(),
+      conversation_id: convId,
+      seq,
+      sender_id: new Types.ObjectId(amy.id),
+      recipient_id: new Types.ObjectId(di.id),
+      content,
+      status: "sent" as const,
+      is_deleted: false,
+    });
     // Seq 2 is taken by a transaction that has not committed; seq 3 is stored and announced.
     const session = await a.db.connection.startSession();
     session.startTransaction();
@@ -159,7 +196,11 @@ describe("gap-free seqs and streams that never skip", () => {
     const sender = await a.db.models.User.findById(amy.id);
     const snapshot = await a.server.services.conversations.snapshot(convId);
     const fills = countReads(a, convId);
-    a.server.services.pubSub.publish("CONVERSATION", convId.toHexString(), { type: "message.added", message: messageView(three, sender), conversation: snapshot! });
+    a.server.services.pubSub.publish("CONVERSATION", convId.toHexString(), {
+      type: "message.added",
+      message: messageView(three, sender),
+      conversation: snapshot!,
+    });
     // The stream reads the gap from the database again and again, finding only 3 (2 is not
     // committed): seq 3 is held, never delivered past the missing 2. A stream runs one fill at
     // a time, so the ninth starting means eight were done; with the back-off doubling from
@@ -179,7 +220,15 @@ describe("gap-free seqs and streams that never skip", () => {
     const first = await ok<{ sendMessage: Sent }>(a, SEND, { i: { recipientId: cy.id, content: "start" } }, di);
     const convId = new Types.ObjectId(first.sendMessage.conversationId);
     // A document squatting on the next seq makes the insert fail after the $inc.
-    const squatter = await a.db.models.DirectMessage.create({ conversation_id: convId, seq: 2, sender_id: new Types.ObjectId(cy.id), recipient_id: new Types.ObjectId(di.id), content: "squat", status: "sent", is_deleted: false });
+    const squatter = await a.db.models.DirectMessage.create({
+      conversation_id: convId,
+      seq: 2,
+      sender_id: new Types.ObjectId(cy.id),
+      recipient_id: new Types.ObjectId(di.id),
+      content: "squat",
+      status: "sent",
+      is_deleted: false,
+    });
     const before = await a.db.models.Conversation.findById(convId).lean();
     const failed = await a.gql(SEND, { i: { recipientId: cy.id, content: "lost?", clientMessageId: "rollback-1" } }, di.token);
     expect(failed.errors?.length).toBe(1);
@@ -218,7 +267,12 @@ describe.skipIf(Boolean(process.env.MONGODB_URI))("gap-free seqs on a standalone
     const calls: Array<Promise<{ cmid: string; id: string }>> = [];
     for (let i = 0; i < 10; i++) {
       for (let k = 0; k < 3; k++) {
-        calls.push(ok<{ sendMessage: Sent }>(api, SEND, { i: { recipientId: fay.id, content: `s ${i}`, clientMessageId: `s-${i}` } }, eve).then((d) => ({ cmid: `s-${i}`, id: d.sendMessage.id })));
+        calls.push(
+          ok<{ sendMessage: Sent }>(api, SEND, { i: { recipientId: fay.id, content: `s ${i}`, clientMessageId: `s-${i}` } }, eve).then((d) => ({
+            cmid: `s-${i}`,
+            id: d.sendMessage.id,
+          })),
+        );
       }
     }
     const results = await Promise.all(calls);
@@ -229,7 +283,15 @@ describe.skipIf(Boolean(process.env.MONGODB_URI))("gap-free seqs on a standalone
 
   it("gives the seq back when the insert fails after the $inc", async () => {
     const conv = (await api.db.models.DirectMessage.findOne({ client_message_id: "s-0" }).lean())!.conversation_id;
-    const squatter = await api.db.models.DirectMessage.create({ conversation_id: conv, seq: 11, sender_id: new Types.ObjectId(fay.id), recipient_id: new Types.ObjectId(eve.id), content: "squat", status: "sent", is_deleted: false });
+    const squatter = await api.db.models.DirectMessage.create({
+      conversation_id: conv,
+      seq: 11,
+      sender_id: new Types.ObjectId(fay.id),
+      recipient_id: new Types.ObjectId(eve.id),
+      content: "squat",
+      status: "sent",
+      is_deleted: false,
+    });
     const failed = await api.gql(SEND, { i: { recipientId: fay.id, content: "x" } }, eve.token);
     expect(failed.errors?.length).toBe(1);
     expect((await api.db.models.Conversation.findById(conv).lean())!.last_seq).toBe(10);

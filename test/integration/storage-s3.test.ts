@@ -69,10 +69,20 @@ describe("S3-compatible storage", () => {
     try {
       api = await startTestApi(env());
       const kim = await registerUser(api, "kim");
-      const png = await sharp({ create: { width: 64, height: 40, channels: 3, background: "#aa3322" } }).png().toBuffer();
-      const t = await api.gql<{ createUpload: { uploadId: string; uploadUrl: string } }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId uploadUrl } }`, { i: { originalFilename: "dot.png", mimeType: "image/png", fileSize: png.length } }, kim.token);
+      const png = await sharp({ create: { width: 64, height: 40, channels: 3, background: "#aa3322" } })
+        .png()
+        .toBuffer();
+      const t = await api.gql<{ createUpload: { uploadId: string; uploadUrl: string } }>(
+        `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId uploadUrl } }`,
+        { i: { originalFilename: "dot.png", mimeType: "image/png", fileSize: png.length } },
+        kim.token,
+      );
       expect((await fetch(new URL(t.data!.createUpload.uploadUrl, api.url), { method: "PUT", body: png })).status).toBe(200);
-      const done = await api.gql<{ completeUpload: { id: string; width: number; url: string; thumbnailUrl: string } }>(`mutation($id: ID!) { completeUpload(uploadId: $id) { ... on Media { id width url thumbnailUrl } } }`, { id: t.data!.createUpload.uploadId }, kim.token);
+      const done = await api.gql<{ completeUpload: { id: string; width: number; url: string; thumbnailUrl: string } }>(
+        `mutation($id: ID!) { completeUpload(uploadId: $id) { ... on Media { id width url thumbnailUrl } } }`,
+        { id: t.data!.createUpload.uploadId },
+        kim.token,
+      );
       expect(done.errors, JSON.stringify(done.errors)).toBeUndefined();
       expect(done.data?.completeUpload.width).toBe(64);
       const stored = await api.db.models.Media.findById(done.data!.completeUpload.id).lean();

@@ -22,7 +22,9 @@ async function jpeg(width: number, height: number): Promise<Buffer> {
   // Noise compresses badly: a realistic photo-sized file.
   const raw = Buffer.alloc(width * height * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 7919 + (i >> 5) * 31) & 0xff;
-  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 100 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 100 })
+    .toBuffer();
 }
 
 /** A mono 16-bit PCM WAV of the given length in seconds (8 kHz). */
@@ -77,9 +79,17 @@ describe("uploads and downloads", () => {
   const abs = (u: string) => new URL(u, api.url).toString();
 
   const createUpload = (u: TestUser, input: Record<string, unknown>) =>
-    api.gql<{ createUpload: Ticket }>(`mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId uploadUrl expiresAt maxBytes } }`, { i: input }, u.token);
+    api.gql<{ createUpload: Ticket }>(
+      `mutation($i: CreateUploadInput!) { createUpload(input: $i) { uploadId uploadUrl expiresAt maxBytes } }`,
+      { i: input },
+      u.token,
+    );
   const complete = (u: TestUser, uploadId: string) =>
-    api.gql<{ completeUpload: Record<string, unknown> & { id: string; url: string; thumbnailUrl?: string } }>(`mutation($id: ID!) { completeUpload(uploadId: $id) { ${MEDIA_FIELDS} } }`, { id: uploadId }, u.token);
+    api.gql<{ completeUpload: Record<string, unknown> & { id: string; url: string; thumbnailUrl?: string } }>(
+      `mutation($id: ID!) { completeUpload(uploadId: $id) { ${MEDIA_FIELDS} } }`,
+      { id: uploadId },
+      u.token,
+    );
   const put = (ticket: Ticket, body: Buffer) => fetch(abs(ticket.uploadUrl), { method: "PUT", body });
   /** The whole flow; returns the completed Media or File. */
   const upload = async (u: TestUser, name: string, mimeType: string, bytes: Buffer) => {
@@ -117,8 +127,16 @@ describe("uploads and downloads", () => {
 
     const media = (await complete(kim, ticket.uploadId)).data!.completeUpload;
     expect(media).toMatchObject({
-      __typename: "Media", id: ticket.uploadId, originalFilename: "beach.jpg", mediaType: "IMAGE", mimeType: "image/jpeg",
-      width: 1200, height: 800, viewCount: 0, optimized: true, uploader: { username: "kim" },
+      __typename: "Media",
+      id: ticket.uploadId,
+      originalFilename: "beach.jpg",
+      mediaType: "IMAGE",
+      mimeType: "image/jpeg",
+      width: 1200,
+      height: 800,
+      viewCount: 0,
+      optimized: true,
+      uploader: { username: "kim" },
     });
     expect(media.filename).not.toContain("beach");
     expect(media.fileSize as number).toBeLessThan(photo.length);
@@ -155,7 +173,15 @@ describe("uploads and downloads", () => {
   it("uploads audio as Media with its duration, and serves it in ranges", async () => {
     const audio = wav(1.5);
     const media = await upload(kim, "voice note.wav", "audio/x-wav", audio);
-    expect(media).toMatchObject({ __typename: "Media", mediaType: "AUDIO", mimeType: "audio/wav", fileSize: audio.length, width: null, thumbnailUrl: null, optimized: false });
+    expect(media).toMatchObject({
+      __typename: "Media",
+      mediaType: "AUDIO",
+      mimeType: "audio/wav",
+      fileSize: audio.length,
+      width: null,
+      thumbnailUrl: null,
+      optimized: false,
+    });
     const q = await api.gql<{ media: { duration: number } }>(`query($id: ID!) { media(id: $id) { duration } }`, { id: media.id }, kim.token);
     expect(q.data?.media.duration).toBeCloseTo(1.5, 2);
     const part = await fetch(abs(media.url), { headers: { range: "bytes=-44" } });
@@ -189,9 +215,17 @@ describe("uploads and downloads", () => {
     const doc = await upload(kim, "plan.pdf", "application/pdf", PDF);
     // Before it is shared, nobody else sees it.
     expect(codeOf(await api.gql(`query($id: ID!) { media(id: $id) { id } }`, { id: media.id }, lou.token))).toBe("NOT_FOUND");
-    const sent = await api.gql<{ sendMessage: { id: string } }>(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`, { i: { recipientId: lou.id, messageType: "IMAGE", attachmentId: media.id } }, kim.token);
+    const sent = await api.gql<{ sendMessage: { id: string } }>(
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`,
+      { i: { recipientId: lou.id, messageType: "IMAGE", attachmentId: media.id } },
+      kim.token,
+    );
     expect(sent.errors).toBeUndefined();
-    await api.gql(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`, { i: { recipientId: lou.id, messageType: "DOCUMENT", attachmentId: doc.id } }, kim.token);
+    await api.gql(
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`,
+      { i: { recipientId: lou.id, messageType: "DOCUMENT", attachmentId: doc.id } },
+      kim.token,
+    );
     expect((await api.db.models.Media.findById(media.id).lean())?.message_id?.toHexString()).toBe(sent.data!.sendMessage.id);
 
     const seen = await api.gql<{ media: { url: string } }>(`query($id: ID!) { media(id: $id) { url } }`, { id: media.id }, lou.token);
@@ -246,7 +280,11 @@ describe("uploads and downloads", () => {
     expect((await api.gql(`mutation { updateSettings(input: { profilePictureVisibility: EVERYONE }) { id } }`, {}, kim.token)).errors).toBeUndefined();
     const avatar = await upload(kim, "me.jpg", "image/jpeg", photo);
     await api.gql(`mutation($p: ID) { updateProfile(input: { profilePictureId: $p }) { id } }`, { p: avatar.id }, kim.token);
-    const viaUser = await api.gql<{ user: { profilePicture: { url: string } } }>(`query($id: ID!) { user(id: $id) { profilePicture { url } } }`, { id: kim.id }, max.token);
+    const viaUser = await api.gql<{ user: { profilePicture: { url: string } } }>(
+      `query($id: ID!) { user(id: $id) { profilePicture { url } } }`,
+      { id: kim.id },
+      max.token,
+    );
     const avatarUrl = abs(viaUser.data!.user.profilePicture.url);
     expect((await fetch(avatarUrl)).status).toBe(200);
     expect((await api.gql<{ deleteMedia: boolean }>(`mutation($id: ID!) { deleteMedia(id: $id) }`, { id: avatar.id }, kim.token)).data?.deleteMedia).toBe(true);
@@ -256,15 +294,34 @@ describe("uploads and downloads", () => {
   });
 
   it("signs each live subscriber's attachment URL for that subscriber", async () => {
-    const g = await api.gql<{ createGroup: { id: string } }>(`mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, { i: { name: "Photos", memberIds: [lou.id, max.id] } }, kim.token);
+    const g = await api.gql<{ createGroup: { id: string } }>(
+      `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`,
+      { i: { name: "Photos", memberIds: [lou.id, max.id] } },
+      kim.token,
+    );
     const groupId = g.data!.createGroup.id;
     const media = await upload(kim, "group.jpg", "image/jpeg", photo);
     // Both live (graphql-ws acknowledges no subscribe) once the server listens on the group twice.
-    const subs = await listening(api, [topic("CONVERSATION", groupId), topic("CONVERSATION", groupId)], () => Promise.all([lou, max].map(async (u) => {
-      const c = await connectWs(wsUrl(api.url), u.token);
-      return { c, u, sub: c.subscribe<{ messageAdded: { attachment: { url: string } } }>(`subscription($c: ID) { messageAdded(conversationId: $c) { attachment { ... on Media { url } } } }`, { c: groupId }) };
-    })));
-    const sent = await api.gql(`mutation($i: SendGroupMessageInput!) { sendGroupMessage(input: $i) { id } }`, { i: { groupId, messageType: "IMAGE", attachmentId: media.id } }, kim.token);
+    const subs = await listening(api, [topic("CONVERSATION", groupId), topic("CONVERSATION", groupId)], () =>
+      Promise.all(
+        [lou, max].map(async (u) => {
+          const c = await connectWs(wsUrl(api.url), u.token);
+          return {
+            c,
+            u,
+            sub: c.subscribe<{ messageAdded: { attachment: { url: string } } }>(
+              `subscription($c: ID) { messageAdded(conversationId: $c) { attachment { ... on Media { url } } } }`,
+              { c: groupId },
+            ),
+          };
+        }),
+      ),
+    );
+    const sent = await api.gql(
+      `mutation($i: SendGroupMessageInput!) { sendGroupMessage(input: $i) { id } }`,
+      { i: { groupId, messageType: "IMAGE", attachmentId: media.id } },
+      kim.token,
+    );
     expect(sent.errors).toBeUndefined();
     for (const { c, u, sub } of subs) {
       const url = new URL((await sub.next()).data!.messageAdded.attachment.url, api.url);
@@ -281,7 +338,10 @@ describe("uploads and downloads", () => {
     // Declared input.
     const bad = async (input: Record<string, unknown>, field: string) => {
       const r = await createUpload(kim, input);
-      expect(r.errors?.[0]?.extensions, JSON.stringify(r.errors)).toMatchObject({ code: "BAD_USER_INPUT", fields: expect.arrayContaining([expect.objectContaining({ field })]) });
+      expect(r.errors?.[0]?.extensions, JSON.stringify(r.errors)).toMatchObject({
+        code: "BAD_USER_INPUT",
+        fields: expect.arrayContaining([expect.objectContaining({ field })]),
+      });
     };
     await bad({ originalFilename: "../../etc/passwd", mimeType: "text/plain", fileSize: 10 }, "originalFilename");
     await bad({ originalFilename: "", mimeType: "text/plain", fileSize: 10 }, "originalFilename");
@@ -294,16 +354,25 @@ describe("uploads and downloads", () => {
     const spoof = await createUpload(kim, { originalFilename: "x.png", mimeType: "image/png", fileSize: photo.length });
     expect((await put(spoof.data!.createUpload, photo)).status).toBe(200);
     const spoofed = await complete(kim, spoof.data!.createUpload.uploadId);
-    expect(spoofed.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "mimeType", message: expect.stringContaining("image/jpeg") }] });
+    expect(spoofed.errors?.[0]?.extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      fields: [{ field: "mimeType", message: expect.stringContaining("image/jpeg") }],
+    });
     // Refused means removed: the ticket is gone too.
     expect(codeOf(await complete(kim, spoof.data!.createUpload.uploadId))).toBe("NOT_FOUND");
 
     // Not an image at all, claiming image/png; not a PDF, claiming application/pdf.
-    for (const [name, mimeType] of [["fake.png", "image/png"], ["fake.pdf", "application/pdf"]]) {
+    for (const [name, mimeType] of [
+      ["fake.png", "image/png"],
+      ["fake.pdf", "application/pdf"],
+    ]) {
       const text = Buffer.from("this is just text, honestly\n".repeat(20));
       const t = await createUpload(kim, { originalFilename: name, mimeType, fileSize: text.length });
       expect((await put(t.data!.createUpload, text)).status).toBe(200);
-      expect((await complete(kim, t.data!.createUpload.uploadId)).errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "mimeType" }] });
+      expect((await complete(kim, t.data!.createUpload.uploadId)).errors?.[0]?.extensions).toMatchObject({
+        code: "BAD_USER_INPUT",
+        fields: [{ field: "mimeType" }],
+      });
     }
     // An executable (ELF) declared as text.
     const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(120)]);
@@ -323,7 +392,9 @@ describe("uploads and downloads", () => {
     // Truncated: fewer bytes than declared.
     const short = await put(ticket, PDF.subarray(0, 20));
     expect(short.status).toBe(400);
-    expect(await short.json()).toMatchObject({ error: { code: "BAD_USER_INPUT", message: expect.stringContaining(`Got 20 of the declared ${PDF.length} bytes`) } });
+    expect(await short.json()).toMatchObject({
+      error: { code: "BAD_USER_INPUT", message: expect.stringContaining(`Got 20 of the declared ${PDF.length} bytes`) },
+    });
     expect(codeOf(await complete(kim, ticket.uploadId))).toBe("BAD_USER_INPUT");
     // Nothing half-stored: the same ticket still takes the right bytes.
     expect((await putChunked(abs(ticket.uploadUrl), [PDF.subarray(0, 10), PDF.subarray(10)])).status).toBe(200);
@@ -356,7 +427,11 @@ describe("uploads and downloads", () => {
   it("refuses a PUT after the upload URL expired, and purges tickets never completed", async () => {
     const shortLived = await startTestApi({ UPLOAD_URL_TTL_SECONDS: "1" }, { shared: { mongo: api.mongo } });
     try {
-      const t = await shortLived.gql<{ createUpload: Ticket }>(`mutation { createUpload(input: { originalFilename: "late.pdf", mimeType: "application/pdf", fileSize: ${PDF.length} }) { uploadId uploadUrl } }`, {}, kim.token);
+      const t = await shortLived.gql<{ createUpload: Ticket }>(
+        `mutation { createUpload(input: { originalFilename: "late.pdf", mimeType: "application/pdf", fileSize: ${PDF.length} }) { uploadId uploadUrl } }`,
+        {},
+        kim.token,
+      );
       const ticket = t.data!.createUpload;
       // The URL's own expiry (exp, in seconds) is passed.
       await clockPast(Number(new URL(ticket.uploadUrl, shortLived.url).searchParams.get("exp")) * 1000);
@@ -374,13 +449,23 @@ describe("uploads and downloads", () => {
 
   it("resolves attachments through a loader: 50 messages cost the same commands as 5", async () => {
     const crowd = await registerUser(api, "crowd");
-    const conv = await api.gql<{ sendMessage: { conversationId: string } }>(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { conversationId } }`, { i: { recipientId: crowd.id, content: "hi" } }, lou.token);
-    const small = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#336699" } }).png().toBuffer();
+    const conv = await api.gql<{ sendMessage: { conversationId: string } }>(
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { conversationId } }`,
+      { i: { recipientId: crowd.id, content: "hi" } },
+      lou.token,
+    );
+    const small = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#336699" } })
+      .png()
+      .toBuffer();
     for (let i = 0; i < 50; i++) {
       const from = i % 2 ? lou : crowd;
       const to = i % 2 ? crowd : lou;
       const m = await upload(from, `p${i}.png`, "image/png", small);
-      const r = await api.gql(`mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`, { i: { recipientId: to.id, messageType: "IMAGE", attachmentId: m.id } }, from.token);
+      const r = await api.gql(
+        `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }`,
+        { i: { recipientId: to.id, messageType: "IMAGE", attachmentId: m.id } },
+        from.token,
+      );
       expect(r.errors).toBeUndefined();
     }
     const query = (n: number) =>

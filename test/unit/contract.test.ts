@@ -29,10 +29,17 @@ describe.skipIf(!contractPath)("contract", () => {
     const builtIn = new Set(["Query", "Mutation", "Subscription", "DateTime", "JSON", "String", "Int", "Float", "Boolean", "ID"]);
     const unassigned = Object.keys(contract.getTypeMap()).filter((t) => !t.startsWith("__") && !builtIn.has(t) && !typed.has(t));
     expect(unassigned).toEqual([]);
-    for (const [root, key] of [["Query", "query"], ["Mutation", "mutation"], ["Subscription", "subscription"]] as const) {
+    for (const [root, key] of [
+      ["Query", "query"],
+      ["Mutation", "mutation"],
+      ["Subscription", "subscription"],
+    ] as const) {
       const fields = Object.keys((contract.getType(root) as import("graphql").GraphQLObjectType).getFields());
       const listed = new Set(Object.values(CONTRACT_AREAS).flatMap((a) => a[key] ?? []));
-      expect(fields.filter((f) => !listed.has(f)), root).toEqual([]);
+      expect(
+        fields.filter((f) => !listed.has(f)),
+        root,
+      ).toEqual([]);
     }
   });
 });

@@ -29,7 +29,9 @@ describe("the embedded server's layer", () => {
     for (const file of files) {
       const { importedFiles } = ts.preProcessFile(readFileSync(file, "utf8"), true, true);
       for (const { fileName: spec } of importedFiles) {
-        const inside = spec.startsWith(".") ? !path.relative(engine, path.resolve(path.dirname(file), spec)).startsWith("..") : PACKAGES.some((re) => re.test(spec));
+        const inside = spec.startsWith(".")
+          ? !path.relative(engine, path.resolve(path.dirname(file), spec)).startsWith("..")
+          : PACKAGES.some((re) => re.test(spec));
         if (!inside) outside.push(`${path.relative(root, file)}: ${spec}`);
       }
     }

@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest";
 import { AppError, ErrorCode, createFormatError } from "../../src/errors.js";
 
 const format = (production: boolean, error: unknown) => {
-  const formatted = error instanceof GraphQLError ? error.toJSON() : { message: (error as Error).message, extensions: { code: "INTERNAL_SERVER_ERROR", stacktrace: ["at secret.ts:1"] } };
+  const formatted =
+    error instanceof GraphQLError
+      ? error.toJSON()
+      : { message: (error as Error).message, extensions: { code: "INTERNAL_SERVER_ERROR", stacktrace: ["at secret.ts:1"] } };
   return createFormatError(production)(formatted, new GraphQLError(formatted.message, { originalError: error as Error }));
 };
 
@@ -31,7 +34,10 @@ describe("formatError", () => {
       extensions: { validationErrors: [{ property: "input", children: [{ property: "email", constraints: { isEmail: "email must be an email" } }] }] },
     });
     const out = format(true, validation);
-    expect(out).toMatchObject({ message: "Invalid input", extensions: { code: "BAD_USER_INPUT", fields: [{ field: "input.email", message: "email must be an email" }] } });
+    expect(out).toMatchObject({
+      message: "Invalid input",
+      extensions: { code: "BAD_USER_INPUT", fields: [{ field: "input.email", message: "email must be an email" }] },
+    });
   });
 
   it("does not fail on a validation error whose list is not a list (formats it as any other error)", () => {

@@ -23,7 +23,18 @@ describe("README", () => {
   it("has a Running in production section on signals, health, metrics, logs, CORS and proxies", () => {
     const text = section("Running in production");
     for (const topic of ["**Signals.**", "**Health.**", "**Metrics.**", "**Logs.**", "**CORS.**", "**Proxies.**"]) expect(text).toContain(topic);
-    for (const name of ["SIGTERM", "SHUTDOWN_TIMEOUT_MS", "/healthz", "/readyz", "METRICS_TOKEN", "x-request-id", "CORS_ORIGINS", "TRUST_PROXY", "letsapp_event_delivery_seconds"]) expect(text).toContain(name);
+    for (const name of [
+      "SIGTERM",
+      "SHUTDOWN_TIMEOUT_MS",
+      "/healthz",
+      "/readyz",
+      "METRICS_TOKEN",
+      "x-request-id",
+      "CORS_ORIGINS",
+      "TRUST_PROXY",
+      "letsapp_event_delivery_seconds",
+    ])
+      expect(text).toContain(name);
   });
 
   it("has a Clients section for Apollo Client, urql and graphql-ws whose codegen snippet maps every custom scalar", () => {

@@ -89,8 +89,25 @@ describe("isViewerIndependent", () => {
 
 /** The names the hand-kept list in shared-execution.ts held before the marks replaced it. */
 const OLD_LIST = [
-  "status", "readCount", "deliveredCount", "readBy", "receipts", "email", "settings", "lastSeen", "contact", "presence",
-  "phoneNumber", "profilePicture", "unreadCount", "readSeq", "deliveredSeq", "peer", "viewerRole", "url", "thumbnailUrl",
+  "status",
+  "readCount",
+  "deliveredCount",
+  "readBy",
+  "receipts",
+  "email",
+  "settings",
+  "lastSeen",
+  "contact",
+  "presence",
+  "phoneNumber",
+  "profilePicture",
+  "unreadCount",
+  "readSeq",
+  "deliveredSeq",
+  "peer",
+  "viewerRole",
+  "url",
+  "thumbnailUrl",
 ];
 
 describe("the app schema's marks", () => {
@@ -100,7 +117,12 @@ describe("the app schema's marks", () => {
     const unmarked: string[] = [];
     for (const type of Object.values(schema.getTypeMap())) {
       // Root types are left out: a subscription document selects only Subscription fields at the root.
-      if (type.name.startsWith("__") || [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].includes(type as never) || (!isObjectType(type) && !isInterfaceType(type))) continue;
+      if (
+        type.name.startsWith("__") ||
+        [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].includes(type as never) ||
+        (!isObjectType(type) && !isInterfaceType(type))
+      )
+        continue;
       for (const field of Object.values(type.getFields())) {
         if (!OLD_LIST.includes(field.name)) continue;
         found.push(`${type.name}.${field.name}`);

@@ -121,7 +121,9 @@ const aggregate: CommandHandler = (cmd, ctx) => {
         collectionResolver: resolver,
         processingMode: ProcessingMode.CLONE_INPUT,
         ...(variables ? { variables } : {}),
-        ...(collation && collationStrength(collation) < 3 ? { collation: { locale: collation.locale ?? "en", strength: collation.strength as 1 | 2 | 3 } } : {}),
+        ...(collation && collationStrength(collation) < 3
+          ? { collation: { locale: collation.locale ?? "en", strength: collation.strength as 1 | 2 | 3 } }
+          : {}),
       })
     : input;
 

@@ -8,7 +8,21 @@ import { compileFilter } from "../query.js";
 import { type Doc, isPlainObject } from "../values.js";
 import { type CommandHandler, collectionName, cursorReply, optionalDoc, optionalNumber } from "./context.js";
 
-const CREATE_OPTION_FIELDS = ["changeStreamPreAndPostImages", "capped", "size", "max", "validator", "validationLevel", "validationAction", "collation", "timeseries", "expireAfterSeconds", "clusteredIndex", "viewOn", "pipeline"];
+const CREATE_OPTION_FIELDS = [
+  "changeStreamPreAndPostImages",
+  "capped",
+  "size",
+  "max",
+  "validator",
+  "validationLevel",
+  "validationAction",
+  "collation",
+  "timeseries",
+  "expireAfterSeconds",
+  "clusteredIndex",
+  "viewOn",
+  "pipeline",
+];
 
 /** Accepted by MongoDB, not implemented here: refused at creation rather than ignored. */
 const UNSUPPORTED_CREATE_OPTIONS: [string, string][] = [
@@ -71,19 +85,45 @@ const listCollections: CommandHandler = (cmd, ctx) => {
 };
 
 const INDEX_OPTIONS = new Set([
-  "key", "name", "unique", "sparse", "partialFilterExpression", "expireAfterSeconds", "collation", "weights",
-  "default_language", "language_override", "textIndexVersion", "background", "v", "hidden", "2dsphereIndexVersion", "ns",
+  "key",
+  "name",
+  "unique",
+  "sparse",
+  "partialFilterExpression",
+  "expireAfterSeconds",
+  "collation",
+  "weights",
+  "default_language",
+  "language_override",
+  "textIndexVersion",
+  "background",
+  "v",
+  "hidden",
+  "2dsphereIndexVersion",
+  "ns",
 ]);
 
 function normalizeIndexSpec(raw: unknown): IndexSpec {
-  if (!isPlainObject(raw) || !isPlainObject(raw.key)) throw new MongoServerError("FailedToParse", "The 'key' field is a required property of an index specification");
+  if (!isPlainObject(raw) || !isPlainObject(raw.key))
+    throw new MongoServerError("FailedToParse", "The 'key' field is a required property of an index specification");
   const unknown = Object.keys(raw).find((k) => !INDEX_OPTIONS.has(k));
   if (unknown) throw new MongoServerError("InvalidOptions", `The field '${unknown}' is not valid for an index specification.`);
   const key = raw.key;
   if (Object.keys(key).length === 0) throw new MongoServerError("CannotCreateIndex", "Index keys cannot be empty.");
   const name = typeof raw.name === "string" && raw.name ? raw.name : defaultIndexName(key);
   const spec: IndexSpec = { v: 2, key, name };
-  for (const f of ["unique", "sparse", "partialFilterExpression", "expireAfterSeconds", "collation", "weights", "default_language", "language_override", "textIndexVersion", "hidden"]) {
+  for (const f of [
+    "unique",
+    "sparse",
+    "partialFilterExpression",
+    "expireAfterSeconds",
+    "collation",
+    "weights",
+    "default_language",
+    "language_override",
+    "textIndexVersion",
+    "hidden",
+  ]) {
     if (raw[f] !== undefined && !(f === "unique" && raw[f] === false) && !(f === "sparse" && raw[f] === false)) spec[f] = raw[f];
   }
   if (spec.expireAfterSeconds !== undefined && (typeof spec.expireAfterSeconds !== "number" || spec.expireAfterSeconds < 0)) {
@@ -127,7 +167,8 @@ const dropIndexes: CommandHandler = (cmd, ctx) => {
     if (which === "_id_") throw new MongoServerError("InvalidOptions", "cannot drop _id index");
     coll.dropIndex(which);
   } else if (Array.isArray(which)) {
-    for (const n of which) if (!coll.indexList().some((i) => i.name === n)) throw new MongoServerError("IndexNotFound", `index not found with name [${String(n)}]`);
+    for (const n of which)
+      if (!coll.indexList().some((i) => i.name === n)) throw new MongoServerError("IndexNotFound", `index not found with name [${String(n)}]`);
     for (const n of which) coll.dropIndex(String(n));
   } else if (isPlainObject(which)) {
     const index = coll.findIndexByKey(which);

@@ -82,7 +82,11 @@ export const openChangeStream: CommandHandler = (cmd, ctx) => {
   for (const [key, st] of streamsOf(ctx)) if (!ctx.cursors.get(st.id)) streamsOf(ctx).delete(key);
   const id = ctx.cursors.open(ns, [], 0).id;
   const stream: ChangeStreamState = {
-    id, ns, db: ctx.db, coll, cluster,
+    id,
+    ns,
+    db: ctx.db,
+    coll,
+    cluster,
     fullDocument: typeof spec.fullDocument === "string" ? spec.fullDocument : "default",
     fullDocumentBeforeChange: typeof spec.fullDocumentBeforeChange === "string" ? spec.fullDocumentBeforeChange : "off",
     stages: pipeline.slice(1),
@@ -154,7 +158,12 @@ function eventsFor(ctx: CommandContext, stream: ChangeStreamState, entry: Change
     // The watched collection (or database) is gone: the stream ends with an invalidate event.
     const ends = stream.cluster ? false : stream.coll !== null ? entry.op !== "dropDatabase" : entry.op === "dropDatabase";
     if (ends) {
-      events.push({ _id: { _data: "83" + resumeToken(entry.seq)._data.slice(2) }, operationType: "invalidate", clusterTime: entry.clusterTime, wallTime: entry.wallTime });
+      events.push({
+        _id: { _data: "83" + resumeToken(entry.seq)._data.slice(2) },
+        operationType: "invalidate",
+        clusterTime: entry.clusterTime,
+        wallTime: entry.wallTime,
+      });
       stream.invalidated = true;
     }
     return events;
@@ -169,7 +178,10 @@ function eventsFor(ctx: CommandContext, stream: ChangeStreamState, entry: Change
   if (stream.fullDocumentBeforeChange !== "off" && entry.op !== "insert") {
     if (entry.preImage) event.fullDocumentBeforeChange = entry.before;
     else if (stream.fullDocumentBeforeChange === "required") {
-      throw new MongoServerError("ChangeStreamFatalError", `Change stream was configured to require a pre-image for all update, delete and replace events, but no pre-image was available for ${entry.db}.${entry.coll}`);
+      throw new MongoServerError(
+        "ChangeStreamFatalError",
+        `Change stream was configured to require a pre-image for all update, delete and replace events, but no pre-image was available for ${entry.db}.${entry.coll}`,
+      );
     } else event.fullDocumentBeforeChange = null;
   }
   if (entry.lsid) {

@@ -70,7 +70,7 @@ export function optionalNumber(cmd: Doc, field: string): number | undefined {
 export function collationOf(cmd: Doc): CollationSpec | null {
   const c = optionalDoc(cmd, "collation");
   if (!c) return null;
-  if (typeof c.locale !== "string") throw badValue("Missing expected field \"locale\"");
+  if (typeof c.locale !== "string") throw badValue('Missing expected field "locale"');
   if (c.strength !== undefined && ![1, 2, 3, 4, 5].includes(c.strength as number)) throw badValue("strength must be an integer 1 through 5");
   return c as CollationSpec;
 }

@@ -11,9 +11,7 @@ import type { Collection, FindOptions } from "../collection.js";
 import type { QueryPlan } from "../planner.js";
 import { type Doc, isPlainObject, keyOf, valuesAtPath, collationStrength, compareValues } from "../values.js";
 import { changeStreamGetMore, isChangeStreamCursor } from "./changestream.js";
-import {
-  type CommandContext, type CommandHandler, collationOf, collectionName, cursorReply, optionalDoc, optionalNumber, takeBatch,
-} from "./context.js";
+import { type CommandContext, type CommandHandler, collationOf, collectionName, cursorReply, optionalDoc, optionalNumber, takeBatch } from "./context.js";
 
 function documentsOf(cmd: Doc, field: string): Doc[] {
   const v = cmd[field];
@@ -148,7 +146,10 @@ const getMore: CommandHandler = (cmd, ctx) => {
   if (!cursor) throw new MongoServerError("CursorNotFound", `cursor id ${id.toString()} not found`);
   const expectedColl = cursor.ns.slice(cursor.ns.indexOf(".") + 1);
   if (cursor.ns !== `${ctx.db}.${collection}` && !expectedColl.endsWith(collection)) {
-    throw new MongoServerError("Unauthorized", `Requested getMore on namespace '${ctx.db}.${collection}', but cursor belongs to a different namespace ${cursor.ns}`);
+    throw new MongoServerError(
+      "Unauthorized",
+      `Requested getMore on namespace '${ctx.db}.${collection}', but cursor belongs to a different namespace ${cursor.ns}`,
+    );
   }
   const batchSize = optionalNumber(cmd, "batchSize") ?? 0;
   const { batch, next } = takeBatch(cursor.docs, cursor.position, batchSize);
@@ -247,16 +248,17 @@ const explain: CommandHandler = (cmd, ctx) => {
   const coll: Collection | undefined = ctx.storage.get(ctx.db, name);
   let filter: Doc;
   if (verb === "find" || verb === "count" || verb === "distinct") filter = optionalDoc(inner, verb === "find" ? "filter" : "query") ?? {};
-  else if (verb === "update" && Array.isArray(inner.updates)) filter = (inner.updates[0] as Doc)?.q as Doc ?? {};
-  else if (verb === "delete" && Array.isArray(inner.deletes)) filter = (inner.deletes[0] as Doc)?.q as Doc ?? {};
+  else if (verb === "update" && Array.isArray(inner.updates)) filter = ((inner.updates[0] as Doc)?.q as Doc) ?? {};
+  else if (verb === "delete" && Array.isArray(inner.deletes)) filter = ((inner.deletes[0] as Doc)?.q as Doc) ?? {};
   else if (verb === "findAndModify") filter = optionalDoc(inner, "query") ?? {};
   else throw new MongoServerError("CommandNotFound", `explain is not supported for ${verb}`);
   const empty: { docs: Doc[]; plan: QueryPlan } = { docs: [], plan: { stage: "EOF", keysExamined: 0, docsExamined: 0 } };
   const result = coll ? coll.query(filter, { collation: collationOf(inner) }) : empty;
   const { plan } = result;
-  const winningPlan: Doc = plan.stage === "COLLSCAN" || plan.stage === "EOF"
-    ? { stage: plan.stage, filter }
-    : { stage: "FETCH", inputStage: { stage: plan.stage, indexName: plan.indexName } };
+  const winningPlan: Doc =
+    plan.stage === "COLLSCAN" || plan.stage === "EOF"
+      ? { stage: plan.stage, filter }
+      : { stage: "FETCH", inputStage: { stage: plan.stage, indexName: plan.indexName } };
   return {
     queryPlanner: { namespace: `${ctx.db}.${name}`, parsedQuery: filter, winningPlan, rejectedPlans: [] },
     executionStats: { nReturned: result.docs.length, totalKeysExamined: plan.keysExamined, totalDocsExamined: plan.docsExamined },

@@ -38,8 +38,18 @@ const WRITE_COMMANDS = new Set(["insert", "update", "delete", "findAndModify", "
 
 /** What MongoDB lets a multi-document transaction run. */
 const TRANSACTION_COMMANDS = new Set([
-  "find", "getMore", "killCursors", "insert", "update", "delete", "findAndModify", "findandmodify", "aggregate", "distinct",
-  "commitTransaction", "abortTransaction",
+  "find",
+  "getMore",
+  "killCursors",
+  "insert",
+  "update",
+  "delete",
+  "findAndModify",
+  "findandmodify",
+  "aggregate",
+  "distinct",
+  "commitTransaction",
+  "abortTransaction",
 ]);
 
 export function commandName(cmd: Doc): string {
@@ -115,9 +125,7 @@ function blockingTransactions(name: string, cmd: Doc, ctx: CommandContext): Tran
 async function waitForTransactions(first: Transaction[], name: string, cmd: Doc, ctx: CommandContext, run: () => CommandResult): Promise<Doc> {
   const maxTimeMS = typeof cmd.maxTimeMS === "number" && cmd.maxTimeMS > 0 ? cmd.maxTimeMS : 0;
   let timer: NodeJS.Timeout | undefined;
-  const expired = maxTimeMS
-    ? new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), maxTimeMS)))
-    : null;
+  const expired = maxTimeMS ? new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), maxTimeMS))) : null;
   try {
     let blockers = first;
     while (blockers.length) {
@@ -146,8 +154,7 @@ function runInTransaction(name: string, handler: CommandHandler, cmd: Doc, ctx: 
   const lsid = cmd.lsid as Doc;
   const txnNumber = txnNumberOf(cmd);
   const sessions = ctx.sessions;
-  const noSuch = (): MongoServerError =>
-    transientError("NoSuchTransaction", `Transaction with { txnNumber: ${txnNumber} } has been aborted.`);
+  const noSuch = (): MongoServerError => transientError("NoSuchTransaction", `Transaction with { txnNumber: ${txnNumber} } has been aborted.`);
   const txn = cmd.startTransaction === true ? sessions.start(lsid, txnNumber) : sessions.current(lsid);
   const mine = txn && txn.txnNumber === txnNumber ? txn : undefined;
 

@@ -22,7 +22,8 @@ function splitNs(ns: unknown, field: string): { db: string; coll: string } {
 const renameCollection: CommandHandler = (cmd, ctx) => {
   const from = splitNs(cmd.renameCollection, "renameCollection");
   const to = splitNs(cmd.to, "to");
-  if (!ctx.storage.get(from.db, from.coll)) throw new MongoServerError("NamespaceNotFound", "Source collection " + `${from.db}.${from.coll}` + " does not exist");
+  if (!ctx.storage.get(from.db, from.coll))
+    throw new MongoServerError("NamespaceNotFound", "Source collection " + `${from.db}.${from.coll}` + " does not exist");
   if (from.db === to.db && from.coll === to.coll) throw new MongoServerError("IllegalOperation", "Can't rename a collection to itself");
   if (ctx.storage.get(to.db, to.coll)) {
     if (cmd.dropTarget !== true) throw new MongoServerError("NamespaceExists", "target namespace exists");
@@ -35,7 +36,24 @@ const renameCollection: CommandHandler = (cmd, ctx) => {
   return { ok: 1 };
 };
 
-const COLLMOD_FIELDS = new Set(["collMod", "changeStreamPreAndPostImages", "validator", "validationLevel", "validationAction", "index", "writeConcern", "comment", "$db", "lsid", "$clusterTime", "$readPreference", "txnNumber", "apiVersion", "apiStrict", "apiDeprecationErrors"]);
+const COLLMOD_FIELDS = new Set([
+  "collMod",
+  "changeStreamPreAndPostImages",
+  "validator",
+  "validationLevel",
+  "validationAction",
+  "index",
+  "writeConcern",
+  "comment",
+  "$db",
+  "lsid",
+  "$clusterTime",
+  "$readPreference",
+  "txnNumber",
+  "apiVersion",
+  "apiStrict",
+  "apiDeprecationErrors",
+]);
 
 /** collMod: validator, validationLevel, validationAction, and an index's TTL or hidden flag. */
 const collMod: CommandHandler = (cmd, ctx) => {
@@ -50,7 +68,11 @@ const collMod: CommandHandler = (cmd, ctx) => {
   if (cmd.index !== undefined) {
     const req = cmd.index;
     if (!isPlainObject(req)) throw badValue("collMod 'index' must be an object");
-    index = isPlainObject(req.keyPattern) ? coll.findIndexByKey(req.keyPattern) : typeof req.name === "string" ? coll.indexList().find((i) => i.name === req.name) : undefined;
+    index = isPlainObject(req.keyPattern)
+      ? coll.findIndexByKey(req.keyPattern)
+      : typeof req.name === "string"
+        ? coll.indexList().find((i) => i.name === req.name)
+        : undefined;
     if (!index) throw new MongoServerError("IndexNotFound", `cannot find index ${JSON.stringify(req.keyPattern ?? req.name)} for ns ${ctx.db}.${name}`);
     spec = { ...index.spec };
     if (req.expireAfterSeconds !== undefined) {
@@ -164,12 +186,23 @@ const collStats: CommandHandler = (cmd, ctx) => {
 /** The `$collStats` stage's one document (storageStats and count are what tools ask for). */
 function collStatsDoc(ctx: CommandContext, name: string, spec: Doc): Doc {
   const coll = ctx.storage.get(ctx.db, name);
-  if (!coll) throw new MongoServerError("NamespaceNotFound", `Unable to retrieve storageStats in $collStats stage :: caused by :: Collection [${ctx.db}.${name}] not found.`);
-  for (const k of Object.keys(spec)) if (!["storageStats", "count", "latencyStats", "queryExecStats"].includes(k)) throw failedToParse(`unrecognized option to $collStats: ${k}`);
+  if (!coll)
+    throw new MongoServerError(
+      "NamespaceNotFound",
+      `Unable to retrieve storageStats in $collStats stage :: caused by :: Collection [${ctx.db}.${name}] not found.`,
+    );
+  for (const k of Object.keys(spec))
+    if (!["storageStats", "count", "latencyStats", "queryExecStats"].includes(k)) throw failedToParse(`unrecognized option to $collStats: ${k}`);
   const out: Doc = { ns: coll.ns, host: `${ctx.server.host}:${ctx.server.port}`, localTime: new Date() };
   if (isPlainObject(spec.storageStats)) out.storageStats = collectionStats(coll, scaleOf(spec.storageStats.scale));
   if (spec.count !== undefined) out.count = { count: coll.size };
-  if (spec.latencyStats !== undefined) out.latencyStats = { reads: { latency: 0, ops: 0 }, writes: { latency: 0, ops: 0 }, commands: { latency: 0, ops: 0 }, transactions: { latency: 0, ops: 0 } };
+  if (spec.latencyStats !== undefined)
+    out.latencyStats = {
+      reads: { latency: 0, ops: 0 },
+      writes: { latency: 0, ops: 0 },
+      commands: { latency: 0, ops: 0 },
+      transactions: { latency: 0, ops: 0 },
+    };
   if (spec.queryExecStats !== undefined) out.queryExecStats = { collectionScans: { total: 0, nonTailable: 0 } };
   return out;
 }
@@ -195,26 +228,35 @@ const replSetGetStatus: CommandHandler = (_cmd, ctx) => {
     writeMajorityCount: 1,
     votingMembersCount: 1,
     writableVotingMembersCount: 1,
-    optimes: { lastCommittedOpTime: optime, appliedOpTime: optime, durableOpTime: optime, lastCommittedWallTime: now, lastAppliedWallTime: now, lastDurableWallTime: now },
-    members: [{
-      _id: 0,
-      name: `${ctx.server.host}:${ctx.server.port}`,
-      health: 1,
-      state: 1,
-      stateStr: "PRIMARY",
-      uptime: Math.floor((now.getTime() - ctx.server.startedAt.getTime()) / 1000),
-      optime,
-      optimeDate: now,
-      syncSourceHost: "",
-      syncSourceId: -1,
-      infoMessage: "",
-      electionTime: new Timestamp({ t: Math.floor(ctx.server.startedAt.getTime() / 1000), i: 1 }),
-      electionDate: ctx.server.startedAt,
-      configVersion: 1,
-      configTerm: 1,
-      self: true,
-      lastHeartbeatMessage: "",
-    }],
+    optimes: {
+      lastCommittedOpTime: optime,
+      appliedOpTime: optime,
+      durableOpTime: optime,
+      lastCommittedWallTime: now,
+      lastAppliedWallTime: now,
+      lastDurableWallTime: now,
+    },
+    members: [
+      {
+        _id: 0,
+        name: `${ctx.server.host}:${ctx.server.port}`,
+        health: 1,
+        state: 1,
+        stateStr: "PRIMARY",
+        uptime: Math.floor((now.getTime() - ctx.server.startedAt.getTime()) / 1000),
+        optime,
+        optimeDate: now,
+        syncSourceHost: "",
+        syncSourceId: -1,
+        infoMessage: "",
+        electionTime: new Timestamp({ t: Math.floor(ctx.server.startedAt.getTime() / 1000), i: 1 }),
+        electionDate: ctx.server.startedAt,
+        configVersion: 1,
+        configTerm: 1,
+        self: true,
+        lastHeartbeatMessage: "",
+      },
+    ],
     ok: 1,
   };
 };
@@ -224,10 +266,29 @@ const replSetGetConfig: CommandHandler = (_cmd, ctx) => ({
     _id: replicaSetOf(ctx),
     version: 1,
     term: 1,
-    members: [{ _id: 0, host: `${ctx.server.host}:${ctx.server.port}`, arbiterOnly: false, buildIndexes: true, hidden: false, priority: 1, tags: {}, secondaryDelaySecs: 0, votes: 1 }],
+    members: [
+      {
+        _id: 0,
+        host: `${ctx.server.host}:${ctx.server.port}`,
+        arbiterOnly: false,
+        buildIndexes: true,
+        hidden: false,
+        priority: 1,
+        tags: {},
+        secondaryDelaySecs: 0,
+        votes: 1,
+      },
+    ],
     protocolVersion: 1,
     writeConcernMajorityJournalDefault: true,
-    settings: { chainingAllowed: true, heartbeatIntervalMillis: 2000, heartbeatTimeoutSecs: 10, electionTimeoutMillis: 10000, catchUpTimeoutMillis: -1, getLastErrorDefaults: { w: 1, wtimeout: 0 } },
+    settings: {
+      chainingAllowed: true,
+      heartbeatIntervalMillis: 2000,
+      heartbeatTimeoutSecs: 10,
+      electionTimeoutMillis: 10000,
+      catchUpTimeoutMillis: -1,
+      getLastErrorDefaults: { w: 1, wtimeout: 0 },
+    },
   },
   ok: 1,
 });
@@ -239,33 +300,37 @@ const replSetGetConfig: CommandHandler = (_cmd, ctx) => ({
  * waits inside), so the only operation in progress is the one asking: currentOp lists it.
  */
 function currentOps(cmd: Doc, ctx: CommandContext): Doc[] {
-  return [{
-    type: "op",
-    host: `${ctx.server.host}:${ctx.server.port}`,
-    desc: `conn${ctx.connectionId}`,
-    connectionId: ctx.connectionId,
-    client: "127.0.0.1",
-    active: true,
-    currentOpTime: new Date().toISOString(),
-    opid: ctx.connectionId,
-    secs_running: 0,
-    microsecs_running: 0,
-    op: "command",
-    ns: `${ctx.db}.$cmd`,
-    command: cmd,
-    numYields: 0,
-    waitingForLock: false,
-  }];
+  return [
+    {
+      type: "op",
+      host: `${ctx.server.host}:${ctx.server.port}`,
+      desc: `conn${ctx.connectionId}`,
+      connectionId: ctx.connectionId,
+      client: "127.0.0.1",
+      active: true,
+      currentOpTime: new Date().toISOString(),
+      opid: ctx.connectionId,
+      secs_running: 0,
+      microsecs_running: 0,
+      op: "command",
+      ns: `${ctx.db}.$cmd`,
+      command: cmd,
+      numYields: 0,
+      waitingForLock: false,
+    },
+  ];
 }
 
 const currentOp: CommandHandler = (cmd, ctx) => {
-  const filter = Object.fromEntries(Object.entries(cmd).filter(([k]) => !["currentOp", "$all", "$ownOps", "$db", "lsid", "$clusterTime", "$readPreference", "comment"].includes(k)));
+  const filter = Object.fromEntries(
+    Object.entries(cmd).filter(([k]) => !["currentOp", "$all", "$ownOps", "$db", "lsid", "$clusterTime", "$readPreference", "comment"].includes(k)),
+  );
   const matches = compileFilter(filter);
   return { inprog: currentOps(cmd, ctx).filter((op) => matches(op)), ok: 1 };
 };
 
 const killOp: CommandHandler = (cmd) => {
-  if (typeof cmd.op !== "number" && !(isPlainObject(cmd.op) || typeof cmd.op === "string")) throw badValue("Did not provide \"op\" field");
+  if (typeof cmd.op !== "number" && !(isPlainObject(cmd.op) || typeof cmd.op === "string")) throw badValue('Did not provide "op" field');
   // No other operation is ever in progress while this command runs (see currentOp).
   return { info: "attempting to kill op", ok: 1 };
 };
@@ -292,7 +357,18 @@ function parameters(ctx: CommandContext): Record<string, unknown> {
 }
 
 const SETTABLE = new Set(["logLevel", "quiet"]);
-const CMD_FIELDS = new Set(["$db", "lsid", "$clusterTime", "$readPreference", "comment", "apiVersion", "apiStrict", "apiDeprecationErrors", "allParameters", "showDetails"]);
+const CMD_FIELDS = new Set([
+  "$db",
+  "lsid",
+  "$clusterTime",
+  "$readPreference",
+  "comment",
+  "apiVersion",
+  "apiStrict",
+  "apiDeprecationErrors",
+  "allParameters",
+  "showDetails",
+]);
 
 const getParameter: CommandHandler = (cmd, ctx) => {
   const params = parameters(ctx);
@@ -342,7 +418,8 @@ export function toolAggregate(cmd: Doc, ctx: CommandContext): Doc | null {
     if (typeof cmd.aggregate !== "string") throw new MongoServerError("InvalidNamespace", "$collStats must be run against a collection namespace");
     input = [collStatsDoc(ctx, cmd.aggregate, spec)];
   } else {
-    if (ctx.db !== "admin" || cmd.aggregate !== 1) throw new MongoServerError("InvalidNamespace", "$currentOp must be run against the 'admin' database with {aggregate: 1}");
+    if (ctx.db !== "admin" || cmd.aggregate !== 1)
+      throw new MongoServerError("InvalidNamespace", "$currentOp must be run against the 'admin' database with {aggregate: 1}");
     input = currentOps(cmd, ctx);
   }
   const rest = (cmd.pipeline as Doc[]).slice(1);
@@ -361,14 +438,18 @@ function explainAggregate(inner: Doc, ctx: CommandContext): Doc {
   const filter = hasMatch ? (pipeline[0].$match as Doc) : {};
   const coll = ctx.storage.get(ctx.db, name);
   const plan: QueryPlan = coll ? coll.query(filter, {}).plan : { stage: "EOF", keysExamined: 0, docsExamined: 0 };
-  const winningPlan: Doc = plan.stage === "COLLSCAN" || plan.stage === "EOF"
-    ? { stage: plan.stage, filter }
-    : { stage: "FETCH", inputStage: { stage: plan.stage, indexName: plan.indexName } };
+  const winningPlan: Doc =
+    plan.stage === "COLLSCAN" || plan.stage === "EOF"
+      ? { stage: plan.stage, filter }
+      : { stage: "FETCH", inputStage: { stage: plan.stage, indexName: plan.indexName } };
   const queryPlanner = { namespace: `${ctx.db}.${name}`, parsedQuery: filter, winningPlan, rejectedPlans: [] };
   const rest = pipeline.slice(hasMatch ? 1 : 0);
   return {
     explainVersion: "1",
-    stages: [{ $cursor: { queryPlanner, executionStats: { totalKeysExamined: plan.keysExamined, totalDocsExamined: plan.docsExamined } } }, ...rest.map((s) => ({ ...s }))],
+    stages: [
+      { $cursor: { queryPlanner, executionStats: { totalKeysExamined: plan.keysExamined, totalDocsExamined: plan.docsExamined } } },
+      ...rest.map((s) => ({ ...s })),
+    ],
     queryPlanner,
     ok: 1,
   };

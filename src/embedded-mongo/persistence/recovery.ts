@@ -55,14 +55,18 @@ export async function recover(dir: string, storage: Storage, warn: (m: string) =
       try {
         applyRecord(storage, r);
       } catch (err) {
-        throw new CorruptJournalError(`journal ${file}: record ${records + 1} cannot be applied (${(err as Error).message}); refusing to start so nothing is overwritten`);
+        throw new CorruptJournalError(
+          `journal ${file}: record ${records + 1} cannot be applied (${(err as Error).message}); refusing to start so nothing is overwritten`,
+        );
       }
       records++;
     });
     const last = i === replay.length - 1;
     if (result.error) {
       if (!last) {
-        throw new CorruptJournalError(`journal ${file} is corrupt before its end (${result.error}) and later journal files exist; refusing to start so nothing is overwritten`);
+        throw new CorruptJournalError(
+          `journal ${file} is corrupt before its end (${result.error}) and later journal files exist; refusing to start so nothing is overwritten`,
+        );
       }
       warn(`journal ${file}: ${result.error}; cutting ${buf.length - result.validBytes} bytes of torn or corrupt tail (writes that were never acknowledged)`);
       await truncate(file, result.validBytes);

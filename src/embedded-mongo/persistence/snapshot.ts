@@ -33,7 +33,16 @@ export function captureView(storage: Storage): CollectionView[] {
   const out: CollectionView[] = [];
   for (const db of storage.databaseNames()) {
     for (const c of storage.collections(db)) {
-      out.push({ db, name: c.name, options: cloneDoc(c.options), indexes: c.indexSpecs().filter((s) => s.name !== "_id_").map((s) => cloneDoc(s) as IndexSpec), docs: c.all() });
+      out.push({
+        db,
+        name: c.name,
+        options: cloneDoc(c.options),
+        indexes: c
+          .indexSpecs()
+          .filter((s) => s.name !== "_id_")
+          .map((s) => cloneDoc(s) as IndexSpec),
+        docs: c.all(),
+      });
     }
   }
   return out;
@@ -94,7 +103,9 @@ export async function loadSnapshot(dir: string, storage: Storage): Promise<{ jou
   const file = inDir(dir, SNAPSHOT_FILE);
   const buf = await readFile(file);
   const refuse = (why: string): CorruptSnapshotError =>
-    new CorruptSnapshotError(`the snapshot ${file} is corrupt (${why}); refusing to start so nothing is overwritten. Restore the data directory from a backup, or move it away to start empty.`);
+    new CorruptSnapshotError(
+      `the snapshot ${file} is corrupt (${why}); refusing to start so nothing is overwritten. Restore the data directory from a backup, or move it away to start empty.`,
+    );
   let header: Doc | null = null;
   let end: Doc | null = null;
   let current: { coll: ReturnType<Storage["ensure"]>; indexes: IndexSpec[] } | null = null;

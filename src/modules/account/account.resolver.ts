@@ -36,25 +36,41 @@ export class AccountResolver {
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Revokes the refresh token of this session; with allSessions, every session of the viewer." })
-  logout(@Arg("allSessions", () => Boolean, { nullable: true, defaultValue: false }) allSessions: boolean | null, @CurrentUser() viewer: Viewer, @Ctx() ctx: Context): Promise<boolean> {
+  logout(
+    @Arg("allSessions", () => Boolean, { nullable: true, defaultValue: false }) allSessions: boolean | null,
+    @CurrentUser() viewer: Viewer,
+    @Ctx() ctx: Context,
+  ): Promise<boolean> {
     return ctx.services.accounts.logout(viewer.id, viewer.sessionId, allSessions === true, ctx.ip);
   }
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Rejects the current and the last 5 passwords (PASSWORD_REUSED). Revokes the other sessions." })
-  changePassword(@Args(() => ChangePasswordArgs) { currentPassword, newPassword }: ChangePasswordArgs, @CurrentUser() viewer: Viewer, @Ctx() ctx: Context): Promise<boolean> {
+  changePassword(
+    @Args(() => ChangePasswordArgs) { currentPassword, newPassword }: ChangePasswordArgs,
+    @CurrentUser() viewer: Viewer,
+    @Ctx() ctx: Context,
+  ): Promise<boolean> {
     return ctx.services.accounts.changePassword(viewer.id, viewer.sessionId, currentPassword, newPassword, ctx.ip);
   }
 
   @Authorized()
   @Mutation(() => User)
-  updateProfile(@Arg("input", () => UpdateProfileInput) input: UpdateProfileInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  updateProfile(
+    @Arg("input", () => UpdateProfileInput) input: UpdateProfileInput,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<DocumentType<User>> {
     return ctx.services.accounts.updateProfile(viewerId, input);
   }
 
   @Authorized()
   @Mutation(() => User)
-  updateSettings(@Arg("input", () => UpdateSettingsInput) input: UpdateSettingsInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  updateSettings(
+    @Arg("input", () => UpdateSettingsInput) input: UpdateSettingsInput,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<DocumentType<User>> {
     return ctx.services.accounts.updateSettings(viewerId, input);
   }
 

@@ -98,10 +98,7 @@ export class AccountService {
     const session = await this.models.Session.findOne({ token_hash: sha256(refreshToken) });
     if (!session || session.revoked_at || session.expires_at <= now) throw invalidToken("The refresh token is invalid or expired");
     // Atomically claim the rotation: only one concurrent refresh with the same token wins.
-    const claimed = await this.models.Session.findOneAndUpdate(
-      { _id: session._id, rotated_at: null, revoked_at: null },
-      { $set: { rotated_at: now } },
-    );
+    const claimed = await this.models.Session.findOneAndUpdate({ _id: session._id, rotated_at: null, revoked_at: null }, { $set: { rotated_at: now } });
     if (!claimed) {
       await this.sessions.end(session.user_id.toHexString(), { familyIds: [session.family_id] }, "refresh_reuse");
       throw invalidToken("The refresh token was already used; every session of this login has been revoked");
@@ -147,7 +144,8 @@ export class AccountService {
       else set.phone_number = input.phoneNumber;
     }
     if (input.profilePictureId !== undefined) {
-      set.profile_picture = input.profilePictureId === null ? null : (await this.media.ownImage(userId, input.profilePictureId, "profilePictureId"))._id.toHexString();
+      set.profile_picture =
+        input.profilePictureId === null ? null : (await this.media.ownImage(userId, input.profilePictureId, "profilePictureId"))._id.toHexString();
     }
     try {
       const user = await this.models.User.findOneAndUpdate(

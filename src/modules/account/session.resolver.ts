@@ -19,7 +19,9 @@ export class SessionResolver {
   }
 
   @Authorized()
-  @Mutation(() => Boolean, { description: "Ends one of the viewer's logins (the current one too): its refresh token stops working and its WebSockets close with 4401." })
+  @Mutation(() => Boolean, {
+    description: "Ends one of the viewer's logins (the current one too): its refresh token stops working and its WebSockets close with 4401.",
+  })
   revokeSession(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<boolean> {
     return ctx.services.sessions.revokeOne(viewerId, id);
   }

@@ -74,7 +74,12 @@ export class SessionService {
 
   /** The viewer's live logins (one head document each), most recently used first. */
   list(userId: string): Promise<Array<DocumentType<Session>>> {
-    return this.models.Session.find({ user_id: new Types.ObjectId(userId), rotated_at: null, revoked_at: null, expires_at: mongoose.trusted({ $gt: new Date() }) })
+    return this.models.Session.find({
+      user_id: new Types.ObjectId(userId),
+      rotated_at: null,
+      revoked_at: null,
+      expires_at: mongoose.trusted({ $gt: new Date() }),
+    })
       .sort({ last_used_at: -1 })
       .limit(200);
   }
@@ -85,7 +90,11 @@ export class SessionService {
     if (last !== undefined && now - last < LAST_USED_RESOLUTION_MS) return;
     if (this.touched.size > 50_000) for (const [id, at] of this.touched) if (now - at >= LAST_USED_RESOLUTION_MS) this.touched.delete(id);
     this.touched.set(familyId, now);
-    this.models.Session.updateOne({ family_id: familyId, rotated_at: null, revoked_at: null }, { $set: { last_used_at: new Date(now) } }, { timestamps: false }).catch(() => this.touched.delete(familyId));
+    this.models.Session.updateOne(
+      { family_id: familyId, rotated_at: null, revoked_at: null },
+      { $set: { last_used_at: new Date(now) } },
+      { timestamps: false },
+    ).catch(() => this.touched.delete(familyId));
   }
 
   /** revokeSession: one of the viewer's own logins (NOT_FOUND for anyone else's or an ended one). */

@@ -14,8 +14,14 @@ const SecurityEventsPage = Page();
 @Resolver(() => SecurityEvent)
 export class AuditResolver {
   @Authorized()
-  @Query(() => SecurityEventConnection, { description: "The viewer's security log (logins, password changes, revocations, group admin actions), newest first; kept AUDIT_RETENTION_DAYS." })
-  securityEvents(@ViewerId() viewerId: string, @Ctx() ctx: Context, @Args(() => SecurityEventsPage) page: PageArgs): Promise<Connection<DocumentType<SecurityEvent>>> {
+  @Query(() => SecurityEventConnection, {
+    description: "The viewer's security log (logins, password changes, revocations, group admin actions), newest first; kept AUDIT_RETENTION_DAYS.",
+  })
+  securityEvents(
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+    @Args(() => SecurityEventsPage) page: PageArgs,
+  ): Promise<Connection<DocumentType<SecurityEvent>>> {
     return ctx.services.audit.list(viewerId, page);
   }
 }

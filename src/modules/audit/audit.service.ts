@@ -40,7 +40,9 @@ export class AuditService {
 
   /** The viewer's own events, newest first. */
   list(viewerId: string, page: PageArgs): Promise<Connection<DocumentType<SecurityEvent>>> {
-    return paginate(this.models.SecurityEvent, { user_id: new Types.ObjectId(viewerId) }, [["created_at", -1]], page, 20) as Promise<Connection<DocumentType<SecurityEvent>>>;
+    return paginate(this.models.SecurityEvent, { user_id: new Types.ObjectId(viewerId) }, [["created_at", -1]], page, 20) as Promise<
+      Connection<DocumentType<SecurityEvent>>
+    >;
   }
 }
 

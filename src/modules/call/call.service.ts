@@ -154,7 +154,9 @@ export class CallService {
   }
 
   history(viewerId: string, page: PageArgs): Promise<Connection<DocumentType<Call>>> {
-    return paginate(this.models.Call, { involved_ids: new Types.ObjectId(viewerId) }, [["started_at", -1]], page, 20) as Promise<Connection<DocumentType<Call>>>;
+    return paginate(this.models.Call, { involved_ids: new Types.ObjectId(viewerId) }, [["started_at", -1]], page, 20) as Promise<
+      Connection<DocumentType<Call>>
+    >;
   }
 
   async start(viewerId: string, input: StartCallInput): Promise<DocumentType<Call>> {
@@ -162,7 +164,8 @@ export class CallService {
     if (Boolean(input.recipientId) === Boolean(input.groupId)) fields.push({ field: "recipientId", message: "give exactly one of recipientId and groupId" });
     if (input.metadata !== undefined && input.metadata !== null) {
       if (typeof input.metadata !== "object" || Array.isArray(input.metadata)) fields.push({ field: "metadata", message: "metadata must be a JSON object" });
-      else if (Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES) fields.push({ field: "metadata", message: `metadata is larger than ${MAX_METADATA_BYTES} bytes` });
+      else if (Buffer.byteLength(JSON.stringify(input.metadata)) > MAX_METADATA_BYTES)
+        fields.push({ field: "metadata", message: `metadata is larger than ${MAX_METADATA_BYTES} bytes` });
       else if (unsafeKey(input.metadata)) fields.push({ field: "metadata", message: "metadata keys may not start with $ or contain a dot" });
     }
     if (fields.length) throw badInput(fields);
@@ -224,7 +227,8 @@ export class CallService {
   /** Relays a WebRTC signal to one other participant's callSignal subscription. */
   async signal(viewerId: string, callId: string, toUserId: string, signal: unknown): Promise<boolean> {
     if (signal === null || signal === undefined) throw badInput([{ field: "signal", message: "signal is required" }]);
-    if (Buffer.byteLength(JSON.stringify(signal)) > MAX_SIGNAL_BYTES) throw badInput([{ field: "signal", message: `signal is larger than ${MAX_SIGNAL_BYTES} bytes` }]);
+    if (Buffer.byteLength(JSON.stringify(signal)) > MAX_SIGNAL_BYTES)
+      throw badInput([{ field: "signal", message: `signal is larger than ${MAX_SIGNAL_BYTES} bytes` }]);
     const to = parseId(toUserId, "toUserId");
     if (to.toHexString() === viewerId) throw badInput([{ field: "toUserId", message: "signal another participant, not yourself" }]);
     const { call } = await this.load(viewerId, callId);

@@ -31,7 +31,11 @@ export class ContactResolver {
 
   @Authorized()
   @Query(() => ContactRequestConnection, { description: "Pending requests other users sent to the viewer." })
-  incomingContactRequests(@ViewerId() viewerId: string, @Ctx() ctx: Context, @Args(() => ContactsPage) page: ForwardPageArgs): Promise<Connection<ContactRequestNode>> {
+  incomingContactRequests(
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+    @Args(() => ContactsPage) page: ForwardPageArgs,
+  ): Promise<Connection<ContactRequestNode>> {
     return ctx.services.contacts.incoming(viewerId, page);
   }
 

@@ -42,7 +42,12 @@ export class ContactService {
   /** Both users' entries about each other, in one read. */
   private async pair(viewer: Types.ObjectId, other: Types.ObjectId): Promise<{ mine: DocumentType<Contact> | null; theirs: DocumentType<Contact> | null }> {
     const entries = await this.models.Contact.find(
-      mongoose.trusted({ $or: [{ user_id: viewer, contact_id: other }, { user_id: other, contact_id: viewer }] }) as Record<string, unknown>,
+      mongoose.trusted({
+        $or: [
+          { user_id: viewer, contact_id: other },
+          { user_id: other, contact_id: viewer },
+        ],
+      }) as Record<string, unknown>,
     );
     return {
       mine: entries.find((e) => e.user_id.equals(viewer)) ?? null,
@@ -164,7 +169,10 @@ export class ContactService {
     const found = await this.models.Contact.exists(
       mongoose.trusted({
         status: ContactStatus.BLOCKED,
-        $or: [{ user_id: a, contact_id: b }, { user_id: b, contact_id: a }],
+        $or: [
+          { user_id: a, contact_id: b },
+          { user_id: b, contact_id: a },
+        ],
       }) as Record<string, unknown>,
     );
     return found !== null;
@@ -172,7 +180,10 @@ export class ContactService {
 
   /** Which of `userIds` blocked `by` or were blocked by them (group additions). */
   async blockedAmong(by: Types.ObjectId, userIds: Types.ObjectId[]): Promise<Types.ObjectId[]> {
-    const entries = await this.models.Contact.find({ user_id: mongoose.trusted({ $in: userIds }), contact_id: by, status: ContactStatus.BLOCKED }, { user_id: 1 }).lean();
+    const entries = await this.models.Contact.find(
+      { user_id: mongoose.trusted({ $in: userIds }), contact_id: by, status: ContactStatus.BLOCKED },
+      { user_id: 1 },
+    ).lean();
     return entries.map((e) => e.user_id);
   }
 
@@ -208,7 +219,10 @@ export class ContactService {
   /** Which of `ownerIds` have the viewer as an accepted contact (group additions, presence). */
   async contactsOf(viewer: Types.ObjectId, ownerIds: Types.ObjectId[]): Promise<Set<string>> {
     if (ownerIds.length === 0) return new Set();
-    const entries = await this.models.Contact.find({ user_id: mongoose.trusted({ $in: ownerIds }), contact_id: viewer, status: ContactStatus.ACCEPTED }, { user_id: 1 }).lean();
+    const entries = await this.models.Contact.find(
+      { user_id: mongoose.trusted({ $in: ownerIds }), contact_id: viewer, status: ContactStatus.ACCEPTED },
+      { user_id: 1 },
+    ).lean();
     return new Set(entries.map((e) => e.user_id.toHexString()));
   }
 }

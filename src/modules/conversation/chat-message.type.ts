@@ -61,7 +61,9 @@ export abstract class ChatMessage {
   @Field(() => Date, { nullable: true })
   editedAt!: string | null;
 
-  @Field(() => [MessageEdit], { description: "Earlier contents, oldest first: the last 20 edits (older ones are dropped). Empty when never edited or deleted." })
+  @Field(() => [MessageEdit], {
+    description: "Earlier contents, oldest first: the last 20 edits (older ones are dropped). Empty when never edited or deleted.",
+  })
   editHistory!: MessageEdit[];
 
   @Field({ description: "True when made by forwardMessage." })

@@ -18,19 +18,31 @@ function mine(conv: ConversationSnapshot, ctx: Context) {
 export class ConversationStateResolver {
   @Authorized()
   @Mutation(() => ConversationType, { description: "Mutes the conversation for the viewer until `until` (a future time); null or absent unmutes." })
-  muteConversation(@Args(() => MuteConversationArgs) { conversationId, until }: MuteConversationArgs, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<ConversationSnapshot> {
+  muteConversation(
+    @Args(() => MuteConversationArgs) { conversationId, until }: MuteConversationArgs,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<ConversationSnapshot> {
     return ctx.services.conversationState.mute(viewerId, conversationId, until ?? null);
   }
 
   @Authorized()
   @Mutation(() => ConversationType, { description: "Moves it out of the viewer's conversation list (see `conversations(archived:)`); also unpins it." })
-  archiveConversation(@Arg("conversationId", () => ID) conversationId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<ConversationSnapshot> {
+  archiveConversation(
+    @Arg("conversationId", () => ID) conversationId: string,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<ConversationSnapshot> {
     return ctx.services.conversationState.archive(viewerId, conversationId);
   }
 
   @Authorized()
   @Mutation(() => ConversationType)
-  unarchiveConversation(@Arg("conversationId", () => ID) conversationId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<ConversationSnapshot> {
+  unarchiveConversation(
+    @Arg("conversationId", () => ID) conversationId: string,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<ConversationSnapshot> {
     return ctx.services.conversationState.unarchive(viewerId, conversationId);
   }
 
@@ -48,7 +60,11 @@ export class ConversationStateResolver {
 
   @Authorized()
   @Mutation(() => ConversationType, { description: "Shows it as unread to the viewer (isMarkedUnread) until their next markRead." })
-  markConversationUnread(@Arg("conversationId", () => ID) conversationId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<ConversationSnapshot> {
+  markConversationUnread(
+    @Arg("conversationId", () => ID) conversationId: string,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<ConversationSnapshot> {
     return ctx.services.conversationState.markUnread(viewerId, conversationId);
   }
 

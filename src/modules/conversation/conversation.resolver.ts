@@ -47,7 +47,9 @@ export class ConversationFieldsResolver {
 @Resolver(() => DirectConversation)
 export class DirectConversationResolver {
   @Authorized()
-  @Query(() => ConversationConnection, { description: "The viewer's direct and group conversations: pinned ones first, then by most recent activity. Archived ones only with `archived: true`." })
+  @Query(() => ConversationConnection, {
+    description: "The viewer's direct and group conversations: pinned ones first, then by most recent activity. Archived ones only with `archived: true`.",
+  })
   async conversations(
     @Args(() => Page20) page: ForwardPageArgs,
     @Arg("archived", () => Boolean, { defaultValue: false, description: "List the archived conversations instead of the others." }) archived: boolean,

@@ -76,8 +76,18 @@ export class ConversationService {
   async requireMemberLight(viewerId: string, conversationId: string): Promise<ConversationRef> {
     const id = parseId(conversationId, "conversationId");
     const viewer = new Types.ObjectId(viewerId);
-    const conv = await this.models.Conversation.findOne({ _id: id, "members.user_id": viewer }, { kind: 1, last_seq: 1, direct_key: 1, members: { $elemMatch: { user_id: viewer } } }).lean();
-    if (conv) return { _id: conv._id, kind: conv.kind, last_seq: conv.last_seq, joined_seq: conv.members?.[0]?.joined_seq ?? 0, ...(conv.direct_key ? { direct_key: conv.direct_key } : {}) };
+    const conv = await this.models.Conversation.findOne(
+      { _id: id, "members.user_id": viewer },
+      { kind: 1, last_seq: 1, direct_key: 1, members: { $elemMatch: { user_id: viewer } } },
+    ).lean();
+    if (conv)
+      return {
+        _id: conv._id,
+        kind: conv.kind,
+        last_seq: conv.last_seq,
+        joined_seq: conv.members?.[0]?.joined_seq ?? 0,
+        ...(conv.direct_key ? { direct_key: conv.direct_key } : {}),
+      };
     // Unknown and not-a-member answer alike (existence is not revealed).
     throw notFound("Conversation");
   }
@@ -88,7 +98,13 @@ export class ConversationService {
     if (!other) return;
     const [a, b] = [new Types.ObjectId(viewerId), new Types.ObjectId(other)];
     const found = await this.models.Contact.exists(
-      mongoose.trusted({ status: ContactStatus.BLOCKED, $or: [{ user_id: a, contact_id: b }, { user_id: b, contact_id: a }] }) as Record<string, unknown>,
+      mongoose.trusted({
+        status: ContactStatus.BLOCKED,
+        $or: [
+          { user_id: a, contact_id: b },
+          { user_id: b, contact_id: a },
+        ],
+      }) as Record<string, unknown>,
     );
     if (found) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
   }
@@ -114,9 +130,21 @@ export class ConversationService {
       $or: mongoose.trusted([{ kind: "group" }, { last_seq: mongoose.trusted({ $gt: 0 }) }]),
     };
     // 1 when the viewer's own member entry has a pin (a field of this read only, never stored).
-    const viewerPinned = { $filter: { input: "$members", as: "m", cond: { $and: [{ $eq: ["$$m.user_id", viewer] }, { $ne: [{ $ifNull: ["$$m.pinned_at", null] }, null] }] } } };
+    const viewerPinned = {
+      $filter: { input: "$members", as: "m", cond: { $and: [{ $eq: ["$$m.user_id", viewer] }, { $ne: [{ $ifNull: ["$$m.pinned_at", null] }, null] }] } },
+    };
     const pinned: mongoose.PipelineStage = { $addFields: { viewer_pinned: { $cond: [{ $gt: [{ $size: viewerPinned }, 0] }, 1, 0] } } };
-    return paginatePipeline(this.models.Conversation as unknown as mongoose.Model<Conversation>, match, [pinned], [["viewer_pinned", -1], ["updated_at", -1]], page, 20);
+    return paginatePipeline(
+      this.models.Conversation as unknown as mongoose.Model<Conversation>,
+      match,
+      [pinned],
+      [
+        ["viewer_pinned", -1],
+        ["updated_at", -1],
+      ],
+      page,
+      20,
+    );
   }
 
   /** Ids of every conversation the viewer belongs to (search scope, subscriptions). */
@@ -179,7 +207,11 @@ export class ConversationService {
   }
 
   /** Keeps the seed's per-message fields current: direct `status`, group `read_by`. */
-  private async updateMessageStatuses(conv: Conversation, viewerId: string, moved: { delivered: [from: number, to: number]; read: [from: number, to: number] }): Promise<void> {
+  private async updateMessageStatuses(
+    conv: Conversation,
+    viewerId: string,
+    moved: { delivered: [from: number, to: number]; read: [from: number, to: number] },
+  ): Promise<void> {
     const [oldDelivered, newDelivered] = moved.delivered;
     const [oldRead, newRead] = moved.read;
     const viewer = new Types.ObjectId(viewerId);
@@ -220,7 +252,20 @@ export class ConversationService {
     // New members start with everything so far delivered and read: history is not "unread".
     await this.models.Conversation.updateOne(
       { _id: conversationId },
-      { $push: { members: { $each: fresh.map((user_id) => ({ user_id, read_seq: conv.last_seq, delivered_seq: conv.last_seq, shared_read_seq: conv.last_seq, joined_at: joined, joined_seq: conv.last_seq })) } } },
+      {
+        $push: {
+          members: {
+            $each: fresh.map((user_id) => ({
+              user_id,
+              read_seq: conv.last_seq,
+              delivered_seq: conv.last_seq,
+              shared_read_seq: conv.last_seq,
+              joined_at: joined,
+              joined_seq: conv.last_seq,
+            })),
+          },
+        },
+      },
     );
   }
 

@@ -50,7 +50,13 @@ export function snapshotOf(c: Conversation): ConversationSnapshot {
       ...memberStateOf(m),
     })),
     ...(c.pinned_messages?.length
-      ? { pins: c.pinned_messages.map((p) => ({ messageId: p.message_id.toHexString(), pinnedBy: p.pinned_by.toHexString(), pinnedAt: new Date(p.pinned_at).toISOString() })) }
+      ? {
+          pins: c.pinned_messages.map((p) => ({
+            messageId: p.message_id.toHexString(),
+            pinnedBy: p.pinned_by.toHexString(),
+            pinnedAt: new Date(p.pinned_at).toISOString(),
+          })),
+        }
       : {}),
   };
 }

@@ -42,19 +42,34 @@ export class GroupResolver {
 
   @Authorized()
   @Mutation(() => Group, { description: "Admins only." })
-  updateGroup(@Arg("id", () => ID) id: string, @Arg("input", () => UpdateGroupInput) input: UpdateGroupInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Group>> {
+  updateGroup(
+    @Arg("id", () => ID) id: string,
+    @Arg("input", () => UpdateGroupInput) input: UpdateGroupInput,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<DocumentType<Group>> {
     return ctx.services.groups.update(viewerId, id, input);
   }
 
   @Authorized()
   @Mutation(() => Group, { description: "Admins only." })
-  addGroupMembers(@Arg("groupId", () => ID) groupId: string, @Arg("userIds", () => [ID]) userIds: string[], @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Group>> {
+  addGroupMembers(
+    @Arg("groupId", () => ID) groupId: string,
+    @Arg("userIds", () => [ID]) userIds: string[],
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<DocumentType<Group>> {
     return ctx.services.groups.addMembers(viewerId, groupId, userIds);
   }
 
   @Authorized()
   @Mutation(() => Group, { description: "Admins only." })
-  removeGroupMember(@Arg("groupId", () => ID) groupId: string, @Arg("userId", () => ID) userId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Group>> {
+  removeGroupMember(
+    @Arg("groupId", () => ID) groupId: string,
+    @Arg("userId", () => ID) userId: string,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<DocumentType<Group>> {
     return ctx.services.groups.removeMember(viewerId, groupId, userId);
   }
 
@@ -99,13 +114,20 @@ export class GroupResolver {
     @Ctx() ctx: Context,
   ): Promise<Connection<{ user: DocumentType<User> | null; role: GroupRole }>> {
     const admins = new Set(group.admins.map((a) => a.toHexString()));
-    const page = pageArray(group.members.map((m) => m.toHexString()), args, 50);
+    const page = pageArray(
+      group.members.map((m) => m.toHexString()),
+      args,
+      50,
+    );
     const users = await ctx.loaders.user.loadMany(page.edges.map((e) => e.node));
     return {
       ...page,
       edges: page.edges.map((e, i) => ({
         cursor: e.cursor,
-        node: { user: users[i] instanceof Error ? null : (users[i] as DocumentType<User> | null), role: admins.has(e.node) ? GroupRole.ADMIN : GroupRole.MEMBER },
+        node: {
+          user: users[i] instanceof Error ? null : (users[i] as DocumentType<User> | null),
+          role: admins.has(e.node) ? GroupRole.ADMIN : GroupRole.MEMBER,
+        },
       })),
     };
   }

@@ -83,7 +83,8 @@ export class GroupService {
     const found = await this.models.User.find({ _id: mongoose.trusted({ $in: unique }), is_active: true }, { _id: 1, settings: 1 }).lean();
     if (found.length !== unique.length) throw notFound("User");
     const blocked = await this.contacts.blockedAmong(adder, unique);
-    if (blocked.length) throw new AppError(ErrorCode.BLOCKED, "Some of these users blocked you and cannot be added", { userIds: blocked.map((b) => b.toHexString()) });
+    if (blocked.length)
+      throw new AppError(ErrorCode.BLOCKED, "Some of these users blocked you and cannot be added", { userIds: blocked.map((b) => b.toHexString()) });
     const restricted = found.filter((u) => privacyOf(u.settings).group_add_policy === GroupAddPolicy.CONTACTS).map((u) => u._id);
     const allowed = await this.contacts.contactsOf(adder, restricted);
     const invite = new Set(restricted.filter((id) => !allowed.has(id.toHexString())).map((id) => id.toHexString()));
@@ -104,7 +105,18 @@ export class GroupService {
     const [group] = await this.db.transaction(async (session) => {
       await this.models.Conversation.create([{ _id: id, kind: "group", members: all.map((user_id) => ({ user_id })), last_seq: 0 }], { session });
       return this.models.Group.create(
-        [{ _id: id, name: input.name.trim(), description: input.description ?? null, icon, creator_id: creator, members: all, admins: [creator], is_active: true }],
+        [
+          {
+            _id: id,
+            name: input.name.trim(),
+            description: input.description ?? null,
+            icon,
+            creator_id: creator,
+            members: all,
+            admins: [creator],
+            is_active: true,
+          },
+        ],
         { session },
       );
     });
@@ -134,7 +146,8 @@ export class GroupService {
     const additions = await this.newMembers(adder, userIds, "userIds");
     const fresh = additions.add.filter((id) => !present.has(id.toHexString()));
     const invite = additions.invite.filter((id) => !present.has(id.toHexString()));
-    if (group.members.length + fresh.length > MAX_GROUP_MEMBERS) throw badInput([{ field: "userIds", message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
+    if (group.members.length + fresh.length > MAX_GROUP_MEMBERS)
+      throw badInput([{ field: "userIds", message: `a group has at most ${MAX_GROUP_MEMBERS} members` }]);
     await this.invitations.invite(group._id, adder, invite);
     if (fresh.length === 0) return group;
     const updated = await this.join(group, fresh, "userIds");
@@ -247,7 +260,8 @@ export class GroupService {
   private async announce(group: Group, joined: Types.ObjectId[], changed: boolean): Promise<void> {
     const snapshot = await this.conversations.snapshot(group._id);
     if (!snapshot) return;
-    for (const id of joined) this.pubSub.publish("USER", id.toHexString(), { type: "membership", conversationId: snapshot.id, member: true, conversation: snapshot });
+    for (const id of joined)
+      this.pubSub.publish("USER", id.toHexString(), { type: "membership", conversationId: snapshot.id, member: true, conversation: snapshot });
     if (changed) this.pubSub.publish("CONVERSATION", snapshot.id, { type: "conversation.updated", conversation: snapshot });
   }
 }

@@ -63,14 +63,25 @@ export async function analyzeImage(original: Buffer, maxPixels: number): Promise
   const tainted = carriesMetadata(meta);
   let encoded: Buffer | null = null;
   switch (meta.format) {
-    case "jpeg": encoded = await decoded().jpeg({ quality: 82, mozjpeg: true }).toBuffer(); break;
-    case "png": encoded = await decoded().png({ compressionLevel: 9 }).toBuffer(); break;
-    case "webp": encoded = await decoded().webp({ quality: 80 }).toBuffer(); break;
-    case "heif": if (tainted) encoded = await decoded().avif({ quality: 60 }).toBuffer(); break;
+    case "jpeg":
+      encoded = await decoded().jpeg({ quality: 82, mozjpeg: true }).toBuffer();
+      break;
+    case "png":
+      encoded = await decoded().png({ compressionLevel: 9 }).toBuffer();
+      break;
+    case "webp":
+      encoded = await decoded().webp({ quality: 80 }).toBuffer();
+      break;
+    case "heif":
+      if (tainted) encoded = await decoded().avif({ quality: 60 }).toBuffer();
+      break;
     // Animated GIFs keep their frames: re-encoded from the file only when it carries metadata.
-    case "gif": if (tainted) encoded = await sharp(original, { animated: true, limitInputPixels: maxPixels }).gif().toBuffer(); break;
+    case "gif":
+      if (tainted) encoded = await sharp(original, { animated: true, limitInputPixels: maxPixels }).gif().toBuffer();
+      break;
     // Other formats were refused before decoding (mime.ts): nothing to re-encode.
-    default: break;
+    default:
+      break;
   }
   if (encoded && (tainted || encoded.length < original.length)) {
     const info = meta.format === "gif" ? { width: meta.width, height: meta.pageHeight ?? meta.height } : pixels.info;

@@ -32,7 +32,11 @@ export class MediaResolver {
 
   @Authorized()
   @Mutation(() => Attachment, { description: "Checks the stored bytes (size, sniffed MIME type), makes thumbnails and dimensions for images." })
-  completeUpload(@Arg("uploadId", () => ID) uploadId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Media> | DocumentType<FileItem>> {
+  completeUpload(
+    @Arg("uploadId", () => ID) uploadId: string,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<DocumentType<Media> | DocumentType<FileItem>> {
     return ctx.services.uploads.complete(viewerId, uploadId);
   }
 

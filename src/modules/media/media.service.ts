@@ -103,7 +103,11 @@ export class MediaService {
     const owners = await this.models.User.find({ profile_picture: mediaId, is_active: true }, { settings: 1 }).limit(10).lean();
     if (owners.length === 0) return false;
     const entries = await this.models.Contact.find(
-      { user_id: mongoose.trusted({ $in: owners.map((o) => o._id) }), contact_id: new Types.ObjectId(viewerId), status: mongoose.trusted({ $in: [ContactStatus.ACCEPTED, ContactStatus.BLOCKED] }) },
+      {
+        user_id: mongoose.trusted({ $in: owners.map((o) => o._id) }),
+        contact_id: new Types.ObjectId(viewerId),
+        status: mongoose.trusted({ $in: [ContactStatus.ACCEPTED, ContactStatus.BLOCKED] }),
+      },
       { user_id: 1, status: 1 },
     ).lean();
     const status = new Map(entries.map((e) => [e.user_id.toHexString(), e.status]));
@@ -161,7 +165,13 @@ export class MediaService {
   async download(kind: DownloadKind, id: string, params: SignedParams, rangeHeader: string | undefined, count = true): Promise<DownloadResult> {
     const path = kind === "thumbnail" ? `/files/media/${id}/thumbnail` : `/files/${kind}/${id}`;
     const verdict: Verdict = this.signer.verify(path, params);
-    if (verdict !== "ok") return { ok: false, status: 403, code: "INVALID_TOKEN", message: verdict === "expired" ? "This download URL has expired" : "This download URL is not valid" };
+    if (verdict !== "ok")
+      return {
+        ok: false,
+        status: 403,
+        code: "INVALID_TOKEN",
+        message: verdict === "expired" ? "This download URL has expired" : "This download URL is not valid",
+      };
     const gone = { ok: false as const, status: 404, code: "NOT_FOUND", message: "Not found" };
     if (!Types.ObjectId.isValid(id) || !params.u || !Types.ObjectId.isValid(params.u)) return gone;
     const oid = new Types.ObjectId(id);

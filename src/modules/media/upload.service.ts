@@ -130,7 +130,11 @@ export class UploadService {
       return putError(413, ErrorCode.BAD_USER_INPUT, `The body is larger than the declared ${upload.file_size} bytes`);
     }
     // One PUT at a time, and only before the bytes are in.
-    const claimed = await this.models.Upload.findOneAndUpdate({ _id: upload._id, status: "pending" }, { $set: { status: "uploading" } }, { returnDocument: "after" });
+    const claimed = await this.models.Upload.findOneAndUpdate(
+      { _id: upload._id, status: "pending" },
+      { $set: { status: "uploading" } },
+      { returnDocument: "after" },
+    );
     if (!claimed) return putError(409, ErrorCode.CONFLICT, "The bytes of this upload were already sent");
 
     const counted = { bytes: 0 };
@@ -154,7 +158,8 @@ export class UploadService {
       passthrough.destroy();
       await this.storage.delete(upload.storage_key);
       await this.models.Upload.updateOne({ _id: upload._id }, { $set: { status: "pending" } });
-      if ((err as { tooLarge?: boolean }).tooLarge) return putError(413, ErrorCode.BAD_USER_INPUT, `The body is larger than the declared ${upload.file_size} bytes`);
+      if ((err as { tooLarge?: boolean }).tooLarge)
+        return putError(413, ErrorCode.BAD_USER_INPUT, `The body is larger than the declared ${upload.file_size} bytes`);
       return putError(400, ErrorCode.BAD_USER_INPUT, "The upload was interrupted; send the bytes again");
     } finally {
       body.off("aborted", aborted);
@@ -179,10 +184,16 @@ export class UploadService {
   async complete(viewerId: string, uploadId: string): Promise<DocumentType<Media> | DocumentType<FileItem>> {
     const id = parseId(uploadId, "uploadId");
     const viewer = new Types.ObjectId(viewerId);
-    const upload = await this.models.Upload.findOneAndUpdate({ _id: id, uploader_id: viewer, status: "received" }, { $set: { status: "completing" } }, { returnDocument: "after" });
+    const upload = await this.models.Upload.findOneAndUpdate(
+      { _id: id, uploader_id: viewer, status: "received" },
+      { $set: { status: "completing" } },
+      { returnDocument: "after" },
+    );
     if (!upload) {
       // A retry after success gets what the first call made.
-      const done = (await this.models.Media.findOne({ _id: id, uploader_id: viewer, is_deleted: false })) ?? (await this.models.File.findOne({ _id: id, uploader_id: viewer, is_deleted: false }));
+      const done =
+        (await this.models.Media.findOne({ _id: id, uploader_id: viewer, is_deleted: false })) ??
+        (await this.models.File.findOne({ _id: id, uploader_id: viewer, is_deleted: false }));
       if (done) return done;
       const ticket = await this.models.Upload.findOne({ _id: id, uploader_id: viewer }, { status: 1 }).lean();
       if (!ticket) throw notFound("Upload");
@@ -198,17 +209,30 @@ export class UploadService {
     const kind = mediaTypeOf(declared);
     const actual = sniffed ? normalizeMime(sniffed.mime) : null;
     if (actual ? container(actual) !== container(declared) : kind !== null || KNOWN_TO_SNIFFER.has(declared)) {
-      return this.refuse(upload, [{ field: "mimeType", message: `declared ${declared}, but the bytes are ${actual ?? "not a recognisable " + (kind ?? declared) + " file"}` }]);
+      return this.refuse(upload, [
+        { field: "mimeType", message: `declared ${declared}, but the bytes are ${actual ?? "not a recognisable " + (kind ?? declared) + " file"}` },
+      ]);
     }
 
     const derived: string[] = [];
     try {
       if (!kind) {
         return await this.settle(upload._id, (session) =>
-          this.models.File.create([{
-            _id: upload._id, filename: upload.storage_key, original_filename: upload.original_filename, file_size: size,
-            mime_type: declared, uploader_id: viewer, download_count: 0, is_deleted: false,
-          }], { session }),
+          this.models.File.create(
+            [
+              {
+                _id: upload._id,
+                filename: upload.storage_key,
+                original_filename: upload.original_filename,
+                file_size: size,
+                mime_type: declared,
+                uploader_id: viewer,
+                download_count: 0,
+                is_deleted: false,
+              },
+            ],
+            { session },
+          ),
         );
       }
       const fields: Partial<Media> = { filename: upload.storage_key, file_size: size, optimized: false };
@@ -223,10 +247,21 @@ export class UploadService {
         if (duration !== null) fields.duration = duration;
       }
       const media = await this.settle(upload._id, (session) =>
-        this.models.Media.create([{
-          _id: upload._id, original_filename: upload.original_filename, media_type: kind, mime_type: declared,
-          uploader_id: viewer, view_count: 0, is_deleted: false, ...fields,
-        }], { session }),
+        this.models.Media.create(
+          [
+            {
+              _id: upload._id,
+              original_filename: upload.original_filename,
+              media_type: kind,
+              mime_type: declared,
+              uploader_id: viewer,
+              view_count: 0,
+              is_deleted: false,
+              ...fields,
+            },
+          ],
+          { session },
+        ),
       );
       if (replacedOriginal) await this.storage.delete(upload.storage_key);
       return media;
@@ -259,12 +294,25 @@ export class UploadService {
     const thumbKey = `${upload.storage_key}-t`;
     derived.push(thumbKey);
     await this.putBuffer(thumbKey, image.thumbnail, "image/webp");
-    const result: Partial<Media> = { width: image.width, height: image.height, thumbnail: thumbKey, file_size: size, optimized: false, filename: upload.storage_key };
+    const result: Partial<Media> = {
+      width: image.width,
+      height: image.height,
+      thumbnail: thumbKey,
+      file_size: size,
+      optimized: false,
+      filename: upload.storage_key,
+    };
     if (image.optimized) {
       const optKey = `${upload.storage_key}-o`;
       derived.push(optKey);
       await this.putBuffer(optKey, image.optimized.data, upload.mime_type);
-      Object.assign(result, { filename: optKey, file_size: image.optimized.data.length, optimized: true, width: image.optimized.width, height: image.optimized.height });
+      Object.assign(result, {
+        filename: optKey,
+        file_size: image.optimized.data.length,
+        optimized: true,
+        width: image.optimized.width,
+        height: image.optimized.height,
+      });
     }
     return result;
   }
@@ -292,7 +340,9 @@ export class UploadService {
 
   /** Tickets past their purge time go, with their bytes (unless they became a document). */
   async purgeExpired(now = new Date()): Promise<number> {
-    const stale = await this.models.Upload.find({ purge_at: mongoose.trusted({ $lte: now }) }).limit(100).comment(BACKGROUND_COMMENT);
+    const stale = await this.models.Upload.find({ purge_at: mongoose.trusted({ $lte: now }) })
+      .limit(100)
+      .comment(BACKGROUND_COMMENT);
     for (const upload of stale) {
       const became = (await this.models.Media.exists({ _id: upload._id })) ?? (await this.models.File.exists({ _id: upload._id }));
       if (!became) await Promise.all([upload.storage_key, `${upload.storage_key}-t`, `${upload.storage_key}-o`].map((k) => this.storage.delete(k)));

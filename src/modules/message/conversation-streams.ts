@@ -7,7 +7,6 @@ import { conversationEvents, messagesWithReplay, viewerEvents, type StreamOption
 import type { StreamDeps } from "./streams.deps.js";
 import type { ConversationRef } from "../conversation/conversation.service.js";
 
-
 export class ConversationStreams {
   constructor(private readonly deps: StreamDeps) {}
 

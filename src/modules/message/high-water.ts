@@ -74,10 +74,13 @@ export class HighWater {
     if (!pending) {
       // Logged here, once per shared read (not by each stream waiting on it), and once per outage.
       pending = read()
-        .then((r) => (this.succeeded(), r), (err: unknown) => {
-          this.failed(err);
-          throw err;
-        })
+        .then(
+          (r) => (this.succeeded(), r),
+          (err: unknown) => {
+            this.failed(err);
+            throw err;
+          },
+        )
         .finally(() => this.reads.delete(key));
       this.reads.set(key, pending);
     }
@@ -92,7 +95,9 @@ export class HighWater {
       const ids = [...this.watched.keys()];
       for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
         const chunk = ids.slice(i, i + IDS_PER_QUERY).map((id) => new mongoose.Types.ObjectId(id));
-        const docs = await this.models.Conversation.find({ _id: mongoose.trusted({ $in: chunk }) }, { last_seq: 1 }).lean().comment(BACKGROUND_COMMENT);
+        const docs = await this.models.Conversation.find({ _id: mongoose.trusted({ $in: chunk }) }, { last_seq: 1 })
+          .lean()
+          .comment(BACKGROUND_COMMENT);
         for (const doc of docs as Array<{ _id: Types.ObjectId; last_seq: number }>) {
           for (const stream of this.watched.get(doc._id.toHexString()) ?? []) {
             if (doc.last_seq > stream.delivered()) stream.nudge(doc.last_seq);

@@ -64,7 +64,10 @@ export class MessagePinService {
   }
 
   /** The message and its conversation when the viewer may pin in it (see the file comment). */
-  private async mayPin(viewerId: string, messageId: string): Promise<{ message: { _id: Types.ObjectId; is_deleted: boolean }; conversationId: Types.ObjectId }> {
+  private async mayPin(
+    viewerId: string,
+    messageId: string,
+  ): Promise<{ message: { _id: Types.ObjectId; is_deleted: boolean }; conversationId: Types.ObjectId }> {
     const id = parseId(messageId, "messageId");
     const projection = { conversation_id: 1, is_deleted: 1 };
     const message = (await this.models.DirectMessage.findById(id, projection).lean()) ?? (await this.models.GroupMessage.findById(id, projection).lean());

@@ -81,19 +81,28 @@ export class MessageResolver {
   }
 
   @Authorized()
-  @Mutation(() => Message, { description: "Idempotent per (sender, clientMessageId): a retry returns the first message, stores nothing new, publishes nothing new." })
+  @Mutation(() => Message, {
+    description: "Idempotent per (sender, clientMessageId): a retry returns the first message, stores nothing new, publishes nothing new.",
+  })
   sendMessage(@Arg("input", () => SendMessageInput) input: SendMessageInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<MessageView> {
     return ctx.services.messages.sendDirect(viewerId, input);
   }
 
   @Authorized()
   @Mutation(() => GroupMessage)
-  sendGroupMessage(@Arg("input", () => SendGroupMessageInput) input: SendGroupMessageInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<MessageView> {
+  sendGroupMessage(
+    @Arg("input", () => SendGroupMessageInput) input: SendGroupMessageInput,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<MessageView> {
     return ctx.services.messages.sendGroup(viewerId, input);
   }
 
   @Authorized()
-  @Mutation(() => ChatMessage, { description: "Sender only; not once deleted; within MESSAGE_EDIT_WINDOW_SECONDS of sending when the server sets it. The replaced content goes to editHistory." })
+  @Mutation(() => ChatMessage, {
+    description:
+      "Sender only; not once deleted; within MESSAGE_EDIT_WINDOW_SECONDS of sending when the server sets it. The replaced content goes to editHistory.",
+  })
   editMessage(@Args(() => EditMessageArgs) { id, content }: EditMessageArgs, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<MessageView> {
     return ctx.services.messageEdits.edit(viewerId, id, content);
   }
@@ -112,13 +121,22 @@ export class MessageResolver {
 
   @Authorized()
   @Mutation(() => ConversationType, { description: "Advances the viewer's read (and delivered) watermark; never moves it back." })
-  async markRead(@Args(() => MarkArgs) { conversationId, upToSeq }: MarkArgs, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<ConversationSnapshot> {
+  async markRead(
+    @Args(() => MarkArgs) { conversationId, upToSeq }: MarkArgs,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<ConversationSnapshot> {
     return ctx.services.conversations.markRead(viewerId, conversationId, upToSeq, { shared: await this.sharesReceipts(viewerId, ctx) });
   }
 
   @Authorized()
   @Mutation(() => Boolean, { description: "Ephemeral: nothing stored. Ignored when the viewer disabled typing indicators." })
-  async setTyping(@Arg("conversationId", () => ID) conversationId: string, @Arg("isTyping") isTyping: boolean, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<boolean> {
+  async setTyping(
+    @Arg("conversationId", () => ID) conversationId: string,
+    @Arg("isTyping") isTyping: boolean,
+    @ViewerId() viewerId: string,
+    @Ctx() ctx: Context,
+  ): Promise<boolean> {
     const me = await ctx.loaders.user.load(viewerId);
     const conv = await ctx.services.conversations.requireMemberLight(viewerId, conversationId);
     if (me?.settings?.typing_indicators_enabled === false) return true;
@@ -195,15 +213,16 @@ export class GroupMessageResolver {
 
   @FieldResolver(() => UserConnection, { description: "Members (other than the sender) who read it and have read receipts enabled." })
   @ViewerSpecific()
-  async readBy(
-    @Root() view: MessageView,
-    @Args(() => Page50) args: ForwardPageArgs,
-    @Ctx() ctx: Context,
-  ): Promise<Connection<DocumentType<User> | null>> {
+  async readBy(@Root() view: MessageView, @Args(() => Page50) args: ForwardPageArgs, @Ctx() ctx: Context): Promise<Connection<DocumentType<User> | null>> {
     const readers = (await this.others(view, ctx)).filter((m) => m.sharedReadSeq >= view.seq);
     const page = pageArray(readers, args, 50);
     const users = await ctx.loaders.user.loadMany(page.edges.map((e) => e.node.userId));
-    return { ...page, edges: page.edges.map((e, i) => ({ cursor: e.cursor, node: users[i] instanceof Error ? null : (users[i] as DocumentType<User> | null) })).filter((e) => e.node) };
+    return {
+      ...page,
+      edges: page.edges
+        .map((e, i) => ({ cursor: e.cursor, node: users[i] instanceof Error ? null : (users[i] as DocumentType<User> | null) }))
+        .filter((e) => e.node),
+    };
   }
 
   @FieldResolver(() => MessageReceiptConnection, { description: "Delivery and read status of each member other than the sender." })
@@ -221,7 +240,12 @@ export class GroupMessageResolver {
         cursor: e.cursor,
         node: {
           user: users[i] instanceof Error ? null : (users[i] as DocumentType<User> | null),
-          status: visibleRead(e.node, ctx.viewer?.id) >= view.seq ? ReceiptStatus.READ : e.node.deliveredSeq >= view.seq ? ReceiptStatus.DELIVERED : ReceiptStatus.PENDING,
+          status:
+            visibleRead(e.node, ctx.viewer?.id) >= view.seq
+              ? ReceiptStatus.READ
+              : e.node.deliveredSeq >= view.seq
+                ? ReceiptStatus.DELIVERED
+                : ReceiptStatus.PENDING,
           at: null,
         },
       })),

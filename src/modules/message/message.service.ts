@@ -82,7 +82,11 @@ const MAX_SEND_BATCH = 50;
 
 /** Without transactions: a send failed after taking `seq` (the failure is `cause`). */
 class SeqTaken extends Error {
-  constructor(readonly seq: number, readonly id: Types.ObjectId, override readonly cause: unknown) {
+  constructor(
+    readonly seq: number,
+    readonly id: Types.ObjectId,
+    override readonly cause: unknown,
+  ) {
     super("send failed after its seq was allocated");
   }
 }
@@ -131,7 +135,8 @@ export class MessageService {
       } else {
         const media = await this.models.Media.findOne({ _id: id, uploader_id: senderId, is_deleted: false });
         if (!media) throw notFound("Attachment");
-        if (media.media_type !== MEDIA_KIND_FOR[type]) throw badInput([{ field: "attachmentId", message: `the attachment is ${media.media_type}, not ${type.toLowerCase()}` }]);
+        if (media.media_type !== MEDIA_KIND_FOR[type])
+          throw badInput([{ field: "attachmentId", message: `the attachment is ${media.media_type}, not ${type.toLowerCase()}` }]);
         attachment = { media_id: media._id };
       }
     }
@@ -144,7 +149,12 @@ export class MessageService {
   }
 
   /** Seed 004's back-reference from an upload to the (first) message carrying it. */
-  private async linkAttachment(attachment: NonNullable<Draft["attachment"]>, kind: Conversation["kind"], messageId: Types.ObjectId, session: TxnSession): Promise<void> {
+  private async linkAttachment(
+    attachment: NonNullable<Draft["attachment"]>,
+    kind: Conversation["kind"],
+    messageId: Types.ObjectId,
+    session: TxnSession,
+  ): Promise<void> {
     const field = kind === "group" ? "group_message_id" : "message_id";
     const unlinked = { message_id: mongoose.trusted({ $exists: false }), group_message_id: mongoose.trusted({ $exists: false }) };
     if (attachment.media_id) await this.models.Media.updateOne({ _id: attachment.media_id, ...unlinked }, { $set: { [field]: messageId } }, { session });
@@ -181,7 +191,14 @@ export class MessageService {
     await this.guard.message(viewerId);
     const draft = await compose(sender._id);
     const conv = await this.conversations.directFor(sender._id, recipientId);
-    return this.commit(conv, sender, draft, model, (seq) => ({ conversation_id: conv._id, seq, sender_id: sender._id, recipient_id: recipientId, status: "sent", is_deleted: false }));
+    return this.commit(conv, sender, draft, model, (seq) => ({
+      conversation_id: conv._id,
+      seq,
+      sender_id: sender._id,
+      recipient_id: recipientId,
+      status: "sent",
+      is_deleted: false,
+    }));
   }
 
   async sendGroup(viewerId: string, input: SendGroupMessageInput, compose: Compose = (senderId) => this.draft(senderId, input)): Promise<MessageView> {
@@ -199,7 +216,14 @@ export class MessageService {
     const draft = await compose(sender._id);
     const conv = await this.models.Conversation.findById(groupId).lean();
     if (!conv) throw notFound("Conversation");
-    return this.commit(conv as Conversation, sender, draft, model, (seq) => ({ conversation_id: conv._id, group_id: groupId, seq, sender_id: sender._id, read_by: [], is_deleted: false }));
+    return this.commit(conv as Conversation, sender, draft, model, (seq) => ({
+      conversation_id: conv._id,
+      group_id: groupId,
+      seq,
+      sender_id: sender._id,
+      read_by: [],
+      is_deleted: false,
+    }));
   }
 
   /**
@@ -207,7 +231,11 @@ export class MessageService {
    * is published again: if the first attempt's instance died between commit and publish, live
    * subscribers still get it (they drop seqs they already have).
    */
-  private async existing(model: mongoose.Model<AnyMessage>, sender: DocumentType<User>, clientMessageId: string | null | undefined): Promise<MessageView | null> {
+  private async existing(
+    model: mongoose.Model<AnyMessage>,
+    sender: DocumentType<User>,
+    clientMessageId: string | null | undefined,
+  ): Promise<MessageView | null> {
     if (!clientMessageId) return null;
     const found = await model.findOne({ sender_id: sender._id, client_message_id: clientMessageId });
     return found ? this.republish(found, sender) : null;
@@ -227,7 +255,13 @@ export class MessageService {
    * The event's conversation snapshot is the one read before sending, with the new seq and the
    * sender's marks applied: big groups are not read back after every message.
    */
-  private async commit(conv: Conversation, sender: DocumentType<User>, draft: Draft, model: mongoose.Model<AnyMessage>, fields: (seq: number) => Record<string, unknown>): Promise<MessageView> {
+  private async commit(
+    conv: Conversation,
+    sender: DocumentType<User>,
+    draft: Draft,
+    model: mongoose.Model<AnyMessage>,
+    fields: (seq: number) => Record<string, unknown>,
+  ): Promise<MessageView> {
     const sharesRead = sender.settings?.read_receipts_enabled !== false;
     let stored: Stored;
     try {
@@ -345,7 +379,11 @@ export class MessageService {
           if (draft.attachment) await this.linkAttachment(draft.attachment, conv.kind, id, session);
           const marks: Record<string, number> = { "members.$[me].read_seq": seq, "members.$[me].delivered_seq": seq };
           if (sharesRead) marks["members.$[me].shared_read_seq"] = seq;
-          await this.models.Conversation.updateOne({ _id: conv._id }, { $max: marks }, { arrayFilters: [{ "me.user_id": sender._id }], timestamps: false, session });
+          await this.models.Conversation.updateOne(
+            { _id: conv._id },
+            { $max: marks },
+            { arrayFilters: [{ "me.user_id": sender._id }], timestamps: false, session },
+          );
           return { fresh: true as const, message, seq, updatedAt: allocated.updated_at };
         } catch (err) {
           // In a transaction the abort gives the seq back; without one it is ours to release.
@@ -364,12 +402,22 @@ export class MessageService {
    * with a deleted placeholder at N, so streams never wait for a message that will not come.
    * Only a crash between the two writes can still leave a hole there (README: Delivery).
    */
-  private async release(conv: Conversation, taken: SeqTaken, model: mongoose.Model<AnyMessage>, fields: (seq: number) => Record<string, unknown>): Promise<void> {
+  private async release(
+    conv: Conversation,
+    taken: SeqTaken,
+    model: mongoose.Model<AnyMessage>,
+    fields: (seq: number) => Record<string, unknown>,
+  ): Promise<void> {
     const { seq } = taken;
     const previous = await model.findOne({ conversation_id: conv._id, seq: seq - 1 }, { _id: 1 }).lean();
-    const back = await this.models.Conversation.updateOne({ _id: conv._id, last_seq: seq }, { $inc: { last_seq: -1 }, $set: { last_message_id: previous?._id ?? null } });
+    const back = await this.models.Conversation.updateOne(
+      { _id: conv._id, last_seq: seq },
+      { $inc: { last_seq: -1 }, $set: { last_message_id: previous?._id ?? null } },
+    );
     if (back.modifiedCount === 1) return;
-    await model.create({ _id: taken.id, ...fields(seq), content: "", message_type: MessageKind.TEXT, attachment: null, is_deleted: true }).catch((err: unknown) => this.onError(err));
+    await model
+      .create({ _id: taken.id, ...fields(seq), content: "", message_type: MessageKind.TEXT, attachment: null, is_deleted: true })
+      .catch((err: unknown) => this.onError(err));
   }
 
   /** A message by id from either collection, with the viewer's right to read it checked (by query). `field` names the id in a BAD_USER_INPUT. */
@@ -392,7 +440,11 @@ export class MessageService {
     }
     if (message.is_deleted) return this.viewWithSender(message);
     const model = isGroup ? this.models.GroupMessage : this.models.DirectMessage;
-    const updated = await (model as mongoose.Model<AnyMessage>).findOneAndUpdate({ _id: message._id }, { $set: { is_deleted: true, content: "" }, $unset: { edit_history: 1 } }, { returnDocument: "after" });
+    const updated = await (model as mongoose.Model<AnyMessage>).findOneAndUpdate(
+      { _id: message._id },
+      { $set: { is_deleted: true, content: "" }, $unset: { edit_history: 1 } },
+      { returnDocument: "after" },
+    );
     return this.publishUpdate(updated!);
   }
 
@@ -448,15 +500,24 @@ export class MessageService {
       ...(after ? { _id: mongoose.trusted({ $lt: after }) } : {}),
     };
     const [direct, group] = await Promise.all([
-      this.models.DirectMessage.find(filter).sort({ _id: -1 }).limit(limit + 1),
-      this.models.GroupMessage.find(filter).sort({ _id: -1 }).limit(limit + 1),
+      this.models.DirectMessage.find(filter)
+        .sort({ _id: -1 })
+        .limit(limit + 1),
+      this.models.GroupMessage.find(filter)
+        .sort({ _id: -1 })
+        .limit(limit + 1),
     ]);
     const merged = [...direct, ...group].sort((a, b) => (a._id.toHexString() < b._id.toHexString() ? 1 : -1));
     const pageDocs = merged.slice(0, limit);
     const edges = pageDocs.map((m) => ({ cursor: encodeCursor(m._id.toHexString()), node: messageView(m) }));
     return {
       edges,
-      pageInfo: { hasNextPage: merged.length > limit, hasPreviousPage: Boolean(after), startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+      pageInfo: {
+        hasNextPage: merged.length > limit,
+        hasPreviousPage: Boolean(after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
       totalCount: Promise.resolve(null),
     };
   }
@@ -464,7 +525,10 @@ export class MessageService {
   /** Messages with seq > afterSeq in order, at most `limit` (subscription replay and gap fills). */
   async after(conversation: { _id: Types.ObjectId; kind: "direct" | "group" }, afterSeq: number, limit = 0): Promise<MessageView[]> {
     const model = (conversation.kind === "group" ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
-    const docs = await model.find({ conversation_id: conversation._id, seq: mongoose.trusted({ $gt: afterSeq }) }).sort({ seq: 1 }).limit(limit);
+    const docs = await model
+      .find({ conversation_id: conversation._id, seq: mongoose.trusted({ $gt: afterSeq }) })
+      .sort({ seq: 1 })
+      .limit(limit);
     return docs.map((d) => messageView(d));
   }
 
@@ -474,7 +538,11 @@ export class MessageService {
       this.models.DirectMessage.find({ _id: mongoose.trusted({ $in: valid }) }),
       this.models.GroupMessage.find({ _id: mongoose.trusted({ $in: valid }) }),
     ]);
-    return alignByIds(ids, [...direct, ...group].map((m) => messageView(m)), (v) => v.id);
+    return alignByIds(
+      ids,
+      [...direct, ...group].map((m) => messageView(m)),
+      (v) => v.id,
+    );
   }
 }
 

@@ -15,7 +15,9 @@ import type { MessageView } from "./message.view.js";
 @Resolver(() => ConversationType)
 export class PinnedMessagesResolver {
   @Authorized()
-  @Mutation(() => ConversationType, { description: "Pins a message in its conversation: any member of a direct conversation, admins in groups; at most 50 per conversation." })
+  @Mutation(() => ConversationType, {
+    description: "Pins a message in its conversation: any member of a direct conversation, admins in groups; at most 50 per conversation.",
+  })
   pinMessage(@Arg("messageId", () => ID) messageId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<ConversationSnapshot> {
     return ctx.services.messagePins.pin(viewerId, messageId);
   }

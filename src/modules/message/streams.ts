@@ -207,7 +207,10 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
 
 /** One page of messages after `afterSeq`, and the conversation's snapshot for their events. */
 async function readAfter(services: StreamDeps, conversation: ConversationRef, afterSeq: number): Promise<AfterRead> {
-  const [messages, snapshot] = await Promise.all([services.messages.after(conversation, afterSeq, FILL_PAGE), services.conversations.snapshot(conversation._id)]);
+  const [messages, snapshot] = await Promise.all([
+    services.messages.after(conversation, afterSeq, FILL_PAGE),
+    services.conversations.snapshot(conversation._id),
+  ]);
   return { messages, snapshot };
 }
 
@@ -220,7 +223,12 @@ function revokes(ev: Extract<ConversationEvent, { type: "access.revoked" }>, vie
  * The messages of one conversation after `afterSeq`. A member who joined (or re-joined) after
  * it gets nothing from before their joining: the replay starts at their `joined_seq`.
  */
-export function messagesWithReplay(services: StreamDeps, conversation: ConversationRef, viewerId: string, afterSeq: number | null): AsyncIterable<AddedEvent | StreamError> {
+export function messagesWithReplay(
+  services: StreamDeps,
+  conversation: ConversationRef,
+  viewerId: string,
+  afterSeq: number | null,
+): AsyncIterable<AddedEvent | StreamError> {
   const from = afterSeq === null ? null : Math.max(afterSeq, conversation.joined_seq);
   return new ConversationMessages(services, conversation, viewerId, from ?? conversation.last_seq, from);
 }
@@ -265,7 +273,12 @@ export interface StreamOptions {
 }
 
 /** Every event of one conversation the viewer belongs to, until they lose it (then FORBIDDEN). */
-export function conversationEvents(services: StreamDeps, viewerId: string, conversation: ConversationRef, options: StreamOptions = {}): AsyncIterable<ConversationEvent | StreamError> {
+export function conversationEvents(
+  services: StreamDeps,
+  viewerId: string,
+  conversation: ConversationRef,
+  options: StreamOptions = {},
+): AsyncIterable<ConversationEvent | StreamError> {
   return new Repeater<ConversationEvent | StreamError>(async (push, stop) => {
     const blockers = options.hideBlockers ? new Blockers(services, viewerId) : null;
     const unlisten = services.pubSub.listen("CONVERSATION", conversation._id.toHexString(), (ev) => {
@@ -340,7 +353,10 @@ export function viewerEvents(services: StreamDeps, viewerId: string, options: St
 }
 
 /** Keeps the events a subscription wants (and maps them); stops at once when it ends. */
-export function only<T>(source: AsyncIterable<ConversationEvent | UserEvent | StreamError>, pick: (ev: ConversationEvent | UserEvent) => T | null): AsyncIterable<T | StreamError> {
+export function only<T>(
+  source: AsyncIterable<ConversationEvent | UserEvent | StreamError>,
+  pick: (ev: ConversationEvent | UserEvent) => T | null,
+): AsyncIterable<T | StreamError> {
   const it = source[Symbol.asyncIterator]();
   const picked: AsyncIterator<T | StreamError> = {
     async next() {

@@ -28,7 +28,11 @@ type SubscribeData<A> = SubscribeResolverData<unknown, A, Context>;
  * The events of one conversation (membership checked; ends with FORBIDDEN when the viewer
  * loses it) or of all the viewer's conversations (a lost one is dropped).
  */
-async function scoped(ctx: Context, conversationId: string | null | undefined, options: StreamOptions = {}): Promise<AsyncIterable<ConversationEvent | UserEvent | StreamError>> {
+async function scoped(
+  ctx: Context,
+  conversationId: string | null | undefined,
+  options: StreamOptions = {},
+): Promise<AsyncIterable<ConversationEvent | UserEvent | StreamError>> {
   const viewer = viewerIdOf(ctx);
   if (!conversationId) return ctx.services.streams.viewerEvents(viewer, options);
   const conv = await ctx.services.conversations.requireMemberLight(viewer, conversationId);
@@ -38,7 +42,8 @@ async function scoped(ctx: Context, conversationId: string | null | undefined, o
 @Resolver()
 export class MessagingSubscriptionResolver {
   @Subscription(() => ChatMessage, {
-    description: "New messages in all the viewer's conversations, or in one. With conversationId and afterSeq it first replays every message with a greater seq, in order, then continues live: no gap, no duplicate.",
+    description:
+      "New messages in all the viewer's conversations, or in one. With conversationId and afterSeq it first replays every message with a greater seq, in order, then continues live: no gap, no duplicate.",
     subscribe: async ({ args, context }: SubscribeData<MessageAddedArgs>) => {
       const viewer = viewerIdOf(context);
       if (args.conversationId) {
@@ -57,7 +62,10 @@ export class MessagingSubscriptionResolver {
     subscribe: async ({ args, context }: SubscribeData<ConversationFilterArgs>) =>
       only(await scoped(context, args.conversationId), (ev) => (ev.type === "message.updated" ? ev : null)),
   })
-  messageUpdated(@Root() event: Extract<ConversationEvent, { type: "message.updated" }>, @Args(() => ConversationFilterArgs) _args: ConversationFilterArgs): MessageView {
+  messageUpdated(
+    @Root() event: Extract<ConversationEvent, { type: "message.updated" }>,
+    @Args(() => ConversationFilterArgs) _args: ConversationFilterArgs,
+  ): MessageView {
     return event.message;
   }
 
@@ -65,17 +73,24 @@ export class MessagingSubscriptionResolver {
     description: "Someone's delivered/read watermark moved. Not sent for users who disabled read receipts (read part).",
     subscribe: async ({ args, context }: SubscribeData<ConversationFilterArgs>) => {
       const viewer = viewerIdOf(context);
-      return only(await scoped(context, args.conversationId, { hideBlockers: true }), (ev) => (ev.type === "receipt" && ev.receipt.userId !== viewer ? ev : null));
+      return only(await scoped(context, args.conversationId, { hideBlockers: true }), (ev) =>
+        ev.type === "receipt" && ev.receipt.userId !== viewer ? ev : null,
+      );
     },
   })
-  receiptUpdated(@Root() event: Extract<ConversationEvent, { type: "receipt" }>, @Args(() => ConversationFilterArgs) _args: ConversationFilterArgs): ReceiptEvent {
+  receiptUpdated(
+    @Root() event: Extract<ConversationEvent, { type: "receipt" }>,
+    @Args(() => ConversationFilterArgs) _args: ConversationFilterArgs,
+  ): ReceiptEvent {
     return event.receipt;
   }
 
   @Subscription(() => TypingEvent, {
     subscribe: async ({ args, context }: SubscribeData<TypingArgs>) => {
       const viewer = viewerIdOf(context);
-      return only(await scoped(context, args.conversationId, { hideBlockers: true }), (ev) => (ev.type === "typing" && ev.typing.userId !== viewer ? ev : null));
+      return only(await scoped(context, args.conversationId, { hideBlockers: true }), (ev) =>
+        ev.type === "typing" && ev.typing.userId !== viewer ? ev : null,
+      );
     },
   })
   typing(@Root() event: Extract<ConversationEvent, { type: "typing" }>, @Args(() => TypingArgs) _args: TypingArgs): TypingEventPayload {

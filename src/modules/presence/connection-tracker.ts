@@ -67,7 +67,12 @@ export class RedisConnectionTracker implements ConnectionTracker {
    * @param prefix namespaces the keys (the database name: deployments sharing a Redis stay apart)
    * @param ttlSeconds lifetime of this instance's heartbeat; refreshed every third of it
    */
-  constructor(redisUrl: string, private readonly prefix: string, private readonly ttlSeconds: number, log: RedisLog = silentRedisLog) {
+  constructor(
+    redisUrl: string,
+    private readonly prefix: string,
+    private readonly ttlSeconds: number,
+    log: RedisLog = silentRedisLog,
+  ) {
     this.redis = createRedisClient(redisUrl, "presence", log, { maxRetriesPerRequest: 3 });
   }
 
@@ -114,7 +119,11 @@ export class RedisConnectionTracker implements ConnectionTracker {
   }
 
   private async beat(): Promise<void> {
-    const result = await this.redis.multi().set(this.key("alive", this.instanceId), "1", "EX", this.ttlSeconds).sadd(this.key("instances"), this.instanceId).exec();
+    const result = await this.redis
+      .multi()
+      .set(this.key("alive", this.instanceId), "1", "EX", this.ttlSeconds)
+      .sadd(this.key("instances"), this.instanceId)
+      .exec();
     // Added anew after the first beat: another instance swept this one as dead while Redis was
     // away from it (and removed its counts); they are written again from `local`.
     if (result?.[1]?.[1] === 1 && this.beaten) for (const userId of this.local.keys()) this.dirty.add(userId);
@@ -137,7 +146,10 @@ export class RedisConnectionTracker implements ConnectionTracker {
   }
 
   start(onOrphaned: (userId: string) => Promise<void>, onError: (err: unknown) => void): void {
-    const tick = () => this.beat().then(() => this.sweep(onOrphaned)).catch(onError);
+    const tick = () =>
+      this.beat()
+        .then(() => this.sweep(onOrphaned))
+        .catch(onError);
     void tick();
     this.timer = setInterval(tick, Math.max(500, (this.ttlSeconds * 1000) / 3));
     this.timer.unref();

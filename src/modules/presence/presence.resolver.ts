@@ -32,7 +32,8 @@ export class PresenceResolver {
   }
 
   @Subscription(() => PresenceType, {
-    description: "Presence of the given users, default the viewer's accepted contacts. Only users whose lastSeenVisibility lets the viewer see it are delivered.",
+    description:
+      "Presence of the given users, default the viewer's accepted contacts. Only users whose lastSeenVisibility lets the viewer see it are delivered.",
     subscribe: async ({ args, context }: SubscribeResolverData<unknown, PresenceChangedArgs, Context>) => {
       const viewer = viewerIdOf(context);
       // type-graphql validates a subscription's arguments only when an event is resolved: check them here, before following anyone.
@@ -65,7 +66,10 @@ export class PresenceResolver {
 @Resolver(() => User)
 export class UserPresenceResolver {
   @ViewerSpecific()
-  @FieldResolver(() => PresenceType, { nullable: true, description: "By the user's lastSeenVisibility (default: their contacts); null for users who blocked the viewer." })
+  @FieldResolver(() => PresenceType, {
+    nullable: true,
+    description: "By the user's lastSeenVisibility (default: their contacts); null for users who blocked the viewer.",
+  })
   async presence(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<PresenceView | null> {
     const id = userIdOf(user);
     if (!(await canSee(ctx, user, "last_seen_visibility"))) return null;

@@ -26,7 +26,6 @@ export function eventVisibleTo(ev: PresenceEvent, viewerId: string): boolean {
   return maySee(level, { self: false, blocked: ev.hiddenFrom.includes(viewerId), contact: ev.contacts?.includes(viewerId) ?? false });
 }
 
-
 /** What a presence view is made of. */
 type PresenceFields = Pick<PresenceDoc, "status" | "last_active" | "custom_status" | "device_info">;
 
@@ -38,7 +37,10 @@ export function presenceView(userId: string, doc: PresenceFields | null, lastSee
     status: doc.status,
     lastActive: doc.last_active.toISOString(),
     customStatus: doc.custom_status ?? null,
-    deviceInfo: d && (d.device_type || d.app_version || d.platform) ? { deviceType: d.device_type ?? null, appVersion: d.app_version ?? null, platform: d.platform ?? null } : null,
+    deviceInfo:
+      d && (d.device_type || d.app_version || d.platform)
+        ? { deviceType: d.device_type ?? null, appVersion: d.app_version ?? null, platform: d.platform ?? null }
+        : null,
   };
 }
 
@@ -62,7 +64,10 @@ export class PresenceService {
   ) {}
 
   start(): void {
-    this.tracker.start((userId) => this.goOffline(userId), (e) => this.options.onError?.(e));
+    this.tracker.start(
+      (userId) => this.goOffline(userId),
+      (e) => this.options.onError?.(e),
+    );
   }
 
   /**
@@ -175,7 +180,10 @@ export class PresenceService {
     const entries =
       visibility === Visibility.NOBODY
         ? []
-        : await this.models.Contact.find({ user_id: uid, status: mongoose.trusted({ $in: [ContactStatus.BLOCKED, ContactStatus.ACCEPTED] }) }, { contact_id: 1, status: 1 }).lean();
+        : await this.models.Contact.find(
+            { user_id: uid, status: mongoose.trusted({ $in: [ContactStatus.BLOCKED, ContactStatus.ACCEPTED] }) },
+            { contact_id: 1, status: 1 },
+          ).lean();
     const ids = (status: ContactStatus) => entries.filter((c) => c.status === status).map((c) => c.contact_id.toHexString());
     this.pubSub.publish("PRESENCE", userId, {
       presence: presenceView(userId, doc),
@@ -198,7 +206,11 @@ export class PresenceService {
     if (input.deviceInfo === null) unset.device_info = 1;
     else if (input.deviceInfo) {
       const info: Record<string, string> = {};
-      for (const [from, to] of [["deviceType", "device_type"], ["appVersion", "app_version"], ["platform", "platform"]] as const) {
+      for (const [from, to] of [
+        ["deviceType", "device_type"],
+        ["appVersion", "app_version"],
+        ["platform", "platform"],
+      ] as const) {
         const v = input.deviceInfo[from];
         if (v === undefined || v === null) continue;
         info[to] = v;
@@ -212,7 +224,11 @@ export class PresenceService {
   /** For loaders: presence documents by user id. */
   async byUserIds(ids: readonly string[]): Promise<Array<PresenceView | null>> {
     const docs = await this.models.Presence.find({ user_id: mongoose.trusted({ $in: validObjectIds(ids) }) }).lean();
-    return alignByIds(ids, docs.map((d) => presenceView(d.user_id.toHexString(), d)), (v) => v.userId);
+    return alignByIds(
+      ids,
+      docs.map((d) => presenceView(d.user_id.toHexString(), d)),
+      (v) => v.userId,
+    );
   }
 
   /** The users a presence query or subscription names, de-duplicated (their count is checked on PresenceArgs). */
@@ -228,7 +244,10 @@ export class PresenceService {
   async forUsers(viewerId: string, ids: string[]): Promise<PresenceView[]> {
     const oids = this.parseUserIds(ids);
     const users = await this.models.User.find({ _id: mongoose.trusted({ $in: oids }) }, { last_seen: 1, settings: 1 }).lean();
-    const statuses = await this.contacts.statusesTowards(viewerId, users.map((u) => u._id.toHexString()));
+    const statuses = await this.contacts.statusesTowards(
+      viewerId,
+      users.map((u) => u._id.toHexString()),
+    );
     const visible = users.filter((u, i) =>
       maySee(privacyOf(u.settings).last_seen_visibility, {
         self: u._id.toHexString() === viewerId,

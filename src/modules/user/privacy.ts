@@ -15,13 +15,19 @@ export enum Visibility {
   CONTACTS = "contacts",
   NOBODY = "nobody",
 }
-registerEnumType(Visibility, { name: "PrivacyVisibility", description: "Who sees a field of a user: everyone, their accepted contacts, or nobody (the user always sees their own)." });
+registerEnumType(Visibility, {
+  name: "PrivacyVisibility",
+  description: "Who sees a field of a user: everyone, their accepted contacts, or nobody (the user always sees their own).",
+});
 
 export enum GroupAddPolicy {
   EVERYONE = "everyone",
   CONTACTS = "contacts",
 }
-registerEnumType(GroupAddPolicy, { name: "GroupAddPolicy", description: "Who may add a user to a group directly; anyone else's addition becomes an invitation." });
+registerEnumType(GroupAddPolicy, {
+  name: "GroupAddPolicy",
+  description: "Who may add a user to a group directly; anyone else's addition becomes an invitation.",
+});
 
 /** The privacy part of a user's settings, always complete. */
 export interface Privacy {

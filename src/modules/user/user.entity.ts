@@ -36,7 +36,10 @@ export class UserSettings {
   @prop({ type: String, enum: Visibility, default: DEFAULT_PRIVACY.profile_picture_visibility })
   profile_picture_visibility!: Visibility;
 
-  @Field(() => GroupAddPolicy, { name: "groupAddPolicy", description: "Who may add this user to groups directly; others send an invitation. Default EVERYONE." })
+  @Field(() => GroupAddPolicy, {
+    name: "groupAddPolicy",
+    description: "Who may add this user to groups directly; others send an invitation. Default EVERYONE.",
+  })
   @prop({ type: String, enum: GroupAddPolicy, default: DEFAULT_PRIVACY.group_add_policy })
   group_add_policy!: GroupAddPolicy;
 }

@@ -23,7 +23,11 @@ import { canSee } from "./visibility.js";
 export class UserResolver {
   @Authorized()
   @Query(() => UserConnection, { description: "Prefix match on username and full name; inactive users and users who blocked the viewer are left out." })
-  async searchUsers(@Args(() => SearchUsersArgs) { query, first, after }: SearchUsersArgs, @Ctx() ctx: Context, @ViewerId() viewerId: string): Promise<Connection<DocumentType<User>>> {
+  async searchUsers(
+    @Args(() => SearchUsersArgs) { query, first, after }: SearchUsersArgs,
+    @Ctx() ctx: Context,
+    @ViewerId() viewerId: string,
+  ): Promise<Connection<DocumentType<User>>> {
     const exclude = await ctx.services.contacts.blockedBy(viewerId);
     return ctx.services.users.search(query, exclude, { first, after });
   }
@@ -73,14 +77,20 @@ export class UserResolver {
   }
 
   @ViewerSpecific()
-  @FieldResolver(() => String, { nullable: true, description: "By the user's phoneNumberVisibility (default: their contacts); null for those who may not see it." })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: "By the user's phoneNumberVisibility (default: their contacts); null for those who may not see it.",
+  })
   async phoneNumber(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<string | null> {
     if (!user.phone_number) return null;
     return (await canSee(ctx, user, "phone_number_visibility")) ? user.phone_number : null;
   }
 
   @ViewerSpecific()
-  @FieldResolver(() => Date, { nullable: true, description: "By the user's lastSeenVisibility (default: their contacts); null for users who blocked the viewer." })
+  @FieldResolver(() => Date, {
+    nullable: true,
+    description: "By the user's lastSeenVisibility (default: their contacts); null for users who blocked the viewer.",
+  })
   async lastSeen(@Root() user: UserRoot, @Ctx() ctx: Context): Promise<Date | string | null> {
     if (!(await canSee(ctx, user, "last_seen_visibility"))) return null;
     return user.last_seen ?? null;

@@ -1,4 +1,5 @@
 /** What the API benchmarks share: percentiles, and users with sessions made straight in the database. */
+import { spawnSync } from "node:child_process";
 import { Types } from "mongoose";
 import type { Database } from "../src/database.js";
 
@@ -36,4 +37,17 @@ export async function benchUsers(
     issued.push((await tokens.issueAccess({ userId: u._id.toHexString(), sessionId: family })).token);
   }
   return { users, tokens: issued };
+}
+
+/**
+ * BENCH_CPU_PROF=dir: runs this benchmark again in a child node with `--cpu-prof` writing to
+ * `dir` (open the .cpuprofile in Chrome DevTools or speedscope). True in the parent, which has
+ * nothing more to do; false when not asked or already profiling.
+ */
+export function respawnWithCpuProfile(): boolean {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir || process.execArgv.some((a) => a.startsWith("--cpu-prof"))) return false;
+  const child = spawnSync(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+  process.exitCode = child.status ?? 1;
+  return true;
 }

@@ -28,6 +28,8 @@ const CONCURRENCY = Number(process.env.HTTP_CONCURRENCY ?? 16);
 const PAGE = Number(process.env.HTTP_PAGE ?? 50);
 const CONVERSATIONS = Number(process.env.HTTP_CONVERSATIONS ?? 50);
 const LOGINS = Number(process.env.HTTP_LOGINS ?? 300);
+/** Which parts to run, e.g. HTTP_PARTS=logins. */
+const PARTS = new Set((process.env.HTTP_PARTS ?? "history,conversations,logins").split(","));
 
 const HISTORY = `query($c: ID!, $n: Int) { messages(conversationId: $c, last: $n) { edges { cursor node { id seq content messageType createdAt
   sender { id username fullName profilePicture { id url thumbnailUrl } }
@@ -165,19 +167,21 @@ async function main(): Promise<void> {
 
   const auth = { authorization: `Bearer ${f.viewerToken}` };
   const plainCall = (path: string): Call => ({ url: `http://127.0.0.1:${plain.port}${path}`, init: { headers: auth } });
-  await screen(
-    "history",
-    db,
-    (n) => gql(port, f.viewerToken, HISTORY, { c: f.historyId, n }),
-    (n) => plainCall(`/history?c=${f.historyId}&n=${n}`),
-  );
-  await screen(
-    "conversations",
-    db,
-    (n) => gql(port, f.viewerToken, CONVERSATION_LIST, { n }),
-    (n) => plainCall(`/conversations?n=${n}`),
-  );
-  await logins(db, port, f);
+  if (PARTS.has("history"))
+    await screen(
+      "history",
+      db,
+      (n) => gql(port, f.viewerToken, HISTORY, { c: f.historyId, n }),
+      (n) => plainCall(`/history?c=${f.historyId}&n=${n}`),
+    );
+  if (PARTS.has("conversations"))
+    await screen(
+      "conversations",
+      db,
+      (n) => gql(port, f.viewerToken, CONVERSATION_LIST, { n }),
+      (n) => plainCall(`/conversations?n=${n}`),
+    );
+  if (PARTS.has("logins")) await logins(db, port, f);
   for (const v of verdicts) console.log(`verdict  ${v}`);
 
   await plain.close();

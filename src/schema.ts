@@ -32,6 +32,7 @@ import { UserContactResolver } from "./modules/contact/user-contact.resolver.js"
 import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
 import { AuditResolver } from "./modules/audit/audit.resolver.js";
 import { MessageActionsResolver } from "./modules/message/message-actions.resolver.js";
+import { MessageReactionResolver, QuotedMessageResolver, ReactionsResolver } from "./modules/message/reactions.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/message/subscription.resolver.js";
 
 export const resolvers = [
@@ -45,6 +46,9 @@ export const resolvers = [
   MessageResolver,
   GroupMessageResolver,
   MessageActionsResolver,
+  ReactionsResolver,
+  MessageReactionResolver,
+  QuotedMessageResolver,
   ConversationFieldsResolver,
   ConversationLastMessageResolver,
   DirectConversationResolver,

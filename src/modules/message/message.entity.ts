@@ -34,6 +34,22 @@ export class EditEntry {
   at!: Date;
 }
 
+/**
+ * One emoji's reactions on a message (`reactions`, in the order each emoji was first used):
+ * who reacted, in order, and how many. `count` is kept by the same atomic update that adds or
+ * removes the user (reaction.service.ts), so it always equals `user_ids.length`.
+ */
+export class ReactionEntry {
+  @prop({ type: String, required: true })
+  emoji!: string;
+
+  @prop({ type: () => [Types.ObjectId], default: [] })
+  user_ids!: Types.ObjectId[];
+
+  @prop({ type: Number, required: true })
+  count!: number;
+}
+
 /** The fields both kinds of message store. */
 class MessageFields {
   readonly _id!: Types.ObjectId;
@@ -85,6 +101,14 @@ class MessageFields {
   /** Set (true) on a message made by forwardMessage; absent otherwise. */
   @prop({ type: Boolean })
   forwarded?: boolean;
+
+  /** Reactions grouped by emoji (at most MAX_DISTINCT_REACTIONS); absent until the first one. */
+  @prop({ type: () => [ReactionEntry], _id: false, default: undefined })
+  reactions?: ReactionEntry[];
+
+  /** The message this one replies to (same conversation, checked at send time); absent otherwise. */
+  @prop({ type: () => Types.ObjectId })
+  reply_to?: Types.ObjectId;
 
   created_at!: Date;
   updated_at!: Date;

@@ -30,6 +30,9 @@ export class SendMessageInput {
   @IsOptional()
   @Length(1, 64, clientIdLength)
   clientMessageId?: string | null;
+
+  @Field(() => ID, { nullable: true, description: "The message this one replies to: one of the same conversation." })
+  replyToId?: string | null;
 }
 
 @InputType()
@@ -52,4 +55,7 @@ export class SendGroupMessageInput {
   @IsOptional()
   @Length(1, 64, clientIdLength)
   clientMessageId?: string | null;
+
+  @Field(() => ID, { nullable: true, description: "The message this one replies to: one of the same conversation." })
+  replyToId?: string | null;
 }

@@ -33,6 +33,7 @@ import { PresenceResolver, UserPresenceResolver } from "./modules/presence/prese
 import { AuditResolver } from "./modules/audit/audit.resolver.js";
 import { MessageActionsResolver } from "./modules/message/message-actions.resolver.js";
 import { MessageReactionResolver, QuotedMessageResolver, ReactionsResolver } from "./modules/message/reactions.resolver.js";
+import { MessageMentionsResolver, UnreadMentionsResolver } from "./modules/message/mentions.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/message/subscription.resolver.js";
 
 export const resolvers = [
@@ -49,6 +50,8 @@ export const resolvers = [
   ReactionsResolver,
   MessageReactionResolver,
   QuotedMessageResolver,
+  MessageMentionsResolver,
+  UnreadMentionsResolver,
   ConversationFieldsResolver,
   ConversationLastMessageResolver,
   DirectConversationResolver,

@@ -12,6 +12,7 @@ import { until } from "../helpers/wait.js";
 import { createGroup, ok } from "../helpers/social.js";
 import { MAX_DISTINCT_REACTIONS } from "../../src/modules/message/reaction.service.js";
 import { isSingleEmoji } from "../../src/modules/message/reaction.args.js";
+import { MAX_MENTIONS } from "../../src/modules/message/message.input.js";
 
 const REACTIONS = `reactions { emoji count viewerReacted users { id } }`;
 const QUOTE = `replyTo { id messageType content isDeleted sender { id } }`;
@@ -292,6 +293,67 @@ describe("reactions and replies", () => {
       expect(codeOf(toGroup)).toBe("BAD_USER_INPUT");
       expect(fieldsOf(toGroup)).toEqual(["replyToId"]);
       expect(await api.db.models.DirectMessage.countDocuments({ conversation_id: here.conversationId })).toBe(before);
+    });
+  });
+
+  describe("mentions", () => {
+    const CONV = `query($id: ID!) { conversation(id: $id) { unreadMentionCount unreadCount } }`;
+    const GSEND = `mutation($i: SendGroupMessageInput!) { sendGroupMessage(input: $i) { id conversationId seq mentions { id } } }`;
+    type Sent = { id: string; conversationId: string; seq: number; mentions: Array<{ id: string }> };
+
+    it("stores members' mentions and counts them per member after the read mark, muted or not", async () => {
+      const [ma, mb, mc, outsider] = await Promise.all(["ma_r", "mb_r", "mc_r", "mo_r"].map((n) => registerUser(api, n)));
+      const g = await createGroup(api, ma, [mb, mc], "mention-g");
+      const gsend = async (u: TestUser, content: string, mentions?: string[]) =>
+        (await ok<{ sendGroupMessage: Sent }>(api, GSEND, { i: { groupId: g, content, ...(mentions ? { mentions } : {}) } }, u)).sendGroupMessage;
+      const counts = async (u: TestUser) =>
+        (await ok<{ conversation: { unreadMentionCount: number; unreadCount: number } }>(api, CONV, { id: g }, u)).conversation;
+
+      const first = await gsend(ma, "hi @mb", [mb.id, mb.id]);
+      expect(first.mentions).toEqual([{ id: mb.id }]);
+      await ok(api, `mutation($c: ID!) { muteConversation(conversationId: $c) { id } }`, { c: g }, mb);
+      await gsend(mc, "also @mb and @ma", [mb.id, ma.id]);
+      await gsend(mc, "no mention");
+      // The sender mentioning themselves is not an unread mention.
+      await gsend(mb, "me @mb", [mb.id]);
+      expect(await counts(mb)).toMatchObject({ unreadMentionCount: 0 });
+
+      // mb's own message moved mb's read mark; later mentions count again.
+      const later = await gsend(ma, "later @mb", [mb.id]);
+      const deleted = await gsend(mc, "deleted @mb", [mb.id]);
+      await ok(api, `mutation($id: ID!) { deleteMessage(id: $id) { id } }`, { id: deleted.id }, mc);
+      expect(await counts(mb)).toMatchObject({ unreadMentionCount: 1 });
+      expect(await counts(ma)).toMatchObject({ unreadMentionCount: 0 });
+      expect(await counts(mc)).toMatchObject({ unreadMentionCount: 0 });
+
+      // A list of conversations asks once per message collection, not once per conversation.
+      await ok(api, `mutation($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { id } }`, { c: g, s: later.seq - 1 }, mb);
+      expect(await counts(mb)).toMatchObject({ unreadMentionCount: 1 });
+      await ok(api, `mutation($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { unreadMentionCount } }`, { c: g, s: later.seq }, mb);
+      expect(await counts(mb)).toMatchObject({ unreadMentionCount: 0 });
+
+      // Only members, at most MAX_MENTIONS, else BAD_USER_INPUT naming mentions; nothing stored.
+      const lastSeq = (await api.db.models.Conversation.findById(g).lean())!.last_seq;
+      for (const mentions of [[outsider.id], [mb.id, outsider.id], ["nope"], Array.from({ length: MAX_MENTIONS + 1 }, () => mb.id)]) {
+        const r = await api.gql(GSEND, { i: { groupId: g, content: "x", mentions } }, ma.token);
+        expect(codeOf(r)).toBe("BAD_USER_INPUT");
+        expect(fieldsOf(r)).toEqual(["mentions"]);
+      }
+      const direct = await api.gql(SEND, { i: { recipientId: mb.id, content: "x", mentions: [mc.id] } }, ma.token);
+      expect(fieldsOf(direct)).toEqual(["mentions"]);
+      expect((await api.db.models.Conversation.findById(g).lean())!.last_seq).toBe(lastSeq);
+    });
+
+    it("counts a page of conversations in one query per message collection", async () => {
+      const [owner, ...others] = await Promise.all(["mp_r", "mq_r", "ms_r", "mt_r"].map((n) => registerUser(api, n)));
+      for (const o of others) await ok(api, SEND, { i: { recipientId: owner.id, content: "@owner", mentions: [owner.id] } }, o);
+      const LIST = `query { conversations(first: 20) { edges { node { id unreadMentionCount } } } }`;
+      const run = () => ok<{ conversations: { edges: Array<{ node: { unreadMentionCount: number } }> } }>(api, LIST, {}, owner);
+      expect((await run()).conversations.edges.map((e) => e.node.unreadMentionCount)).toEqual([1, 1, 1]);
+      // Three direct conversations: one more command than the same list without the field, not three.
+      const withField = (await countCommands(api, run)).count;
+      const without = (await countCommands(api, () => ok(api, `query { conversations(first: 20) { edges { node { id } } } }`, {}, owner))).count;
+      expect(withField - without).toBe(1);
     });
   });
 });

@@ -78,6 +78,9 @@ export abstract class ChatMessage {
   @Field(() => QuotedMessage, { nullable: true, description: "The message this one replies to (replyToId when sent)." })
   replyTo!: QuotedMessage | null;
 
+  @Field(() => [User], { description: "The users it mentions (mentions when sent). Empty once deleted." })
+  mentions!: User[];
+
   @Field(() => Date)
   createdAt!: string;
 

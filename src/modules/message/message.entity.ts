@@ -110,6 +110,10 @@ class MessageFields {
   @prop({ type: () => Types.ObjectId })
   reply_to?: Types.ObjectId;
 
+  /** Users this message mentions (members, checked at send time); absent when none. */
+  @prop({ type: () => [Types.ObjectId], default: undefined })
+  mentions?: Types.ObjectId[];
+
   created_at!: Date;
   updated_at!: Date;
 }
@@ -120,6 +124,8 @@ class MessageFields {
 // Download access: "can the viewer read a message carrying this upload?"
 @index({ "attachment.media_id": 1 }, { sparse: true })
 @index({ "attachment.file_id": 1 }, { sparse: true })
+// unreadMentionCount: a member's mentions after their read mark, per conversation (mention.service.ts).
+@index({ mentions: 1, conversation_id: 1, seq: 1 }, { sparse: true })
 @modelOptions({ schemaOptions: { collection: "messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
 export class DirectMessage extends MessageFields {
   @prop({ type: () => Types.ObjectId, required: true })
@@ -134,6 +140,7 @@ export class DirectMessage extends MessageFields {
 @index({ content: "text" })
 @index({ "attachment.media_id": 1 }, { sparse: true })
 @index({ "attachment.file_id": 1 }, { sparse: true })
+@index({ mentions: 1, conversation_id: 1, seq: 1 }, { sparse: true })
 @modelOptions({ schemaOptions: { collection: "group_messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
 export class GroupMessageDoc extends MessageFields {
   @prop({ type: () => Types.ObjectId, required: true })

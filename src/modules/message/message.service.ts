@@ -41,6 +41,7 @@ import { type MessageView, messageView } from "./message.view.js";
 import { MessageType } from "../conversation/chat-message.type.js";
 import type { SendGroupMessageInput, SendMessageInput } from "./message.input.js";
 import { replyTarget } from "./reply.js";
+import { mentionTargets } from "./mention.service.js";
 
 const MEDIA_KIND_FOR: Partial<Record<MessageType, MediaType>> = {
   [MessageType.IMAGE]: MediaType.IMAGE,
@@ -57,6 +58,8 @@ export interface Draft {
   forwarded?: true;
   /** The quoted message (replyToId), checked by replyTarget. */
   reply_to?: Types.ObjectId;
+  /** Mentioned users (input mentions), checked by mentionTargets. */
+  mentions?: Types.ObjectId[];
 }
 
 /**
@@ -189,11 +192,14 @@ export class MessageService {
     if (!recipient.is_active) throw forbidden("This user is not active");
     if (await this.contacts.blockedBetween(sender._id, recipientId)) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
     const replyTo = input.replyToId ? await replyTarget(this.models, { kind: "direct", users: [sender._id, recipientId] }, input.replyToId) : undefined;
+    const mentions = input.mentions?.length
+      ? await mentionTargets(this.models, { kind: "direct", users: [sender._id, recipientId] }, input.mentions)
+      : undefined;
     // A stranger (someone the recipient has not accepted as a contact) gets a tighter budget per conversation.
     const [theirs] = await this.contacts.entriesAbout(recipientId.toHexString(), [viewerId]);
     if (theirs?.status !== ContactStatus.ACCEPTED) await this.guard.strangerMessage(viewerId, recipientId.toHexString());
     await this.guard.message(viewerId);
-    const draft = { ...(await compose(sender._id)), ...(replyTo ? { reply_to: replyTo } : {}) };
+    const draft = { ...(await compose(sender._id)), ...(replyTo ? { reply_to: replyTo } : {}), ...(mentions ? { mentions } : {}) };
     const conv = await this.conversations.directFor(sender._id, recipientId);
     return this.commit(conv, sender, draft, model, (seq) => ({
       conversation_id: conv._id,
@@ -217,8 +223,9 @@ export class MessageService {
     if (!group) throw notFound("Group");
     if (!group.is_active) throw forbidden("This group is deactivated");
     const replyTo = input.replyToId ? await replyTarget(this.models, { kind: "group", groupId }, input.replyToId) : undefined;
+    const mentions = input.mentions?.length ? await mentionTargets(this.models, { kind: "group", groupId }, input.mentions) : undefined;
     await this.guard.message(viewerId);
-    const draft = { ...(await compose(sender._id)), ...(replyTo ? { reply_to: replyTo } : {}) };
+    const draft = { ...(await compose(sender._id)), ...(replyTo ? { reply_to: replyTo } : {}), ...(mentions ? { mentions } : {}) };
     const conv = await this.models.Conversation.findById(groupId).lean();
     if (!conv) throw notFound("Conversation");
     return this.commit(conv as Conversation, sender, draft, model, (seq) => ({

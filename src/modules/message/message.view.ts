@@ -30,6 +30,8 @@ export interface MessageView {
   reactions: Array<{ emoji: string; count: number; userIds: string[] }>;
   /** The message this one replies to (resolved through the message loader). */
   replyToId: string | null;
+  /** Ids of the users it mentions (empty once deleted). */
+  mentionIds: string[];
   createdAt: string;
   updatedAt: string;
   sender?: UserSnapshot;
@@ -64,6 +66,7 @@ export function messageView(m: DirectMessage | GroupMessageDoc, sender?: UserLik
       ? []
       : (m.reactions ?? []).filter((r) => r.count > 0).map((r) => ({ emoji: r.emoji, count: r.count, userIds: r.user_ids.map((u) => u.toHexString()) })),
     replyToId: m.reply_to ? m.reply_to.toHexString() : null,
+    mentionIds: m.is_deleted ? [] : (m.mentions ?? []).map((u) => u.toHexString()),
     createdAt: iso(m.created_at),
     updatedAt: iso(m.updated_at),
     ...(sender ? { sender: userSnapshot(sender) } : {}),

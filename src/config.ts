@@ -136,6 +136,8 @@ export interface AbuseLimits {
   /** Per sender and conversation, when the recipient has not accepted the sender as a contact. */
   readonly strangerMessages: Bucket;
   readonly typing: Bucket;
+  /** addReaction and removeReaction, per user. */
+  readonly reactions: Bucket;
   readonly callSignals: Bucket;
   readonly contactRequests: Bucket;
   /** createGroup and addGroupMembers calls. */
@@ -261,6 +263,7 @@ function abuseLimits(env: Env): AbuseLimits {
     messages: rate(env, "MESSAGE_RATE_LIMIT", "30/10"),
     strangerMessages: rate(env, "STRANGER_MESSAGE_RATE_LIMIT", "5/5"),
     typing: rate(env, "TYPING_RATE_LIMIT", "30/10"),
+    reactions: rate(env, "REACTION_RATE_LIMIT", "60/10"),
     callSignals: rate(env, "CALL_SIGNAL_RATE_LIMIT", "300/10"),
     contactRequests: rate(env, "CONTACT_REQUEST_RATE_LIMIT", "30/3600"),
     groupChanges: rate(env, "GROUP_RATE_LIMIT", "30/600"),

@@ -29,6 +29,7 @@ function viewerLoaders(services: AppServices, viewer: Viewer | null): ViewerLoad
     // Shares entryAboutViewer's batch: blocks and contacts come from the same entries.
     blockedViewer: new DataLoader(async (ids: readonly string[]) => (await entryAboutViewer.loadMany(ids)).map((s) => s === ContactStatus.BLOCKED)),
     entryAboutViewer,
+    unreadMentions: services.mentions.loader(viewer?.id ?? null),
   };
 }
 

@@ -32,6 +32,8 @@ import { UserContactResolver } from "./modules/contact/user-contact.resolver.js"
 import { PresenceResolver, UserPresenceResolver } from "./modules/presence/presence.resolver.js";
 import { AuditResolver } from "./modules/audit/audit.resolver.js";
 import { MessageActionsResolver } from "./modules/message/message-actions.resolver.js";
+import { MessageReactionResolver, QuotedMessageResolver, ReactionsResolver } from "./modules/message/reactions.resolver.js";
+import { MessageMentionsResolver, UnreadMentionsResolver } from "./modules/message/mentions.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/message/subscription.resolver.js";
 
 export const resolvers = [
@@ -45,6 +47,11 @@ export const resolvers = [
   MessageResolver,
   GroupMessageResolver,
   MessageActionsResolver,
+  ReactionsResolver,
+  MessageReactionResolver,
+  QuotedMessageResolver,
+  MessageMentionsResolver,
+  UnreadMentionsResolver,
   ConversationFieldsResolver,
   ConversationLastMessageResolver,
   DirectConversationResolver,

@@ -18,6 +18,8 @@ import { ConversationStateService } from "./modules/conversation/conversation-st
 import { MessageService } from "./modules/message/message.service.js";
 import { MessagePinService } from "./modules/message/message-pin.service.js";
 import { MessageEditService } from "./modules/message/message-edit.service.js";
+import { ReactionService } from "./modules/message/reaction.service.js";
+import { MentionService } from "./modules/message/mention.service.js";
 import { MessageHideService } from "./modules/message/message-hide.service.js";
 import { MessageForwardService } from "./modules/message/message-forward.service.js";
 import { HighWater } from "./modules/message/high-water.js";
@@ -57,6 +59,8 @@ export interface AppServices {
   messagePins: MessagePinService;
   /** Edits with history and the edit window; hide for me; forwarding (issue 15). */
   messageEdits: MessageEditService;
+  reactions: ReactionService;
+  mentions: MentionService;
   messageHides: MessageHideService;
   messageForwards: MessageForwardService;
   /** Tells live messageAdded streams of this instance about committed messages whose event they missed. */
@@ -146,6 +150,8 @@ export function createServices(
     messages,
     messageEdits: new MessageEditService(db.models, messages, { windowSeconds: config.messageEditWindowSeconds }),
     messageHides: new MessageHideService(db.models, messages),
+    reactions: new ReactionService(db.models, messages, conversations, guard),
+    mentions: new MentionService(db.models),
     messageForwards: new MessageForwardService(db.models, messages),
     // Its timer runs only while streams are watched, so it ends with the server's last socket.
     highWater: new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check")),

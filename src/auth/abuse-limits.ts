@@ -86,6 +86,11 @@ export class AbuseGuard {
     return this.limiter.take(`typing:user:${userId}`, this.limits.typing);
   }
 
+  /** addReaction and removeReaction (each one is a live event to every member). */
+  reaction(userId: string): Promise<void> {
+    return this.limiter.take(`reaction:user:${userId}`, this.limits.reactions);
+  }
+
   callSignal(userId: string): Promise<void> {
     return this.limiter.take(`signal:user:${userId}`, this.limits.callSignals);
   }

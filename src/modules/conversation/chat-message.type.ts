@@ -7,6 +7,7 @@
 import { Field, ID, Int, InterfaceType, ObjectType, registerEnumType } from "type-graphql";
 import { User } from "../user/user.entity.js";
 import { Attachment } from "../media/media.entity.js";
+import { MessageReaction, QuotedMessage } from "./message-reaction.type.js";
 
 export enum MessageType {
   TEXT = "TEXT",
@@ -68,6 +69,17 @@ export abstract class ChatMessage {
 
   @Field({ description: "True when made by forwardMessage." })
   forwarded!: boolean;
+
+  @Field(() => [MessageReaction], {
+    description: "Reactions grouped by emoji, in the order each emoji was first used (at most 20 emoji). Empty once deleted.",
+  })
+  reactions!: MessageReaction[];
+
+  @Field(() => QuotedMessage, { nullable: true, description: "The message this one replies to (replyToId when sent)." })
+  replyTo!: QuotedMessage | null;
+
+  @Field(() => [User], { description: "The users it mentions (mentions when sent). Empty once deleted." })
+  mentions!: User[];
 
   @Field(() => Date)
   createdAt!: string;

@@ -28,6 +28,10 @@ export abstract class ConversationType {
   @ViewerSpecific()
   unreadCount!: number;
 
+  @Field(() => Int, { description: "Messages from others after the viewer's read watermark that mention the viewer (counted when muted too)." })
+  @ViewerSpecific()
+  unreadMentionCount!: number;
+
   @Field(() => Int, { description: "The viewer's watermarks." })
   @ViewerSpecific()
   readSeq!: number;

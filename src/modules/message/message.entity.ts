@@ -34,6 +34,22 @@ export class EditEntry {
   at!: Date;
 }
 
+/**
+ * One emoji's reactions on a message (`reactions`, in the order each emoji was first used):
+ * who reacted, in order, and how many. `count` is kept by the same atomic update that adds or
+ * removes the user (reaction.service.ts), so it always equals `user_ids.length`.
+ */
+export class ReactionEntry {
+  @prop({ type: String, required: true })
+  emoji!: string;
+
+  @prop({ type: () => [Types.ObjectId], default: [] })
+  user_ids!: Types.ObjectId[];
+
+  @prop({ type: Number, required: true })
+  count!: number;
+}
+
 /** The fields both kinds of message store. */
 class MessageFields {
   readonly _id!: Types.ObjectId;
@@ -86,6 +102,18 @@ class MessageFields {
   @prop({ type: Boolean })
   forwarded?: boolean;
 
+  /** Reactions grouped by emoji (at most MAX_DISTINCT_REACTIONS); absent until the first one. */
+  @prop({ type: () => [ReactionEntry], _id: false, default: undefined })
+  reactions?: ReactionEntry[];
+
+  /** The message this one replies to (same conversation, checked at send time); absent otherwise. */
+  @prop({ type: () => Types.ObjectId })
+  reply_to?: Types.ObjectId;
+
+  /** Users this message mentions (members, checked at send time); absent when none. */
+  @prop({ type: () => [Types.ObjectId], default: undefined })
+  mentions?: Types.ObjectId[];
+
   created_at!: Date;
   updated_at!: Date;
 }
@@ -96,6 +124,8 @@ class MessageFields {
 // Download access: "can the viewer read a message carrying this upload?"
 @index({ "attachment.media_id": 1 }, { sparse: true })
 @index({ "attachment.file_id": 1 }, { sparse: true })
+// unreadMentionCount: a member's mentions after their read mark, per conversation (mention.service.ts).
+@index({ mentions: 1, conversation_id: 1, seq: 1 }, { sparse: true })
 @modelOptions({ schemaOptions: { collection: "messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
 export class DirectMessage extends MessageFields {
   @prop({ type: () => Types.ObjectId, required: true })
@@ -110,6 +140,7 @@ export class DirectMessage extends MessageFields {
 @index({ content: "text" })
 @index({ "attachment.media_id": 1 }, { sparse: true })
 @index({ "attachment.file_id": 1 }, { sparse: true })
+@index({ mentions: 1, conversation_id: 1, seq: 1 }, { sparse: true })
 @modelOptions({ schemaOptions: { collection: "group_messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
 export class GroupMessageDoc extends MessageFields {
   @prop({ type: () => Types.ObjectId, required: true })

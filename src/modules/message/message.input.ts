@@ -1,10 +1,13 @@
 /** Inputs of the messaging part of the contract (shape rules as class-validator decorators). */
-import { IsOptional, Length, MaxLength } from "class-validator";
+import { ArrayMaxSize, IsOptional, Length, MaxLength } from "class-validator";
 import { Field, ID, InputType } from "type-graphql";
 import { MessageType } from "../conversation/chat-message.type.js";
 
 /** Longest message content, in characters (sending and editing). */
 export const MAX_CONTENT = 10_000;
+
+/** Most users one message may mention. */
+export const MAX_MENTIONS = 50;
 
 /** The messages of a length rule, as the API has always worded them. */
 const contentTooLong = { message: `content must be at most ${MAX_CONTENT} characters` };
@@ -30,6 +33,14 @@ export class SendMessageInput {
   @IsOptional()
   @Length(1, 64, clientIdLength)
   clientMessageId?: string | null;
+
+  @Field(() => ID, { nullable: true, description: "The message this one replies to: one of the same conversation." })
+  replyToId?: string | null;
+
+  @Field(() => [ID], { nullable: true, description: "Users this message mentions: members of the conversation, at most 50." })
+  @IsOptional()
+  @ArrayMaxSize(MAX_MENTIONS, { message: `mentions must list at most ${MAX_MENTIONS} users` })
+  mentions?: string[] | null;
 }
 
 @InputType()
@@ -52,4 +63,12 @@ export class SendGroupMessageInput {
   @IsOptional()
   @Length(1, 64, clientIdLength)
   clientMessageId?: string | null;
+
+  @Field(() => ID, { nullable: true, description: "The message this one replies to: one of the same conversation." })
+  replyToId?: string | null;
+
+  @Field(() => [ID], { nullable: true, description: "Users this message mentions: members of the conversation, at most 50." })
+  @IsOptional()
+  @ArrayMaxSize(MAX_MENTIONS, { message: `mentions must list at most ${MAX_MENTIONS} users` })
+  mentions?: string[] | null;
 }

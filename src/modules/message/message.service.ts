@@ -40,6 +40,8 @@ import { MessageKind, type DirectMessage, type GroupMessageDoc } from "./message
 import { type MessageView, messageView } from "./message.view.js";
 import { MessageType } from "../conversation/chat-message.type.js";
 import type { SendGroupMessageInput, SendMessageInput } from "./message.input.js";
+import { replyTarget } from "./reply.js";
+import { mentionTargets } from "./mention.service.js";
 
 const MEDIA_KIND_FOR: Partial<Record<MessageType, MediaType>> = {
   [MessageType.IMAGE]: MediaType.IMAGE,
@@ -54,6 +56,10 @@ export interface Draft {
   attachment: { media_id?: Types.ObjectId; file_id?: Types.ObjectId } | null;
   client_message_id?: string;
   forwarded?: true;
+  /** The quoted message (replyToId), checked by replyTarget. */
+  reply_to?: Types.ObjectId;
+  /** Mentioned users (input mentions), checked by mentionTargets. */
+  mentions?: Types.ObjectId[];
 }
 
 /**
@@ -185,11 +191,15 @@ export class MessageService {
     if (!recipient) throw notFound("User");
     if (!recipient.is_active) throw forbidden("This user is not active");
     if (await this.contacts.blockedBetween(sender._id, recipientId)) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
+    const replyTo = input.replyToId ? await replyTarget(this.models, { kind: "direct", users: [sender._id, recipientId] }, input.replyToId) : undefined;
+    const mentions = input.mentions?.length
+      ? await mentionTargets(this.models, { kind: "direct", users: [sender._id, recipientId] }, input.mentions)
+      : undefined;
     // A stranger (someone the recipient has not accepted as a contact) gets a tighter budget per conversation.
     const [theirs] = await this.contacts.entriesAbout(recipientId.toHexString(), [viewerId]);
     if (theirs?.status !== ContactStatus.ACCEPTED) await this.guard.strangerMessage(viewerId, recipientId.toHexString());
     await this.guard.message(viewerId);
-    const draft = await compose(sender._id);
+    const draft = { ...(await compose(sender._id)), ...(replyTo ? { reply_to: replyTo } : {}), ...(mentions ? { mentions } : {}) };
     const conv = await this.conversations.directFor(sender._id, recipientId);
     return this.commit(conv, sender, draft, model, (seq) => ({
       conversation_id: conv._id,
@@ -212,8 +222,10 @@ export class MessageService {
     // Unknown and not-a-member answer alike (existence is not revealed).
     if (!group) throw notFound("Group");
     if (!group.is_active) throw forbidden("This group is deactivated");
+    const replyTo = input.replyToId ? await replyTarget(this.models, { kind: "group", groupId }, input.replyToId) : undefined;
+    const mentions = input.mentions?.length ? await mentionTargets(this.models, { kind: "group", groupId }, input.mentions) : undefined;
     await this.guard.message(viewerId);
-    const draft = await compose(sender._id);
+    const draft = { ...(await compose(sender._id)), ...(replyTo ? { reply_to: replyTo } : {}), ...(mentions ? { mentions } : {}) };
     const conv = await this.models.Conversation.findById(groupId).lean();
     if (!conv) throw notFound("Conversation");
     return this.commit(conv as Conversation, sender, draft, model, (seq) => ({
@@ -448,7 +460,8 @@ export class MessageService {
     return this.publishUpdate(updated!);
   }
 
-  private async viewWithSender(message: AnyMessage): Promise<MessageView> {
+  /** The message's view with its sender (public for reaction.service.ts: answers a no-op without publishing). */
+  async viewWithSender(message: AnyMessage): Promise<MessageView> {
     const sender = await this.models.User.findById(message.sender_id);
     return messageView(message, sender);
   }

@@ -23,6 +23,15 @@ export interface MessageView {
   /** Earlier contents, oldest first (empty once deleted): carried by events, so no read per subscriber. */
   editHistory: Array<{ content: string; at: string }>;
   forwarded: boolean;
+  /**
+   * Reactions by emoji with every reacting user's id (empty once deleted): the event carries
+   * them, so `viewerReacted` is computed per subscriber without a read.
+   */
+  reactions: Array<{ emoji: string; count: number; userIds: string[] }>;
+  /** The message this one replies to (resolved through the message loader). */
+  replyToId: string | null;
+  /** Ids of the users it mentions (empty once deleted). */
+  mentionIds: string[];
   createdAt: string;
   updatedAt: string;
   sender?: UserSnapshot;
@@ -53,6 +62,11 @@ export function messageView(m: DirectMessage | GroupMessageDoc, sender?: UserLik
     editedAt: m.edited_at ? new Date(m.edited_at).toISOString() : null,
     editHistory: m.is_deleted ? [] : (m.edit_history ?? []).map((e) => ({ content: e.content, at: iso(e.at) })),
     forwarded: m.forwarded === true,
+    reactions: m.is_deleted
+      ? []
+      : (m.reactions ?? []).filter((r) => r.count > 0).map((r) => ({ emoji: r.emoji, count: r.count, userIds: r.user_ids.map((u) => u.toHexString()) })),
+    replyToId: m.reply_to ? m.reply_to.toHexString() : null,
+    mentionIds: m.is_deleted ? [] : (m.mentions ?? []).map((u) => u.toHexString()),
     createdAt: iso(m.created_at),
     updatedAt: iso(m.updated_at),
     ...(sender ? { sender: userSnapshot(sender) } : {}),

@@ -138,6 +138,8 @@ export interface AbuseLimits {
   readonly typing: Bucket;
   /** addReaction and removeReaction, per user. */
   readonly reactions: Bucket;
+  /** Edits, deletes, hides, message pins and the member's own conversation state, per user. */
+  readonly memberActions: Bucket;
   readonly callSignals: Bucket;
   readonly contactRequests: Bucket;
   /** createGroup and addGroupMembers calls. */
@@ -264,6 +266,7 @@ function abuseLimits(env: Env): AbuseLimits {
     strangerMessages: rate(env, "STRANGER_MESSAGE_RATE_LIMIT", "5/5"),
     typing: rate(env, "TYPING_RATE_LIMIT", "30/10"),
     reactions: rate(env, "REACTION_RATE_LIMIT", "60/10"),
+    memberActions: rate(env, "MEMBER_ACTION_RATE_LIMIT", "60/10"),
     callSignals: rate(env, "CALL_SIGNAL_RATE_LIMIT", "300/10"),
     contactRequests: rate(env, "CONTACT_REQUEST_RATE_LIMIT", "30/3600"),
     groupChanges: rate(env, "GROUP_RATE_LIMIT", "30/600"),

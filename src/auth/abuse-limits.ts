@@ -91,6 +91,14 @@ export class AbuseGuard {
     return this.limiter.take(`reaction:user:${userId}`, this.limits.reactions);
   }
 
+  /**
+   * The other writes on messages and conversations (edit, delete, hide, pin, mute, archive,
+   * mark unread): one budget, so none of them is an unlimited write path.
+   */
+  memberAction(userId: string): Promise<void> {
+    return this.limiter.take(`member-action:user:${userId}`, this.limits.memberActions);
+  }
+
   callSignal(userId: string): Promise<void> {
     return this.limiter.take(`signal:user:${userId}`, this.limits.callSignals);
   }

@@ -28,6 +28,7 @@ describe.skipIf(!hasRedis)("per-user abuse limits shared by two instances", () =
     CALL_SIGNAL_RATE_LIMIT: "3/600",
     CONTACT_REQUEST_RATE_LIMIT: "2/600",
     GROUP_RATE_LIMIT: "2/600",
+    MEMBER_ACTION_RATE_LIMIT: "4/600",
     REGISTER_RATE_LIMIT: "1000/600",
   };
   const pick = (i: number): TestApi => (i % 2 ? b : a);
@@ -98,6 +99,33 @@ describe.skipIf(!hasRedis)("per-user abuse limits shared by two instances", () =
     ).toBeUndefined();
     expectLimited((await create(b, "second")).errors);
     expect(await a.db.models.Group.countDocuments({ creator_id: vic.id })).toBe(1);
+  });
+
+  it("limits edits, hides, pins and the member's own conversation state with one per-user budget; a refused one changes nothing", async () => {
+    const [zed, amo] = await Promise.all(["kip_m", "lou_m"].map((n) => registerUser(a, n)));
+    await befriend(amo, zed);
+    const sent = await a.gql(
+      `mutation($i: SendMessageInput!) { sendMessage(input: $i) { id conversationId } }`,
+      { i: { recipientId: amo.id, content: "v0" } },
+      zed.token,
+    );
+    const { id, conversationId } = (sent.data as { sendMessage: { id: string; conversationId: string } }).sendMessage;
+    const actions = [
+      (api: TestApi) => api.gql(`mutation($m: ID!) { editMessage(id: $m, content: "v1") { id } }`, { m: id }, zed.token),
+      (api: TestApi) => api.gql(`mutation($m: ID!) { hideMessage(messageId: $m) }`, { m: id }, zed.token),
+      (api: TestApi) => api.gql(`mutation($m: ID!) { pinMessage(messageId: $m) { id } }`, { m: id }, zed.token),
+      (api: TestApi) => api.gql(`mutation($c: ID!) { archiveConversation(conversationId: $c) { id } }`, { c: conversationId }, zed.token),
+    ];
+    for (let i = 0; i < actions.length; i++) expect((await actions[i](pick(i))).errors).toBeUndefined();
+    // The budget (4) is spent across both instances: the next write of any of these kinds is refused.
+    expectLimited((await b.gql(`mutation($m: ID!) { editMessage(id: $m, content: "v2") { id } }`, { m: id }, zed.token)).errors);
+    expectLimited((await a.gql(`mutation($c: ID!) { unarchiveConversation(conversationId: $c) { id } }`, { c: conversationId }, zed.token)).errors);
+    const stored = await a.db.models.DirectMessage.findById(id);
+    expect(stored!.content).toBe("v1");
+    const conv = await a.db.models.Conversation.findById(conversationId);
+    expect(conv!.members.find((m) => m.user_id.toHexString() === zed.id)?.archived).toBe(true);
+    // The other member's budget is their own.
+    expect((await a.gql(`mutation($c: ID!) { archiveConversation(conversationId: $c) { id } }`, { c: conversationId }, amo.token)).errors).toBeUndefined();
   });
 
   it("limits call signals per user", async () => {

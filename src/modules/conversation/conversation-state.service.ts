@@ -5,6 +5,7 @@
  * read. Each change is one conditional update (membership is part of the filter) and goes to the
  * member's own sessions only (their USER topic): nobody else learns of it.
  */
+import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../common/database.js";
 import { parseId } from "../../common/ids.js";
@@ -24,6 +25,7 @@ export class ConversationStateService {
   constructor(
     private readonly models: Models,
     private readonly pubSub: AppPubSub<UserTopics>,
+    private readonly guard: Pick<AbuseGuard, "memberAction">,
   ) {}
 
   /** Muted until `until` (in the future: the args check it); null unmutes. */
@@ -57,6 +59,7 @@ export class ConversationStateService {
    */
   async pin(viewerId: string, conversationId: string): Promise<ConversationSnapshot> {
     const id = parseId(conversationId, "conversationId");
+    await this.guard.memberAction(viewerId);
     const viewer = new Types.ObjectId(viewerId);
     const pinnedAt = new Date();
     const updated = await this.models.Conversation.findOneAndUpdate(
@@ -96,6 +99,7 @@ export class ConversationStateService {
   /** One update of the viewer's own entry; membership is part of the filter (NOT_FOUND as for outsiders). */
   private async setMine(viewerId: string, conversationId: string, state: MemberState): Promise<ConversationSnapshot> {
     const id = parseId(conversationId, "conversationId");
+    await this.guard.memberAction(viewerId);
     const viewer = new Types.ObjectId(viewerId);
     const $set = Object.fromEntries(Object.entries(state).map(([k, v]) => [`members.$[me].${k}`, v]));
     const updated = await this.models.Conversation.findOneAndUpdate(

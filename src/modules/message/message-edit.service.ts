@@ -4,6 +4,7 @@
  * the last EDIT_HISTORY_CAP), so `Message.editHistory` comes from the message itself and the
  * `message.updated` event carries it: no read per subscriber.
  */
+import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type mongoose from "mongoose";
 import type { Models } from "../../common/database.js";
 import { AppError, ErrorCode, forbidden } from "../../errors.js";
@@ -26,9 +27,11 @@ export class MessageEditService {
     private readonly models: Models,
     private readonly messages: MessageService,
     private readonly rules: EditRules,
+    private readonly guard: Pick<AbuseGuard, "memberAction">,
   ) {}
 
   async edit(viewerId: string, id: string, content: string): Promise<MessageView> {
+    await this.guard.memberAction(viewerId);
     for (let attempt = 1; ; attempt++) {
       const { message } = await this.messages.findReadable(viewerId, id);
       if (message.sender_id.toHexString() !== viewerId) throw forbidden("Only the sender can edit a message");

@@ -10,6 +10,7 @@
  * Limit: hiding is idempotent ($addToSet), so one user adds at most one entry per message, and
  * a message's list holds at most HIDDEN_FOR_CAP users (past it, a hide is refused).
  */
+import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../common/database.js";
 import { forbidden } from "../../errors.js";
@@ -23,6 +24,7 @@ export class MessageHideService {
   constructor(
     private readonly models: Models,
     private readonly messages: MessageService,
+    private readonly guard: Pick<AbuseGuard, "memberAction">,
   ) {}
 
   async hide(viewerId: string, id: string): Promise<boolean> {
@@ -48,6 +50,7 @@ export class MessageHideService {
 
   private async readable(viewerId: string, id: string): Promise<{ message: AnyMessage; model: mongoose.Model<AnyMessage> }> {
     const { message } = await this.messages.findReadable(viewerId, id, "messageId");
+    await this.guard.memberAction(viewerId);
     const model = ("group_id" in message && message.group_id ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
     return { message, model };
   }

@@ -8,6 +8,7 @@
  * for unknown ids); in direct conversations either member, unless one blocked the other
  * (BLOCKED, as for sending); in groups admins only (FORBIDDEN), and not in a deactivated group.
  */
+import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../common/database.js";
 import { parseId } from "../../common/ids.js";
@@ -26,11 +27,13 @@ export class MessagePinService {
     private readonly models: Models,
     private readonly conversations: ConversationService,
     private readonly pubSub: AppPubSub<ConversationTopics>,
+    private readonly guard: Pick<AbuseGuard, "memberAction">,
   ) {}
 
   /** Pins a message (pinning it again changes nothing). Deleted messages cannot be pinned. */
   async pin(viewerId: string, messageId: string): Promise<ConversationSnapshot> {
     const { message, conversationId } = await this.mayPin(viewerId, messageId);
+    await this.guard.memberAction(viewerId);
     if (message.is_deleted) throw forbidden("A deleted message cannot be pinned");
     // The cap and the "not pinned yet" test are part of the filter: one atomic write, no count.
     const updated = await this.models.Conversation.findOneAndUpdate(
@@ -52,6 +55,7 @@ export class MessagePinService {
   /** Unpins a message (also a deleted one); unpinning one that is not pinned changes nothing. */
   async unpin(viewerId: string, messageId: string): Promise<ConversationSnapshot> {
     const { message, conversationId } = await this.mayPin(viewerId, messageId);
+    await this.guard.memberAction(viewerId);
     const updated = await this.models.Conversation.findOneAndUpdate(
       { _id: conversationId, "pinned_messages.message_id": message._id },
       { $pull: { pinned_messages: { message_id: message._id } } },

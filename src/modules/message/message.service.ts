@@ -445,6 +445,7 @@ export class MessageService {
   /** Soft delete: is_deleted true, content and edit history cleared. The sender, or in groups an admin. */
   async remove(viewerId: string, id: string): Promise<MessageView> {
     const { message } = await this.findReadable(viewerId, id);
+    await this.guard.memberAction(viewerId);
     const isGroup = "group_id" in message && Boolean(message.group_id);
     if (message.sender_id.toHexString() !== viewerId) {
       const group = isGroup ? await this.models.Group.findById((message as GroupMessageDoc).group_id) : null;

@@ -130,11 +130,36 @@ export function createServices(
   const conversations = new ConversationService(db.models, pubSub);
   const groupInvitations = new GroupInvitationService(db.models);
   const messages = new MessageService(db.models, conversations, contacts, pubSub, guard, db, (e) => logError(e, "message send"));
-  const services: AppServices = {
-    // Set below: the streams read from the services they are part of, start and stop use them all.
-    streams: undefined as unknown as ConversationStreams,
-    start: () => {},
-    stop: async () => {},
+  // Its timer runs only while streams are watched, so it ends with the server's last socket.
+  const highWater = new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check"));
+  const calls = new CallService(db.models, contacts, pubSub, {
+    ringTimeoutMs: config.callRingTimeoutSeconds * 1000,
+    guard,
+    onError: (e) => logError(e, "call ring timeout"),
+  });
+  const presence = new PresenceService(
+    db.models,
+    contacts,
+    pubSub,
+    config.redisUrl
+      ? new RedisConnectionTracker(config.redisUrl, db.connection.name, config.presenceInstanceTtlSeconds, redisLog)
+      : new LocalConnectionTracker(),
+    { graceMs: config.presenceGraceMs, onError: (e) => logError(e, "presence"), singleInstance: !config.redisUrl },
+  );
+  return {
+    streams: new ConversationStreams({ pubSub, highWater, db, messages, conversations, contacts }),
+    start() {
+      calls.startTimers();
+      uploads.startTimers();
+      presence.start();
+    },
+    async stop() {
+      calls.stopTimers();
+      uploads.stopTimers();
+      highWater.stop();
+      await presence.stop();
+      await rateLimiter.close();
+    },
     config,
     db,
     tokens,
@@ -153,24 +178,11 @@ export function createServices(
     reactions: new ReactionService(db.models, messages, conversations, guard),
     mentions: new MentionService(db.models),
     messageForwards: new MessageForwardService(db.models, messages),
-    // Its timer runs only while streams are watched, so it ends with the server's last socket.
-    highWater: new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check")),
+    highWater,
     groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit, db),
     groupInvitations,
-    calls: new CallService(db.models, contacts, pubSub, {
-      ringTimeoutMs: config.callRingTimeoutSeconds * 1000,
-      guard,
-      onError: (e) => logError(e, "call ring timeout"),
-    }),
-    presence: new PresenceService(
-      db.models,
-      contacts,
-      pubSub,
-      config.redisUrl
-        ? new RedisConnectionTracker(config.redisUrl, db.connection.name, config.presenceInstanceTtlSeconds, redisLog)
-        : new LocalConnectionTracker(),
-      { graceMs: config.presenceGraceMs, onError: (e) => logError(e, "presence"), singleInstance: !config.redisUrl },
-    ),
+    calls,
+    presence,
     media,
     uploads,
     storage,
@@ -180,18 +192,4 @@ export function createServices(
     guard,
     audit,
   };
-  services.streams = new ConversationStreams(services);
-  services.start = () => {
-    services.calls.startTimers();
-    services.uploads.startTimers();
-    services.presence.start();
-  };
-  services.stop = async () => {
-    services.calls.stopTimers();
-    services.uploads.stopTimers();
-    services.highWater.stop();
-    await services.presence.stop();
-    await services.rateLimiter.close();
-  };
-  return services;
 }

@@ -54,6 +54,11 @@ export async function nextMatching<T>(source: NextSource<T>, match: (r: T) => bo
   }
 }
 
+/** The next `messageUpdated` event about message `id` on a stream (events about other messages, e.g. probes, are skipped). */
+export async function nextUpdateOf<M extends { id: string }>(source: NextSource<{ data?: { messageUpdated: M } }>, id: string): Promise<M> {
+  return (await nextMatching(source, (r) => r.data?.messageUpdated.id === id)).data!.messageUpdated;
+}
+
 /** `promise`, or a failure naming `what` after `ms`: a deadline so a missing event fails the test instead of hanging it. */
 export function withTimeout<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

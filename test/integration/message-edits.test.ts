@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countCommands, startTestApi, type GqlResult, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { connectWs, wsUrl, type Queued, type TestWsClient } from "../helpers/ws.js";
-import { until } from "../helpers/wait.js";
+import { until, nextUpdateOf } from "../helpers/wait.js";
 import { befriend, createGroup, ok } from "../helpers/social.js";
 import { loadConfig, ConfigError } from "../../src/config.js";
 import { EDIT_HISTORY_CAP } from "../../src/modules/message/message-edit.service.js";
@@ -84,14 +84,6 @@ async function untilLive(api: TestApi, streams: Array<Queued<{ data?: Updated }>
   }, "messageUpdated streams to be live");
 }
 
-/** The next event of a stream about message `id` (probe events are skipped). */
-async function nextAbout(stream: Queued<{ data?: Updated }>, id: string): Promise<Updated["messageUpdated"]> {
-  for (;;) {
-    const r = await stream.next();
-    if (r.data?.messageUpdated.id === id) return r.data.messageUpdated;
-  }
-}
-
 describe("edits, hide for me and forwarding", () => {
   let api: TestApi;
   let amy: TestUser, bo: TestUser, cal: TestUser, dan: TestUser, eve: TestUser;
@@ -139,8 +131,8 @@ describe("edits, hide for me and forwarding", () => {
 
       // Both members' streams carry the history with the event.
       for (const s of streams) {
-        expect(await nextAbout(s, m.id)).toEqual({ id: m.id, content: "v2", editedAt: e1.editedAt, editHistory: [{ content: "v1", at: m.createdAt }] });
-        expect(await nextAbout(s, m.id)).toEqual({ id: m.id, content: "v3", editedAt: second.editedAt, editHistory: second.editHistory });
+        expect(await nextUpdateOf(s, m.id)).toEqual({ id: m.id, content: "v2", editedAt: e1.editedAt, editHistory: [{ content: "v1", at: m.createdAt }] });
+        expect(await nextUpdateOf(s, m.id)).toEqual({ id: m.id, content: "v3", editedAt: second.editedAt, editHistory: second.editHistory });
       }
       // The recipient reads the same history from the conversation's pages.
       const read = (await page(bo, probe.conversationId, 10)).data!.messages.edges.map((e) => e.node).find((n) => n.id === m.id);
@@ -152,7 +144,7 @@ describe("edits, hide for me and forwarding", () => {
         (
           await countCommands(api, async () => {
             await edit(amy, m.id, c);
-            for (const s of subs) await nextAbout(s, m.id);
+            for (const s of subs) await nextUpdateOf(s, m.id);
           })
         ).count;
       const withTwo = await deliver(streams, "v4");

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countCommands, startTestApi, type GqlResult, type TestApi } from "../helpers/api.js";
 import { registerUser, type TestUser } from "../helpers/users.js";
-import { connectWs, wsUrl, type Queued, type TestWsClient } from "../helpers/ws.js";
-import { until } from "../helpers/wait.js";
+import { connectWs, wsUrl, type TestWsClient } from "../helpers/ws.js";
+import { until, nextUpdateOf } from "../helpers/wait.js";
 import { createGroup, ok } from "../helpers/social.js";
 import { MAX_DISTINCT_REACTIONS } from "../../src/modules/message/reaction.service.js";
 import { isSingleEmoji } from "../../src/modules/message/reaction.args.js";
@@ -51,14 +51,6 @@ type Updated = { messageUpdated: { id: string; reactions: Reaction[] } };
 
 const codeOf = (r: GqlResult<unknown>) => r.errors?.[0]?.extensions?.code;
 const fieldsOf = (r: GqlResult<unknown>) => (r.errors?.[0]?.extensions?.fields as Array<{ field: string }> | undefined)?.map((f) => f.field);
-
-/** The next event of a stream about message `id` (probe events are skipped). */
-async function nextAbout(stream: Queued<{ data?: Updated }>, id: string): Promise<Updated["messageUpdated"]> {
-  for (;;) {
-    const r = await stream.next();
-    if (r.data?.messageUpdated.id === id) return r.data.messageUpdated;
-  }
-}
 
 describe("reactions and replies", () => {
   let api: TestApi;
@@ -201,7 +193,7 @@ describe("reactions and replies", () => {
       }, "messageUpdated streams to be live");
 
       await ok(api, ADD, { m: m.id, e: "❤️" }, bo);
-      const [forAmy, forBo] = await Promise.all(streams.map((s) => nextAbout(s, m.id)));
+      const [forAmy, forBo] = await Promise.all(streams.map((s) => nextUpdateOf(s, m.id)));
       expect(forAmy.reactions).toEqual([{ emoji: "❤️", count: 1, viewerReacted: false, users: [{ id: bo.id }] }]);
       expect(forBo.reactions).toEqual([{ emoji: "❤️", count: 1, viewerReacted: true, users: [{ id: bo.id }] }]);
 
@@ -210,7 +202,7 @@ describe("reactions and replies", () => {
         (
           await countCommands(api, async () => {
             await run();
-            for (const s of subs) await nextAbout(s, m.id);
+            for (const s of subs) await nextUpdateOf(s, m.id);
           })
         ).count;
       const withTwo = await deliver(streams, () => ok(api, ADD, { m: m.id, e: "❤️" }, amy));

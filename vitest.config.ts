@@ -20,6 +20,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // vitest's default is one worker fewer than the cores: 1 on a 2-core CI machine, which then
+    // runs the files one after another at about one core busy (the tests wait on sockets and
+    // child processes much of the time). Two workers keep both cores busy.
+    maxWorkers: 2,
     // The AWS SDK's notice that its 2027 releases need Node 22 (README, "Requirements") is for
     // operators; in the test run it would be noise printed by every S3 test process.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },

@@ -14,6 +14,7 @@ import type { Mailer } from "./mail/mailer.js";
 import type { AppTopicsPubSub } from "./topics.js";
 import type { RedisLog } from "./common/redis.js";
 import { ConversationService } from "./modules/conversation/conversation.service.js";
+import { ConversationRevisions } from "./modules/conversation/revisions.js";
 import { ConversationStateService } from "./modules/conversation/conversation-state.service.js";
 import { MessageService } from "./modules/message/message.service.js";
 import { MessagePinService } from "./modules/message/message-pin.service.js";
@@ -129,7 +130,9 @@ export function createServices(
   const contacts = new ContactService(db.models, pubSub, guard);
   const conversations = new ConversationService(db.models, pubSub);
   const groupInvitations = new GroupInvitationService(db.models);
-  const messages = new MessageService(db.models, conversations, contacts, pubSub, guard, db, (e) => logError(e, "message send"));
+  // Stamps message changes with their conversation's rev (catch-up by changes(since)).
+  const revisions = new ConversationRevisions(db.models, db);
+  const messages = new MessageService(db.models, conversations, contacts, pubSub, guard, db, revisions, (e) => logError(e, "message send"));
   // Its timer runs only while streams are watched, so it ends with the server's last socket.
   const highWater = new HighWater(db.models, config.streamHwmIntervalMs, (e) => logError(e, "stream high-water check"));
   const calls = new CallService(db.models, contacts, pubSub, {
@@ -173,9 +176,9 @@ export function createServices(
     conversationState: new ConversationStateService(db.models, pubSub, guard),
     messagePins: new MessagePinService(db.models, conversations, pubSub, guard),
     messages,
-    messageEdits: new MessageEditService(db.models, messages, { windowSeconds: config.messageEditWindowSeconds }, guard),
-    messageHides: new MessageHideService(db.models, messages, guard),
-    reactions: new ReactionService(db.models, messages, conversations, guard),
+    messageEdits: new MessageEditService(db.models, messages, { windowSeconds: config.messageEditWindowSeconds }, guard, revisions),
+    messageHides: new MessageHideService(db.models, messages, guard, revisions),
+    reactions: new ReactionService(db.models, messages, conversations, guard, revisions),
     mentions: new MentionService(db.models),
     messageForwards: new MessageForwardService(db.models, messages),
     highWater,

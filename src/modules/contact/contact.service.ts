@@ -74,9 +74,9 @@ export class ContactService {
     if (theirs?.status === ContactStatus.PENDING || theirs?.status === ContactStatus.ACCEPTED) {
       // They asked first: asking back accepts.
       await this.models.Contact.updateOne({ _id: theirs._id }, { $set: { status: ContactStatus.ACCEPTED } });
-      return this.setMine(viewer, other, ContactStatus.ACCEPTED);
+      return this.changed(await this.setMine(viewer, other, ContactStatus.ACCEPTED), viewer, other);
     }
-    return mine ?? this.setMine(viewer, other, ContactStatus.PENDING);
+    return mine ?? this.changed(await this.setMine(viewer, other, ContactStatus.PENDING), viewer, other);
   }
 
   async accept(viewerId: string, userId: string): Promise<DocumentType<Contact>> {
@@ -86,14 +86,14 @@ export class ContactService {
     if (mine?.status === ContactStatus.BLOCKED) throw blocked();
     if (theirs?.status !== ContactStatus.PENDING) throw notFound("Contact request");
     await this.models.Contact.updateOne({ _id: theirs._id }, { $set: { status: ContactStatus.ACCEPTED } });
-    return this.setMine(viewer, other, ContactStatus.ACCEPTED);
+    return this.changed(await this.setMine(viewer, other, ContactStatus.ACCEPTED), viewer, other);
   }
 
   async decline(viewerId: string, userId: string): Promise<boolean> {
     const other = parseId(userId, "userId");
     const res = await this.models.Contact.deleteOne({ user_id: other, contact_id: new Types.ObjectId(viewerId), status: ContactStatus.PENDING });
     if (res.deletedCount === 0) throw notFound("Contact request");
-    return true;
+    return this.changed(true, new Types.ObjectId(viewerId), other);
   }
 
   /** Ends the contact for both users; a block stays in place. */
@@ -107,7 +107,7 @@ export class ContactService {
     });
     if (mine.deletedCount === 0) throw notFound("Contact");
     await this.models.Contact.deleteOne({ user_id: other, contact_id: viewer, status: ContactStatus.ACCEPTED });
-    return true;
+    return this.changed(true, viewer, other);
   }
 
   /** Blocks: the viewer's entry becomes BLOCKED, the other's request or contact entry goes. */
@@ -118,6 +118,7 @@ export class ContactService {
     if (!(await this.models.User.exists({ _id: other }))) throw notFound("User");
     const entry = await this.setMine(viewer, other, ContactStatus.BLOCKED);
     await this.models.Contact.deleteOne({ user_id: other, contact_id: viewer, status: mongoose.trusted({ $ne: ContactStatus.BLOCKED }) });
+    await this.changed(entry, viewer, other);
     this.pubSub.publish("USER", other.toHexString(), { type: "block", by: viewerId, active: true });
     return entry;
   }
@@ -126,6 +127,7 @@ export class ContactService {
     const other = parseId(userId, "userId");
     const res = await this.models.Contact.deleteOne({ user_id: new Types.ObjectId(viewerId), contact_id: other, status: ContactStatus.BLOCKED });
     if (res.deletedCount === 0) throw notFound("Block");
+    await this.changed(true, new Types.ObjectId(viewerId), other);
     this.pubSub.publish("USER", other.toHexString(), { type: "block", by: viewerId, active: false });
     return true;
   }
@@ -144,7 +146,17 @@ export class ContactService {
       { returnDocument: "after" },
     );
     if (!entry) throw notFound("Contact");
-    return entry;
+    return this.changed(entry, new Types.ObjectId(viewerId));
+  }
+
+  /**
+   * After a write of contact entries: the users whose contacts, blocks or incoming requests it
+   * changed get a new `contacts_rev`, so their changes(since) sends the list again. Written after
+   * the entries, so a reader in between sees the old rev and gets the change next time.
+   */
+  private async changed<T>(result: T, ...userIds: Types.ObjectId[]): Promise<T> {
+    await this.models.User.updateMany({ _id: mongoose.trusted({ $in: userIds }) }, { $inc: { contacts_rev: 1 } }, { timestamps: false });
+    return result;
   }
 
   list(viewerId: string, status: ContactStatus | null | undefined, favoritesOnly: boolean, page: PageArgs): Promise<Connection<DocumentType<Contact>>> {

@@ -14,6 +14,7 @@ import type { AppPubSub } from "../../pubsub.js";
 import type { UserTopics } from "../user/user.events.js";
 import type { Conversation, ConversationMember } from "./conversation.entity.js";
 import { type ConversationSnapshot, snapshotOf } from "./conversation.view.js";
+import { REV_STEP } from "./revisions.js";
 import type {} from "./conversation.events.js";
 
 /** Most conversations one user may pin (WhatsApp's 3, Telegram's 5): past it BAD_USER_INPUT. */
@@ -65,7 +66,7 @@ export class ConversationStateService {
     const updated = await this.models.Conversation.findOneAndUpdate(
       // Only when not pinned yet: pinning again keeps the first pin time (and its rank).
       { _id: id, members: mongoose.trusted({ $elemMatch: { user_id: viewer, pinned_at: null } }) },
-      { $set: { "members.$[me].pinned_at": pinnedAt, "members.$[me].archived": false } },
+      { $set: { "members.$[me].pinned_at": pinnedAt, "members.$[me].archived": false }, $inc: REV_STEP },
       { arrayFilters: [{ "me.user_id": viewer }], returnDocument: "after", timestamps: false },
     );
     if (!updated) {
@@ -76,7 +77,7 @@ export class ConversationStateService {
     if ((await this.pinRank(viewer, id)) >= MAX_PINNED_CONVERSATIONS) {
       await this.models.Conversation.updateOne(
         { _id: id },
-        { $set: { "members.$[me].pinned_at": null } },
+        { $set: { "members.$[me].pinned_at": null }, $inc: REV_STEP },
         { arrayFilters: [{ "me.user_id": viewer, "me.pinned_at": pinnedAt }], timestamps: false },
       );
       throw badInput([{ field: "conversationId", message: `at most ${MAX_PINNED_CONVERSATIONS} conversations can be pinned; unpin one first` }]);
@@ -104,7 +105,8 @@ export class ConversationStateService {
     const $set = Object.fromEntries(Object.entries(state).map(([k, v]) => [`members.$[me].${k}`, v]));
     const updated = await this.models.Conversation.findOneAndUpdate(
       { _id: id, "members.user_id": viewer },
-      { $set },
+      // rev: the viewer's other devices catch up on it with changes(since) (revisions.ts).
+      { $set, $inc: REV_STEP },
       // Personal state is not activity: the list order (updated_at) stays.
       { arrayFilters: [{ "me.user_id": viewer }], returnDocument: "after", timestamps: false },
     );

@@ -90,6 +90,13 @@ export class Conversation {
   @prop({ type: () => Types.ObjectId, default: null })
   last_message_id!: Types.ObjectId | null;
 
+  /**
+   * Moves on every change a member can see (revisions.ts); `changes(since)` compares it with the
+   * cursor's. Absent on conversations stored before it existed (read as 0).
+   */
+  @prop({ type: Number, default: 0 })
+  rev!: number;
+
   /** Pinned messages, oldest pin first (message/message-pin.service.ts). */
   @prop({ type: () => [ConversationPin], _id: false, default: undefined })
   pinned_messages?: ConversationPin[];

@@ -15,6 +15,7 @@ import type { ConversationTopics } from "./conversation.events.js";
 import type { UserTopics } from "../user/user.events.js";
 import { type Conversation, directKey } from "./conversation.entity.js";
 import { type ConversationSnapshot, snapshotOf } from "./conversation.view.js";
+import { REV_STEP } from "./revisions.js";
 import { ContactStatus } from "../contact/contact.entity.js";
 
 /** What a subscription stream keeps of its conversation. */
@@ -183,11 +184,16 @@ export class ConversationService {
     }
     // A read ends the member's "mark as unread" (conversation-state.service.ts).
     const clearsUnread = marks.read && before.marked_unread === true;
-    const updated = await this.models.Conversation.findOneAndUpdate(
-      { _id: conv._id },
-      clearsUnread ? { $max: max, $set: { "members.$[me].marked_unread": false } } : { $max: max },
-      { arrayFilters: [{ "me.user_id": new Types.ObjectId(viewerId) }], returnDocument: "after", timestamps: false },
-    );
+    // A mark that moves is a change others see (receipts) or the viewer's devices do: rev moves
+    // with it (revisions.ts). A repeated mark moves nothing and takes no rev.
+    const moves = seq > before.delivered_seq || (marks.read && seq > before.read_seq) || clearsUnread;
+    const update: Record<string, unknown> = clearsUnread ? { $max: max, $set: { "members.$[me].marked_unread": false } } : { $max: max };
+    if (moves) update.$inc = REV_STEP;
+    const updated = await this.models.Conversation.findOneAndUpdate({ _id: conv._id }, update, {
+      arrayFilters: [{ "me.user_id": new Types.ObjectId(viewerId) }],
+      returnDocument: "after",
+      timestamps: false,
+    });
     if (!updated) throw notFound("Conversation");
     const after = updated.members.find((m) => m.user_id.toHexString() === viewerId)!;
     await this.updateMessageStatuses(updated, viewerId, { delivered: [before.delivered_seq, after.delivered_seq], read: [before.read_seq, after.read_seq] });
@@ -253,6 +259,7 @@ export class ConversationService {
     await this.models.Conversation.updateOne(
       { _id: conversationId },
       {
+        $inc: REV_STEP,
         $push: {
           members: {
             $each: fresh.map((user_id) => ({
@@ -270,7 +277,15 @@ export class ConversationService {
   }
 
   async removeMember(conversationId: Types.ObjectId, userId: Types.ObjectId): Promise<void> {
-    await this.models.Conversation.updateOne({ _id: conversationId }, { $pull: { members: { user_id: userId } } });
+    await this.models.Conversation.updateOne({ _id: conversationId }, { $pull: { members: { user_id: userId } }, $inc: REV_STEP });
+  }
+
+  /**
+   * After a change stored outside the conversation that its view shows (the group's name, icon,
+   * admins, state): written first, then this, so changes(since) picks it up (revisions.ts).
+   */
+  async bumpRev(conversationId: Types.ObjectId): Promise<void> {
+    await this.models.Conversation.updateOne({ _id: conversationId }, { $inc: REV_STEP }, { timestamps: false });
   }
 
   async snapshot(conversationId: Types.ObjectId): Promise<ConversationSnapshot | null> {

@@ -256,8 +256,13 @@ export class GroupService {
     return paginate(this.models.Group, { members: new Types.ObjectId(viewerId) }, [["_id", -1]], page, 20) as Promise<Connection<DocumentType<Group>>>;
   }
 
-  /** Tells new members their conversation exists, and every member that the group changed. */
+  /**
+   * Tells new members their conversation exists, and every member that the group changed. Every
+   * group change is written before it is announced: the conversation's rev moves here, after the
+   * write, so changes(since) shows the new group to whoever read the old one (revisions.ts).
+   */
   private async announce(group: Group, joined: Types.ObjectId[], changed: boolean): Promise<void> {
+    if (changed) await this.conversations.bumpRev(group._id);
     const snapshot = await this.conversations.snapshot(group._id);
     if (!snapshot) return;
     for (const id of joined)

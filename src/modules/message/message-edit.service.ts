@@ -8,6 +8,7 @@ import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type mongoose from "mongoose";
 import type { Models } from "../../common/database.js";
 import { AppError, ErrorCode, forbidden } from "../../errors.js";
+import type { ConversationRevisions } from "../conversation/revisions.js";
 import type { AnyMessage, MessageService } from "./message.service.js";
 import type { MessageView } from "./message.view.js";
 
@@ -28,6 +29,7 @@ export class MessageEditService {
     private readonly messages: MessageService,
     private readonly rules: EditRules,
     private readonly guard: Pick<AbuseGuard, "memberAction">,
+    private readonly revisions: ConversationRevisions,
   ) {}
 
   async edit(viewerId: string, id: string, content: string): Promise<MessageView> {
@@ -41,10 +43,13 @@ export class MessageEditService {
       const replaced = { content: message.content, at: message.edited_at ?? message.created_at };
       // Conditional on the content and edit time just read: the entry pushed is exactly the
       // content this edit replaces, even when two edits of the same message race.
-      const updated = await model.findOneAndUpdate(
+      // Stamped with the conversation's next rev, replies too: their replyTo shows this content.
+      const updated = await this.revisions.updateMessage(
+        model,
+        message.conversation_id,
         { _id: message._id, is_deleted: false, content: message.content, edited_at: message.edited_at ?? null },
         { $set: { content, edited_at: new Date() }, $push: { edit_history: { $each: [replaced], $slice: -EDIT_HISTORY_CAP } } },
-        { returnDocument: "after" },
+        { replies: true },
       );
       if (updated) return this.messages.publishUpdate(updated);
       if (attempt >= EDIT_ATTEMPTS) throw new AppError(ErrorCode.CONFLICT, "The message changed while it was being edited; try again");

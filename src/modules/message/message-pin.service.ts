@@ -8,6 +8,7 @@
  * for unknown ids); in direct conversations either member, unless one blocked the other
  * (BLOCKED, as for sending); in groups admins only (FORBIDDEN), and not in a deactivated group.
  */
+import { REV_STEP } from "../conversation/revisions.js";
 import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../common/database.js";
@@ -42,7 +43,7 @@ export class MessagePinService {
         "pinned_messages.message_id": mongoose.trusted({ $ne: message._id }),
         [`pinned_messages.${MAX_PINNED_MESSAGES - 1}`]: mongoose.trusted({ $exists: false }),
       },
-      { $push: { pinned_messages: { message_id: message._id, pinned_by: new Types.ObjectId(viewerId), pinned_at: new Date() } } },
+      { $push: { pinned_messages: { message_id: message._id, pinned_by: new Types.ObjectId(viewerId), pinned_at: new Date() } }, $inc: REV_STEP },
       { returnDocument: "after", timestamps: false },
     );
     if (updated) return this.published(updated);
@@ -58,7 +59,7 @@ export class MessagePinService {
     await this.guard.memberAction(viewerId);
     const updated = await this.models.Conversation.findOneAndUpdate(
       { _id: conversationId, "pinned_messages.message_id": message._id },
-      { $pull: { pinned_messages: { message_id: message._id } } },
+      { $pull: { pinned_messages: { message_id: message._id } }, $inc: REV_STEP },
       { returnDocument: "after", timestamps: false },
     );
     if (updated) return this.published(updated);

@@ -114,6 +114,13 @@ class MessageFields {
   @prop({ type: () => [Types.ObjectId], default: undefined })
   mentions?: Types.ObjectId[];
 
+  /**
+   * The conversation's rev of this message's last change (its send, an edit, a delete, a
+   * reaction, a hide: conversation/revisions.ts); `changes(since)` finds changed messages by it.
+   */
+  @prop({ type: Number })
+  rev?: number;
+
   created_at!: Date;
   updated_at!: Date;
 }
@@ -126,6 +133,9 @@ class MessageFields {
 @index({ "attachment.file_id": 1 }, { sparse: true })
 // unreadMentionCount: a member's mentions after their read mark, per conversation (mention.service.ts).
 @index({ mentions: 1, conversation_id: 1, seq: 1 }, { sparse: true })
+// changes(since): a conversation's messages changed after a rev; and the replies to a changed message.
+@index({ conversation_id: 1, rev: 1 })
+@index({ reply_to: 1 }, { sparse: true })
 @modelOptions({ schemaOptions: { collection: "messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
 export class DirectMessage extends MessageFields {
   @prop({ type: () => Types.ObjectId, required: true })
@@ -141,6 +151,8 @@ export class DirectMessage extends MessageFields {
 @index({ "attachment.media_id": 1 }, { sparse: true })
 @index({ "attachment.file_id": 1 }, { sparse: true })
 @index({ mentions: 1, conversation_id: 1, seq: 1 }, { sparse: true })
+@index({ conversation_id: 1, rev: 1 })
+@index({ reply_to: 1 }, { sparse: true })
 @modelOptions({ schemaOptions: { collection: "group_messages", timestamps: { createdAt: "created_at", updatedAt: "updated_at" } } })
 export class GroupMessageDoc extends MessageFields {
   @prop({ type: () => Types.ObjectId, required: true })

@@ -31,6 +31,7 @@ import type {} from "./message.events.js";
 import type { ConversationService } from "../conversation/conversation.service.js";
 import { snapshotOf } from "../conversation/conversation.view.js";
 import type { Conversation } from "../conversation/conversation.entity.js";
+import type { ConversationRevisions } from "../conversation/revisions.js";
 import type { ContactService } from "../contact/contact.service.js";
 import { ContactStatus } from "../contact/contact.entity.js";
 import type { AbuseGuard } from "../../auth/abuse-limits.js";
@@ -115,6 +116,7 @@ export class MessageService {
     private readonly pubSub: AppPubSub<ConversationTopics>,
     private readonly guard: AbuseGuard,
     private readonly db: Pick<Database, "transaction" | "transactions">,
+    private readonly revisions: ConversationRevisions,
     /** Failures that do not reach a caller (a batch retried one by one, a lost placeholder). */
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
@@ -337,13 +339,15 @@ export class MessageService {
       const ids = jobs.map(() => new Types.ObjectId());
       const allocated = await this.models.Conversation.findOneAndUpdate(
         { _id: conv._id },
-        { $inc: { last_seq: jobs.length }, $set: { last_message_id: ids[ids.length - 1] } },
-        { returnDocument: "after", projection: { last_seq: 1, updated_at: 1 }, session },
+        // rev moves with last_seq: each new message is one change (conversation/revisions.ts).
+        { $inc: { last_seq: jobs.length, rev: jobs.length }, $set: { last_message_id: ids[ids.length - 1] } },
+        { returnDocument: "after", projection: { last_seq: 1, rev: 1, updated_at: 1 }, session },
       ).lean();
       if (!allocated) throw notFound("Conversation");
       const first = allocated.last_seq - jobs.length + 1;
+      const firstRev = allocated.rev - jobs.length + 1;
       const messages = (await model.insertMany(
-        jobs.map((j, i) => ({ _id: ids[i], ...j.fields(first + i), ...j.draft })),
+        jobs.map((j, i) => ({ _id: ids[i], ...j.fields(first + i), ...j.draft, rev: firstRev + i })),
         { session, ordered: true },
       )) as unknown as AnyMessage[];
       for (const [i, j] of jobs.entries()) if (j.draft.attachment) await this.linkAttachment(j.draft.attachment, conv.kind, ids[i], session);
@@ -381,13 +385,13 @@ export class MessageService {
         const id = new Types.ObjectId();
         const allocated = await this.models.Conversation.findOneAndUpdate(
           { _id: conv._id },
-          { $inc: { last_seq: 1 }, $set: { last_message_id: id } },
-          { returnDocument: "after", projection: { last_seq: 1, updated_at: 1 }, session },
+          { $inc: { last_seq: 1, rev: 1 }, $set: { last_message_id: id } },
+          { returnDocument: "after", projection: { last_seq: 1, rev: 1, updated_at: 1 }, session },
         ).lean();
         if (!allocated) throw notFound("Conversation");
         const seq = allocated.last_seq;
         try {
-          const [message] = await model.create([{ _id: id, ...fields(seq), ...draft }], { session });
+          const [message] = await model.create([{ _id: id, ...fields(seq), ...draft, rev: allocated.rev }], { session });
           if (draft.attachment) await this.linkAttachment(draft.attachment, conv.kind, id, session);
           const marks: Record<string, number> = { "members.$[me].read_seq": seq, "members.$[me].delivered_seq": seq };
           if (sharesRead) marks["members.$[me].shared_read_seq"] = seq;
@@ -453,12 +457,16 @@ export class MessageService {
     }
     if (message.is_deleted) return this.viewWithSender(message);
     const model = isGroup ? this.models.GroupMessage : this.models.DirectMessage;
-    const updated = await (model as mongoose.Model<AnyMessage>).findOneAndUpdate(
+    // Replies show the quoted message (a tombstone now): they are stamped as changed too.
+    const updated = await this.revisions.updateMessage(
+      model as mongoose.Model<AnyMessage>,
+      message.conversation_id,
       { _id: message._id },
       { $set: { is_deleted: true, content: "" }, $unset: { edit_history: 1 } },
-      { returnDocument: "after" },
+      { replies: true },
     );
-    return this.publishUpdate(updated!);
+    if (!updated) throw notFound("Message");
+    return this.publishUpdate(updated);
   }
 
   /** The message's view with its sender (public for reaction.service.ts: answers a no-op without publishing). */

@@ -5,7 +5,8 @@
  * subscriber from the carried ids, without a read).
  *
  * Every change is a conditional update on the message, never a read-modify-write: the rules
- * are in the filter and the count moves in the same update as the user id.
+ * are in the filter and the count moves in the same update as the user id. Each is stamped
+ * with the conversation's next rev in the same transaction (conversation/revisions.ts).
  *  - add to an existing emoji: `$elemMatch {emoji, user_ids $ne me}` + `$push` id / `$inc` count
  *    (on the entry `$[r]` with that emoji: emoji are unique in the list);
  *  - add a new emoji: `reactions.emoji $ne emoji` and `reactions.<cap-1>` absent (the cap);
@@ -26,6 +27,7 @@ import { parseId } from "../../common/ids.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
 import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type { ConversationService } from "../conversation/conversation.service.js";
+import type { ConversationRevisions } from "../conversation/revisions.js";
 import type { AnyMessage, MessageService } from "./message.service.js";
 import type { MessageView } from "./message.view.js";
 
@@ -41,20 +43,25 @@ export class ReactionService {
     private readonly messages: MessageService,
     private readonly conversations: ConversationService,
     private readonly guard: AbuseGuard,
+    private readonly revisions: ConversationRevisions,
   ) {}
 
   async add(viewerId: string, messageId: string, emoji: string): Promise<MessageView> {
-    const { model, id } = await this.mayReact(viewerId, messageId);
+    const { model, id, conversationId } = await this.mayReact(viewerId, messageId);
     await this.guard.reaction(viewerId);
     const me = new Types.ObjectId(viewerId);
     for (let attempt = 1; ; attempt++) {
-      const joined = await model.findOneAndUpdate(
+      const joined = await this.revisions.updateMessage(
+        model,
+        conversationId,
         { _id: id, is_deleted: false, reactions: mongoose.trusted({ $elemMatch: { emoji, user_ids: { $ne: me } } }) },
         { $push: { "reactions.$[r].user_ids": me }, $inc: { "reactions.$[r].count": 1 } },
         { returnDocument: "after", arrayFilters: [{ "r.emoji": emoji }] },
       );
       if (joined) return this.messages.publishUpdate(joined);
-      const created = await model.findOneAndUpdate(
+      const created = await this.revisions.updateMessage(
+        model,
+        conversationId,
         {
           _id: id,
           is_deleted: false,
@@ -78,10 +85,12 @@ export class ReactionService {
   }
 
   async remove(viewerId: string, messageId: string, emoji: string): Promise<MessageView> {
-    const { model, id } = await this.mayReact(viewerId, messageId);
+    const { model, id, conversationId } = await this.mayReact(viewerId, messageId);
     await this.guard.reaction(viewerId);
     const me = new Types.ObjectId(viewerId);
-    const left = await model.findOneAndUpdate(
+    const left = await this.revisions.updateMessage(
+      model,
+      conversationId,
       { _id: id, reactions: mongoose.trusted({ $elemMatch: { emoji, user_ids: me } }) },
       { $pull: { "reactions.$[r].user_ids": me }, $inc: { "reactions.$[r].count": -1 } },
       { returnDocument: "after", arrayFilters: [{ "r.emoji": emoji }] },
@@ -94,7 +103,9 @@ export class ReactionService {
     }
     // The last user of an emoji frees its slot; an add that raced in meanwhile keeps it (count > 0).
     const emptied = left.reactions?.some((r) => r.emoji === emoji && r.count <= 0)
-      ? await model.findOneAndUpdate(
+      ? await this.revisions.updateMessage(
+          model,
+          conversationId,
           { _id: id, reactions: mongoose.trusted({ $elemMatch: { emoji, count: { $lte: 0 } } }) },
           { $pull: { reactions: { emoji, count: mongoose.trusted({ $lte: 0 }) } } },
           { returnDocument: "after" },
@@ -104,7 +115,10 @@ export class ReactionService {
   }
 
   /** The message's collection and id when the viewer may react to it (see the file comment). */
-  private async mayReact(viewerId: string, messageId: string): Promise<{ model: mongoose.Model<AnyMessage>; id: Types.ObjectId }> {
+  private async mayReact(
+    viewerId: string,
+    messageId: string,
+  ): Promise<{ model: mongoose.Model<AnyMessage>; id: Types.ObjectId; conversationId: Types.ObjectId }> {
     const id = parseId(messageId, "messageId");
     const projection = { conversation_id: 1, group_id: 1 };
     const direct = await this.models.DirectMessage.findById(id, projection).lean();
@@ -122,7 +136,7 @@ export class ReactionService {
       await this.conversations.assertNotBlocked(viewerId, conv);
     }
     const model = (direct ? this.models.DirectMessage : this.models.GroupMessage) as unknown as mongoose.Model<AnyMessage>;
-    return { model, id };
+    return { model, id, conversationId: message.conversation_id };
   }
 }
 

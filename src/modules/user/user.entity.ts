@@ -105,6 +105,13 @@ export class User extends Node {
   @prop({ type: () => [String], default: [] })
   search_keys!: string[];
 
+  /**
+   * Moves after every change of the user's contacts, blocks or incoming requests (contact.service),
+   * so changes(since) tells whether to send them again. Internal: no field. Absent until then.
+   */
+  @prop({ type: Number })
+  contacts_rev?: number;
+
   @Field({ name: "createdAt" })
   created_at!: Date;
 

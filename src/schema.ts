@@ -35,6 +35,7 @@ import { MessageActionsResolver } from "./modules/message/message-actions.resolv
 import { MessageReactionResolver, QuotedMessageResolver, ReactionsResolver } from "./modules/message/reactions.resolver.js";
 import { MessageMentionsResolver, UnreadMentionsResolver } from "./modules/message/mentions.resolver.js";
 import { MessagingSubscriptionResolver, ReceiptUpdateResolver, TypingEventResolver } from "./modules/message/subscription.resolver.js";
+import { SyncResolver } from "./modules/sync/sync.resolver.js";
 
 export const resolvers = [
   AccountResolver,
@@ -72,6 +73,7 @@ export const resolvers = [
   GroupInvitationResolver,
   ConversationStateResolver,
   PinnedMessagesResolver,
+  SyncResolver,
 ] as const;
 
 /**

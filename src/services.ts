@@ -23,6 +23,7 @@ import { ReactionService } from "./modules/message/reaction.service.js";
 import { MentionService } from "./modules/message/mention.service.js";
 import { MessageHideService } from "./modules/message/message-hide.service.js";
 import { MessageForwardService } from "./modules/message/message-forward.service.js";
+import { SyncService } from "./modules/sync/sync.service.js";
 import { HighWater } from "./modules/message/high-water.js";
 import { ConversationStreams } from "./modules/message/conversation-streams.js";
 import { GroupService } from "./modules/group/group.service.js";
@@ -64,6 +65,8 @@ export interface AppServices {
   mentions: MentionService;
   messageHides: MessageHideService;
   messageForwards: MessageForwardService;
+  /** changes(since): one-round-trip catch-up. */
+  sync: SyncService;
   /** Tells live messageAdded streams of this instance about committed messages whose event they missed. */
   highWater: HighWater;
   /** The live streams of conversations (over pubSub, highWater and message reads). */
@@ -181,6 +184,7 @@ export function createServices(
     reactions: new ReactionService(db.models, messages, conversations, guard, revisions),
     mentions: new MentionService(db.models),
     messageForwards: new MessageForwardService(db.models, messages),
+    sync: new SyncService(db.models),
     highWater,
     groups: new GroupService(db.models, conversations, contacts, media, pubSub, groupInvitations, guard, audit, db),
     groupInvitations,

@@ -113,6 +113,7 @@ export function planQuery(indexes: ReadonlyMap<string, Index>, filter: Doc, text
     const keys = index.lookupLeading(values);
     if (!best || keys.size < best.keys.size || (keys.size === best.keys.size && index.unique && !best.index.unique)) best = { index, keys };
   }
+  if (!best && Array.isArray(filter.$or)) best = orUnion(indexes, filter.$or as unknown[], strength);
   if (!best) {
     // Prefix regexes and ranges on a leading field: read the index's keys, not the documents.
     for (const index of indexes.values()) {
@@ -127,4 +128,28 @@ export function planQuery(indexes: ReadonlyMap<string, Index>, filter: Doc, text
   }
   if (best) return { stage: "IXSCAN", index: best.index, keys: best.keys };
   return { stage: "COLLSCAN" };
+}
+
+/**
+ * A top-level `$or` whose every clause gives equality values for one index's leading field
+ * (`{$or: [{conversation_id: a, seq: …}, {conversation_id: b, rev: …}]}`): the union of those
+ * lookups, as MongoDB serves each clause by an index. Null when some clause would need a scan.
+ */
+function orUnion(indexes: ReadonlyMap<string, Index>, clauses: unknown[], strength: number): { index: Index; keys: Set<string> } | null {
+  if (clauses.length === 0 || !clauses.every(isPlainObject)) return null;
+  let best: { index: Index; keys: Set<string> } | null = null;
+  for (const index of indexes.values()) {
+    if (index.hidden || index.fields.length === 0) continue;
+    const keys = new Set<string>();
+    const served = (clauses as Doc[]).every((clause) => {
+      if (!index.servesQuery(clause)) return false;
+      const values = equalityValues(clause, index.fields[0]);
+      if (!values || (index.strength !== strength && values.some((v) => typeof v === "string"))) return false;
+      if (index.sparse && values.some((v) => v === null)) return false;
+      for (const k of index.lookupLeading(values)) keys.add(k);
+      return true;
+    });
+    if (served && (!best || keys.size < best.keys.size)) best = { index, keys };
+  }
+  return best;
 }

@@ -11,6 +11,7 @@ import { countCommands, startTestApi, startTwoTestApis, stopTestApis, type GqlRe
 import { registerUser, type TestUser } from "../helpers/users.js";
 import { befriend, createGroup, ok, sendDirect, sendGroup } from "../helpers/social.js";
 import { CHANGES, applyChanges, fetchChanges, normalise, truthFor, type Changes } from "../helpers/changes.js";
+import { connectWs, wsUrl } from "../helpers/ws.js";
 
 const codeOf = (r: GqlResult<unknown>) => r.errors?.[0]?.extensions?.code;
 const fieldsOf = (r: GqlResult<unknown>) => (r.errors?.[0]?.extensions?.fields as Array<{ field: string }> | undefined)?.map((f) => f.field);
@@ -92,6 +93,20 @@ describe("changes(since)", () => {
     expect(changed.receipts).toEqual([{ user: { id: cy.id }, deliveredSeq: 4, readSeq: 4 }]);
     state = applyChanges(state, delta);
     expect(normalise(state)).toEqual(normalise(await truthFor(api, amy)));
+  });
+
+  it("answers the same over graphql-ws as over HTTP", async () => {
+    const overHttp = await fetchChanges(api, amy, null);
+    const socket = await connectWs(wsUrl(api.url), amy.token);
+    try {
+      const result = await socket.subscribe<{ changes: Changes }>(CHANGES, { s: null, l: 100 }).next();
+      expect(result.errors).toBeUndefined();
+      expect(normalise(applyChanges(null, result.data!.changes))).toEqual(normalise(applyChanges(null, overHttp)));
+      const bad = await socket.subscribe(CHANGES, { s: "garbage!", l: 100 }).next();
+      expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    } finally {
+      await socket.close();
+    }
   });
 
   it("marks hasMore past limitPerConversation and sends the newest messages", async () => {

@@ -5,6 +5,7 @@ import { ConversationType } from "../conversation/conversation.type.js";
 import { Contact } from "../contact/contact.entity.js";
 import { ContactRequest } from "../contact/contact.type.js";
 import { ReceiptUpdate } from "../message/message.type.js";
+import { ViewerSpecific } from "../../subscriptions/viewer-specific.js";
 
 @ObjectType({ description: "What changed in one conversation since the cursor (or its current state when since was null)." })
 export class ConversationChanges {
@@ -27,6 +28,9 @@ export class ConversationChanges {
   })
   hasMore!: boolean;
 
+  // A query field, but marked like every other receipts field: shared subscription execution
+  // treats them as the viewer's own (subscriptions/viewer-specific.ts).
+  @ViewerSpecific()
   @Field(() => [ReceiptUpdate], {
     description: "Every other member's delivered and read watermarks (read marks as shared: frozen for users with read receipts off).",
   })

@@ -3,12 +3,15 @@
  *   mode "api": the API on the database at FANOUT_DB_URI (the embedded server in a process of
  *               its own, so neither its memory nor its CPU is counted as the API's); makes a
  *               group of 1,024 members with sessions and access tokens, prints them as one JSON
- *               line, then answers "mem" and "snap <file>" (a heap snapshot) on stdin.
+ *               line, then answers on stdin "mem", "snap <file>" (a heap snapshot), "prof-start"
+ *               and "prof-stop <file>" (a CPU profile of the part in between).
  *   mode "raw": a bare `ws` server that broadcasts each POSTed body to every client (baseline).
  */
 import "reflect-metadata";
 import http from "node:http";
 import readline from "node:readline";
+import { Session } from "node:inspector/promises";
+import { writeFileSync } from "node:fs";
 import v8 from "node:v8";
 import { WebSocketServer, type WebSocket } from "ws";
 import { loadConfig } from "../src/config.js";
@@ -24,9 +27,27 @@ function memory(): { rss: number; heapUsed: number } {
   return { rss: m.rss, heapUsed: m.heapUsed };
 }
 
+let profiler: Session | null = null;
+
+async function profile(command: "prof-start" | "prof-stop", file?: string): Promise<void> {
+  if (command === "prof-start") {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+  } else if (profiler) {
+    const { profile } = await profiler.post("Profiler.stop");
+    writeFileSync(file!, JSON.stringify(profile));
+    profiler.disconnect();
+    profiler = null;
+  }
+  console.log(JSON.stringify({ [command]: file ?? true }));
+}
+
 function answerMemory(): void {
   readline.createInterface({ input: process.stdin }).on("line", (line) => {
     const [command, file] = line.trim().split(" ");
+    if (command === "prof-start" || command === "prof-stop") return void profile(command, file);
     if (command === "snap" && file) {
       global.gc?.();
       v8.writeHeapSnapshot(file);

@@ -9,7 +9,8 @@
  * Processes: this one (the clients), the API, the raw `ws` server and the embedded database,
  * each its own, so the API's memory and CPU profile are the API's alone.
  *   FANOUT_SIZES=1000,5000      the subscriber counts (default 1000,5000,10000)
- *   BENCH_CPU_PROF=dir          the API process runs under --cpu-prof, its profile written to dir
+ *   BENCH_CPU_PROF=dir          a CPU profile of the API process per N, of the timed sends only
+ *                               (fanout-api-N.cpuprofile: open in Chrome DevTools or speedscope)
  *   BENCH_HEAP_SNAPSHOT=dir     a heap snapshot of the API per N, taken with every subscription live
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -23,7 +24,7 @@ import { percentile } from "./common.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MESSAGES = 20;
 const SIZES = (process.env.FANOUT_SIZES ?? "1000,5000,10000").split(",").map(Number);
-const CPU_PROF = process.env.BENCH_CPU_PROF ?? process.env.FANOUT_PROFILE;
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT;
 
 /** Goals of issue 14. */
@@ -78,12 +79,12 @@ interface Child {
   ready: Record<string, unknown>;
   mem(): Promise<Mem>;
   snapshot(file: string): Promise<void>;
+  command(line: string): Promise<void>;
   stop(): void;
 }
 
 async function startChild(mode: "api" | "raw", env: Record<string, string> = {}): Promise<Child> {
-  const profile = CPU_PROF && mode === "api" ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : [];
-  const proc = spawn(process.execPath, ["--expose-gc", ...profile, path.join(here, "fanout-server.js"), mode], {
+  const proc = spawn(process.execPath, ["--expose-gc", path.join(here, "fanout-server.js"), mode], {
     stdio: ["pipe", "pipe", "inherit"],
     env: { ...process.env, ...env },
   });
@@ -112,7 +113,12 @@ async function startChild(mode: "api" | "raw", env: Record<string, string> = {})
       proc.stdin!.write(`snap ${file}\n`);
       await p;
     },
-    stop: () => proc.kill(profile.length ? "SIGINT" : "SIGKILL"),
+    async command(line: string) {
+      const p = nextLine();
+      proc.stdin!.write(`${line}\n`);
+      await p;
+    },
+    stop: () => proc.kill("SIGKILL"),
   };
 }
 
@@ -152,6 +158,7 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   // The same lightweight client as the baseline: graphql-transport-ws spoken over a bare `ws`
   // socket, so both sides measure the server and not the client library.
   const sockets: WebSocket[] = [];
+  let acked = 0;
   const query = `subscription($c: ID) { messageAdded(conversationId: $c) { id seq content sender { username } } }`;
   // A client whose socket closes before its subscription is acknowledged by data (a connect
   // storm can outlast graphql-ws's 3 s init timeout) reconnects, as real clients do.
@@ -166,6 +173,7 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
     ws.on("message", (data) => {
       const msg = JSON.parse(String(data)) as { type: string; payload?: { data?: { messageAdded?: { seq: number } } } };
       if (msg.type === "connection_ack") {
+        if (attempt === 0) acked++;
         ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables: { c: groupId } } }));
       } else if (msg.type === "next") {
         subscribed = true;
@@ -183,17 +191,31 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
     open(i, 0);
     if (i % 100 === 99) await sleep(50);
   }
+  // Let the connect storm settle (every socket acknowledged, or a minute) before the warm-up.
+  const ackDeadline = Date.now() + 60_000;
+  while (acked < n && Date.now() < ackDeadline) await sleep(100);
   // Warm-up: one message every client must receive, so all subscriptions are live before timing.
+  // Sends carry a clientMessageId, so one retried after a timeout (a loop busy with thousands of
+  // subscribes) is stored once.
   const send = async (seqExpected: number, content: string) => {
-    const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${tokens[0]}` },
-      body: JSON.stringify({
-        query: `mutation($g: ID!, $c: String!) { sendGroupMessage(input: { groupId: $g, content: $c }) { seq } }`,
-        variables: { g: groupId, c: content },
-      }),
-    });
-    const body = (await res.json()) as { data?: { sendGroupMessage: { seq: number } } };
+    let body: { data?: { sendGroupMessage: { seq: number } } } = {};
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${tokens[0]}` },
+          body: JSON.stringify({
+            query: `mutation($g: ID!, $c: String!, $k: String) { sendGroupMessage(input: { groupId: $g, content: $c, clientMessageId: $k }) { seq } }`,
+            variables: { g: groupId, c: content, k: `fanout-${seqExpected}` },
+          }),
+        });
+        body = (await res.json()) as typeof body;
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await sleep(1000);
+      }
+    }
     if (body.data?.sendGroupMessage.seq !== seqExpected) throw new Error(`unexpected seq ${JSON.stringify(body)}`);
   };
   const warm = sendTimes.size + 1;
@@ -211,6 +233,7 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
     console.log(`  heap snapshot: ${file}`);
   }
   const base = sendTimes.size;
+  if (CPU_PROF) await child.command("prof-start");
   for (let k = 1; k <= MESSAGES; k++) {
     sendTimes.set(base + k, performance.now());
     await send(base + k, `bench message ${k}`);
@@ -218,6 +241,12 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   }
   const deadline = Date.now() + 30_000;
   while (received.reduce((s, r) => s + r.length, 0) < n * MESSAGES && Date.now() < deadline) await sleep(100);
+  if (CPU_PROF) {
+    mkdirSync(CPU_PROF, { recursive: true });
+    const file = path.join(path.resolve(CPU_PROF), `fanout-api-${n}.cpuprofile`);
+    await child.command(`prof-stop ${file}`);
+    console.log(`  CPU profile of the timed sends: ${file}`);
+  }
   stopping = true;
   for (const ws of sockets) ws.close();
   await sleep(500);

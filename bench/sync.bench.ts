@@ -144,7 +144,10 @@ async function main(): Promise<void> {
       `${s.reactions}/${REACTIONS}`,
       String(heldCount(run.state)),
     ]);
-  console.log(`changes: ${c.changesCalls} changes calls, ${c.hasMore} conversations with hasMore paged (${c.requests - (c.changesCalls ?? 0)} history pages)`);
+  console.log(
+    `changes: ${c.changesCalls} changes calls taking ${fixed(median(runs.changes.map((x) => x.changesSeconds ?? 0)), 2)} s (median), then ` +
+      `${c.requests - (c.changesCalls ?? 0)} history pages for the ${c.hasMore} conversations with hasMore`,
+  );
 
   const tc = median(runs.changes.map((x) => x.seconds));
   const tp = median(runs.paging.map((x) => x.seconds));

@@ -89,12 +89,29 @@ function rangeTest(cond: unknown): ((key: string) => boolean) | null {
 }
 
 /**
+ * The filter with a top-level `$and`'s parts lifted beside its other conditions (nested `$and`s
+ * too; the first condition on a field wins), for planning only: each part holds for every match,
+ * so any of them may narrow the candidates. A keyset page (`{$and: [{conversation_id: c, …},
+ * {$or: [{seq: {$gt: s}}, …]}]}`, common/connection.ts) is then an index read, not a scan of
+ * the whole collection, as in MongoDB.
+ */
+function conjuncts(filter: Doc): Doc {
+  const parts = filter.$and;
+  if (!Array.isArray(parts) || !parts.every(isPlainObject)) return filter;
+  const out: Doc = {};
+  for (const [k, v] of Object.entries(filter)) if (k !== "$and") out[k] = v;
+  for (const part of parts as Doc[]) for (const [k, v] of Object.entries(conjuncts(part))) if (!(k in out)) out[k] = v;
+  return out;
+}
+
+/**
  * Picks the access path for a prepared filter: the text index for `$text`; the `_id` map for
  * an `_id` equality; the secondary index whose leading-field equality gives the fewest keys
  * (a unique one on a tie); else the smallest prefix-regex or range read; else a scan.
  */
-export function planQuery(indexes: ReadonlyMap<string, Index>, filter: Doc, text: TextSearch | null, collation: CollationSpec | null | undefined): AccessPath {
+export function planQuery(indexes: ReadonlyMap<string, Index>, given: Doc, text: TextSearch | null, collation: CollationSpec | null | undefined): AccessPath {
   const strength = collationStrength(collation);
+  const filter = conjuncts(given);
   if (text) {
     for (const index of indexes.values()) if (index.text) return { stage: "TEXT", index, search: text };
     throw new MongoServerError("IndexNotFound", "text index required for $text query");

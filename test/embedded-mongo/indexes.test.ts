@@ -92,6 +92,26 @@ describe("indexes", () => {
     expect(await c.countDocuments({ owner: { $in: [1, 2] }, at: { $gt: 10 } })).toBe(16);
   });
 
+  it("serves a field's equality inside a top-level $and from the index (a keyset page)", async () => {
+    const c = db.collection<AnyDoc>("plan_and");
+    await c.createIndex({ conv: 1, seq: 1 });
+    await c.insertMany(Array.from({ length: 60 }, (_, i) => ({ conv: i % 6, seq: Math.floor(i / 6) + 1, hidden: i % 4 === 0 ? [7] : [] })));
+    // What common/connection.ts sends for a page after seq 4 of conversation 2.
+    const page = { $and: [{ conv: 2, hidden: { $ne: 7 } }, { $or: [{ seq: { $gt: 4 } }, { seq: 4, _id: { $gt: 0 } }] }] };
+    const plan = await c.find(page).explain("executionStats");
+    expect(JSON.stringify(plan.queryPlanner.winningPlan)).toContain("IXSCAN");
+    expect(plan.executionStats.totalDocsExamined).toBe(10);
+    const expected = Array.from({ length: 60 }, (_, i) => i)
+      .filter((i) => i % 6 === 2 && Math.floor(i / 6) + 1 > 4 && i % 4 !== 0)
+      .map((i) => Math.floor(i / 6) + 1);
+    expect((await c.find(page).sort({ seq: 1 }).toArray()).map((d) => d.seq)).toEqual(expected);
+    // Nested, and beside other top-level conditions: still every conjunct holds.
+    const nested = { hidden: { $size: 0 }, $and: [{ $and: [{ conv: 3 }] }, { seq: { $lte: 5 } }] };
+    expect(JSON.stringify((await c.find(nested).explain("executionStats")).queryPlanner.winningPlan)).toContain("IXSCAN");
+    const nestedExpected = Array.from({ length: 60 }, (_, i) => i).filter((i) => i % 6 === 3 && Math.floor(i / 6) + 1 <= 5 && i % 4 !== 0);
+    expect(await c.countDocuments(nested)).toBe(nestedExpected.length);
+  });
+
   it("serves anchored prefix regexes and ranges on a leading field from the index", async () => {
     const c = db.collection<AnyDoc>("prefix");
     await c.createIndex({ keys: 1 });

@@ -101,16 +101,30 @@ function simpleEqualityValue(v: unknown): boolean {
 export function compileFilter(filter: Doc, collation?: CollationSpec | null): (doc: Doc) => boolean {
   if (Object.keys(filter).length === 0) return () => true;
   const strength = collationStrength(collation);
-  // `field: value` with a simple value is checked here by canonical keys (an array field
-  // matches when an element equals it); mingo's per-element hashing makes such tests slow on
-  // large arrays. Everything else goes to mingo.
-  const simple = Object.entries(filter).filter(([k, v]) => !k.startsWith("$") && simpleEqualityValue(v));
+  // `field: value` and `field: { $in: [values] }` with simple values are checked here by
+  // canonical keys (an array field matches when an element equals one); mingo's per-element
+  // hashing makes such tests slow on large arrays, and its `$in` compares each document with
+  // every listed value (a 600-id `$in` over 600 documents took ≈ 200 ms). Everything else goes
+  // to mingo.
+  const keysOf = (v: unknown): string[] | null => {
+    if (simpleEqualityValue(v)) return [keyOf(v, strength)];
+    if (!isPlainObject(v)) return null;
+    const ops = Object.keys(v);
+    const list = v.$in;
+    if (ops.length !== 1 || !Array.isArray(list) || list.length === 0 || !list.every(simpleEqualityValue)) return null;
+    return list.map((x) => keyOf(x, strength));
+  };
+  const simple = Object.entries(filter)
+    .filter(([k]) => !k.startsWith("$"))
+    .map(([path, v]) => ({ path, keys: keysOf(v) }))
+    .filter((e): e is { path: string; keys: string[] } => e.keys !== null);
   if (simple.length > 0) {
-    const rest = Object.fromEntries(Object.entries(filter).filter(([k, v]) => k.startsWith("$") || !simpleEqualityValue(v)));
-    const wanted = simple.map(([path, v]) => ({ path, key: keyOf(v, strength) }));
+    const fast = new Set(simple.map((e) => e.path));
+    const rest = Object.fromEntries(Object.entries(filter).filter(([k]) => !fast.has(k)));
+    const wanted = simple.map(({ path, keys }) => ({ path, keys: new Set(keys) }));
     const others = compileFilter(rest, collation);
     return (doc: Doc) =>
-      wanted.every(({ path, key }) => valuesAtPath(doc, path, true).some((x) => x !== undefined && keyOf(x, strength) === key)) && others(doc);
+      wanted.every(({ path, keys }) => valuesAtPath(doc, path, true).some((x) => x !== undefined && keys.has(keyOf(x, strength)))) && others(doc);
   }
   const byEquality = orByEquality(filter, collation);
   if (byEquality) return byEquality;

@@ -2,7 +2,7 @@
  * The wire protocol below the driver, and bad input over raw sockets: after each malformed
  * message the server must still answer other clients (and usually the same one).
  */
-import { Long } from "bson";
+import { Long, ObjectId } from "bson";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
@@ -60,6 +60,24 @@ describe("wire protocol", () => {
     expect([delta("insert"), delta("find"), delta("findAndModify"), delta("update")]).toEqual([1, 2, 1, 0]);
     // The first status call itself is counted by the time of the second.
     expect(delta("serverStatus")).toBe(1);
+  });
+
+  it("matches $in of plain values by key (array elements, ObjectIds, numbers of any type), and a missing field never", async () => {
+    const coll = client.db("in").collection<AnyDoc>("c");
+    const x = new ObjectId();
+    await coll.insertMany([
+      { _id: 1, t: "a" },
+      { _id: 2, t: ["b", "c"] },
+      { _id: 3 },
+      { _id: 4, t: Long.fromNumber(5) },
+      { _id: 5, t: x },
+      { _id: 6, t: null },
+    ]);
+    const ids = async (filter: Record<string, unknown>) => (await coll.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    expect(await ids({ t: { $in: ["c", 5, new ObjectId(x.toHexString())] } })).toEqual([2, 4, 5]);
+    expect(await ids({ t: { $in: ["a"] }, _id: { $in: [1, 2] } })).toEqual([1]);
+    // null is not a plain value here: mingo answers it (null matches missing and null, as in MongoDB).
+    expect(await ids({ t: { $in: [null] } })).toEqual([3, 6]);
   });
 
   it("refuses OP_QUERY for anything but the handshake", async () => {

@@ -190,6 +190,26 @@ export class ContactService {
     return found !== null;
   }
 
+  /**
+   * Both entries between two users in one query (the send path): whether either blocked the
+   * other, and `b`'s entry about `a` (whether `b` accepted `a` as a contact).
+   */
+  async between(a: Types.ObjectId, b: Types.ObjectId): Promise<{ blocked: boolean; theirs: ContactStatus | null }> {
+    const entries = await this.models.Contact.find(
+      mongoose.trusted({
+        $or: [
+          { user_id: a, contact_id: b },
+          { user_id: b, contact_id: a },
+        ],
+      }) as Record<string, unknown>,
+      { user_id: 1, status: 1 },
+    ).lean();
+    return {
+      blocked: entries.some((e) => e.status === ContactStatus.BLOCKED),
+      theirs: entries.find((e) => e.user_id.equals(b))?.status ?? null,
+    };
+  }
+
   /** Which of `userIds` blocked `by` or were blocked by them (group additions). */
   async blockedAmong(by: Types.ObjectId, userIds: Types.ObjectId[]): Promise<Types.ObjectId[]> {
     const entries = await this.models.Contact.find(

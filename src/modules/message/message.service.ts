@@ -1,16 +1,20 @@
 /**
  * Sending, editing, deleting, history and search of messages.
  *
- * Order and idempotency (README "Order and delivery"): a send first looks up (sender,
- * clientMessageId) — a retry of a stored message is answered with it, and its event published
- * again. Otherwise, in ONE transaction when the database has them (see Database.transactions):
- * the conversation's `last_seq` `$inc` allocates the seq (with last_message_id), the message is
- * inserted under the unique (conversation_id, seq) and (sender_id, client_message_id) indexes,
- * the attachment is back-linked and the sender's own marks move to the seq. Any failure aborts
- * all of it, the seq included, so seqs are gap-free: `last_seq >= N` committed means message N
- * exists. Sends of one conversation run one batch at a time in this instance (KeyedBatcher):
- * only other instances conflict (WriteConflict, retried by withTransaction), and the sends that
- * queued behind one transaction commit together in the next (storeBatch).
+ * Order and idempotency (README "Order and delivery"), in few database commands (bench:load,
+ * send-commands.test.ts): the sender (with the recipient, for a direct message) in one read,
+ * the rule read (contacts both ways, or the group's membership), then in ONE transaction when
+ * the database has them (see Database.transactions): one findOneAndUpdate `$inc`s the
+ * conversation's `last_seq` (allocating the seq, with rev and last_message_id) and returns the
+ * conversation the event carries, the message is inserted (not read back) under the unique
+ * (conversation_id, seq) and (sender_id, client_message_id) indexes, the attachment is
+ * back-linked and the sender's own marks move to the seq. Any failure aborts all of it, the seq
+ * included, so seqs are gap-free: `last_seq >= N` committed means message N exists. A retry of a
+ * stored message fails on the unique index (or on a rule or limit) and only then is the stored
+ * message looked up and answered (`orStored`): no lookup on an ordinary send. Sends of one
+ * conversation run one batch at a time in this instance (KeyedBatcher): only other instances
+ * conflict (WriteConflict, retried by withTransaction), and the sends that queued behind one
+ * transaction commit together in the next (storeBatch).
  *
  * Without transactions (a standalone server) the same writes run one by one; a failure after the
  * `$inc` gives the seq back when still last, else fills it with a deleted placeholder (see
@@ -30,7 +34,7 @@ import type { ConversationTopics } from "../conversation/conversation.events.js"
 import type {} from "./message.events.js";
 import type { ConversationService } from "../conversation/conversation.service.js";
 import { snapshotOf } from "../conversation/conversation.view.js";
-import type { Conversation } from "../conversation/conversation.entity.js";
+import { type Conversation, directKey } from "../conversation/conversation.entity.js";
 import type { ConversationRevisions } from "../conversation/revisions.js";
 import type { ContactService } from "../contact/contact.service.js";
 import { ContactStatus } from "../contact/contact.entity.js";
@@ -71,16 +75,23 @@ export type Compose = (senderId: Types.ObjectId) => Promise<Draft>;
 
 export type AnyMessage = DocumentType<DirectMessage> | DocumentType<GroupMessageDoc>;
 
-/** What a send's writes produced: a new message with its seq, or the stored one of a retry. */
-type Stored = { fresh: true; message: AnyMessage; seq: number; updatedAt: Date | undefined } | { fresh: false; message: AnyMessage };
+/** Where a send's conversation is: a group's by its _id, a direct one by its key (made by its first message). */
+type Target = { kind: "group"; _id: Types.ObjectId } | { kind: "direct"; key: string; users: [Types.ObjectId, Types.ObjectId] };
+
+/** What a send's writes produced: the new message, its seq, and the conversation after the allocation. */
+interface Stored {
+  message: AnyMessage;
+  seq: number;
+  conversation: Conversation;
+}
 
 /** One send waiting for its conversation's turn (see KeyedBatcher). */
 interface SendJob {
-  conv: Conversation;
+  target: Target;
   sender: DocumentType<User>;
   draft: Draft;
   model: mongoose.Model<AnyMessage>;
-  fields: (seq: number) => Record<string, unknown>;
+  fields: (seq: number, conversationId: Types.ObjectId) => Record<string, unknown>;
   sharesRead: boolean;
 }
 
@@ -92,10 +103,45 @@ class SeqTaken extends Error {
   constructor(
     readonly seq: number,
     readonly id: Types.ObjectId,
+    readonly conversationId: Types.ObjectId,
     override readonly cause: unknown,
   ) {
     super("send failed after its seq was allocated");
   }
+}
+
+/** A direct conversation's first message: the conversation is made, then the send runs again. */
+class NoConversation extends Error {
+  constructor() {
+    super("the direct conversation does not exist yet");
+  }
+}
+
+/**
+ * The update pipeline of a transactional allocation (see MessageService.allocate): `sent` take
+ * the seqs after the current last_seq in order; each sender's marks move to their last one.
+ */
+function allocationPipeline(sent: SendJob[], lastId: Types.ObjectId): Array<Record<string, unknown>> {
+  const last = new Map<string, { job: SendJob; offset: number }>();
+  sent.forEach((job, i) => last.set(job.sender._id.toHexString(), { job, offset: i + 1 }));
+  const branches = [...last.values()].map(({ job, offset }) => {
+    const seq = { $add: ["$last_seq", offset] };
+    const marks: Record<string, unknown> = { read_seq: { $max: ["$$m.read_seq", seq] }, delivered_seq: { $max: ["$$m.delivered_seq", seq] } };
+    if (job.sharesRead) marks.shared_read_seq = { $max: ["$$m.shared_read_seq", seq] };
+    return { case: { $eq: ["$$m.user_id", job.sender._id] }, then: { $mergeObjects: ["$$m", marks] } };
+  });
+  return [
+    {
+      // Every expression of one $set stage reads the document as it was before the stage.
+      $set: {
+        // rev moves with last_seq: each new message is one change (conversation/revisions.ts).
+        last_seq: { $add: ["$last_seq", sent.length] },
+        rev: { $add: [{ $ifNull: ["$rev", 0] }, sent.length] },
+        last_message_id: lastId,
+        members: { $map: { input: "$members", as: "m", in: { $switch: { branches, default: "$$m" } } } },
+      },
+    },
+  ];
 }
 
 /**
@@ -182,77 +228,88 @@ export class MessageService {
   }
 
   async sendDirect(viewerId: string, input: SendMessageInput, compose: Compose = (senderId) => this.draft(senderId, input)): Promise<MessageView> {
-    const sender = await this.sender(viewerId);
     const recipientId = parseId(input.recipientId, "recipientId");
+    // Sender and recipient in one read.
+    const users = await this.models.User.find({ _id: mongoose.trusted({ $in: [new Types.ObjectId(viewerId), recipientId] }) });
+    const sender = users.find((u) => u._id.toHexString() === viewerId);
+    if (!sender || !sender.is_active) throw forbidden("Your account is not active");
     if (recipientId.equals(sender._id)) throw badInput([{ field: "recipientId", message: "you cannot message yourself" }]);
     const model = this.models.DirectMessage as unknown as mongoose.Model<AnyMessage>;
-    // A retry of a stored message is answered (and its event published again) before any limit.
-    const known = await this.existing(model, sender, input.clientMessageId);
-    if (known) return known;
-    const recipient = await this.models.User.findById(recipientId);
-    if (!recipient) throw notFound("User");
-    if (!recipient.is_active) throw forbidden("This user is not active");
-    if (await this.contacts.blockedBetween(sender._id, recipientId)) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
-    const replyTo = input.replyToId ? await replyTarget(this.models, { kind: "direct", users: [sender._id, recipientId] }, input.replyToId) : undefined;
-    const mentions = input.mentions?.length
-      ? await mentionTargets(this.models, { kind: "direct", users: [sender._id, recipientId] }, input.mentions)
-      : undefined;
-    // A stranger (someone the recipient has not accepted as a contact) gets a tighter budget per conversation.
-    const [theirs] = await this.contacts.entriesAbout(recipientId.toHexString(), [viewerId]);
-    if (theirs?.status !== ContactStatus.ACCEPTED) await this.guard.strangerMessage(viewerId, recipientId.toHexString());
-    await this.guard.message(viewerId);
-    const draft = { ...(await compose(sender._id)), ...(replyTo ? { reply_to: replyTo } : {}), ...(mentions ? { mentions } : {}) };
-    const conv = await this.conversations.directFor(sender._id, recipientId);
-    return this.commit(conv, sender, draft, model, (seq) => ({
-      conversation_id: conv._id,
-      seq,
-      sender_id: sender._id,
-      recipient_id: recipientId,
-      status: "sent",
-      is_deleted: false,
-    }));
+    // A retry of a stored message is answered (and its event published again) whatever the checks below say.
+    return this.orStored(model, sender, input.clientMessageId, async () => {
+      const recipient = users.find((u) => u._id.equals(recipientId));
+      if (!recipient) throw notFound("User");
+      if (!recipient.is_active) throw forbidden("This user is not active");
+      // Blocks both ways and the recipient's entry about the sender, in one read.
+      const between = await this.contacts.between(sender._id, recipientId);
+      if (between.blocked) throw new AppError(ErrorCode.BLOCKED, "One of you has blocked the other");
+      const replyTo = input.replyToId ? await replyTarget(this.models, { kind: "direct", users: [sender._id, recipientId] }, input.replyToId) : undefined;
+      const mentions = input.mentions?.length
+        ? await mentionTargets(this.models, { kind: "direct", users: [sender._id, recipientId] }, input.mentions)
+        : undefined;
+      // A stranger (someone the recipient has not accepted as a contact) gets a tighter budget per conversation.
+      if (between.theirs !== ContactStatus.ACCEPTED) await this.guard.strangerMessage(viewerId, recipientId.toHexString());
+      await this.guard.message(viewerId);
+      const draft = { ...(await compose(sender._id)), ...(replyTo ? { reply_to: replyTo } : {}), ...(mentions ? { mentions } : {}) };
+      const target: Target = { kind: "direct", key: directKey(viewerId, recipientId.toHexString()), users: [sender._id, recipientId] };
+      return this.commit(target, sender, draft, model, (seq, conversationId) => ({
+        conversation_id: conversationId,
+        seq,
+        sender_id: sender._id,
+        recipient_id: recipientId,
+        status: "sent",
+        is_deleted: false,
+      }));
+    });
   }
 
   async sendGroup(viewerId: string, input: SendGroupMessageInput, compose: Compose = (senderId) => this.draft(senderId, input)): Promise<MessageView> {
     const sender = await this.sender(viewerId);
     const groupId = parseId(input.groupId, "groupId");
     const model = this.models.GroupMessage as unknown as mongoose.Model<AnyMessage>;
-    const known = await this.existing(model, sender, input.clientMessageId);
-    if (known) return known;
-    // Membership by query, not by loading the member list (up to 1,024 ids).
-    const group = await this.models.Group.findOne({ _id: groupId, members: sender._id }, { is_active: 1 }).lean();
-    // Unknown and not-a-member answer alike (existence is not revealed).
-    if (!group) throw notFound("Group");
-    if (!group.is_active) throw forbidden("This group is deactivated");
-    const replyTo = input.replyToId ? await replyTarget(this.models, { kind: "group", groupId }, input.replyToId) : undefined;
-    const mentions = input.mentions?.length ? await mentionTargets(this.models, { kind: "group", groupId }, input.mentions) : undefined;
-    await this.guard.message(viewerId);
-    const draft = { ...(await compose(sender._id)), ...(replyTo ? { reply_to: replyTo } : {}), ...(mentions ? { mentions } : {}) };
-    const conv = await this.models.Conversation.findById(groupId).lean();
-    if (!conv) throw notFound("Conversation");
-    return this.commit(conv as Conversation, sender, draft, model, (seq) => ({
-      conversation_id: conv._id,
-      group_id: groupId,
-      seq,
-      sender_id: sender._id,
-      read_by: [],
-      is_deleted: false,
-    }));
+    return this.orStored(model, sender, input.clientMessageId, async () => {
+      // Membership by query, not by loading the member list (up to 1,024 ids).
+      const group = await this.models.Group.findOne({ _id: groupId, members: sender._id }, { is_active: 1 }).lean();
+      // Unknown and not-a-member answer alike (existence is not revealed).
+      if (!group) throw notFound("Group");
+      if (!group.is_active) throw forbidden("This group is deactivated");
+      const replyTo = input.replyToId ? await replyTarget(this.models, { kind: "group", groupId }, input.replyToId) : undefined;
+      const mentions = input.mentions?.length ? await mentionTargets(this.models, { kind: "group", groupId }, input.mentions) : undefined;
+      await this.guard.message(viewerId);
+      const draft = { ...(await compose(sender._id)), ...(replyTo ? { reply_to: replyTo } : {}), ...(mentions ? { mentions } : {}) };
+      return this.commit({ kind: "group", _id: groupId }, sender, draft, model, (seq, conversationId) => ({
+        conversation_id: conversationId,
+        group_id: groupId,
+        seq,
+        sender_id: sender._id,
+        read_by: [],
+        is_deleted: false,
+      }));
+    });
   }
 
   /**
-   * An already stored message with this clientMessageId (a retry), or null. Its `message.added`
-   * is published again: if the first attempt's instance died between commit and publish, live
-   * subscribers still get it (they drop seqs they already have).
+   * Idempotency without a lookup on every send: `send` runs, and only when it fails — the
+   * unique (sender, clientMessageId) index refusing a second copy (11000), or any rule or limit
+   * refusing a retry whose first attempt got through — is the stored message looked up. If
+   * there is one, the retry is answered with it and its `message.added` published again: if
+   * the first attempt's instance died between commit and publish, live subscribers still get
+   * it (they drop seqs they already have). Otherwise the failure stands.
    */
-  private async existing(
+  private async orStored(
     model: mongoose.Model<AnyMessage>,
     sender: DocumentType<User>,
     clientMessageId: string | null | undefined,
-  ): Promise<MessageView | null> {
-    if (!clientMessageId) return null;
-    const found = await model.findOne({ sender_id: sender._id, client_message_id: clientMessageId });
-    return found ? this.republish(found, sender) : null;
+    send: () => Promise<MessageView>,
+  ): Promise<MessageView> {
+    try {
+      return await send();
+    } catch (err) {
+      if (!clientMessageId || !(err instanceof AppError || (err as { code?: number }).code === 11000)) throw err;
+      const stored = await model.findOne({ sender_id: sender._id, client_message_id: clientMessageId });
+      if (!stored) throw err;
+      return this.republish(stored, sender);
+    }
   }
 
   private async republish(message: AnyMessage, sender: DocumentType<User>): Promise<MessageView> {
@@ -264,35 +321,23 @@ export class MessageService {
 
   /**
    * Stores the message and publishes it. Sends of one conversation run one batch at a time in
-   * this instance (see KeyedBatcher and storeBatch). A duplicate clientMessageId that won a
-   * race is returned (and published again) instead of a new message.
-   * The event's conversation snapshot is the one read before sending, with the new seq and the
-   * sender's marks applied: big groups are not read back after every message.
+   * this instance (see KeyedBatcher and storeBatch). The event's conversation snapshot is the
+   * conversation as the seq allocation returned it (no read before or after), with the marks
+   * of this message's sender and its own seq as last.
    */
   private async commit(
-    conv: Conversation,
+    target: Target,
     sender: DocumentType<User>,
     draft: Draft,
     model: mongoose.Model<AnyMessage>,
-    fields: (seq: number) => Record<string, unknown>,
+    fields: (seq: number, conversationId: Types.ObjectId) => Record<string, unknown>,
   ): Promise<MessageView> {
     const sharesRead = sender.settings?.read_receipts_enabled !== false;
-    let stored: Stored;
-    try {
-      stored = await this.sendQueue.run(conv._id.toHexString(), { conv, sender, draft, model, fields, sharesRead });
-    } catch (err) {
-      if ((err as { code?: number }).code === 11000 && draft.client_message_id) {
-        const winner = await model.findOne({ sender_id: sender._id, client_message_id: draft.client_message_id });
-        if (winner) return this.republish(winner, sender);
-      }
-      throw err;
-    }
-    if (!stored.fresh) return this.republish(stored.message, sender);
-    const { message, seq } = stored;
-    const snapshot = snapshotOf(conv);
-    snapshot.lastSeq = Math.max(snapshot.lastSeq, seq);
+    const key = target.kind === "group" ? target._id.toHexString() : target.key;
+    const { message, seq, conversation } = await this.sendQueue.run(key, { target, sender, draft, model, fields, sharesRead });
+    const snapshot = snapshotOf(conversation);
+    snapshot.lastSeq = seq;
     snapshot.lastMessageId = message._id.toHexString();
-    snapshot.updatedAt = new Date(stored.updatedAt ?? Date.now()).toISOString();
     const me = snapshot.members.find((m) => m.userId === sender._id.toHexString());
     if (me) {
       me.readSeq = Math.max(me.readSeq, seq);
@@ -317,14 +362,15 @@ export class MessageService {
         return (await this.storeMany(jobs)).map((value) => ({ status: "fulfilled", value }));
       } catch (err) {
         // Settled one by one below, each with its own result or error. A duplicate
-        // clientMessageId is the expected cause; anything else is worth a line.
-        if ((err as { code?: number }).code !== 11000) this.onError(err);
+        // clientMessageId and a direct conversation's first message are expected causes;
+        // anything else is worth a line.
+        if ((err as { code?: number }).code !== 11000 && !(err instanceof NoConversation)) this.onError(err);
       }
     }
     const results: Array<PromiseSettledResult<Stored>> = [];
     for (const job of jobs) {
       try {
-        results.push({ status: "fulfilled", value: await this.store(job) });
+        results.push({ status: "fulfilled", value: await this.storeOrCreate(job) });
       } catch (reason) {
         results.push({ status: "rejected", reason });
       }
@@ -332,82 +378,105 @@ export class MessageService {
     return results;
   }
 
+  /** `store`, creating the direct conversation first when this is its first message. */
+  private async storeOrCreate(job: SendJob): Promise<Stored> {
+    try {
+      return await this.store(job);
+    } catch (err) {
+      if (!(err instanceof NoConversation) || job.target.kind !== "direct") throw err;
+      // Outside any transaction: creating it publishes the membership of both users.
+      await this.conversations.directFor(...job.target.users);
+      return this.store(job);
+    }
+  }
+
+  /**
+   * The seq allocation: ONE findOneAndUpdate that takes a seq for each of `sent` (`$inc` of
+   * last_seq and rev, last_message_id) and returns the conversation after it, which the events
+   * carry (no read of the conversation before the send, nor after). A group's conversation is
+   * found by its _id, a direct one by its key (NoConversation before its first message).
+   *
+   * With `marks` (in a transaction) the same command moves each sender's read and delivered
+   * marks to their last new seq: the seqs are only known inside the update, so it is a
+   * pipeline update (`$add` to the previous last_seq, `$max` with the member's mark). Without a
+   * transaction the marks follow the insert (markSenders), so a seq given back by `release`
+   * was never marked.
+   */
+  private async allocate(target: Target, sent: SendJob[], lastId: Types.ObjectId, marks: boolean, session: TxnSession): Promise<Conversation> {
+    const filter = target.kind === "group" ? { _id: target._id } : { direct_key: target.key };
+    const count = sent.length;
+    const options = { returnDocument: "after" as const, session };
+    const allocated = marks
+      ? await this.models.Conversation.findOneAndUpdate(filter, allocationPipeline(sent, lastId), { ...options, updatePipeline: true }).lean()
+      : // rev moves with last_seq: each new message is one change (conversation/revisions.ts).
+        await this.models.Conversation.findOneAndUpdate(filter, { $inc: { last_seq: count, rev: count }, $set: { last_message_id: lastId } }, options).lean();
+    if (!allocated) throw target.kind === "direct" ? new NoConversation() : notFound("Conversation");
+    return allocated as Conversation;
+  }
+
+  /** Without a transaction, after the insert: the sender's read and delivered marks move to the seq (one update, one array filter per sender). */
+  private async markSenders(conversationId: Types.ObjectId, sent: Array<{ job: SendJob; seq: number }>, session: TxnSession): Promise<void> {
+    const last = new Map<string, { job: SendJob; seq: number }>();
+    for (const s of sent) last.set(s.job.sender._id.toHexString(), s);
+    const marks: Record<string, number> = {};
+    const arrayFilters: Array<Record<string, unknown>> = [];
+    [...last.values()].forEach(({ job, seq }, k) => {
+      marks[`members.$[m${k}].read_seq`] = seq;
+      marks[`members.$[m${k}].delivered_seq`] = seq;
+      if (job.sharesRead) marks[`members.$[m${k}].shared_read_seq`] = seq;
+      arrayFilters.push({ [`m${k}.user_id`]: job.sender._id });
+    });
+    await this.models.Conversation.updateOne({ _id: conversationId }, { $max: marks }, { arrayFilters, timestamps: false, session });
+  }
+
   /** Several sends of one conversation as ONE transaction (same writes as `store`, batched). */
   private storeMany(jobs: SendJob[]): Promise<Stored[]> {
-    const { conv, model } = jobs[0];
+    const { target, model } = jobs[0];
     return this.db.transaction(async (session) => {
       const ids = jobs.map(() => new Types.ObjectId());
-      const allocated = await this.models.Conversation.findOneAndUpdate(
-        { _id: conv._id },
-        // rev moves with last_seq: each new message is one change (conversation/revisions.ts).
-        { $inc: { last_seq: jobs.length, rev: jobs.length }, $set: { last_message_id: ids[ids.length - 1] } },
-        { returnDocument: "after", projection: { last_seq: 1, rev: 1, updated_at: 1 }, session },
-      ).lean();
-      if (!allocated) throw notFound("Conversation");
-      const first = allocated.last_seq - jobs.length + 1;
-      const firstRev = allocated.rev - jobs.length + 1;
+      const conversation = await this.allocate(target, jobs, ids[ids.length - 1], true, session);
+      const first = conversation.last_seq - jobs.length + 1;
+      const firstRev = conversation.rev - jobs.length + 1;
       const messages = (await model.insertMany(
-        jobs.map((j, i) => ({ _id: ids[i], ...j.fields(first + i), ...j.draft, rev: firstRev + i })),
+        jobs.map((j, i) => ({ _id: ids[i], ...j.fields(first + i, conversation._id), ...j.draft, rev: firstRev + i })),
         { session, ordered: true },
       )) as unknown as AnyMessage[];
-      for (const [i, j] of jobs.entries()) if (j.draft.attachment) await this.linkAttachment(j.draft.attachment, conv.kind, ids[i], session);
-      // Each sender's marks move to their last seq of the batch: one update, one filter per sender.
-      const last = new Map<string, { job: SendJob; seq: number }>();
-      jobs.forEach((j, i) => last.set(j.sender._id.toHexString(), { job: j, seq: first + i }));
-      const marks: Record<string, number> = {};
-      const arrayFilters: Array<Record<string, unknown>> = [];
-      [...last.values()].forEach(({ job, seq }, k) => {
-        marks[`members.$[m${k}].read_seq`] = seq;
-        marks[`members.$[m${k}].delivered_seq`] = seq;
-        if (job.sharesRead) marks[`members.$[m${k}].shared_read_seq`] = seq;
-        arrayFilters.push({ [`m${k}.user_id`]: job.sender._id });
-      });
-      await this.models.Conversation.updateOne({ _id: conv._id }, { $max: marks }, { arrayFilters, timestamps: false, session });
-      return messages.map((message, i) => ({ fresh: true as const, message, seq: first + i, updatedAt: allocated.updated_at }));
+      for (const [i, j] of jobs.entries()) if (j.draft.attachment) await this.linkAttachment(j.draft.attachment, conversation.kind, ids[i], session);
+      return messages.map((message, i) => ({ message, seq: first + i, conversation }));
     });
   }
 
   /**
-   * The writes of one send, as ONE transaction when the database has them: the seq `$inc` with
-   * last_message_id, the insert, the attachment's back-link and the sender's own marks (sending
-   * reads everything before it). A seq is therefore taken only by a message that is stored:
+   * The writes of one send, as ONE transaction when the database has them: the seq allocation
+   * (which returns the conversation), the insert (not read back), the attachment's back-link
+   * and the sender's own marks. A seq is therefore taken only by a message that is stored:
    * `last_seq >= N` committed means message N exists.
    * Idempotency inside the transaction is the unique (sender, clientMessageId) index: a retry
    * whose first attempt committed meanwhile fails its insert, which aborts the transaction (its
-   * seq with it), and `commit` answers with the stored message. One racing with an open first
+   * seq with it), and `orStored` answers with the stored message. One racing with an open first
    * attempt gets a WriteConflict and is re-run by withTransaction until that one has settled.
-   * (A lookup inside the transaction would add a read per send and decide nothing more: the
-   * lookup in sendDirect/sendGroup is the cheap answer to an ordinary retry.)
    */
-  private async store({ conv, sender, draft, model, fields, sharesRead }: SendJob): Promise<Stored> {
+  private async store(job: SendJob): Promise<Stored> {
+    const { target, draft, model, fields } = job;
     try {
       return await this.db.transaction(async (session) => {
         const id = new Types.ObjectId();
-        const allocated = await this.models.Conversation.findOneAndUpdate(
-          { _id: conv._id },
-          { $inc: { last_seq: 1, rev: 1 }, $set: { last_message_id: id } },
-          { returnDocument: "after", projection: { last_seq: 1, rev: 1, updated_at: 1 }, session },
-        ).lean();
-        if (!allocated) throw notFound("Conversation");
-        const seq = allocated.last_seq;
+        const conversation = await this.allocate(target, [job], id, Boolean(session), session);
+        const seq = conversation.last_seq;
         try {
-          const [message] = await model.create([{ _id: id, ...fields(seq), ...draft, rev: allocated.rev }], { session });
-          if (draft.attachment) await this.linkAttachment(draft.attachment, conv.kind, id, session);
-          const marks: Record<string, number> = { "members.$[me].read_seq": seq, "members.$[me].delivered_seq": seq };
-          if (sharesRead) marks["members.$[me].shared_read_seq"] = seq;
-          await this.models.Conversation.updateOne(
-            { _id: conv._id },
-            { $max: marks },
-            { arrayFilters: [{ "me.user_id": sender._id }], timestamps: false, session },
-          );
-          return { fresh: true as const, message, seq, updatedAt: allocated.updated_at };
+          const [message] = (await model.insertMany([{ _id: id, ...fields(seq, conversation._id), ...draft, rev: conversation.rev }], {
+            session,
+          })) as unknown as AnyMessage[];
+          if (draft.attachment) await this.linkAttachment(draft.attachment, conversation.kind, id, session);
+          if (!session) await this.markSenders(conversation._id, [{ job, seq }], session);
+          return { message, seq, conversation };
         } catch (err) {
           // In a transaction the abort gives the seq back; without one it is ours to release.
-          throw session ? err : new SeqTaken(seq, id, err);
+          throw session ? err : new SeqTaken(seq, id, conversation._id, err);
         }
       });
     } catch (err) {
-      if (!this.db.transactions && err instanceof SeqTaken) await this.release(conv, err, model, fields);
+      if (!this.db.transactions && err instanceof SeqTaken) await this.release(err, model, fields);
       throw err instanceof SeqTaken ? err.cause : err;
     }
   }
@@ -419,20 +488,19 @@ export class MessageService {
    * Only a crash between the two writes can still leave a hole there (README: Delivery).
    */
   private async release(
-    conv: Conversation,
     taken: SeqTaken,
     model: mongoose.Model<AnyMessage>,
-    fields: (seq: number) => Record<string, unknown>,
+    fields: (seq: number, conversationId: Types.ObjectId) => Record<string, unknown>,
   ): Promise<void> {
-    const { seq } = taken;
-    const previous = await model.findOne({ conversation_id: conv._id, seq: seq - 1 }, { _id: 1 }).lean();
+    const { seq, conversationId } = taken;
+    const previous = await model.findOne({ conversation_id: conversationId, seq: seq - 1 }, { _id: 1 }).lean();
     const back = await this.models.Conversation.updateOne(
-      { _id: conv._id, last_seq: seq },
+      { _id: conversationId, last_seq: seq },
       { $inc: { last_seq: -1 }, $set: { last_message_id: previous?._id ?? null } },
     );
     if (back.modifiedCount === 1) return;
     await model
-      .create({ _id: taken.id, ...fields(seq), content: "", message_type: MessageKind.TEXT, attachment: null, is_deleted: true })
+      .create({ _id: taken.id, ...fields(seq, conversationId), content: "", message_type: MessageKind.TEXT, attachment: null, is_deleted: true })
       .catch((err: unknown) => this.onError(err));
   }
 

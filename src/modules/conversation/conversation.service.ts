@@ -10,6 +10,7 @@ import type { Models } from "../../common/database.js";
 import { AppError, ErrorCode, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginatePipeline, type Connection, type PageArgs } from "../../common/connection.js";
+import { asEntities, type Entity } from "../../common/lean.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ConversationTopics } from "./conversation.events.js";
 import type { UserTopics } from "../user/user.events.js";
@@ -154,9 +155,10 @@ export class ConversationService {
     return convs.map((c) => c._id);
   }
 
-  async byIds(ids: readonly string[]): Promise<Array<DocumentType<Conversation> | null>> {
-    const docs = await this.models.Conversation.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }) });
-    return alignByIds(ids, docs, (d) => d._id.toHexString());
+  /** The conversation loader's read: plain objects, only turned into snapshots (common/lean.ts). */
+  async byIds(ids: readonly string[]): Promise<Array<Entity<Conversation> | null>> {
+    const docs = await this.models.Conversation.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }) }).lean();
+    return alignByIds(ids, asEntities(this.models.Conversation, docs), (d) => d._id.toHexString());
   }
 
   /** Moves the viewer's delivered watermark forward to `upToSeq` (clamped to the last message), never back. */

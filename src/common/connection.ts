@@ -8,7 +8,7 @@ import mongoose from "mongoose";
 import { Field, Int, ObjectType, type ClassType } from "type-graphql";
 import { badInput } from "../errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { asEntities, type Entity } from "./lean.js";
+import { findEntities, type Entity } from "./lean.js";
 
 export const MAX_PAGE = 100;
 
@@ -169,14 +169,25 @@ export async function paginate<T>(
   if (cursorArg) conditions.push(keysetFilter(fullSort, keysetValues(cursorArg, cursorField, fullSort.length), forward));
   const query = conditions.length === 1 ? filter : (mongoose.trusted({ $and: conditions }) as Record<string, unknown>);
   const order = Object.fromEntries(fullSort.map(([f, d]) => [f, forward ? d : -d])) as Record<string, 1 | -1>;
+  const count = () => model.countDocuments(filter as mongoose.QueryFilter<T>).exec();
+  const read = { limit, forward, args, sort: fullSort };
+  if (options.lean) {
+    // Through the driver (common/lean.ts): the filter is ours, already in stored types.
+    const docs =
+      limit === 0
+        ? []
+        : await findEntities(model, query as mongoose.mongo.Filter<mongoose.mongo.Document>, {
+            sort: order,
+            limit: limit + 1,
+            ...(options.collation ? { collation: options.collation } : {}),
+          });
+    return keysetConnection(docs, read, count);
+  }
   let q = model
     .find(query as mongoose.QueryFilter<T>)
     .sort(order)
     .limit(limit + 1);
   if (options.collation) q = q.collation(options.collation);
-  const count = () => model.countDocuments(filter as mongoose.QueryFilter<T>).exec();
-  const read = { limit, forward, args, sort: fullSort };
-  if (options.lean) return keysetConnection(limit === 0 ? [] : asEntities(model, await q.lean<object[]>()), read, count);
   const docs = limit === 0 ? [] : ((await q) as Array<mongoose.HydratedDocument<T>>);
   return keysetConnection(docs, read, count);
 }

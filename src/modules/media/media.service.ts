@@ -14,7 +14,7 @@ import type { Readable } from "node:stream";
 import type { Models } from "../../common/database.js";
 import { forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
-import { asEntities, type Entity } from "../../common/lean.js";
+import { findEntities, type Entity } from "../../common/lean.js";
 import { UrlSigner, type SignedParams, type Verdict } from "../../common/signed-url.js";
 import type { BlobStorage } from "../../storage/index.js";
 import type { ByteRange } from "../../storage/blob-storage.js";
@@ -63,13 +63,13 @@ export class MediaService {
   /** For loaders: media by id, deleted ones left out. */
   /** Plain objects (the media loader's read: resolvers only read fields, see common/lean.ts). */
   async mediaByIds(ids: readonly string[]): Promise<Array<Entity<Media> | null>> {
-    const docs = await this.models.Media.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }), is_deleted: false }).lean();
-    return alignByIds(ids, asEntities(this.models.Media, docs), (d) => d._id.toHexString());
+    const docs = await findEntities(this.models.Media, { _id: { $in: validObjectIds(ids) }, is_deleted: false });
+    return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 
   async filesByIds(ids: readonly string[]): Promise<Array<Entity<FileItem> | null>> {
-    const docs = await this.models.File.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }), is_deleted: false }).lean();
-    return alignByIds(ids, asEntities(this.models.File, docs), (d) => d._id.toHexString());
+    const docs = await findEntities(this.models.File, { _id: { $in: validObjectIds(ids) }, is_deleted: false });
+    return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 
   /**

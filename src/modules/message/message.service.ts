@@ -24,7 +24,7 @@ import { KeyedBatcher } from "../../common/keyed-batch.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { validatePage, type Connection, type PageArgs, paginate } from "../../common/connection.js";
-import { asEntities } from "../../common/lean.js";
+import { findEntities } from "../../common/lean.js";
 import { decodeCursor, encodeCursor } from "../../common/cursor.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ConversationTopics } from "../conversation/conversation.events.js";
@@ -560,12 +560,12 @@ export class MessageService {
   async lastMessages(ids: readonly string[]): Promise<Array<MessageView | null>> {
     const valid = validObjectIds(ids);
     const [direct, group] = await Promise.all([
-      this.models.DirectMessage.find({ _id: mongoose.trusted({ $in: valid }) }).lean(),
-      this.models.GroupMessage.find({ _id: mongoose.trusted({ $in: valid }) }).lean(),
+      findEntities(this.models.DirectMessage, { _id: { $in: valid } }),
+      findEntities(this.models.GroupMessage, { _id: { $in: valid } }),
     ]);
     return alignByIds(
       ids,
-      [...asEntities(this.models.DirectMessage, direct), ...asEntities(this.models.GroupMessage, group)].map((m) => messageView(m)),
+      [...direct, ...group].map((m) => messageView(m)),
       (v) => v.id,
     );
   }

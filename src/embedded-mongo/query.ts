@@ -112,6 +112,8 @@ export function compileFilter(filter: Doc, collation?: CollationSpec | null): (d
     return (doc: Doc) =>
       wanted.every(({ path, key }) => valuesAtPath(doc, path, true).some((x) => x !== undefined && keyOf(x, strength) === key)) && others(doc);
   }
+  const byEquality = orByEquality(filter, collation);
+  if (byEquality) return byEquality;
   try {
     if (strength < 3) {
       const q = new Query(foldStrings(filter, strength), mingoOptions(collation));
@@ -122,6 +124,50 @@ export function compileFilter(filter: Doc, collation?: CollationSpec | null): (d
   } catch (err) {
     throw toServerError(err);
   }
+}
+
+/** Below this many clauses a top-level `$or` goes to mingo whole: grouping would not pay. */
+const OR_GROUPING_MIN_CLAUSES = 4;
+
+/**
+ * A top-level `$or` whose every clause has a simple equality on one field (`{$or:
+ * [{conversation_id: a, seq: …}, {conversation_id: b, rev: …}, …]}`, as `changes(since)` asks
+ * for hundreds of conversations): the clauses grouped by that value, and a document tested only
+ * against the clauses for the values it holds there — not every clause, which costs documents ×
+ * clauses (the planner's orUnion makes every document of every named conversation a candidate).
+ * Each clause is still tested whole, so the answer is the one mingo gives. Null when no field
+ * is shared by every clause as a simple equality.
+ */
+function orByEquality(filter: Doc, collation: CollationSpec | null | undefined): ((doc: Doc) => boolean) | null {
+  const clauses = filter.$or;
+  if (!Array.isArray(clauses) || clauses.length < OR_GROUPING_MIN_CLAUSES || !clauses.every(isPlainObject)) return null;
+  const first = clauses[0] as Doc;
+  const field = Object.keys(first).find((k) => !k.startsWith("$") && (clauses as Doc[]).every((c) => k in c && simpleEqualityValue(c[k])));
+  if (!field) return null;
+  const strength = collationStrength(collation);
+  const groups = new Map<string, Array<(doc: Doc) => boolean>>();
+  for (const clause of clauses as Doc[]) {
+    const key = keyOf(clause[field], strength);
+    const test = compileFilter(clause, collation);
+    const group = groups.get(key);
+    if (group) group.push(test);
+    else groups.set(key, [test]);
+  }
+  const { $or: _or, ...rest } = filter;
+  const others = compileFilter(rest, collation);
+  return (doc: Doc) => {
+    if (!others(doc)) return false;
+    // An array field holds several values: the clauses of each (each key once).
+    const seen = new Set<string>();
+    for (const v of valuesAtPath(doc, field, true)) {
+      if (v === undefined) continue;
+      const key = keyOf(v, strength);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (groups.get(key)?.some((test) => test(doc))) return true;
+    }
+    return false;
+  };
 }
 
 /** Applies a find-style projection (mingo implements inclusion, exclusion, $slice, $elemMatch, $). */

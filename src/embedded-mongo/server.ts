@@ -109,6 +109,7 @@ export class WireServer {
       startedAt: new Date(),
       connections: () => ({ current: this.sockets.size, totalCreated: this.totalCreated }),
       opcounters: { insert: 0, query: 0, update: 0, delete: 0, getmore: 0, command: 0 },
+      commands: new Map(),
     };
     this.timers.push(setInterval(() => this.storage.sweepExpired(), this.options.ttlSweepMs).unref());
     this.timers.push(setInterval(() => this.cursors.reap(this.options.cursorTimeoutMs), 30_000).unref());
@@ -284,6 +285,7 @@ export class WireServer {
     const name = commandName(cmd);
     const counter = name === "find" ? "query" : name === "getMore" ? "getmore" : name in this.info.opcounters ? name : "command";
     this.info.opcounters[counter]++;
+    this.info.commands.set(name, (this.info.commands.get(name) ?? 0) + 1);
     try {
       const result = runCommand(cmd, ctx);
       return result instanceof Promise ? result.catch(errorReply) : result;

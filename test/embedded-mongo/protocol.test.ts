@@ -46,6 +46,22 @@ describe("wire protocol", () => {
     raw.close();
   });
 
+  it("counts commands by name in serverStatus metrics.commands, as mongod does", async () => {
+    const status = async () =>
+      ((await client.db("admin").command({ serverStatus: 1 })) as { metrics: { commands: Record<string, { total: number }> } }).metrics.commands;
+    const before = await status();
+    const coll = client.db("counts").collection<AnyDoc>("c");
+    await coll.insertOne({ _id: 1 });
+    await coll.findOne({ _id: 1 });
+    await coll.findOne({ _id: 2 });
+    await coll.findOneAndUpdate({ _id: 1 }, { $inc: { n: 1 } });
+    const after = await status();
+    const delta = (name: string) => (after[name]?.total ?? 0) - (before[name]?.total ?? 0);
+    expect([delta("insert"), delta("find"), delta("findAndModify"), delta("update")]).toEqual([1, 2, 1, 0]);
+    // The first status call itself is counted by the time of the second.
+    expect(delta("serverStatus")).toBe(1);
+  });
+
   it("refuses OP_QUERY for anything but the handshake", async () => {
     const raw = await RawWireClient.connect(db.port);
     raw.write(opQuery(1, "x.$cmd", { find: "c" }));

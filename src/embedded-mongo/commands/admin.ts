@@ -75,7 +75,11 @@ const serverStatus: CommandHandler = (_cmd, ctx) => {
     connections: { current: conns.current, available: 10_000 - conns.current, totalCreated: conns.totalCreated },
     mem: { bits: 64, resident: Math.round(mem.rss / 1048576), virtual: Math.round(mem.rss / 1048576), heapUsedMB: Math.round(mem.heapUsed / 1048576) },
     opcounters: { ...server.opcounters },
-    metrics: { cursor: { open: { total: ctx.cursors.size } } },
+    // Per command name, as mongod's metrics.commands (benchmarks count database commands per operation).
+    metrics: {
+      cursor: { open: { total: ctx.cursors.size } },
+      commands: Object.fromEntries([...server.commands].map(([name, total]) => [name, { total }])),
+    },
     ok: 1,
   };
 };

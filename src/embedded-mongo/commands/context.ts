@@ -17,6 +17,8 @@ export interface ServerInfo {
   startedAt: Date;
   connections: () => { current: number; totalCreated: number };
   opcounters: Record<string, number>;
+  /** Commands run, by name (serverStatus `metrics.commands.<name>.total`, as mongod reports them). */
+  commands: Map<string, number>;
   /** Server parameters (getParameter/setParameter), created on first use. */
   parameters?: Record<string, unknown>;
 }

@@ -21,4 +21,5 @@ ENV UPLOAD_DIR=/data/uploads
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/readyz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "dist/index.js"]
+# The preload sizes libuv's thread pool for the cores before node uses it (src/threadpool.cts).
+CMD ["node", "--require", "./dist/threadpool.cjs", "dist/index.js"]

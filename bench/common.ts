@@ -1,5 +1,6 @@
 /** What the API benchmarks share: percentiles, and users with sessions made straight in the database. */
 import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Types } from "mongoose";
 import type { Database } from "../src/database.js";
 
@@ -37,6 +38,24 @@ export async function benchUsers(
     issued.push((await tokens.issueAccess({ userId: u._id.toHexString(), sessionId: family })).token);
   }
   return { users, tokens: issued };
+}
+
+/**
+ * Runs this benchmark again in a child node started as production starts the API (Dockerfile,
+ * npm start) unless it already was: NODE_ENV=production, and src/threadpool.cts preloaded to
+ * size libuv's pool. Both are read once, early (graphql-js's type checks take a slower,
+ * diagnostic path outside production; the pool starts while the entry loads), so setting them
+ * from inside the benchmark would come too late. True in the parent, which has nothing more to do.
+ */
+export function respawnInProduction(): boolean {
+  if (process.env.NODE_ENV === "production") return false;
+  const preload = fileURLToPath(new URL("../src/threadpool.cjs", import.meta.url));
+  const child = spawnSync(process.execPath, ["--require", preload, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+  process.exitCode = child.status ?? 1;
+  return true;
 }
 
 /**

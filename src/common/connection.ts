@@ -8,6 +8,7 @@ import mongoose from "mongoose";
 import { Field, Int, ObjectType, type ClassType } from "type-graphql";
 import { badInput } from "../errors.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
+import { findEntities, type Entity } from "./lean.js";
 
 export const MAX_PAGE = 100;
 
@@ -125,6 +126,12 @@ export function validatePage(args: PageArgs, defaultFirst: number): { limit: num
   return { limit, forward };
 }
 
+interface PaginateOptions {
+  collation?: mongoose.mongo.CollationOptions;
+  /** Plain objects (common/lean.ts) instead of documents: for pages whose nodes are only read. */
+  lean?: boolean;
+}
+
 /**
  * Pages through a model with keyset pagination. `sort` gives the order of the connection;
  * `_id` (same direction as the last key) breaks ties. Edges come back in connection order
@@ -136,8 +143,24 @@ export async function paginate<T>(
   sort: SortSpec,
   args: PageArgs,
   defaultFirst: number,
-  options: { collation?: mongoose.mongo.CollationOptions } = {},
-): Promise<Connection<mongoose.HydratedDocument<T>>> {
+  options: PaginateOptions & { lean: true },
+): Promise<Connection<Entity<T>>>;
+export async function paginate<T>(
+  model: mongoose.Model<T>,
+  filter: Record<string, unknown>,
+  sort: SortSpec,
+  args: PageArgs,
+  defaultFirst: number,
+  options?: PaginateOptions & { lean?: false },
+): Promise<Connection<mongoose.HydratedDocument<T>>>;
+export async function paginate<T>(
+  model: mongoose.Model<T>,
+  filter: Record<string, unknown>,
+  sort: SortSpec,
+  args: PageArgs,
+  defaultFirst: number,
+  options: PaginateOptions = {},
+): Promise<Connection<mongoose.HydratedDocument<T> | Entity<T>>> {
   const { limit, forward } = validatePage(args, defaultFirst);
   const fullSort: SortSpec = sort.some(([f]) => f === "_id") ? sort : [...sort, ["_id", sort.length ? sort[sort.length - 1][1] : 1]];
   const cursorArg = forward ? args.after : args.before;
@@ -146,13 +169,27 @@ export async function paginate<T>(
   if (cursorArg) conditions.push(keysetFilter(fullSort, keysetValues(cursorArg, cursorField, fullSort.length), forward));
   const query = conditions.length === 1 ? filter : (mongoose.trusted({ $and: conditions }) as Record<string, unknown>);
   const order = Object.fromEntries(fullSort.map(([f, d]) => [f, forward ? d : -d])) as Record<string, 1 | -1>;
+  const count = () => model.countDocuments(filter as mongoose.QueryFilter<T>).exec();
+  const read = { limit, forward, args, sort: fullSort };
+  if (options.lean) {
+    // Through the driver (common/lean.ts): the filter is ours, already in stored types.
+    const docs =
+      limit === 0
+        ? []
+        : await findEntities(model, query as mongoose.mongo.Filter<mongoose.mongo.Document>, {
+            sort: order,
+            limit: limit + 1,
+            ...(options.collation ? { collation: options.collation } : {}),
+          });
+    return keysetConnection(docs, read, count);
+  }
   let q = model
     .find(query as mongoose.QueryFilter<T>)
     .sort(order)
     .limit(limit + 1);
   if (options.collation) q = q.collation(options.collation);
   const docs = limit === 0 ? [] : ((await q) as Array<mongoose.HydratedDocument<T>>);
-  return keysetConnection(docs, { limit, forward, args, sort: fullSort }, () => model.countDocuments(filter as mongoose.QueryFilter<T>).exec());
+  return keysetConnection(docs, read, count);
 }
 
 /** The connection of one keyset read of `limit + 1` documents; `count` runs only when asked. */

@@ -6,7 +6,7 @@
 import type http from "node:http";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema, type ValidationContext, type ValidationRule } from "graphql";
 import type { RequestLimits } from "../config.js";
@@ -116,6 +116,10 @@ export async function createGraphqlHttp<C extends object>(options: GraphqlHttpOp
       ...options.plugins,
       ApolloServerPluginDrainHttpServer({ httpServer: options.httpServer, stopGracePeriodMillis: Math.floor(options.shutdownTimeoutMs / 2) }),
       ApolloServerPluginLandingPageDisabled(),
+      // Apollo's cache-control plugin computes a cache policy field by field (bench:http's CPU
+      // profile showed it on every resolved field); no answer of this API is cacheable (they
+      // are per viewer), so it is off and every answer says `no-store` (handle, below).
+      ApolloServerPluginCacheControlDisabled(),
     ],
   });
   await apollo.start();
@@ -154,6 +158,7 @@ export async function createGraphqlHttp<C extends object>(options: GraphqlHttpOp
       },
     });
     if (gone) throw clientGoneError();
+    res.setHeader("cache-control", "no-store");
     for (const [k, v] of result.headers) res.setHeader(k, v);
     res.statusCode = result.status ?? 200;
     if (result.body.kind === "complete") {

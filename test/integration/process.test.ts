@@ -112,11 +112,11 @@ describe("stop and start of the process", () => {
   }, 60_000);
 
   it("leaves no process holding the port after Ctrl-C under npm (the whole process group gets SIGINT)", async () => {
-    // `npm start` is `tsc && node dist/index.js` through a shell: the same tree without the tsc step.
+    // `npm start` is `tsc && node --require ./dist/threadpool.cjs dist/index.js` through a shell: the same tree without the tsc step.
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
     const api = await spawnApi(
       { ...withoutJwtSecret(), PORT: "0", LOG_LEVEL: "info", NODE_ENV: "development", MONGODB_URI: "", EMBEDDED_DB_PATH: ":memory:", DATA_DIR: dataDir },
-      ["exec", "-c", "node dist/index.js"],
+      ["exec", "-c", "node --require ./dist/threadpool.cjs dist/index.js"],
       (proc) => started.push(proc),
       { command: npm, detached: true },
     );

@@ -6,7 +6,7 @@ import { ChangePasswordArgs, ResetPasswordArgs } from "./account.args.js";
 import { LoginInput, RegisterInput, UpdateProfileInput, UpdateSettingsInput } from "./account.input.js";
 import { AuthPayload } from "./account.type.js";
 import { User } from "../user/user.entity.js";
-import type { DocumentType } from "@typegoose/typegoose";
+import type { Entity } from "../../common/lean.js";
 
 /**
  * The payload's user is the one who just authenticated: the rest of this operation sees them
@@ -56,11 +56,7 @@ export class AccountResolver {
 
   @Authorized()
   @Mutation(() => User)
-  updateProfile(
-    @Arg("input", () => UpdateProfileInput) input: UpdateProfileInput,
-    @ViewerId() viewerId: string,
-    @Ctx() ctx: Context,
-  ): Promise<DocumentType<User>> {
+  updateProfile(@Arg("input", () => UpdateProfileInput) input: UpdateProfileInput, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<Entity<User>> {
     return ctx.services.accounts.updateProfile(viewerId, input);
   }
 
@@ -70,7 +66,7 @@ export class AccountResolver {
     @Arg("input", () => UpdateSettingsInput) input: UpdateSettingsInput,
     @ViewerId() viewerId: string,
     @Ctx() ctx: Context,
-  ): Promise<DocumentType<User>> {
+  ): Promise<Entity<User>> {
     return ctx.services.accounts.updateSettings(viewerId, input);
   }
 

@@ -10,6 +10,7 @@
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../common/database.js";
+import { driverCollection } from "../../common/lean.js";
 import { notFound } from "../../errors.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { AccountTopics, SessionEndReason } from "./account.events.js";
@@ -69,7 +70,12 @@ export class SessionService {
 
   /** True while the login of an access token is neither revoked nor past its end. */
   async isActive(familyId: string): Promise<boolean> {
-    return (await this.models.Session.exists({ family_id: familyId, revoked_at: null, expires_at: mongoose.trusted({ $gt: new Date() }) })) !== null;
+    // Through the driver (common/lean.ts): every authenticated request asks this.
+    const live = await driverCollection(this.models.Session).findOne(
+      { family_id: familyId, revoked_at: null, expires_at: { $gt: new Date() } },
+      { projection: { _id: 1 } },
+    );
+    return live !== null;
   }
 
   /** The viewer's live logins (one head document each), most recently used first. */

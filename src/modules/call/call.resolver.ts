@@ -15,6 +15,7 @@ import { Call, CallParticipant, CallSignal } from "./call.entity.js";
 import { StartCallInput } from "./call.input.js";
 import { CallSignalArgs } from "./call.args.js";
 import { CallConnection } from "./call.type.js";
+import type { Entity } from "../../common/lean.js";
 
 /** Made when this module loads: type-graphql builds the schema from a copy of its metadata. */
 const Page20 = ForwardPage(20);
@@ -118,12 +119,12 @@ export class CallResolver {
   }
 
   @FieldResolver(() => User)
-  caller(@Root() call: DocumentType<Call>, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  caller(@Root() call: DocumentType<Call>, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, call.caller_id.toHexString());
   }
 
   @FieldResolver(() => User, { nullable: true, description: "Direct calls." })
-  recipient(@Root() call: DocumentType<Call>, @Ctx() ctx: Context): Promise<DocumentType<User> | null> | null {
+  recipient(@Root() call: DocumentType<Call>, @Ctx() ctx: Context): Promise<Entity<User> | null> | null {
     return call.recipient_id ? ctx.loaders.user.load(call.recipient_id.toHexString()) : null;
   }
 
@@ -136,7 +137,7 @@ export class CallResolver {
 @Resolver(() => CallParticipant)
 export class CallParticipantResolver {
   @FieldResolver(() => User)
-  user(@Root() participant: ParticipantRoot, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  user(@Root() participant: ParticipantRoot, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, participant.user_id.toHexString());
   }
 }
@@ -144,7 +145,7 @@ export class CallParticipantResolver {
 @Resolver(() => CallSignal)
 export class CallSignalResolver {
   @FieldResolver(() => User)
-  from(@Root() signal: SignalRoot, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  from(@Root() signal: SignalRoot, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, signal.from_id);
   }
 }

@@ -11,6 +11,7 @@ import { ContactConnection, ContactRequest, ContactRequestConnection } from "./c
 import { UpdateContactInput } from "./contact.input.js";
 import type { ContactRequestNode } from "./contact.service.js";
 import { loadUser } from "../user/load-user.js";
+import type { Entity } from "../../common/lean.js";
 
 /** Made at load time: type-graphql must see an @ArgsType class before it builds the schema. */
 const ContactsPage = ForwardPage(50);
@@ -87,7 +88,7 @@ export class ContactResolver {
   }
 
   @FieldResolver(() => User)
-  async user(@Root() contact: DocumentType<Contact>, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  async user(@Root() contact: DocumentType<Contact>, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, contact.contact_id.toHexString());
   }
 }
@@ -95,7 +96,7 @@ export class ContactResolver {
 @Resolver(() => ContactRequest)
 export class ContactRequestResolver {
   @FieldResolver(() => User)
-  async from(@Root() request: ContactRequestNode, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  async from(@Root() request: ContactRequestNode, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, request.fromId.toHexString());
   }
 }

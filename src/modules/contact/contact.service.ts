@@ -7,6 +7,7 @@ import type { AbuseGuard } from "../../auth/abuse-limits.js";
 import type { DocumentType } from "@typegoose/typegoose";
 import mongoose, { Types } from "mongoose";
 import type { Models } from "../../common/database.js";
+import { driverCollection } from "../../common/lean.js";
 import { AppError, ErrorCode, badInput, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
@@ -236,14 +237,17 @@ export class ContactService {
    * is their contact) or BLOCKED; null otherwise. Index (contact_id, status).
    */
   async statusesTowards(viewerId: string, userIds: readonly string[]): Promise<Array<ContactStatus | null>> {
-    const entries = await this.models.Contact.find(
-      {
-        contact_id: new Types.ObjectId(viewerId),
-        status: mongoose.trusted({ $in: [ContactStatus.ACCEPTED, ContactStatus.BLOCKED] }),
-        user_id: mongoose.trusted({ $in: validObjectIds(userIds) }),
-      },
-      { user_id: 1, status: 1 },
-    ).lean();
+    // Through the driver (common/lean.ts): every response showing users asks this.
+    const entries = (await driverCollection(this.models.Contact)
+      .find(
+        {
+          contact_id: new Types.ObjectId(viewerId),
+          status: { $in: [ContactStatus.ACCEPTED, ContactStatus.BLOCKED] },
+          user_id: { $in: validObjectIds(userIds) },
+        },
+        { projection: { user_id: 1, status: 1 } },
+      )
+      .toArray()) as unknown as Array<Pick<Contact, "user_id" | "status">>;
     const byUser = new Map(entries.map((e) => [e.user_id.toHexString(), e.status]));
     return userIds.map((id) => byUser.get(id) ?? null);
   }

@@ -2,7 +2,6 @@
  * Conversations part of the contract; roots are ConversationSnapshot objects. `lastMessage`
  * is resolved in message/ and `GroupConversation.group` in group/ (features above this one).
  */
-import type { DocumentType } from "@typegoose/typegoose";
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from "type-graphql";
 import type { Context } from "../../context.js";
 import type { Connection } from "../../common/connection.js";
@@ -12,6 +11,7 @@ import { User } from "../user/user.entity.js";
 import { ConversationConnection, ConversationType, DirectConversation } from "./conversation.type.js";
 import { type ConversationSnapshot, marksOf, snapshotOf } from "./conversation.view.js";
 import { loadUser } from "../user/load-user.js";
+import type { Entity } from "../../common/lean.js";
 
 /**
  * Paging argument classes, made when this module loads: type-graphql builds the schema from a
@@ -74,7 +74,7 @@ export class DirectConversationResolver {
   }
 
   @FieldResolver(() => User)
-  async peer(@Root() conv: ConversationSnapshot, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  async peer(@Root() conv: ConversationSnapshot, @Ctx() ctx: Context): Promise<Entity<User>> {
     const peer = conv.members.find((m) => m.userId !== ctx.viewer?.id) ?? conv.members[0];
     return loadUser(ctx, peer.userId);
   }

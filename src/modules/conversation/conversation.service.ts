@@ -10,6 +10,7 @@ import type { Models } from "../../common/database.js";
 import { AppError, ErrorCode, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { paginatePipeline, type Connection, type PageArgs } from "../../common/connection.js";
+import { driverCollection, findEntities, type Entity } from "../../common/lean.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ConversationTopics } from "./conversation.events.js";
 import type { UserTopics } from "../user/user.events.js";
@@ -77,10 +78,11 @@ export class ConversationService {
   async requireMemberLight(viewerId: string, conversationId: string): Promise<ConversationRef> {
     const id = parseId(conversationId, "conversationId");
     const viewer = new Types.ObjectId(viewerId);
-    const conv = await this.models.Conversation.findOne(
+    // Through the driver (common/lean.ts): every history page and send starts here.
+    const conv = (await driverCollection(this.models.Conversation).findOne(
       { _id: id, "members.user_id": viewer },
-      { kind: 1, last_seq: 1, direct_key: 1, members: { $elemMatch: { user_id: viewer } } },
-    ).lean();
+      { projection: { kind: 1, last_seq: 1, direct_key: 1, members: { $elemMatch: { user_id: viewer } } } },
+    )) as Pick<Conversation, "_id" | "kind" | "last_seq" | "direct_key" | "members"> | null;
     if (conv)
       return {
         _id: conv._id,
@@ -154,8 +156,9 @@ export class ConversationService {
     return convs.map((c) => c._id);
   }
 
-  async byIds(ids: readonly string[]): Promise<Array<DocumentType<Conversation> | null>> {
-    const docs = await this.models.Conversation.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }) });
+  /** The conversation loader's read: plain objects, only turned into snapshots (common/lean.ts). */
+  async byIds(ids: readonly string[]): Promise<Array<Entity<Conversation> | null>> {
+    const docs = await findEntities(this.models.Conversation, { _id: { $in: validObjectIds(ids) } });
     return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 

@@ -8,6 +8,7 @@ import { User } from "../user/user.entity.js";
 import { loadUser } from "../user/load-user.js";
 import { Group } from "./group.entity.js";
 import { GroupInvitation } from "./group-invitation.entity.js";
+import type { Entity } from "../../common/lean.js";
 
 export const GroupInvitationConnection = ConnectionType("GroupInvitation", () => GroupInvitation);
 
@@ -58,7 +59,7 @@ export class GroupInvitationResolver {
   }
 
   @FieldResolver(() => User)
-  inviter(@Root() inv: DocumentType<GroupInvitation>, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  inviter(@Root() inv: DocumentType<GroupInvitation>, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, inv.inviter_id.toHexString());
   }
 }

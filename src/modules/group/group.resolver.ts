@@ -12,6 +12,7 @@ import { Group, GroupRole } from "./group.entity.js";
 import { CreateGroupInput, UpdateGroupInput } from "./group.input.js";
 import { GroupConnection, GroupMemberConnection } from "./group.type.js";
 import { loadUser } from "../user/load-user.js";
+import type { Entity } from "../../common/lean.js";
 
 /**
  * Paging argument classes, made when this module loads: type-graphql builds the schema from a
@@ -98,12 +99,12 @@ export class GroupResolver {
   }
 
   @FieldResolver(() => Media, { nullable: true })
-  icon(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<DocumentType<Media> | null> | null {
+  icon(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<Entity<Media> | null> | null {
     return group.icon ? ctx.loaders.media.load(group.icon) : null;
   }
 
   @FieldResolver(() => User)
-  async creator(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  async creator(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, group.creator_id.toHexString());
   }
 
@@ -112,7 +113,7 @@ export class GroupResolver {
     @Root() group: DocumentType<Group>,
     @Args(() => Page50) args: ForwardPageArgs,
     @Ctx() ctx: Context,
-  ): Promise<Connection<{ user: DocumentType<User> | null; role: GroupRole }>> {
+  ): Promise<Connection<{ user: Entity<User> | null; role: GroupRole }>> {
     const admins = new Set(group.admins.map((a) => a.toHexString()));
     const page = pageArray(
       group.members.map((m) => m.toHexString()),
@@ -125,7 +126,7 @@ export class GroupResolver {
       edges: page.edges.map((e, i) => ({
         cursor: e.cursor,
         node: {
-          user: users[i] instanceof Error ? null : (users[i] as DocumentType<User> | null),
+          user: users[i] instanceof Error ? null : (users[i] as Entity<User> | null),
           role: admins.has(e.node) ? GroupRole.ADMIN : GroupRole.MEMBER,
         },
       })),
@@ -138,17 +139,17 @@ export class GroupResolver {
   }
 
   @FieldResolver(() => [User])
-  async admins(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<Array<DocumentType<User>>> {
+  async admins(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<Array<Entity<User>>> {
     const users = await ctx.loaders.user.loadMany(group.admins.map((a) => a.toHexString()));
-    return users.filter((u): u is DocumentType<User> => Boolean(u) && !(u instanceof Error));
+    return users.filter((u): u is Entity<User> => Boolean(u) && !(u instanceof Error));
   }
 
   @FieldResolver(() => [User], { description: "Users invited (their groupAddPolicy asked for it) who have not answered yet; admins only, empty for others." })
   @ViewerSpecific()
-  async invitedUsers(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<Array<DocumentType<User>>> {
+  async invitedUsers(@Root() group: DocumentType<Group>, @Ctx() ctx: Context): Promise<Array<Entity<User>>> {
     const ids = await ctx.services.groups.invitees(ctx.viewer?.id ?? "", group);
     const users = await ctx.loaders.user.loadMany(ids);
-    return users.filter((u): u is DocumentType<User> => Boolean(u) && !(u instanceof Error));
+    return users.filter((u): u is Entity<User> => Boolean(u) && !(u instanceof Error));
   }
 
   @FieldResolver(() => GroupRole, { nullable: true, description: "Null when the viewer is not a member." })

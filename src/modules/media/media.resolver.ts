@@ -1,5 +1,4 @@
 /** Media and files: lookups, signed URLs, the uploader, the two-step upload and deletion. Thin: rules live in the services. */
-import type { DocumentType } from "@typegoose/typegoose";
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { Context } from "../../context.js";
 import { ViewerId } from "../../auth/current-user.js";
@@ -10,8 +9,9 @@ import { CreateUploadInput } from "./upload.input.js";
 import { UploadTicket } from "./upload.type.js";
 import type { UploadTicketView } from "./upload.service.js";
 import { loadUser } from "../user/load-user.js";
+import type { Entity } from "../../common/lean.js";
 
-async function uploaderOf(ctx: Context, item: { uploader_id: { toHexString(): string } }): Promise<DocumentType<User>> {
+async function uploaderOf(ctx: Context, item: { uploader_id: { toHexString(): string } }): Promise<Entity<User>> {
   return loadUser(ctx, item.uploader_id.toHexString());
 }
 
@@ -20,7 +20,7 @@ async function uploaderOf(ctx: Context, item: { uploader_id: { toHexString(): st
 export class MediaResolver {
   @Authorized()
   @Query(() => Media, { nullable: true })
-  media(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<Media>> {
+  media(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<Entity<Media>> {
     return ctx.services.media.visibleMedia(viewerId, id);
   }
 
@@ -32,11 +32,7 @@ export class MediaResolver {
 
   @Authorized()
   @Mutation(() => Attachment, { description: "Checks the stored bytes (size, sniffed MIME type), makes thumbnails and dimensions for images." })
-  completeUpload(
-    @Arg("uploadId", () => ID) uploadId: string,
-    @ViewerId() viewerId: string,
-    @Ctx() ctx: Context,
-  ): Promise<DocumentType<Media> | DocumentType<FileItem>> {
+  completeUpload(@Arg("uploadId", () => ID) uploadId: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<Entity<Media> | Entity<FileItem>> {
     return ctx.services.uploads.complete(viewerId, uploadId);
   }
 
@@ -54,18 +50,18 @@ export class MediaResolver {
 
   @ViewerSpecific()
   @FieldResolver(() => String, { description: "A signed, expiring download URL; fetching it counts a view." })
-  url(@Root() media: DocumentType<Media>, @ViewerId() viewerId: string, @Ctx() ctx: Context): string {
+  url(@Root() media: Entity<Media>, @ViewerId() viewerId: string, @Ctx() ctx: Context): string {
     return ctx.services.media.mediaUrl(media, viewerId);
   }
 
   @ViewerSpecific()
   @FieldResolver(() => String, { nullable: true })
-  thumbnailUrl(@Root() media: DocumentType<Media>, @ViewerId() viewerId: string, @Ctx() ctx: Context): string | null {
+  thumbnailUrl(@Root() media: Entity<Media>, @ViewerId() viewerId: string, @Ctx() ctx: Context): string | null {
     return ctx.services.media.thumbnailUrl(media, viewerId);
   }
 
   @FieldResolver(() => User)
-  uploader(@Root() media: DocumentType<Media>, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  uploader(@Root() media: Entity<Media>, @Ctx() ctx: Context): Promise<Entity<User>> {
     return uploaderOf(ctx, media);
   }
 }
@@ -74,18 +70,18 @@ export class MediaResolver {
 export class FileResolver {
   @Authorized()
   @Query(() => FileItem, { nullable: true })
-  file(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<DocumentType<FileItem>> {
+  file(@Arg("id", () => ID) id: string, @ViewerId() viewerId: string, @Ctx() ctx: Context): Promise<Entity<FileItem>> {
     return ctx.services.media.visibleFile(viewerId, id);
   }
 
   @ViewerSpecific()
   @FieldResolver(() => String, { description: "A signed, expiring download URL; fetching it counts a download." })
-  url(@Root() file: DocumentType<FileItem>, @ViewerId() viewerId: string, @Ctx() ctx: Context): string {
+  url(@Root() file: Entity<FileItem>, @ViewerId() viewerId: string, @Ctx() ctx: Context): string {
     return ctx.services.media.fileUrl(file, viewerId);
   }
 
   @FieldResolver(() => User)
-  uploader(@Root() file: DocumentType<FileItem>, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  uploader(@Root() file: Entity<FileItem>, @Ctx() ctx: Context): Promise<Entity<User>> {
     return uploaderOf(ctx, file);
   }
 }

@@ -14,6 +14,7 @@ import type { Readable } from "node:stream";
 import type { Models } from "../../common/database.js";
 import { forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
+import { findEntities, type Entity } from "../../common/lean.js";
 import { UrlSigner, type SignedParams, type Verdict } from "../../common/signed-url.js";
 import type { BlobStorage } from "../../storage/index.js";
 import type { ByteRange } from "../../storage/blob-storage.js";
@@ -60,13 +61,14 @@ export class MediaService {
   ) {}
 
   /** For loaders: media by id, deleted ones left out. */
-  async mediaByIds(ids: readonly string[]): Promise<Array<DocumentType<Media> | null>> {
-    const docs = await this.models.Media.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }), is_deleted: false });
+  /** Plain objects (the media loader's read: resolvers only read fields, see common/lean.ts). */
+  async mediaByIds(ids: readonly string[]): Promise<Array<Entity<Media> | null>> {
+    const docs = await findEntities(this.models.Media, { _id: { $in: validObjectIds(ids) }, is_deleted: false });
     return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 
-  async filesByIds(ids: readonly string[]): Promise<Array<DocumentType<FileItem> | null>> {
-    const docs = await this.models.File.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }), is_deleted: false });
+  async filesByIds(ids: readonly string[]): Promise<Array<Entity<FileItem> | null>> {
+    const docs = await findEntities(this.models.File, { _id: { $in: validObjectIds(ids) }, is_deleted: false });
     return alignByIds(ids, docs, (d) => d._id.toHexString());
   }
 
@@ -234,7 +236,7 @@ declare module "../../context.js" {
     media: MediaService;
   }
   interface SharedLoaders {
-    media: DataLoader<string, DocumentType<Media> | null>;
-    file: DataLoader<string, DocumentType<FileItem> | null>;
+    media: DataLoader<string, Entity<Media> | null>;
+    file: DataLoader<string, Entity<FileItem> | null>;
   }
 }

@@ -4,7 +4,6 @@
  * both fields are declared on the interfaces in conversation/, and implementing types inherit
  * these resolvers.
  */
-import type { DocumentType } from "@typegoose/typegoose";
 import { Ctx, FieldResolver, Int, Resolver, Root } from "type-graphql";
 import type { Context } from "../../context.js";
 import { ChatMessage } from "../conversation/chat-message.type.js";
@@ -12,14 +11,15 @@ import { ConversationType } from "../conversation/conversation.type.js";
 import type { ConversationSnapshot } from "../conversation/conversation.view.js";
 import { User } from "../user/user.entity.js";
 import type { MessageView } from "./message.view.js";
+import type { Entity } from "../../common/lean.js";
 
 @Resolver(() => ChatMessage)
 export class MessageMentionsResolver {
   @FieldResolver(() => [User])
-  async mentions(@Root() view: MessageView, @Ctx() ctx: Context): Promise<Array<DocumentType<User>>> {
+  async mentions(@Root() view: MessageView, @Ctx() ctx: Context): Promise<Array<Entity<User>>> {
     if (!view.mentionIds.length) return [];
     const users = await ctx.loaders.user.loadMany(view.mentionIds);
-    return users.filter((u): u is DocumentType<User> => Boolean(u) && !(u instanceof Error));
+    return users.filter((u): u is Entity<User> => Boolean(u) && !(u instanceof Error));
   }
 }
 

@@ -28,6 +28,7 @@ import { KeyedBatcher } from "../../common/keyed-batch.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { validatePage, type Connection, type PageArgs, paginate } from "../../common/connection.js";
+import { findEntities } from "../../common/lean.js";
 import { decodeCursor, encodeCursor } from "../../common/cursor.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ConversationTopics } from "../conversation/conversation.events.js";
@@ -559,7 +560,8 @@ export class MessageService {
     // Light check: a page of history does not need a big group's member list.
     const conv = await this.conversations.requireMemberLight(viewerId, conversationId);
     const model = (conv.kind === "group" ? this.models.GroupMessage : this.models.DirectMessage) as mongoose.Model<AnyMessage>;
-    const conn = await paginate(model, { conversation_id: conv._id, ...notHiddenFor(viewerId) }, [["seq", 1]], page, 50);
+    // Plain objects: a page is only turned into views (common/lean.ts).
+    const conn = await paginate(model, { conversation_id: conv._id, ...notHiddenFor(viewerId) }, [["seq", 1]], page, 50, { lean: true });
     return this.asViews(conn);
   }
 
@@ -622,11 +624,12 @@ export class MessageService {
     return docs.map((d) => messageView(d));
   }
 
+  /** The message loader's read; plain objects, only turned into views (common/lean.ts). */
   async lastMessages(ids: readonly string[]): Promise<Array<MessageView | null>> {
     const valid = validObjectIds(ids);
     const [direct, group] = await Promise.all([
-      this.models.DirectMessage.find({ _id: mongoose.trusted({ $in: valid }) }),
-      this.models.GroupMessage.find({ _id: mongoose.trusted({ $in: valid }) }),
+      findEntities(this.models.DirectMessage, { _id: { $in: valid } }),
+      findEntities(this.models.GroupMessage, { _id: { $in: valid } }),
     ]);
     return alignByIds(
       ids,

@@ -4,7 +4,6 @@
  * QuotedMessage. The types are declared in conversation/ (beside the ChatMessage interface);
  * the interface's field resolvers here are inherited by Message and GroupMessage.
  */
-import type { DocumentType } from "@typegoose/typegoose";
 import { Args, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
 import type { Context } from "../../context.js";
 import { ViewerId } from "../../auth/current-user.js";
@@ -15,6 +14,7 @@ import { loadUser } from "../user/load-user.js";
 import { ReactionArgs } from "./reaction.args.js";
 import { MAX_DISTINCT_REACTIONS } from "./reaction.service.js";
 import type { MessageView } from "./message.view.js";
+import type { Entity } from "../../common/lean.js";
 
 /** Users shown per emoji (MessageReaction.users). */
 const FIRST_USERS = 3;
@@ -74,16 +74,16 @@ export class MessageReactionResolver {
   }
 
   @FieldResolver(() => [User])
-  async users(@Root() reaction: ReactionView, @Ctx() ctx: Context): Promise<Array<DocumentType<User>>> {
+  async users(@Root() reaction: ReactionView, @Ctx() ctx: Context): Promise<Array<Entity<User>>> {
     const users = await ctx.loaders.user.loadMany(reaction.userIds.slice(0, FIRST_USERS));
-    return users.filter((u): u is DocumentType<User> => Boolean(u) && !(u instanceof Error));
+    return users.filter((u): u is Entity<User> => Boolean(u) && !(u instanceof Error));
   }
 }
 
 @Resolver(() => QuotedMessage)
 export class QuotedMessageResolver {
   @FieldResolver(() => User)
-  sender(@Root() quote: QuoteView, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  sender(@Root() quote: QuoteView, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, quote.senderId);
   }
 }

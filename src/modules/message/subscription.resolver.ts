@@ -5,7 +5,6 @@
  * subscribers in this instance, primed with what the event carries; see
  * subscriptions/shared-execution.ts), never a loader kept from the start of the connection.
  */
-import type { DocumentType } from "@typegoose/typegoose";
 import { Args, Ctx, FieldResolver, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import type { Context } from "../../context.js";
 import { viewerIdOf } from "../../auth/current-user.js";
@@ -21,6 +20,7 @@ import { ReceiptUpdate, TypingEvent } from "./message.type.js";
 import type { MessageView } from "./message.view.js";
 import { ConversationFilterArgs, MessageAddedArgs, TypingArgs } from "./message.args.js";
 import { only, type StreamOptions } from "./streams.js";
+import type { Entity } from "../../common/lean.js";
 
 type SubscribeData<A> = SubscribeResolverData<unknown, A, Context>;
 
@@ -117,7 +117,7 @@ export class MessagingSubscriptionResolver {
 @Resolver(() => ReceiptUpdate)
 export class ReceiptUpdateResolver {
   @FieldResolver(() => User)
-  async user(@Root() receipt: ReceiptEvent, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  async user(@Root() receipt: ReceiptEvent, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, receipt.userId);
   }
 }
@@ -125,7 +125,7 @@ export class ReceiptUpdateResolver {
 @Resolver(() => TypingEvent)
 export class TypingEventResolver {
   @FieldResolver(() => User)
-  async user(@Root() typing: TypingEventPayload, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  async user(@Root() typing: TypingEventPayload, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, typing.userId);
   }
 }

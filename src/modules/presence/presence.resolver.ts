@@ -1,5 +1,4 @@
 /** Presence part of the contract, and User.presence; thin: the rules are in PresenceService. */
-import type { DocumentType } from "@typegoose/typegoose";
 import { Repeater } from "@repeaterjs/repeater";
 import { Arg, Args, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import type { Context } from "../../context.js";
@@ -16,6 +15,7 @@ import { validArgs } from "./valid-args.js";
 import { presenceView } from "./presence.service.js";
 import { canSee } from "../user/visibility.js";
 import type { PresenceView } from "./presence.view.js";
+import type { Entity } from "../../common/lean.js";
 
 @Resolver(() => PresenceType)
 export class PresenceResolver {
@@ -53,7 +53,7 @@ export class PresenceResolver {
   }
 
   @FieldResolver(() => User)
-  user(@Root() presence: PresenceView, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  user(@Root() presence: PresenceView, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, presence.userId);
   }
 

@@ -1,10 +1,10 @@
 /**
  * Users part of the contract: lookups and the fields only the user themself may see.
- * Roots are typed DocumentType<User>, not User: with a class type, type-graphql copies the root
- * into a new instance, which drops a mongoose document's getters (`_id`). Fields of User that
+ * Roots are typed Entity<User> (a plain object from the loader, or a document), not User: with a
+ * class type, type-graphql copies the root into a new instance, which drops a mongoose document's
+ * getters (`_id`). Fields of User that
  * belong to a higher feature are resolved there (contact, profilePicture, presence).
  */
-import type { DocumentType } from "@typegoose/typegoose";
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
 import type { Connection } from "../../common/connection.js";
 import type { Context } from "../../context.js";
@@ -18,6 +18,7 @@ import { SearchUsersArgs } from "./user.args.js";
 import { type UserRoot, userIdOf } from "./user.view.js";
 import { loadUser } from "./load-user.js";
 import { canSee } from "./visibility.js";
+import type { Entity } from "../../common/lean.js";
 
 @Resolver(() => User)
 export class UserResolver {
@@ -27,26 +28,26 @@ export class UserResolver {
     @Args(() => SearchUsersArgs) { query, first, after }: SearchUsersArgs,
     @Ctx() ctx: Context,
     @ViewerId() viewerId: string,
-  ): Promise<Connection<DocumentType<User>>> {
+  ): Promise<Connection<Entity<User>>> {
     const exclude = await ctx.services.contacts.blockedBy(viewerId);
     return ctx.services.users.search(query, exclude, { first, after });
   }
 
   @Authorized()
   @Query(() => User)
-  async me(@Ctx() ctx: Context, @ViewerId() viewerId: string): Promise<DocumentType<User>> {
+  async me(@Ctx() ctx: Context, @ViewerId() viewerId: string): Promise<Entity<User>> {
     return loadUser(ctx, viewerId);
   }
 
   @Authorized()
   @Query(() => User, { nullable: true })
-  async user(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  async user(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Entity<User>> {
     return loadUser(ctx, parseId(id).toHexString());
   }
 
   @Authorized()
   @Query(() => User, { nullable: true })
-  async userByUsername(@Arg("username") username: string, @Ctx() ctx: Context): Promise<DocumentType<User>> {
+  async userByUsername(@Arg("username") username: string, @Ctx() ctx: Context): Promise<Entity<User>> {
     const user = await ctx.services.users.findByUsername(username);
     if (!user) throw notFound("User");
     return user;
@@ -58,10 +59,10 @@ export class UserResolver {
   }
 
   /** The full document of the viewer themself (a snapshot lacks private fields). */
-  private async self(user: UserRoot, ctx: Context): Promise<DocumentType<User> | null> {
+  private async self(user: UserRoot, ctx: Context): Promise<Entity<User> | null> {
     const id = userIdOf(user);
     if (ctx.viewer?.id !== id) return null;
-    return "email" in user && user.email ? (user as DocumentType<User>) : ctx.loaders.user.load(id);
+    return "email" in user && user.email ? (user as Entity<User>) : ctx.loaders.user.load(id);
   }
 
   @ViewerSpecific()

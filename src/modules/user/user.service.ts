@@ -6,6 +6,7 @@ import type { Models } from "../../common/database.js";
 import type { User } from "./user.entity.js";
 import { paginate, type Connection, type PageArgs } from "../../common/connection.js";
 import { alignByIds, validObjectIds } from "../../common/ids.js";
+import { findEntities, type Entity } from "../../common/lean.js";
 
 /** How stale `last_seen` may get before an authenticated request refreshes it. */
 const LAST_SEEN_RESOLUTION_MS = 60_000;
@@ -31,9 +32,10 @@ export class UserService {
   }
 
   /** One query for many ids, in the order asked (DataLoader's contract). */
-  async findByIds(ids: readonly string[]): Promise<Array<DocumentType<User> | null>> {
+  /** Plain objects (the user loader's read: resolvers only read fields, see common/lean.ts). */
+  async findByIds(ids: readonly string[]): Promise<Array<Entity<User> | null>> {
     // sanitizeFilter is on: operators the server writes itself are marked trusted.
-    const users = await this.models.User.find({ _id: mongoose.trusted({ $in: validObjectIds(ids) }) });
+    const users = await findEntities(this.models.User, { _id: { $in: validObjectIds(ids) } });
     return alignByIds(ids, users, (u) => u._id.toHexString());
   }
 
@@ -60,6 +62,6 @@ declare module "../../context.js" {
     users: UserService;
   }
   interface SharedLoaders {
-    user: DataLoader<string, DocumentType<User> | null>;
+    user: DataLoader<string, Entity<User> | null>;
   }
 }

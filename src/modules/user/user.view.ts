@@ -2,10 +2,10 @@
  * A user's public profile as plain JSON (string ids, ISO dates), the shape events carry so that
  * delivering to N subscribers needs no read of the user per subscriber.
  */
-import type { DocumentType } from "@typegoose/typegoose";
 import type { Types } from "mongoose";
 import type { User } from "./user.entity.js";
 import { type Privacy, privacyOf } from "./privacy.js";
+import type { Entity } from "../../common/lean.js";
 
 /** The public part of a user (what any member may see), in storage shape with string ids. */
 export interface UserSnapshot {
@@ -58,8 +58,8 @@ export function userSnapshot(u: UserLike): UserSnapshot {
   };
 }
 
-/** What a User field resolver gets: a mongoose document (queries) or a snapshot with string ids (live events). */
-export type UserRoot = DocumentType<User> | UserSnapshot;
+/** What a User field resolver gets: a plain user from the loader or a document (queries), or a snapshot with string ids (live events). */
+export type UserRoot = Entity<User> | UserSnapshot;
 
 export function userIdOf(user: { _id: unknown }): string {
   return String(user._id);

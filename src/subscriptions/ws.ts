@@ -12,6 +12,7 @@ import type { WebSocket, WebSocketServer } from "ws";
 import type { RequestLimits } from "../config.js";
 import type { Viewer } from "../context.js";
 import { connectionAuthorization, type WsObserver } from "../http/ws-observer.js";
+import type { DeliveryTarget } from "./direct-delivery.js";
 import { createSharedSubscribe } from "./shared-execution.js";
 
 /** What a connection's authentication decided. */
@@ -44,6 +45,15 @@ export interface WsEndpointOptions<C extends { viewer: Viewer | null }> {
   contextForEvent(context: C, event: object): C;
 }
 
+/**
+ * Parsed and validated documents by operation text: thousands of clients subscribing with the
+ * same operation share one AST (and one answer of isViewerIndependent, cached by document)
+ * instead of holding one each. Bounded in entries and in the size of a text kept, so a client
+ * sending distinct large documents cannot grow it; the least recently used entry goes first.
+ */
+const DOCUMENT_CACHE_ENTRIES = 500;
+const DOCUMENT_CACHE_MAX_TEXT = 16 * 1024;
+
 /** What a connection remembers: its user for presence, how to forget its socket. */
 interface ConnectionExtra {
   viewerId?: string;
@@ -55,6 +65,32 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
   const { schema, observer, limits } = options;
   const rules = [...options.validationRules];
   const queryTexts = new WeakMap<DocumentNode, string>();
+  const documents = new Map<string, DocumentNode>();
+  /** Each operation's socket and id, by its context (direct delivery writes to them). */
+  const targets = new WeakMap<object, DeliveryTarget>();
+  /** The document of an operation text, parsed and validated once while it stays cached. */
+  const documentFor = (query: string): DocumentNode | readonly GraphQLError[] => {
+    const cached = documents.get(query);
+    if (cached) {
+      documents.delete(query);
+      documents.set(query, cached);
+      return cached;
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens: limits.maxTokens });
+    } catch (err) {
+      return [err instanceof GraphQLError ? err : new GraphQLError("Invalid document", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+    }
+    const errors = validate(schema, document, rules);
+    if (errors.length) return errors;
+    queryTexts.set(document, query);
+    if (query.length <= DOCUMENT_CACHE_MAX_TEXT) {
+      documents.set(query, document);
+      if (documents.size > DOCUMENT_CACHE_ENTRIES) documents.delete(documents.keys().next().value!);
+    }
+    return document;
+  };
   return useServer<Record<string, unknown>>(
     {
       schema,
@@ -64,6 +100,10 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
         queryText: (document) => queryTexts.get(document),
         delivered: options.delivered,
         contextForEvent: options.contextForEvent,
+        direct: {
+          target: (args) => targets.get(args.contextValue as object),
+          hooks: { formatError: options.formatError, errors: (socket, id, errors) => observer.errors(socket, id, errors) },
+        },
       }),
       onConnect: async (ctx) => {
         const extra = ctx.extra as ConnectionExtra;
@@ -88,17 +128,11 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
         if (Object.keys(ctx.subscriptions).length > limits.maxWsOperations) {
           return [new GraphQLError(`At most ${limits.maxWsOperations} subscriptions per connection`, { extensions: { code: "BAD_USER_INPUT" } })];
         }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: limits.maxTokens });
-        } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError("Invalid document", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors;
-        queryTexts.set(document, payload.query);
+        const document = documentFor(payload.query);
+        if (!("kind" in document)) return document;
         const contextValue = await options.context(connectionAuthorization(ctx.connectionParams), ctx.extra.request, observer.requestId(ctx.extra.socket, id));
         observer.started(ctx.extra.socket, id, document, payload.operationName, contextValue.viewer?.id ?? null);
+        targets.set(contextValue, { socket: ctx.extra.socket, id });
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
       onNext: (ctx, id, _payload, _args, result) => {
@@ -112,5 +146,8 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
       onComplete: (ctx, id) => observer.completed(ctx.extra.socket, id),
     },
     options.wsServer,
+    // No keep-alive timer per socket from graphql-ws: SocketGuard pings every socket from one
+    // timer and terminates dead peers (socket-guard.ts).
+    0,
   );
 }

@@ -2,7 +2,9 @@
  * `npm run bench:fanout`: N = 1,000, 5,000 and 10,000 graphql-ws subscribers on one group
  * conversation (1,024 members, several connections per member as with several devices), 20
  * messages sent through the API. Prints delivered/expected, whether every client got them in
- * order, p50/p99 latency from send to receipt, and the server's RSS and heap per connection,
+ * order, p50/p99 latency from send to receipt, "first" (median over the messages of the first
+ * receipt: the send path, before any fan-out), "spread p99" (each receipt's delay after the
+ * first receipt of its message: the fan-out alone), and the server's RSS and heap per connection,
  * next to a raw `ws` broadcast of the same payloads to the same N, measured in the same run,
  * then a verdict per goal of issue 14.
  *
@@ -128,14 +130,24 @@ interface Result {
   inOrder: boolean;
   p50: number;
   p99: number;
+  /** Median over the messages of the first client's latency: the send path, before the fan-out spreads. */
+  first: number;
+  /** p99 of each receipt's delay after the first receipt of the same message: the fan-out alone. */
+  spread99: number;
   rssPerConn: number;
   heapPerConn: number;
 }
 
 /** Delivery, order, latency percentiles and memory per connection of one run. */
-function summarize(received: number[][], latencies: number[], n: number, before: Mem, after: Mem): Result {
+function summarize(received: number[][], latencies: number[], n: number, before: Mem, after: Mem, firsts: Map<number, number>, seqs: number[]): Result {
+  const spreads = latencies.map((l, i) => l - firsts.get(seqs[i])!).sort((a, b) => a - b);
   const sorted = latencies.sort((a, b) => a - b);
   return {
+    first: percentile(
+      [...firsts.values()].sort((a, b) => a - b),
+      50,
+    ),
+    spread99: percentile(spreads, 99),
     delivered: received.reduce((s, r) => s + r.length, 0),
     expected: n * MESSAGES,
     inOrder: received.every((r) => r.every((seq, i) => i === 0 || seq === r[i - 1] + 1)),
@@ -155,6 +167,8 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   const before = await child.mem();
   const received: number[][] = Array.from({ length: n }, () => []);
   const latencies: number[] = [];
+  const firsts = new Map<number, number>();
+  const seqs: number[] = [];
   // The same lightweight client as the baseline: graphql-transport-ws spoken over a bare `ws`
   // socket, so both sides measure the server and not the client library.
   const sockets: WebSocket[] = [];
@@ -178,7 +192,10 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
       } else if (msg.type === "next") {
         subscribed = true;
         const seq = msg.payload!.data!.messageAdded!.seq;
-        latencies.push(performance.now() - sendTimes.get(seq)!);
+        const latency = performance.now() - sendTimes.get(seq)!;
+        latencies.push(latency);
+        seqs.push(seq);
+        if (!firsts.has(seq)) firsts.set(seq, latency);
         received[i].push(seq);
       } else if (msg.type === "ping") {
         ws.send(JSON.stringify({ type: "pong" }));
@@ -225,6 +242,8 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   while (received.some((r) => !r.includes(warm)) && Date.now() < warmDeadline) await sleep(100);
   for (const r of received) r.length = 0;
   latencies.length = 0;
+  seqs.length = 0;
+  firsts.clear();
   const after = await child.mem();
   if (HEAP_SNAPSHOT) {
     mkdirSync(HEAP_SNAPSHOT, { recursive: true });
@@ -250,7 +269,7 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   stopping = true;
   for (const ws of sockets) ws.close();
   await sleep(500);
-  return summarize(received, latencies, n, before, after);
+  return summarize(received, latencies, n, before, after, firsts, seqs);
 }
 
 async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Result> {
@@ -259,6 +278,8 @@ async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Re
   const before = await child.mem();
   const received: number[][] = Array.from({ length: n }, () => []);
   const latencies: number[] = [];
+  const firsts = new Map<number, number>();
+  const seqs: number[] = [];
   const sendTimes = new Map<number, number>();
   const sockets: WebSocket[] = [];
   for (let i = 0; i < n; i++) {
@@ -267,7 +288,10 @@ async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Re
     ws.on("message", (data) => {
       const msg = JSON.parse(String(data)) as { payload: { data: { messageAdded: { seq: number } } } };
       const seq = msg.payload.data.messageAdded.seq;
-      latencies.push(performance.now() - sendTimes.get(seq)!);
+      const latency = performance.now() - sendTimes.get(seq)!;
+      latencies.push(latency);
+      seqs.push(seq);
+      if (!firsts.has(seq)) firsts.set(seq, latency);
       received[i].push(seq);
     });
     sockets.push(ws);
@@ -289,11 +313,11 @@ async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Re
   while (received.reduce((s, r) => s + r.length, 0) < n * MESSAGES && Date.now() < deadline) await sleep(100);
   for (const s of sockets) s.terminate();
   await sleep(500);
-  return summarize(received, latencies, n, before, after);
+  return summarize(received, latencies, n, before, after, firsts, seqs);
 }
 
 const fmt = (r: Result): string =>
-  `${String(r.delivered).padStart(7)}/${String(r.expected).padEnd(7)} ${r.inOrder ? "yes" : "NO "}   p50 ${r.p50.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  RSS/conn ${(r.rssPerConn / 1024).toFixed(1).padStart(6)} KB  heap/conn ${(r.heapPerConn / 1024).toFixed(1).padStart(6)} KB`;
+  `${String(r.delivered).padStart(7)}/${String(r.expected).padEnd(7)} ${r.inOrder ? "yes" : "NO "}   p50 ${r.p50.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  first ${r.first.toFixed(1).padStart(6)} ms  spread p99 ${r.spread99.toFixed(1).padStart(6)} ms  RSS/conn ${(r.rssPerConn / 1024).toFixed(1).padStart(6)} KB  heap/conn ${(r.heapPerConn / 1024).toFixed(1).padStart(6)} KB`;
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 

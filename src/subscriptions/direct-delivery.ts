@@ -76,7 +76,16 @@ class Frame {
     this.errors = result.errors?.length ? result.errors : null;
     const waiting = this.waiting;
     this.waiting = [];
-    for (const sub of waiting) sub.drain();
+    for (const sub of waiting) {
+      try {
+        sub.drain();
+      } catch (err) {
+        // Reported as an uncaught error would be; the other subscribers still get the frame.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
   }
 }
 

@@ -106,8 +106,9 @@ export async function createServer(config: Config, db: Database, options: Server
     },
     viewerConnected: (viewerId) => void services.presence.connected(viewerId),
     viewerDisconnected: (viewerId) => void services.presence.disconnected(viewerId),
+    requestInfo: (request) => ({ ip: clientIp(request), userAgent: request.headers["user-agent"] }),
     context: (authorization, request, requestId) =>
-      buildContext(services, authorization, { ip: clientIp(request), requestId, userAgent: request.headers["user-agent"] }, { lazyLoaders: true }),
+      buildContext(services, authorization, { ip: request.ip, requestId, userAgent: request.userAgent }, { lazyLoaders: true }),
     // Each event runs with loaders made for it (see loaders.ts), not the operation's own.
     contextForEvent: (context, event) => contextWithLoaders(context, loadersForEvent(event, context.viewer)),
   });

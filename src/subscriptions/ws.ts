@@ -39,8 +39,10 @@ export interface WsEndpointOptions<C extends { viewer: Viewer | null }> {
   /** A signed-in connection opened or closed (presence counts them). */
   viewerConnected(viewerId: string): void;
   viewerDisconnected(viewerId: string): void;
+  /** What operations' contexts need of the upgrade request, read once when the connection starts. */
+  requestInfo(request: http.IncomingMessage): WsRequestInfo;
   /** The context of one operation. */
-  context(authorization: unknown, request: http.IncomingMessage, requestId: string | undefined): Promise<C>;
+  context(authorization: unknown, request: WsRequestInfo, requestId: string | undefined): Promise<C>;
   /** The context one live event is resolved with (loaders of its own). */
   contextForEvent(context: C, event: object): C;
 }
@@ -54,10 +56,22 @@ export interface WsEndpointOptions<C extends { viewer: Viewer | null }> {
 const DOCUMENT_CACHE_ENTRIES = 500;
 const DOCUMENT_CACHE_MAX_TEXT = 16 * 1024;
 
-/** What a connection remembers: its user for presence, how to forget its socket. */
+/** The client's address and User-Agent, from the upgrade request. */
+export interface WsRequestInfo {
+  ip: string;
+  userAgent: string | undefined;
+}
+
+/**
+ * What a connection remembers: its user for presence, how to forget its socket, and what its
+ * operations need of the upgrade request (the request itself is let go: its headers, parser
+ * state and streams would otherwise stay for the connection's life, about 1 KB each).
+ */
 interface ConnectionExtra {
   viewerId?: string;
   release?: () => void;
+  info?: WsRequestInfo;
+  request?: http.IncomingMessage;
 }
 
 /** Serves graphql-ws on `wsServer`; the returned dispose closes every socket (1001). */
@@ -107,6 +121,8 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
       }),
       onConnect: async (ctx) => {
         const extra = ctx.extra as ConnectionExtra;
+        if (extra.request) extra.info = options.requestInfo(extra.request);
+        extra.request = undefined;
         const auth = await options.authenticate(connectionAuthorization(ctx.connectionParams), ctx.extra.socket);
         if (auth === false) return false;
         extra.release = auth.release;
@@ -130,7 +146,8 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
         }
         const document = documentFor(payload.query);
         if (!("kind" in document)) return document;
-        const contextValue = await options.context(connectionAuthorization(ctx.connectionParams), ctx.extra.request, observer.requestId(ctx.extra.socket, id));
+        const info = (ctx.extra as ConnectionExtra).info ?? { ip: "unknown", userAgent: undefined };
+        const contextValue = await options.context(connectionAuthorization(ctx.connectionParams), info, observer.requestId(ctx.extra.socket, id));
         observer.started(ctx.extra.socket, id, document, payload.operationName, contextValue.viewer?.id ?? null);
         targets.set(contextValue, { socket: ctx.extra.socket, id });
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };

@@ -173,6 +173,8 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   // socket, so both sides measure the server and not the client library.
   const sockets: WebSocket[] = [];
   let acked = 0;
+  /** Sockets the server closed during the run, by close code (a missing delivery's first clue). */
+  const closes = new Map<number, number>();
   const query = `subscription($c: ID) { messageAdded(conversationId: $c) { id seq content sender { username } } }`;
   // A client whose socket closes before its subscription is acknowledged by data (a connect
   // storm can outlast graphql-ws's 3 s init timeout) reconnects, as real clients do.
@@ -181,7 +183,8 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
     let subscribed = false;
     ws.on("error", () => undefined);
     ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${tokens[i % tokens.length]}` } })));
-    ws.on("close", () => {
+    ws.on("close", (code) => {
+      if (!stopping) closes.set(code, (closes.get(code) ?? 0) + 1);
       if (!subscribed && attempt < 5 && !stopping) setTimeout(() => open(i, attempt + 1), 200 * (attempt + 1));
     });
     ws.on("message", (data) => {
@@ -212,9 +215,10 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   const ackDeadline = Date.now() + 60_000;
   while (acked < n && Date.now() < ackDeadline) await sleep(100);
   // Warm-up: one message every client must receive, so all subscriptions are live before timing.
-  // Sends carry a clientMessageId, so one retried after a timeout (a loop busy with thousands of
-  // subscribes) is stored once.
-  const send = async (seqExpected: number, content: string) => {
+  // The warm-up send carries a clientMessageId, so it can be retried after a timeout (a loop
+  // busy with thousands of subscribes) and stored once; the timed sends carry none, so their
+  // path is the same as before (no idempotency lookup) and only a refused connection is retried.
+  const send = async (seqExpected: number, content: string, idempotent = false) => {
     let body: { data?: { sendGroupMessage: { seq: number } } } = {};
     for (let attempt = 0; ; attempt++) {
       try {
@@ -223,13 +227,14 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
           headers: { "content-type": "application/json", authorization: `Bearer ${tokens[0]}` },
           body: JSON.stringify({
             query: `mutation($g: ID!, $c: String!, $k: String) { sendGroupMessage(input: { groupId: $g, content: $c, clientMessageId: $k }) { seq } }`,
-            variables: { g: groupId, c: content, k: `fanout-${seqExpected}` },
+            variables: { g: groupId, c: content, k: idempotent ? `fanout-${seqExpected}` : null },
           }),
         });
         body = (await res.json()) as typeof body;
         break;
       } catch (err) {
-        if (attempt >= 5) throw err;
+        const connectFailed = ((err as Error).cause as { code?: string } | undefined)?.code === "UND_ERR_CONNECT_TIMEOUT";
+        if (attempt >= 5 || !(idempotent || connectFailed)) throw err;
         await sleep(1000);
       }
     }
@@ -237,7 +242,7 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   };
   const warm = sendTimes.size + 1;
   sendTimes.set(warm, performance.now());
-  await send(warm, "warm-up");
+  await send(warm, "warm-up", true);
   const warmDeadline = Date.now() + 120_000;
   while (received.some((r) => !r.includes(warm)) && Date.now() < warmDeadline) await sleep(100);
   for (const r of received) r.length = 0;
@@ -267,6 +272,8 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
     console.log(`  CPU profile of the timed sends: ${file}`);
   }
   stopping = true;
+  const silent = received.filter((r) => r.length === 0).length;
+  if (closes.size || silent) console.log(`  closed by the server: ${JSON.stringify(Object.fromEntries(closes))}; clients that received nothing: ${silent}`);
   for (const ws of sockets) ws.close();
   await sleep(500);
   return summarize(received, latencies, n, before, after, firsts, seqs);

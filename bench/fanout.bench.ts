@@ -2,7 +2,9 @@
  * `npm run bench:fanout`: N = 1,000, 5,000 and 10,000 graphql-ws subscribers on one group
  * conversation (1,024 members, several connections per member as with several devices), 20
  * messages sent through the API. Prints delivered/expected, whether every client got them in
- * order, p50/p99 latency from send to receipt, and the server's RSS and heap per connection,
+ * order, p50/p99 latency from send to receipt, "first" (median over the messages of the first
+ * receipt: the send path, before any fan-out), "spread p99" (each receipt's delay after the
+ * first receipt of its message: the fan-out alone), and the server's RSS and heap per connection,
  * next to a raw `ws` broadcast of the same payloads to the same N, measured in the same run,
  * then a verdict per goal of issue 14.
  *
@@ -128,14 +130,24 @@ interface Result {
   inOrder: boolean;
   p50: number;
   p99: number;
+  /** Median over the messages of the first client's latency: the send path, before the fan-out spreads. */
+  first: number;
+  /** p99 of each receipt's delay after the first receipt of the same message: the fan-out alone. */
+  spread99: number;
   rssPerConn: number;
   heapPerConn: number;
 }
 
 /** Delivery, order, latency percentiles and memory per connection of one run. */
-function summarize(received: number[][], latencies: number[], n: number, before: Mem, after: Mem): Result {
+function summarize(received: number[][], latencies: number[], n: number, before: Mem, after: Mem, firsts: Map<number, number>, seqs: number[]): Result {
+  const spreads = latencies.map((l, i) => l - firsts.get(seqs[i])!).sort((a, b) => a - b);
   const sorted = latencies.sort((a, b) => a - b);
   return {
+    first: percentile(
+      [...firsts.values()].sort((a, b) => a - b),
+      50,
+    ),
+    spread99: percentile(spreads, 99),
     delivered: received.reduce((s, r) => s + r.length, 0),
     expected: n * MESSAGES,
     inOrder: received.every((r) => r.every((seq, i) => i === 0 || seq === r[i - 1] + 1)),
@@ -155,10 +167,14 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   const before = await child.mem();
   const received: number[][] = Array.from({ length: n }, () => []);
   const latencies: number[] = [];
+  const firsts = new Map<number, number>();
+  const seqs: number[] = [];
   // The same lightweight client as the baseline: graphql-transport-ws spoken over a bare `ws`
   // socket, so both sides measure the server and not the client library.
   const sockets: WebSocket[] = [];
   let acked = 0;
+  /** Sockets the server closed during the run, by close code (a missing delivery's first clue). */
+  const closes = new Map<number, number>();
   const query = `subscription($c: ID) { messageAdded(conversationId: $c) { id seq content sender { username } } }`;
   // A client whose socket closes before its subscription is acknowledged by data (a connect
   // storm can outlast graphql-ws's 3 s init timeout) reconnects, as real clients do.
@@ -167,7 +183,8 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
     let subscribed = false;
     ws.on("error", () => undefined);
     ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${tokens[i % tokens.length]}` } })));
-    ws.on("close", () => {
+    ws.on("close", (code) => {
+      if (!stopping) closes.set(code, (closes.get(code) ?? 0) + 1);
       if (!subscribed && attempt < 5 && !stopping) setTimeout(() => open(i, attempt + 1), 200 * (attempt + 1));
     });
     ws.on("message", (data) => {
@@ -178,7 +195,10 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
       } else if (msg.type === "next") {
         subscribed = true;
         const seq = msg.payload!.data!.messageAdded!.seq;
-        latencies.push(performance.now() - sendTimes.get(seq)!);
+        const latency = performance.now() - sendTimes.get(seq)!;
+        latencies.push(latency);
+        seqs.push(seq);
+        if (!firsts.has(seq)) firsts.set(seq, latency);
         received[i].push(seq);
       } else if (msg.type === "ping") {
         ws.send(JSON.stringify({ type: "pong" }));
@@ -195,9 +215,10 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   const ackDeadline = Date.now() + 60_000;
   while (acked < n && Date.now() < ackDeadline) await sleep(100);
   // Warm-up: one message every client must receive, so all subscriptions are live before timing.
-  // Sends carry a clientMessageId, so one retried after a timeout (a loop busy with thousands of
-  // subscribes) is stored once.
-  const send = async (seqExpected: number, content: string) => {
+  // The warm-up send carries a clientMessageId, so it can be retried after a timeout (a loop
+  // busy with thousands of subscribes) and stored once; the timed sends carry none, so their
+  // path is the same as before (no idempotency lookup) and only a refused connection is retried.
+  const send = async (seqExpected: number, content: string, idempotent = false) => {
     let body: { data?: { sendGroupMessage: { seq: number } } } = {};
     for (let attempt = 0; ; attempt++) {
       try {
@@ -206,13 +227,14 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
           headers: { "content-type": "application/json", authorization: `Bearer ${tokens[0]}` },
           body: JSON.stringify({
             query: `mutation($g: ID!, $c: String!, $k: String) { sendGroupMessage(input: { groupId: $g, content: $c, clientMessageId: $k }) { seq } }`,
-            variables: { g: groupId, c: content, k: `fanout-${seqExpected}` },
+            variables: { g: groupId, c: content, k: idempotent ? `fanout-${seqExpected}` : null },
           }),
         });
         body = (await res.json()) as typeof body;
         break;
       } catch (err) {
-        if (attempt >= 5) throw err;
+        const connectFailed = ((err as Error).cause as { code?: string } | undefined)?.code === "UND_ERR_CONNECT_TIMEOUT";
+        if (attempt >= 5 || !(idempotent || connectFailed)) throw err;
         await sleep(1000);
       }
     }
@@ -220,11 +242,13 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
   };
   const warm = sendTimes.size + 1;
   sendTimes.set(warm, performance.now());
-  await send(warm, "warm-up");
+  await send(warm, "warm-up", true);
   const warmDeadline = Date.now() + 120_000;
   while (received.some((r) => !r.includes(warm)) && Date.now() < warmDeadline) await sleep(100);
   for (const r of received) r.length = 0;
   latencies.length = 0;
+  seqs.length = 0;
+  firsts.clear();
   const after = await child.mem();
   if (HEAP_SNAPSHOT) {
     mkdirSync(HEAP_SNAPSHOT, { recursive: true });
@@ -248,9 +272,11 @@ async function runApi(child: Child, n: number, sendTimes: Map<number, number>): 
     console.log(`  CPU profile of the timed sends: ${file}`);
   }
   stopping = true;
+  const silent = received.filter((r) => r.length === 0).length;
+  if (closes.size || silent) console.log(`  closed by the server: ${JSON.stringify(Object.fromEntries(closes))}; clients that received nothing: ${silent}`);
   for (const ws of sockets) ws.close();
   await sleep(500);
-  return summarize(received, latencies, n, before, after);
+  return summarize(received, latencies, n, before, after, firsts, seqs);
 }
 
 async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Result> {
@@ -259,6 +285,8 @@ async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Re
   const before = await child.mem();
   const received: number[][] = Array.from({ length: n }, () => []);
   const latencies: number[] = [];
+  const firsts = new Map<number, number>();
+  const seqs: number[] = [];
   const sendTimes = new Map<number, number>();
   const sockets: WebSocket[] = [];
   for (let i = 0; i < n; i++) {
@@ -267,7 +295,10 @@ async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Re
     ws.on("message", (data) => {
       const msg = JSON.parse(String(data)) as { payload: { data: { messageAdded: { seq: number } } } };
       const seq = msg.payload.data.messageAdded.seq;
-      latencies.push(performance.now() - sendTimes.get(seq)!);
+      const latency = performance.now() - sendTimes.get(seq)!;
+      latencies.push(latency);
+      seqs.push(seq);
+      if (!firsts.has(seq)) firsts.set(seq, latency);
       received[i].push(seq);
     });
     sockets.push(ws);
@@ -289,11 +320,11 @@ async function runRaw(child: Child, n: number, payloadBytes: number): Promise<Re
   while (received.reduce((s, r) => s + r.length, 0) < n * MESSAGES && Date.now() < deadline) await sleep(100);
   for (const s of sockets) s.terminate();
   await sleep(500);
-  return summarize(received, latencies, n, before, after);
+  return summarize(received, latencies, n, before, after, firsts, seqs);
 }
 
 const fmt = (r: Result): string =>
-  `${String(r.delivered).padStart(7)}/${String(r.expected).padEnd(7)} ${r.inOrder ? "yes" : "NO "}   p50 ${r.p50.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  RSS/conn ${(r.rssPerConn / 1024).toFixed(1).padStart(6)} KB  heap/conn ${(r.heapPerConn / 1024).toFixed(1).padStart(6)} KB`;
+  `${String(r.delivered).padStart(7)}/${String(r.expected).padEnd(7)} ${r.inOrder ? "yes" : "NO "}   p50 ${r.p50.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  first ${r.first.toFixed(1).padStart(6)} ms  spread p99 ${r.spread99.toFixed(1).padStart(6)} ms  RSS/conn ${(r.rssPerConn / 1024).toFixed(1).padStart(6)} KB  heap/conn ${(r.heapPerConn / 1024).toFixed(1).padStart(6)} KB`;
 
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
 

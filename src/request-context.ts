@@ -30,18 +30,46 @@ export interface RequestInfo {
   userAgent?: string;
 }
 
-export async function buildContext(services: AppServices, authorization: unknown, request: RequestInfo): Promise<Context> {
+export interface ContextOptions {
+  /**
+   * Make the loaders on first use (WebSocket operations): a live subscription's own context is
+   * kept for as long as it lives, yet its events are resolved with loaders made per event, so
+   * eleven idle DataLoaders per subscription would only cost memory.
+   */
+  lazyLoaders?: boolean;
+}
+
+export async function buildContext(services: AppServices, authorization: unknown, request: RequestInfo, options: ContextOptions = {}): Promise<Context> {
   const viewer = await resolveViewer(services, authorization);
   if (viewer) {
     services.users.touch(viewer.id);
     services.sessions.touch(viewer.sessionId);
   }
-  return {
+  const context: Context = {
     requestId: request.requestId ?? randomUUID(),
     ip: request.ip,
     userAgent: request.userAgent ?? null,
     viewer,
     services,
-    loaders: createLoaders(services, viewer),
+    loaders: undefined as unknown as Context["loaders"],
   };
+  if (!options.lazyLoaders) context.loaders = createLoaders(services, viewer);
+  else {
+    let loaders: Context["loaders"] | undefined;
+    Object.defineProperty(context, "loaders", {
+      enumerable: true,
+      configurable: true,
+      get: () => (loaders ??= createLoaders(services, viewer)),
+      set: (value: Context["loaders"]) => void (loaders = value),
+    });
+  }
+  return context;
+}
+
+/**
+ * The context one live event is resolved with: the operation's, with the event's loaders
+ * (loaders.ts). Written out field by field, so an operation's lazy loaders are not made.
+ */
+export function contextWithLoaders(context: Context, loaders: Context["loaders"]): Context {
+  return { requestId: context.requestId, ip: context.ip, userAgent: context.userAgent, viewer: context.viewer, services: context.services, loaders };
 }

@@ -11,7 +11,7 @@ import { pino, type Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Database } from "./database.js";
 import type { Context } from "./context.js";
-import { buildContext, resolveViewer } from "./request-context.js";
+import { buildContext, contextWithLoaders, resolveViewer } from "./request-context.js";
 import { eventLoaders } from "./loaders.js";
 import { createFormatError } from "./errors.js";
 import { buildAppSchema } from "./schema.js";
@@ -106,10 +106,11 @@ export async function createServer(config: Config, db: Database, options: Server
     },
     viewerConnected: (viewerId) => void services.presence.connected(viewerId),
     viewerDisconnected: (viewerId) => void services.presence.disconnected(viewerId),
+    requestInfo: (request) => ({ ip: clientIp(request), userAgent: request.headers["user-agent"] }),
     context: (authorization, request, requestId) =>
-      buildContext(services, authorization, { ip: clientIp(request), requestId, userAgent: request.headers["user-agent"] }),
+      buildContext(services, authorization, { ip: request.ip, requestId, userAgent: request.userAgent }, { lazyLoaders: true }),
     // Each event runs with loaders made for it (see loaders.ts), not the operation's own.
-    contextForEvent: (context, event) => ({ ...context, loaders: loadersForEvent(event, context.viewer) }),
+    contextForEvent: (context, event) => contextWithLoaders(context, loadersForEvent(event, context.viewer)),
   });
 
   const graphqlHttp = await createGraphqlHttp<Context>({

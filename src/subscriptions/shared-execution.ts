@@ -16,6 +16,7 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from "graphql";
+import { FrameSubscription, FrameTable, isDirectSource, type DeliveryHooks, type DeliveryTarget } from "./direct-delivery.js";
 import { StreamError } from "./stream-error.js";
 import { VIEWER_SPECIFIC_EXTENSION } from "./viewer-specific.js";
 
@@ -86,10 +87,24 @@ export interface SharedSubscribeOptions<C> {
    * of its own (an operation's loaders would cache what was true when it started).
    */
   contextForEvent?: (context: C, event: object) => C;
+  /**
+   * Direct delivery (direct-delivery.ts): the socket and id of an operation, and what to do
+   * with its results. Without them every result goes through graphql-ws.
+   */
+  direct?: {
+    target: (args: ExecutionArgs) => DeliveryTarget | undefined;
+    hooks: Omit<DeliveryHooks, "delivered">;
+  };
 }
 
-export function createSharedSubscribe<C>({ queryText, delivered = () => {}, contextForEvent }: SharedSubscribeOptions<C>) {
+export function createSharedSubscribe<C>({ queryText, delivered = () => {}, contextForEvent, direct }: SharedSubscribeOptions<C>) {
   const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+  const execution = (args: ExecutionArgs, payload: unknown) => {
+    const contextValue =
+      contextForEvent && payload !== null && typeof payload === "object" ? contextForEvent(args.contextValue as C, payload) : args.contextValue;
+    return execute({ ...args, rootValue: payload, contextValue }) as ExecutionResult | Promise<ExecutionResult>;
+  };
+  const frames = direct ? new FrameTable({ ...direct.hooks, delivered }, (event, args) => execution(args as ExecutionArgs, event)) : null;
   return async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in Object(source))) return source as ExecutionResult;
@@ -98,13 +113,12 @@ export function createSharedSubscribe<C>({ queryText, delivered = () => {}, cont
       text !== undefined && isViewerIndependent(args.schema, args.document)
         ? `${text}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${args.operationName ?? ""}`
         : null;
-    const run = (payload: unknown) => {
-      const contextValue =
-        contextForEvent && payload !== null && typeof payload === "object" ? contextForEvent(args.contextValue as C, payload) : args.contextValue;
-      return Promise.resolve(execute({ ...args, rootValue: payload, contextValue }) as ExecutionResult | Promise<ExecutionResult>);
-    };
+    const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    const target = key !== null && frames && isDirectSource(iterator) ? direct!.target(args) : undefined;
+    if (target) return new FrameSubscription(frames!, frames!.shape(key!), args, target, iterator as never);
+    const run = (payload: unknown) => Promise.resolve(execution(args, payload));
     return mapIterator(
-      (source as AsyncIterable<unknown>)[Symbol.asyncIterator](),
+      iterator,
       (payload) => {
         if (payload instanceof StreamError) return { errors: [payload.error] };
         if (key === null || payload === null || typeof payload !== "object") return run(payload);

@@ -12,6 +12,7 @@ import type { WebSocket, WebSocketServer } from "ws";
 import type { RequestLimits } from "../config.js";
 import type { Viewer } from "../context.js";
 import { connectionAuthorization, type WsObserver } from "../http/ws-observer.js";
+import type { DeliveryTarget } from "./direct-delivery.js";
 import { createSharedSubscribe } from "./shared-execution.js";
 
 /** What a connection's authentication decided. */
@@ -38,16 +39,39 @@ export interface WsEndpointOptions<C extends { viewer: Viewer | null }> {
   /** A signed-in connection opened or closed (presence counts them). */
   viewerConnected(viewerId: string): void;
   viewerDisconnected(viewerId: string): void;
+  /** What operations' contexts need of the upgrade request, read once when the connection starts. */
+  requestInfo(request: http.IncomingMessage): WsRequestInfo;
   /** The context of one operation. */
-  context(authorization: unknown, request: http.IncomingMessage, requestId: string | undefined): Promise<C>;
+  context(authorization: unknown, request: WsRequestInfo, requestId: string | undefined): Promise<C>;
   /** The context one live event is resolved with (loaders of its own). */
   contextForEvent(context: C, event: object): C;
 }
 
-/** What a connection remembers: its user for presence, how to forget its socket. */
+/**
+ * Parsed and validated documents by operation text: thousands of clients subscribing with the
+ * same operation share one AST (and one answer of isViewerIndependent, cached by document)
+ * instead of holding one each. Bounded in entries and in the size of a text kept, so a client
+ * sending distinct large documents cannot grow it; the least recently used entry goes first.
+ */
+const DOCUMENT_CACHE_ENTRIES = 500;
+const DOCUMENT_CACHE_MAX_TEXT = 16 * 1024;
+
+/** The client's address and User-Agent, from the upgrade request. */
+export interface WsRequestInfo {
+  ip: string;
+  userAgent: string | undefined;
+}
+
+/**
+ * What a connection remembers: its user for presence, how to forget its socket, and what its
+ * operations need of the upgrade request (the request itself is let go: its headers, parser
+ * state and streams would otherwise stay for the connection's life, about 1 KB each).
+ */
 interface ConnectionExtra {
   viewerId?: string;
   release?: () => void;
+  info?: WsRequestInfo;
+  request?: http.IncomingMessage;
 }
 
 /** Serves graphql-ws on `wsServer`; the returned dispose closes every socket (1001). */
@@ -55,6 +79,32 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
   const { schema, observer, limits } = options;
   const rules = [...options.validationRules];
   const queryTexts = new WeakMap<DocumentNode, string>();
+  const documents = new Map<string, DocumentNode>();
+  /** Each operation's socket and id, by its context (direct delivery writes to them). */
+  const targets = new WeakMap<object, DeliveryTarget>();
+  /** The document of an operation text, parsed and validated once while it stays cached. */
+  const documentFor = (query: string): DocumentNode | readonly GraphQLError[] => {
+    const cached = documents.get(query);
+    if (cached) {
+      documents.delete(query);
+      documents.set(query, cached);
+      return cached;
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(query, { maxTokens: limits.maxTokens });
+    } catch (err) {
+      return [err instanceof GraphQLError ? err : new GraphQLError("Invalid document", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
+    }
+    const errors = validate(schema, document, rules);
+    if (errors.length) return errors;
+    queryTexts.set(document, query);
+    if (query.length <= DOCUMENT_CACHE_MAX_TEXT) {
+      documents.set(query, document);
+      if (documents.size > DOCUMENT_CACHE_ENTRIES) documents.delete(documents.keys().next().value!);
+    }
+    return document;
+  };
   return useServer<Record<string, unknown>>(
     {
       schema,
@@ -64,9 +114,15 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
         queryText: (document) => queryTexts.get(document),
         delivered: options.delivered,
         contextForEvent: options.contextForEvent,
+        direct: {
+          target: (args) => targets.get(args.contextValue as object),
+          hooks: { formatError: options.formatError, errors: (socket, id, errors) => observer.errors(socket, id, errors) },
+        },
       }),
       onConnect: async (ctx) => {
         const extra = ctx.extra as ConnectionExtra;
+        if (extra.request) extra.info = options.requestInfo(extra.request);
+        extra.request = undefined;
         const auth = await options.authenticate(connectionAuthorization(ctx.connectionParams), ctx.extra.socket);
         if (auth === false) return false;
         extra.release = auth.release;
@@ -88,17 +144,12 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
         if (Object.keys(ctx.subscriptions).length > limits.maxWsOperations) {
           return [new GraphQLError(`At most ${limits.maxWsOperations} subscriptions per connection`, { extensions: { code: "BAD_USER_INPUT" } })];
         }
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: limits.maxTokens });
-        } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError("Invalid document", { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors;
-        queryTexts.set(document, payload.query);
-        const contextValue = await options.context(connectionAuthorization(ctx.connectionParams), ctx.extra.request, observer.requestId(ctx.extra.socket, id));
+        const document = documentFor(payload.query);
+        if (!("kind" in document)) return document;
+        const info = (ctx.extra as ConnectionExtra).info ?? { ip: "unknown", userAgent: undefined };
+        const contextValue = await options.context(connectionAuthorization(ctx.connectionParams), info, observer.requestId(ctx.extra.socket, id));
         observer.started(ctx.extra.socket, id, document, payload.operationName, contextValue.viewer?.id ?? null);
+        targets.set(contextValue, { socket: ctx.extra.socket, id });
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
       onNext: (ctx, id, _payload, _args, result) => {
@@ -112,5 +163,8 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
       onComplete: (ctx, id) => observer.completed(ctx.extra.socket, id),
     },
     options.wsServer,
+    // No keep-alive timer per socket from graphql-ws: SocketGuard pings every socket from one
+    // timer and terminates dead peers (socket-guard.ts).
+    0,
   );
 }

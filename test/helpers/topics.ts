@@ -7,7 +7,9 @@
  * How it is seen: a pass-through tap on the instance's pubsub object, installed at first use,
  * counts the listeners registered per topic by `listen` and by the iterators of `subscribe`
  * (when iteration starts, which is when the underlying listener is added). The calls go on to
- * the real pubsub unchanged. With Redis, events published by another instance arrive through
+ * the real pubsub unchanged. Message streams of one conversation share one pubsub listener
+ * (ConversationListeners in streams.ts): each stream after the first on a topic is counted
+ * there, so a topic still grows by one per stream. With Redis, events published by another instance arrive through
  * the channel's Redis subscription, so the channel must also have a subscriber there.
  */
 import { Redis } from "ioredis";
@@ -24,6 +26,12 @@ export function topic(key: TopicKey, id: string): string {
 interface Tapped {
   listen(key: string, id: string, fn: (payload: unknown) => void): () => void;
   subscribe(key: string, id: string): AsyncIterableIterator<unknown>;
+}
+
+interface TappedStreams {
+  add(topic: string, stream: unknown): void;
+  remove(topic: string, stream: unknown): void;
+  count(topic: string): number;
 }
 
 /** Listeners added and removed per topic since the tap was installed (both only grow). */
@@ -75,6 +83,22 @@ function tap(api: TestApi): Counts {
       };
     }
     return iterator;
+  };
+  // The first stream of a conversation adds the pubsub listener (counted above), the others
+  // only join it; the last one to go removes it.
+  const streams = api.server.services.streams.listeners as unknown as TappedStreams;
+  const add = streams.add.bind(streams);
+  const remove = streams.remove.bind(streams);
+  streams.add = (id, stream) => {
+    const joins = streams.count(id) > 0;
+    add(id, stream);
+    if (joins) bump(counts.added, topic("CONVERSATION", id));
+  };
+  streams.remove = (id, stream) => {
+    const before = streams.count(id);
+    remove(id, stream);
+    const after = streams.count(id);
+    if (after < before && after > 0) bump(counts.removed, topic("CONVERSATION", id));
   };
   taps.set(pubSub, counts);
   return counts;

@@ -3,12 +3,17 @@
  * it holds what the streams need (pubsub, the high-water check, message reads), so a resolver
  * passes only the viewer and the conversation.
  */
-import { conversationEvents, messagesWithReplay, viewerEvents, type StreamOptions } from "./streams.js";
+import { ConversationListeners, conversationEvents, messagesWithReplay, viewerEvents, type StreamOptions } from "./streams.js";
 import type { StreamDeps } from "./streams.deps.js";
 import type { ConversationRef } from "../conversation/conversation.service.js";
 
 export class ConversationStreams {
-  constructor(private readonly deps: StreamDeps) {}
+  /** The topic listeners of the message streams (one per conversation, not one per stream). */
+  readonly listeners: ConversationListeners;
+
+  constructor(private readonly deps: StreamDeps) {
+    this.listeners = new ConversationListeners(deps.pubSub);
+  }
 
   /** Every conversation of the viewer, following joins and leaves. */
   viewerEvents(viewerId: string, options: StreamOptions = {}) {
@@ -22,7 +27,7 @@ export class ConversationStreams {
 
   /** Messages after `afterSeq` from the database, then live: in seq order, each once. */
   messagesWithReplay(conversation: ConversationRef, viewerId: string, afterSeq: number | null) {
-    return messagesWithReplay(this.deps, conversation, viewerId, afterSeq);
+    return messagesWithReplay(this.deps, this.listeners, conversation, viewerId, afterSeq);
   }
 }
 

@@ -28,8 +28,11 @@ import type { UserEvent } from "../user/user.events.js";
 import type {} from "./message.events.js";
 import { forbidden } from "../../errors.js";
 import { StreamError } from "../../subscriptions/stream-error.js";
+import type { DirectSink, DirectSource } from "../../subscriptions/direct-delivery.js";
 import type { ConversationRef } from "../conversation/conversation.service.js";
-import type { AfterRead } from "./high-water.js";
+import type { AfterRead, Watched } from "./high-water.js";
+import type { MessageView } from "./message.view.js";
+import type { ConversationSnapshot } from "../conversation/conversation.view.js";
 import { SeqOrder, fillDelayMs } from "./seq-order.js";
 import type { StreamDeps } from "./streams.deps.js";
 
@@ -75,9 +78,13 @@ export function stoppable<T>(source: AsyncIterator<T>, closeSource: () => unknow
  * `last_seq` is past what was delivered (an event lost), opens a fill. One fill runs at a time
  * per stream, after a short wait that doubles while the gap stays open; streams at the same
  * position share one query.
+ *
+ * Attached to a sink (direct delivery, subscriptions/direct-delivery.ts), it hands each
+ * released event straight to it instead of queueing it for `next()`.
  */
-class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamError> {
+class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamError>, DirectSource<AddedEvent | StreamError>, Watched, TopicListener {
   private readonly ready: Array<AddedEvent | StreamError> = [];
+  private sink: DirectSink<AddedEvent | StreamError> | null = null;
   /** The ordering decisions (seq-order.ts): what to release, drop, fill. */
   private readonly order: SeqOrder<AddedEvent>;
   private waiter: ((r: IteratorResult<AddedEvent | StreamError>) => void) | null = null;
@@ -87,32 +94,38 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
   /** Fills in a row that found nothing new (the back-off exponent). */
   private idleFills = 0;
   private readonly topic: string;
-  private readonly unlisten: () => void;
   private readonly unwatch: () => void;
 
   constructor(
     private readonly services: StreamDeps,
+    private readonly listeners: ConversationListeners,
     private readonly conversation: ConversationRef,
     private readonly viewerId: string,
     last: number,
     replayFrom: number | null,
   ) {
-    this.order = new SeqOrder<AddedEvent>((ev) => ev.message.seq, last, { replaying: replayFrom !== null, release: (ev) => this.deliver(ev) });
+    this.order = new SeqOrder<AddedEvent>(seqOf, last, { replaying: replayFrom !== null, release: (ev) => this.deliver(ev) });
     this.topic = conversation._id.toHexString();
     // Listen before reading the database: nothing published from here on is missed.
-    this.unlisten = services.pubSub.listen("CONVERSATION", this.topic, (ev) => this.onEvent(ev));
-    this.unwatch = services.highWater.watch(this.topic, { delivered: () => this.order.last, nudge: (lastSeq) => this.nudge(lastSeq) });
+    listeners.add(this.topic, this);
+    this.unwatch = services.highWater.watch(this.topic, this);
     if (replayFrom !== null) void this.fill();
   }
 
-  private onEvent(ev: ConversationEvent): void {
+  /** Watched (high-water.ts): the last seq released. */
+  delivered(): number {
+    return this.order.last;
+  }
+
+  /** Every event of the conversation's topic (ConversationListeners). */
+  onEvent(ev: ConversationEvent): void {
     if (!this.closed && ev.type === "access.revoked" && revokes(ev, this.viewerId)) return this.end();
     if (this.closed || ev.type !== "message.added") return;
     if (this.order.offer(ev)) this.followGap();
   }
 
   /** The high-water check: the database's last seq is past what this stream delivered. */
-  private nudge(lastSeq: number): void {
+  nudge(lastSeq: number): void {
     if (!this.closed && this.order.committed(lastSeq)) this.followGap();
   }
 
@@ -147,7 +160,7 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
         const from = this.order.last;
         const { messages, snapshot } = await this.services.highWater.readAfter(this.topic, from, () => readAfter(this.services, this.conversation, from));
         if (this.closed || !snapshot) return;
-        this.order.merge(messages.map((message): AddedEvent => ({ type: "message.added", message, conversation: snapshot })));
+        this.order.merge(eventsOf(messages, snapshot));
         if (messages.length < FILL_PAGE || this.order.last === from) break;
       }
       read = true;
@@ -174,6 +187,7 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
   }
 
   private deliver(ev: AddedEvent | StreamError): void {
+    if (this.sink) return this.sink.push(ev);
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
@@ -187,11 +201,18 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
     return new Promise((resolve) => (this.waiter = resolve));
   }
 
+  attach(sink: DirectSink<AddedEvent | StreamError>): void {
+    this.sink = sink;
+    for (const ev of this.ready.splice(0)) sink.push(ev);
+    if (this.closed) sink.end();
+  }
+
   return(): Promise<IteratorResult<AddedEvent | StreamError>> {
     if (!this.closed) {
       this.closed = true;
-      this.unlisten();
+      this.listeners.remove(this.topic, this);
       this.unwatch();
+      this.sink?.end();
     }
     if (this.fillTimer) clearTimeout(this.fillTimer);
     this.fillTimer = null;
@@ -202,6 +223,74 @@ class ConversationMessages implements AsyncIterableIterator<AddedEvent | StreamE
 
   [Symbol.asyncIterator](): AsyncIterableIterator<AddedEvent | StreamError> {
     return this;
+  }
+}
+
+const seqOf = (ev: AddedEvent): number => ev.message.seq;
+
+/**
+ * The events of messages read from the database, made once per read: streams at the same
+ * position share one read (high-water.ts), and then one event object per message, so a fill
+ * after a lost event is executed and serialized once for them all (shared execution is keyed
+ * by the event object).
+ */
+const readEvents = new WeakMap<MessageView[], AddedEvent[]>();
+function eventsOf(messages: MessageView[], snapshot: ConversationSnapshot): AddedEvent[] {
+  let events = readEvents.get(messages);
+  if (!events || events[0]?.conversation !== snapshot) {
+    events = messages.map((message): AddedEvent => ({ type: "message.added", message, conversation: snapshot }));
+    readEvents.set(messages, events);
+  }
+  return events;
+}
+
+/** What ConversationListeners calls for each event of a topic. */
+export interface TopicListener {
+  onEvent(ev: ConversationEvent): void;
+}
+
+/**
+ * One pubsub listener per conversation with live message streams in this instance, calling
+ * each stream's `onEvent` in turn: thousands of subscribers of one conversation add no
+ * listener (and no closure) each to the event target, whose dispatch costs more per listener
+ * than a loop over a Set.
+ */
+export class ConversationListeners {
+  private readonly topics = new Map<string, { streams: Set<TopicListener>; unlisten: () => void }>();
+
+  constructor(private readonly pubSub: StreamDeps["pubSub"]) {}
+
+  add(topic: string, stream: TopicListener): void {
+    let entry = this.topics.get(topic);
+    if (!entry) {
+      const streams = new Set<TopicListener>();
+      const unlisten = this.pubSub.listen("CONVERSATION", topic, (ev) => {
+        for (const s of streams) {
+          try {
+            s.onEvent(ev);
+          } catch (err) {
+            // As the event target would: reported, and the other streams still get the event.
+            process.nextTick(() => {
+              throw err;
+            });
+          }
+        }
+      });
+      this.topics.set(topic, (entry = { streams, unlisten }));
+    }
+    entry.streams.add(stream);
+  }
+
+  /** Streams listening on a topic (tests wait on it, as on the pubsub's listeners). */
+  count(topic: string): number {
+    return this.topics.get(topic)?.streams.size ?? 0;
+  }
+
+  remove(topic: string, stream: TopicListener): void {
+    const entry = this.topics.get(topic);
+    if (!entry?.streams.delete(stream) || entry.streams.size > 0) return;
+    entry.unlisten();
+    this.topics.delete(topic);
   }
 }
 
@@ -225,12 +314,13 @@ function revokes(ev: Extract<ConversationEvent, { type: "access.revoked" }>, vie
  */
 export function messagesWithReplay(
   services: StreamDeps,
+  listeners: ConversationListeners,
   conversation: ConversationRef,
   viewerId: string,
   afterSeq: number | null,
 ): AsyncIterable<AddedEvent | StreamError> {
   const from = afterSeq === null ? null : Math.max(afterSeq, conversation.joined_seq);
-  return new ConversationMessages(services, conversation, viewerId, from ?? conversation.last_seq, from);
+  return new ConversationMessages(services, listeners, conversation, viewerId, from ?? conversation.last_seq, from);
 }
 
 /**

@@ -115,6 +115,11 @@ export class WsObserver {
     );
   }
 
+  /** A shared frame's write to one subscriber threw (the others still got it): logged once. */
+  deliveryFailed(err: unknown): void {
+    this.log.error({ err }, "live delivery to a subscriber failed");
+  }
+
   /** Errors sent over a socket: counted by code; internal ones logged once with their stack. */
   errors(socket: WebSocket, id: string, errors: readonly GraphQLError[]): void {
     for (const error of errors) {

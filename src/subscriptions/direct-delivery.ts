@@ -49,6 +49,8 @@ export interface DeliveryHooks {
   errors: (socket: WebSocket, id: string, errors: readonly GraphQLError[]) => void;
   /** Each event whose result was handed to the socket (metrics). */
   delivered: (event: unknown) => void;
+  /** A subscriber's write that threw: logged once; the frame's other subscribers still get it. */
+  failed: (err: unknown) => void;
 }
 
 /**
@@ -80,10 +82,8 @@ class Frame {
       try {
         sub.drain();
       } catch (err) {
-        // Reported as an uncaught error would be; the other subscribers still get the frame.
-        process.nextTick(() => {
-          throw err;
-        });
+        // Logged, not rethrown: an uncaught throw would take the process (and every socket) down.
+        hooks.failed(err);
       }
     }
   }

@@ -116,7 +116,11 @@ export function serveGraphqlWs<C extends { viewer: Viewer | null }>(options: WsE
         contextForEvent: options.contextForEvent,
         direct: {
           target: (args) => targets.get(args.contextValue as object),
-          hooks: { formatError: options.formatError, errors: (socket, id, errors) => observer.errors(socket, id, errors) },
+          hooks: {
+            formatError: options.formatError,
+            errors: (socket, id, errors) => observer.errors(socket, id, errors),
+            failed: (err) => observer.deliveryFailed(err),
+          },
         },
       }),
       onConnect: async (ctx) => {

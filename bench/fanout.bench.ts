@@ -59,7 +59,9 @@ function raiseFileLimit(): boolean {
 
 /** The embedded database in its own process; resolves with its URI. */
 async function startDatabase(): Promise<{ uri: string; stop(): void }> {
-  const proc = spawn(process.execPath, [path.join(here, "..", "src", "embedded-mongo", "cli.js"), "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  // With BENCH_CPU_PROF the database process is profiled whole (written when it stops).
+  const prof = CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`, "--cpu-prof-name=fanout-db.cpuprofile"] : [];
+  const proc = spawn(process.execPath, [...prof, path.join(here, "..", "src", "embedded-mongo", "cli.js"), "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = readline.createInterface({ input: proc.stdout! });
   const uri = await new Promise<string>((resolve, reject) => {
     proc.once("exit", (code) => reject(new Error(`database exited with ${code}`)));

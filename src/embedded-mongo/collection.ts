@@ -25,6 +25,7 @@ import {
   idFirst,
   isPlainObject,
   keyOf,
+  sameKey,
   sortKeyOf,
   valuesEqual,
 } from "./values.js";
@@ -314,7 +315,7 @@ export class Collection {
           );
         }
         next = { _id: doc._id, ...cloneDoc(spec.doc) };
-        changed = keyOf(next) !== keyOf(doc);
+        changed = !sameKey(next, doc);
       } else {
         next = cloneDoc(doc);
         // mingo reports a no-op ($set to the same value) as unmodified.

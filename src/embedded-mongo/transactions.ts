@@ -20,7 +20,7 @@ import { Collection, type WriteChange } from "./collection.js";
 import { MongoServerError, transientError } from "./errors.js";
 import type { Storage } from "./storage.js";
 import { ViewCollection } from "./txn-view.js";
-import { type Doc, cloneDoc, keyOf } from "./values.js";
+import { type Doc, cloneDoc, keyOf, sameKey } from "./values.js";
 
 /** transactionLifetimeLimitSeconds: an open transaction older than this is aborted. */
 export const TRANSACTION_LIFETIME_MS = 60_000;
@@ -212,7 +212,7 @@ export class SessionTable {
             } else if (current && !final) {
               real.delete(filter, { limit: 1 });
               undo.push(() => real.insert(current));
-            } else if (current && final && keyOf(current) !== keyOf(final)) {
+            } else if (current && final && !sameKey(current, final)) {
               real.update(filter, rec.replaced ? { kind: "replacement", doc: cloneDoc(final) } : { kind: "operators", ops: diffOps(current, final) }, {});
               undo.push(() => real.update(filter, { kind: "replacement", doc: cloneDoc(current) }, {}));
             }
@@ -262,7 +262,7 @@ export class SessionTable {
 function diffOps(before: Doc, after: Doc): Doc {
   const $set: Doc = {};
   const $unset: Doc = {};
-  for (const [k, v] of Object.entries(after)) if (k !== "_id" && keyOf(v) !== keyOf(before[k])) $set[k] = cloneDoc(v);
+  for (const [k, v] of Object.entries(after)) if (k !== "_id" && !sameKey(v, before[k])) $set[k] = cloneDoc(v);
   for (const k of Object.keys(before)) if (!(k in after)) $unset[k] = "";
   return { ...(Object.keys($set).length ? { $set } : {}), ...(Object.keys($unset).length ? { $unset } : {}) };
 }

@@ -9,7 +9,8 @@ import { updateOne as mingoUpdateOne } from "mingo/updater";
 import { isObjectId } from "./bson-types.js";
 import { MongoServerError, failedToParse, toServerError } from "./errors.js";
 import { mingoOptions } from "./operators.js";
-import { type CollationSpec, type Doc, compareValues, isPlainObject, keyOf } from "./values.js";
+import { applyFastPipeline } from "./pipeline-fast.js";
+import { type CollationSpec, type Doc, collationStrength, compareValues, isPlainObject, keyOf } from "./values.js";
 
 /** The update operators MongoDB accepts; any other `$` key fails the statement before a write. */
 const UPDATE_OPERATORS = new Set([
@@ -141,6 +142,9 @@ export function applyUpdate(target: Doc, spec: UpdateSpec, opts: ApplyOptions): 
   const docs = [target];
   try {
     if (spec.kind === "pipeline") {
+      // The commonest shapes without mingo (pipeline-fast.ts); strings compare exactly there.
+      const fast = collationStrength(opts.collation) === 3 ? applyFastPipeline(target, spec.stages) : null;
+      if (fast !== null) return fast;
       const res = mingoUpdateOne(docs, {}, spec.stages as never, {}, mingoOptions(opts.collation));
       if (docs[0] !== target) {
         for (const k of Object.keys(target)) delete target[k];

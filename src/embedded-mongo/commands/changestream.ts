@@ -9,7 +9,7 @@ import { Long, Timestamp } from "bson";
 import { type ChangeEntry, resumeToken, seqOfToken } from "../changes.js";
 import { MongoServerError, badValue } from "../errors.js";
 import { runPipeline } from "../query.js";
-import { type Doc, isPlainObject, keyOf } from "../values.js";
+import { type Doc, isPlainObject, sameKey } from "../values.js";
 import { type CommandContext, type CommandHandler, optionalDoc, optionalNumber } from "./context.js";
 
 /** The default wait of an awaitData getMore when the driver sends no maxTimeMS (MongoDB: 1 s). */
@@ -200,11 +200,11 @@ export function describeUpdate(before: Doc, after: Doc): Doc {
     for (const [k, v] of Object.entries(b)) {
       const path = prefix + k;
       const old = a[k];
-      if (keyOf(old) === keyOf(v)) continue;
+      if (sameKey(old, v)) continue;
       if (isPlainObject(old) && isPlainObject(v)) walk(old, v, path + ".");
-      else if (Array.isArray(old) && Array.isArray(v) && v.length > old.length && (old as unknown[]).every((e, i) => keyOf(e) === keyOf(v[i]))) {
+      else if (Array.isArray(old) && Array.isArray(v) && v.length > old.length && (old as unknown[]).every((e, i) => sameKey(e, v[i]))) {
         for (let i = old.length; i < v.length; i++) updatedFields[`${path}.${i}`] = v[i];
-      } else if (Array.isArray(old) && Array.isArray(v) && v.length < old.length && v.every((e, i) => keyOf(e) === keyOf((old as unknown[])[i]))) {
+      } else if (Array.isArray(old) && Array.isArray(v) && v.length < old.length && v.every((e, i) => sameKey(e, (old as unknown[])[i]))) {
         truncatedArrays.push({ field: path, newSize: v.length });
       } else updatedFields[path] = v;
     }

@@ -153,3 +153,65 @@ describe("versions that share unchanged parts stay as they were stored", () => {
     expect(after).toEqual({ _id, n: 1 });
   });
 });
+
+describe("index keys of documents with many keys (cached per stored version)", () => {
+  let server: EmbeddedMongo;
+  let client: MongoClient;
+
+  beforeAll(async () => ({ server, client } = await startEmbeddedClient()));
+  afterAll(() => stopEmbeddedClient(server, client));
+
+  it("a multikey index answers for every version's members: fast-path updates, array filters, transactions, deletes", async () => {
+    const c = client.db("keys").collection<AnyDoc>("conv");
+    await c.createIndex({ "members.user_id": 1 });
+    const users = Array.from({ length: 40 }, () => new ObjectId());
+    const _id = new ObjectId();
+    await c.insertOne({ _id, last_seq: 0, members: users.map((user_id) => ({ user_id, read_seq: 0 })) });
+    const holders = async (u: ObjectId): Promise<number> => c.countDocuments({ "members.user_id": u });
+    const replace = (from: ObjectId, to: ObjectId): AnyDoc[] => [
+      {
+        $set: {
+          members: {
+            $map: {
+              input: "$members",
+              as: "m",
+              in: { $switch: { branches: [{ case: { $eq: ["$$m.user_id", from] }, then: { $mergeObjects: ["$$m", { user_id: to }] } }], default: "$$m" } },
+            },
+          },
+        },
+      },
+    ];
+    const a = new ObjectId();
+    const b = new ObjectId();
+    // A fast-path pipeline update replaces one member's id.
+    await c.updateOne({ _id }, replace(users[7], a));
+    expect([await holders(users[7]), await holders(a), await holders(users[8])]).toEqual([0, 1, 1]);
+    // The allocation (keys unchanged), then an array filter that changes another id.
+    await c.updateOne({ _id }, allocation(users[3]));
+    await c.updateOne({ _id }, { $set: { "members.$[x].user_id": b } }, { arrayFilters: [{ "x.user_id": users[9] }] });
+    expect([await holders(users[9]), await holders(b), await holders(a)]).toEqual([0, 1, 1]);
+    // In a transaction, committed: the commit installs the view's version.
+    const session = client.startSession();
+    try {
+      await session.withTransaction(async () => {
+        await c.updateOne({ _id }, replace(a, users[7]), { session });
+        await c.updateOne({ _id }, allocation(users[4]), { session });
+      });
+    } finally {
+      await session.endSession();
+    }
+    expect([await holders(a), await holders(users[7]), await holders(b)]).toEqual([0, 1, 1]);
+    // Aborted: nothing of it in the index.
+    const s2 = client.startSession();
+    try {
+      s2.startTransaction();
+      await c.updateOne({ _id }, replace(b, a), { session: s2 });
+      await s2.abortTransaction();
+    } finally {
+      await s2.endSession();
+    }
+    expect([await holders(a), await holders(b)]).toEqual([0, 1]);
+    await c.deleteOne({ _id });
+    expect([await holders(b), await holders(users[0])]).toEqual([0, 0]);
+  });
+});

@@ -27,6 +27,19 @@ const keyCache = new WeakMap<Doc, Map<string, string[]>>();
 /** Below this many keys a document's keys are cheaper to compute again than to keep. */
 const CACHED_KEYS = 16;
 
+/**
+ * Compiled partial filters by their spec object: every transaction's view of a collection makes
+ * its indexes again from the collection's specs (the same objects), and compiling each partial
+ * filter through mingo was most of starting a transaction.
+ */
+const partialFilters = new WeakMap<Doc, (doc: Doc) => boolean>();
+
+function partialFilter(expr: Doc): (doc: Doc) => boolean {
+  let test = partialFilters.get(expr);
+  if (!test) partialFilters.set(expr, (test = compileFilter(expr)));
+  return test;
+}
+
 /** Options that make two index specs differ (for IndexOptionsConflict). */
 const OPTION_FIELDS = ["unique", "sparse", "partialFilterExpression", "expireAfterSeconds", "collation", "weights"];
 
@@ -81,7 +94,7 @@ export class Index {
     this.collation = isPlainObject(spec.collation) ? (spec.collation as CollationSpec) : null;
     this.strength = collationStrength(this.collation);
     this.expireAfterSeconds = typeof spec.expireAfterSeconds === "number" ? spec.expireAfterSeconds : null;
-    this.partial = isPlainObject(spec.partialFilterExpression) ? compileFilter(spec.partialFilterExpression) : null;
+    this.partial = isPlainObject(spec.partialFilterExpression) ? partialFilter(spec.partialFilterExpression) : null;
     this.leading = this.fields.length > 1 ? new Map() : null;
     this.keyPattern = JSON.stringify([this.fields, this.strength]);
   }

@@ -215,3 +215,33 @@ describe("index keys of documents with many keys (cached per stored version)", (
     expect([await holders(b), await holders(users[0])]).toEqual([0, 0]);
   });
 });
+
+describe("partial indexes in transaction views (compiled once per index spec)", () => {
+  let server: EmbeddedMongo;
+  let client: MongoClient;
+
+  beforeAll(async () => ({ server, client } = await startEmbeddedClient()));
+  afterAll(() => stopEmbeddedClient(server, client));
+
+  it("a partial unique index holds in every transaction as outside, and only for the documents its filter takes", async () => {
+    const c = client.db("partial").collection<AnyDoc>("conv");
+    await c.createIndex({ direct_key: 1 }, { unique: true, partialFilterExpression: { direct_key: { $type: "string" } } });
+    await c.insertOne({ direct_key: "a:b" });
+    for (let round = 0; round < 3; round++) {
+      const session = client.startSession();
+      try {
+        session.startTransaction();
+        // Outside the filter: any number of documents without a string key.
+        await c.insertOne({ direct_key: null, round }, { session });
+        await c.insertOne({ round }, { session });
+        await c.insertOne({ direct_key: `c:${round}` }, { session });
+        // A real holder and one of the transaction's own: both refused.
+        const dup = await c.insertOne({ direct_key: round % 2 ? "a:b" : `c:${round}` }, { session }).catch((e: { code?: number }) => e);
+        expect((dup as { code?: number }).code).toBe(11000);
+      } finally {
+        await session.endSession();
+      }
+    }
+    expect(await c.countDocuments({})).toBe(1);
+  });
+});

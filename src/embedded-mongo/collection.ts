@@ -13,7 +13,7 @@ import type { StorageChange } from "./storage.js";
 import { type DocumentCheck, compileValidator } from "./validation.js";
 import { type QueryPlan, planQuery } from "./planner.js";
 import { type TextSearch, compileFilter, prepareFilter, project } from "./query.js";
-import { type ApplyOptions, type UpdateSpec, applyUpdate, upsertSeed } from "./update.js";
+import { type ApplyOptions, type UpdateSpec, applyFastUpdate, applyUpdate, upsertSeed } from "./update.js";
 import { parseSearch, scoreDocument } from "./text.js";
 import {
   type CollationSpec,
@@ -291,6 +291,18 @@ export class Collection {
     return stored;
   }
 
+  /**
+   * A transaction's commit: `next` (the transaction's final version, which the caller gives up)
+   * replaces `current`, with the checks and upkeep of any update — `_id`, storage rules,
+   * validator, unique indexes, index keys, the change event. Applying a diff of the two through
+   * the update machinery instead copied and compared the whole document twice more.
+   */
+  install(current: Doc, next: Doc, op: "update" | "replace"): Doc {
+    const stored = this.swap(current, next);
+    this.observer?.({ op, before: current, after: stored });
+    return stored;
+  }
+
   /** Updates the first or every matching document, or upserts. */
   update(filter: Doc, spec: UpdateSpec, opts: WriteOptions): UpdateOutcome {
     const prepared = prepareFilter(filter);
@@ -317,9 +329,16 @@ export class Collection {
         next = { _id: doc._id, ...cloneDoc(spec.doc) };
         changed = !sameKey(next, doc);
       } else {
-        next = cloneDoc(doc);
-        // mingo reports a no-op ($set to the same value) as unmodified.
-        changed = applyUpdate(next, spec, applyOpts);
+        // A pipeline the fast path takes needs only a shallow copy (see applyFastUpdate): no
+        // copy of a 1,024-element array per send; mingo gets a deep copy.
+        next = { ...doc };
+        const fast = applyFastUpdate(next, spec, applyOpts);
+        if (fast !== null) changed = fast;
+        else {
+          next = cloneDoc(doc);
+          // mingo reports a no-op ($set to the same value) as unmodified.
+          changed = applyUpdate(next, spec, { ...applyOpts, fastTried: spec.kind === "pipeline" });
+        }
       }
       let stored = doc;
       if (changed) {

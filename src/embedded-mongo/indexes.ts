@@ -15,6 +15,18 @@ export interface IndexSpec extends Doc {
   name: string;
 }
 
+/**
+ * The keys of documents with many keys (a multikey index over a big array: `members.user_id` of a
+ * 1,024-member conversation), by key pattern. A stored document is never changed in place, so
+ * its keys never change: a group send's update then needs only its new version's keys, which
+ * the transaction's commit and the next send find here, instead of walking every member four
+ * times (old and new version, in the transaction's view and in the collection). Weak: entries
+ * go with their documents. Callers must not change the arrays.
+ */
+const keyCache = new WeakMap<Doc, Map<string, string[]>>();
+/** Below this many keys a document's keys are cheaper to compute again than to keep. */
+const CACHED_KEYS = 16;
+
 /** Options that make two index specs differ (for IndexOptionsConflict). */
 const OPTION_FIELDS = ["unique", "sparse", "partialFilterExpression", "expireAfterSeconds", "collation", "weights"];
 
@@ -38,6 +50,8 @@ export class Index {
   private readonly leading: Postings | null;
   /** Text indexes: term → document keys. */
   private readonly terms: Postings = new Map();
+  /** What a document's keys depend on: the fields and the collation strength (keyCache). */
+  private readonly keyPattern: string;
 
   constructor(spec: IndexSpec) {
     this.spec = spec;
@@ -69,6 +83,7 @@ export class Index {
     this.expireAfterSeconds = typeof spec.expireAfterSeconds === "number" ? spec.expireAfterSeconds : null;
     this.partial = isPlainObject(spec.partialFilterExpression) ? compileFilter(spec.partialFilterExpression) : null;
     this.leading = this.fields.length > 1 ? new Map() : null;
+    this.keyPattern = JSON.stringify([this.fields, this.strength]);
   }
 
   /** True when another spec names the same key pattern. */
@@ -104,8 +119,20 @@ export class Index {
     return [...new Set(values.map((v) => keyOf(v, this.strength)))];
   }
 
-  /** Every full key the document has in this index (several for array values). */
+  /** Every full key the document has in this index (several for array values); callers must not change the array. */
   keysOf(doc: Doc): string[] {
+    const cached = keyCache.get(doc)?.get(this.keyPattern);
+    if (cached) return cached;
+    const keys = this.computeKeys(doc);
+    if (keys.length >= CACHED_KEYS) {
+      let byPattern = keyCache.get(doc);
+      if (!byPattern) keyCache.set(doc, (byPattern = new Map()));
+      byPattern.set(this.keyPattern, keys);
+    }
+    return keys;
+  }
+
+  private computeKeys(doc: Doc): string[] {
     if (this.fields.length === 1) return this.fieldKeys(doc, this.fields[0]);
     let combos: string[] = [""];
     let multikeyFields = 0;

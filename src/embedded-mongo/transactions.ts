@@ -213,7 +213,8 @@ export class SessionTable {
               real.delete(filter, { limit: 1 });
               undo.push(() => real.insert(current));
             } else if (current && final && !sameKey(current, final)) {
-              real.update(filter, rec.replaced ? { kind: "replacement", doc: cloneDoc(final) } : { kind: "operators", ops: diffOps(current, final) }, {});
+              // The view is dropped after the commit: its final version becomes the stored one.
+              real.install(current, final, rec.replaced ? "replace" : "update");
               undo.push(() => real.update(filter, { kind: "replacement", doc: cloneDoc(current) }, {}));
             }
           }
@@ -256,15 +257,6 @@ export class SessionTable {
     for (const txn of this.txns.values()) this.abort(txn);
     this.txns.clear();
   }
-}
-
-/** $set/$unset of the top-level fields that differ: an update, not a replacement, in change events. */
-function diffOps(before: Doc, after: Doc): Doc {
-  const $set: Doc = {};
-  const $unset: Doc = {};
-  for (const [k, v] of Object.entries(after)) if (k !== "_id" && !sameKey(v, before[k])) $set[k] = cloneDoc(v);
-  for (const k of Object.keys(before)) if (!(k in after)) $unset[k] = "";
-  return { ...(Object.keys($set).length ? { $set } : {}), ...(Object.keys($unset).length ? { $unset } : {}) };
 }
 
 /**

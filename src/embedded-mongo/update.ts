@@ -131,6 +131,20 @@ export interface ApplyOptions {
   collation?: CollationSpec | null;
   /** True when the update inserts (upsert): `$setOnInsert` applies. */
   inserting: boolean;
+  /** The caller already tried applyFastUpdate on this update: straight to mingo. */
+  fastTried?: boolean;
+}
+
+/**
+ * The fast path of a pipeline update (pipeline-fast.ts) on `target`, which may be a SHALLOW
+ * copy of the stored document: the fast path only assigns top-level fields, and the values it
+ * assigns may share unchanged parts with the stored version (stored documents are never changed
+ * in place). Null when mingo must apply it — on a deep copy the caller makes then.
+ */
+export function applyFastUpdate(target: Doc, spec: UpdateSpec, opts: ApplyOptions): boolean | null {
+  // Strings compare exactly in the fast path: a collation is mingo's.
+  if (spec.kind !== "pipeline" || collationStrength(opts.collation) !== 3) return null;
+  return applyFastPipeline(target, spec.stages);
 }
 
 /**
@@ -142,8 +156,8 @@ export function applyUpdate(target: Doc, spec: UpdateSpec, opts: ApplyOptions): 
   const docs = [target];
   try {
     if (spec.kind === "pipeline") {
-      // The commonest shapes without mingo (pipeline-fast.ts); strings compare exactly there.
-      const fast = collationStrength(opts.collation) === 3 ? applyFastPipeline(target, spec.stages) : null;
+      // The commonest shapes without mingo (pipeline-fast.ts).
+      const fast = opts.fastTried ? null : applyFastUpdate(target, spec, opts);
       if (fast !== null) return fast;
       const res = mingoUpdateOne(docs, {}, spec.stages as never, {}, mingoOptions(opts.collation));
       if (docs[0] !== target) {

@@ -28,7 +28,7 @@ import { KeyedBatcher } from "../../common/keyed-batch.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { validatePage, type Connection, type PageArgs, paginate } from "../../common/connection.js";
-import { findEntities } from "../../common/lean.js";
+import { type Entity, findEntities } from "../../common/lean.js";
 import { decodeCursor, encodeCursor } from "../../common/cursor.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ConversationTopics } from "../conversation/conversation.events.js";
@@ -89,7 +89,7 @@ interface Stored {
 /** One send waiting for its conversation's turn (see KeyedBatcher). */
 interface SendJob {
   target: Target;
-  sender: DocumentType<User>;
+  sender: Entity<User>;
   draft: Draft;
   model: mongoose.Model<AnyMessage>;
   fields: (seq: number, conversationId: Types.ObjectId) => Record<string, unknown>;
@@ -216,8 +216,9 @@ export class MessageService {
     if (attachment.file_id) await this.models.File.updateOne({ _id: attachment.file_id, ...unlinked }, { $set: { [field]: messageId } }, { session });
   }
 
-  private async sender(viewerId: string): Promise<DocumentType<User>> {
-    const user = await this.models.User.findById(viewerId);
+  private async sender(viewerId: string): Promise<Entity<User>> {
+    // Through the driver, as a plain entity (common/lean.ts): a send only reads the sender.
+    const [user] = await findEntities(this.models.User, { _id: new Types.ObjectId(viewerId) }, { limit: 1 });
     if (!user || !user.is_active) throw forbidden("Your account is not active");
     return user;
   }
@@ -231,7 +232,7 @@ export class MessageService {
   async sendDirect(viewerId: string, input: SendMessageInput, compose: Compose = (senderId) => this.draft(senderId, input)): Promise<MessageView> {
     const recipientId = parseId(input.recipientId, "recipientId");
     // Sender and recipient in one read.
-    const users = await this.models.User.find({ _id: mongoose.trusted({ $in: [new Types.ObjectId(viewerId), recipientId] }) });
+    const users = await findEntities(this.models.User, { _id: { $in: [new Types.ObjectId(viewerId), recipientId] } });
     const sender = users.find((u) => u._id.toHexString() === viewerId);
     if (!sender || !sender.is_active) throw forbidden("Your account is not active");
     if (recipientId.equals(sender._id)) throw badInput([{ field: "recipientId", message: "you cannot message yourself" }]);
@@ -299,7 +300,7 @@ export class MessageService {
    */
   private async orStored(
     model: mongoose.Model<AnyMessage>,
-    sender: DocumentType<User>,
+    sender: Entity<User>,
     clientMessageId: string | null | undefined,
     send: () => Promise<MessageView>,
   ): Promise<MessageView> {
@@ -313,7 +314,7 @@ export class MessageService {
     }
   }
 
-  private async republish(message: AnyMessage, sender: DocumentType<User>): Promise<MessageView> {
+  private async republish(message: AnyMessage, sender: Entity<User>): Promise<MessageView> {
     const view = messageView(message, sender);
     const snapshot = await this.conversations.snapshot(message.conversation_id);
     if (snapshot) this.pubSub.publish("CONVERSATION", view.conversationId, { type: "message.added", message: view, conversation: snapshot });
@@ -328,7 +329,7 @@ export class MessageService {
    */
   private async commit(
     target: Target,
-    sender: DocumentType<User>,
+    sender: Entity<User>,
     draft: Draft,
     model: mongoose.Model<AnyMessage>,
     fields: (seq: number, conversationId: Types.ObjectId) => Record<string, unknown>,

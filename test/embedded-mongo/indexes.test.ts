@@ -2,30 +2,17 @@
  * Index semantics: unique (single, compound, sparse, partial, collation), index-served finds
  * (explain), text search with scores, TTL expiry, and index management errors.
  */
-import { MongoClient, type Db } from "mongodb";
+import type { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmbeddedMongo } from "../../src/embedded-mongo/index.js";
-import { startEmbeddedClient, startTestMongo, stopEmbeddedClient, type AnyDoc, type TestMongo } from "../helpers/mongo.js";
+import { startEmbeddedClient, stopEmbeddedClient, useTestDb, type AnyDoc } from "../helpers/mongo.js";
 import { until } from "../helpers/wait.js";
 
 describe("indexes", () => {
-  let mongo: TestMongo;
-  let client: MongoClient;
-  let db: Db;
-
-  beforeAll(async () => {
-    mongo = await startTestMongo("indexes");
-    client = await new MongoClient(mongo.uri).connect();
-    db = client.db(mongo.dbName);
-  });
-  afterAll(async () => {
-    await db?.dropDatabase();
-    await client?.close();
-    await mongo?.stop();
-  });
+  const t = useTestDb("indexes");
 
   it("enforces a unique index and leaves the collection unchanged on a violation", async () => {
-    const c = db.collection<AnyDoc>("u_single");
+    const c = t.db.collection<AnyDoc>("u_single");
     await c.createIndex({ email: 1 }, { unique: true });
     await c.insertOne({ email: "a@x.io" });
     await expect(c.insertOne({ email: "a@x.io" })).rejects.toMatchObject({ code: 11000, keyPattern: { email: 1 }, keyValue: { email: "a@x.io" } });
@@ -36,7 +23,7 @@ describe("indexes", () => {
   });
 
   it("enforces compound unique keys on the combination only", async () => {
-    const c = db.collection<AnyDoc>("u_compound");
+    const c = t.db.collection<AnyDoc>("u_compound");
     await c.createIndex({ conversation_id: 1, seq: 1 }, { unique: true });
     await c.insertMany([
       { conversation_id: 1, seq: 1 },
@@ -47,14 +34,14 @@ describe("indexes", () => {
   });
 
   it("skips documents without the field in a sparse unique index", async () => {
-    const c = db.collection<AnyDoc>("u_sparse");
+    const c = t.db.collection<AnyDoc>("u_sparse");
     await c.createIndex({ phone: 1 }, { unique: true, sparse: true });
     await c.insertMany([{ name: "a" }, { name: "b" }, { phone: "+1" }]);
     await expect(c.insertOne({ phone: "+1" })).rejects.toMatchObject({ code: 11000 });
   });
 
   it("applies a partial unique index only to matching documents", async () => {
-    const c = db.collection<AnyDoc>("u_partial");
+    const c = t.db.collection<AnyDoc>("u_partial");
     await c.createIndex({ sender: 1, client_id: 1 }, { unique: true, partialFilterExpression: { client_id: { $type: "string" } } });
     await c.insertMany([{ sender: 1 }, { sender: 1 }, { sender: 1, client_id: "x" }]);
     await expect(c.insertOne({ sender: 1, client_id: "x" })).rejects.toMatchObject({ code: 11000 });
@@ -62,7 +49,7 @@ describe("indexes", () => {
   });
 
   it("compares keys case-insensitively in a unique index with collation strength 2", async () => {
-    const c = db.collection<AnyDoc>("u_collation");
+    const c = t.db.collection<AnyDoc>("u_collation");
     await c.createIndex({ username: 1 }, { unique: true, collation: { locale: "en", strength: 2 } });
     await c.insertOne({ username: "Alice" });
     await expect(c.insertOne({ username: "aLiCe" })).rejects.toMatchObject({ code: 11000 });
@@ -71,14 +58,14 @@ describe("indexes", () => {
   });
 
   it("refuses to build a unique index over duplicate data", async () => {
-    const c = db.collection<AnyDoc>("u_build");
+    const c = t.db.collection<AnyDoc>("u_build");
     await c.insertMany([{ k: 1 }, { k: 1 }]);
     await expect(c.createIndex({ k: 1 }, { unique: true })).rejects.toMatchObject({ code: 11000 });
     expect((await c.listIndexes().toArray()).map((i) => i.name)).toEqual(["_id_"]);
   });
 
   it("serves equality and $in on a leading field from the index", async () => {
-    const c = db.collection<AnyDoc>("plan");
+    const c = t.db.collection<AnyDoc>("plan");
     await c.createIndex({ owner: 1, at: -1 });
     await c.insertMany(Array.from({ length: 50 }, (_, i) => ({ owner: i % 5, at: i })));
     const eq = await c.find({ owner: 3 }).explain("executionStats");
@@ -93,7 +80,7 @@ describe("indexes", () => {
   });
 
   it("serves a field's equality inside a top-level $and from the index (a keyset page)", async () => {
-    const c = db.collection<AnyDoc>("plan_and");
+    const c = t.db.collection<AnyDoc>("plan_and");
     await c.createIndex({ conv: 1, seq: 1 });
     await c.insertMany(Array.from({ length: 60 }, (_, i) => ({ conv: i % 6, seq: Math.floor(i / 6) + 1, hidden: i % 4 === 0 ? [7] : [] })));
     // What common/connection.ts sends for a page after seq 4 of conversation 2.
@@ -113,7 +100,7 @@ describe("indexes", () => {
   });
 
   it("serves anchored prefix regexes and ranges on a leading field from the index", async () => {
-    const c = db.collection<AnyDoc>("prefix");
+    const c = t.db.collection<AnyDoc>("prefix");
     await c.createIndex({ keys: 1 });
     await c.createIndex({ at: 1 });
     await c.insertMany([
@@ -136,7 +123,7 @@ describe("indexes", () => {
   });
 
   it("searches a text index with phrases, negations and textScore", async () => {
-    const c = db.collection<AnyDoc>("text");
+    const c = t.db.collection<AnyDoc>("text");
     await c.createIndex({ content: "text" });
     await c.insertMany([
       { _id: 1, content: "Lunch tomorrow at the cafe?" },
@@ -154,9 +141,9 @@ describe("indexes", () => {
     expect((await c.find({ $text: { $search: "lunch -home" } }).toArray()).map((d) => d._id).sort()).toEqual([1, 4]);
     expect((await c.find({ $text: { $search: '"at the cafe"' } }).toArray()).map((d) => d._id)).toEqual([1]);
     expect((await c.find({ $text: { $search: "cafe" }, _id: { $gt: 1 } }).toArray()).map((d) => d._id).sort()).toEqual([2, 4]);
-    await db.collection<AnyDoc>("notext").insertOne({ content: "x" });
+    await t.db.collection<AnyDoc>("notext").insertOne({ content: "x" });
     await expect(
-      db
+      t.db
         .collection<AnyDoc>("notext")
         .find({ $text: { $search: "x" } })
         .toArray(),
@@ -164,7 +151,7 @@ describe("indexes", () => {
   });
 
   it("manages indexes with MongoDB's errors (85, 86, 27, 26)", async () => {
-    const c = db.collection<AnyDoc>("manage");
+    const c = t.db.collection<AnyDoc>("manage");
     await c.createIndex({ a: 1 }, { name: "a_idx" });
     expect(await c.createIndex({ a: 1 }, { name: "a_idx" })).toBe("a_idx");
     await expect(c.createIndex({ b: 1 }, { name: "a_idx" })).rejects.toMatchObject({ code: 86 });
@@ -173,7 +160,7 @@ describe("indexes", () => {
     await expect(c.dropIndex("nope")).rejects.toMatchObject({ code: 27 });
     await c.dropIndex("a_idx");
     expect((await c.listIndexes().toArray()).map((i) => i.name)).toEqual(["_id_"]);
-    await expect(db.command({ listIndexes: "does_not_exist" })).rejects.toMatchObject({ code: 26 });
+    await expect(t.db.command({ listIndexes: "does_not_exist" })).rejects.toMatchObject({ code: 26 });
   });
 });
 

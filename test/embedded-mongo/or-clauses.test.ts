@@ -6,28 +6,15 @@
  * an array field's second value left out, or a collation-equal value not grouped together,
  * fails them.
  */
-import { Long, MongoClient, ObjectId, type Db } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestMongo, type AnyDoc, type TestMongo } from "../helpers/mongo.js";
+import { Long, ObjectId } from "mongodb";
+import { describe, expect, it } from "vitest";
+import { useTestDb, type AnyDoc } from "../helpers/mongo.js";
 
 describe("top-level $or grouped by an equality field", () => {
-  let mongo: TestMongo;
-  let client: MongoClient;
-  let db: Db;
-
-  beforeAll(async () => {
-    mongo = await startTestMongo("or_clauses");
-    client = await new MongoClient(mongo.uri).connect();
-    db = client.db(mongo.dbName);
-  });
-  afterAll(async () => {
-    await db?.dropDatabase();
-    await client?.close();
-    await mongo?.stop();
-  });
+  const t = useTestDb("or_clauses");
 
   it("answers per-conversation seq and rev ranges exactly, indexed or not", async () => {
-    const c = db.collection<AnyDoc>("messages");
+    const c = t.db.collection<AnyDoc>("messages");
     await c.createIndex({ conversation_id: 1, seq: 1 }, { unique: true });
     await c.createIndex({ conversation_id: 1, rev: 1 });
     const convs = Array.from({ length: 40 }, () => new ObjectId());
@@ -58,7 +45,7 @@ describe("top-level $or grouped by an equality field", () => {
   });
 
   it("tests every value of an array field, numbers equal across types, strings under the collation", async () => {
-    const c = db.collection<AnyDoc>("tags");
+    const c = t.db.collection<AnyDoc>("tags");
     await c.insertMany([
       { _id: 1, tag: ["a", "b"], n: 1 },
       { _id: 2, tag: "b", n: 5 },

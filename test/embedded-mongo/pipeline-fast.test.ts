@@ -6,12 +6,12 @@
  * computed here (so it also holds against a real MongoDB with MONGODB_URI).
  */
 import { updateOne as mingoUpdateOne } from "mingo/updater";
-import { MongoClient, ObjectId, type Db } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ObjectId } from "mongodb";
+import { describe, expect, it } from "vitest";
 import { mingoOptions } from "../../src/embedded-mongo/operators.js";
 import { applyFastPipeline } from "../../src/embedded-mongo/pipeline-fast.js";
 import { cloneDoc, keyOf, type Doc } from "../../src/embedded-mongo/values.js";
-import { startTestMongo, type AnyDoc, type TestMongo } from "../helpers/mongo.js";
+import { useTestDb, type AnyDoc } from "../helpers/mongo.js";
 
 function viaMingo(doc: Doc, stages: Doc[]): { doc: Doc; changed: boolean } {
   const docs = [cloneDoc(doc)];
@@ -165,29 +165,16 @@ describe("pipeline updates: the fast path gives mingo's answer", () => {
 });
 
 describe("the send's allocation pipeline through the wire", () => {
-  let mongo: TestMongo;
-  let client: MongoClient;
-  let db: Db;
-
-  beforeAll(async () => {
-    mongo = await startTestMongo("pipeline_fast");
-    client = await new MongoClient(mongo.uri).connect();
-    db = client.db(mongo.dbName);
-  });
-  afterAll(async () => {
-    await db?.dropDatabase();
-    await client?.close();
-    await mongo?.stop();
-  });
+  const t = useTestDb("pipeline_fast");
 
   it("allocates seqs and moves only the senders' marks, in a transaction too", async () => {
-    const c = db.collection<AnyDoc>("conversations");
+    const c = t.db.collection<AnyDoc>("conversations");
     const doc = conversation(1024);
     // A mark never set: $max ignores the missing value (MongoDB's rule, checked here against a real server too).
     delete (doc.members as Doc[])[2].read_seq;
     await c.insertOne(doc);
     const members = doc.members as Doc[];
-    const session = client.startSession();
+    const session = t.client.startSession();
     let after: AnyDoc | null = null;
     try {
       await session.withTransaction(async () => {

@@ -3,7 +3,8 @@
  * MONGODB_URI is set. Each test file gets its own database name so files never share data.
  */
 import { randomBytes } from "node:crypto";
-import { MongoClient, type ObjectId } from "mongodb";
+import { MongoClient, type Db, type ObjectId } from "mongodb";
+import { afterAll, beforeAll } from "vitest";
 import { startEmbeddedMongo, type EmbeddedMongo } from "../../src/embedded-mongo/index.js";
 
 export interface TestMongo {
@@ -37,4 +38,32 @@ export async function startEmbeddedClient(options?: Parameters<typeof startEmbed
 export async function stopEmbeddedClient(server: EmbeddedMongo | undefined, client: MongoClient | undefined): Promise<void> {
   await client?.close();
   await server?.stop();
+}
+
+/**
+ * For a describe block: a test database of its own (startTestMongo) and a driver client on it,
+ * opened before its tests and dropped and closed after them. Read `db`/`client` inside tests.
+ */
+export function useTestDb(prefix: string): { readonly db: Db; readonly client: MongoClient } {
+  let mongo: TestMongo | undefined;
+  let client: MongoClient | undefined;
+  let db: Db | undefined;
+  beforeAll(async () => {
+    mongo = await startTestMongo(prefix);
+    client = await new MongoClient(mongo.uri).connect();
+    db = client.db(mongo.dbName);
+  });
+  afterAll(async () => {
+    await db?.dropDatabase();
+    await client?.close();
+    await mongo?.stop();
+  });
+  return {
+    get db() {
+      return db!;
+    },
+    get client() {
+      return client!;
+    },
+  };
 }

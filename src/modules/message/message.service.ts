@@ -28,7 +28,7 @@ import { KeyedBatcher } from "../../common/keyed-batch.js";
 import { AppError, ErrorCode, badInput, forbidden, notFound } from "../../errors.js";
 import { alignByIds, parseId, validObjectIds } from "../../common/ids.js";
 import { validatePage, type Connection, type PageArgs, paginate } from "../../common/connection.js";
-import { type Entity, findEntities } from "../../common/lean.js";
+import { type Entity, findEntities, insertEntities } from "../../common/lean.js";
 import { decodeCursor, encodeCursor } from "../../common/cursor.js";
 import type { AppPubSub } from "../../pubsub.js";
 import type { ConversationTopics } from "../conversation/conversation.events.js";
@@ -439,9 +439,10 @@ export class MessageService {
       const conversation = await this.allocate(target, jobs, ids[ids.length - 1], true, session);
       const first = conversation.last_seq - jobs.length + 1;
       const firstRev = conversation.rev - jobs.length + 1;
-      const messages = (await model.insertMany(
+      const messages = (await insertEntities(
+        model,
         jobs.map((j, i) => ({ _id: ids[i], ...j.fields(first + i, conversation._id), ...j.draft, rev: firstRev + i })),
-        { session, ordered: true },
+        { session: session ?? undefined },
       )) as unknown as AnyMessage[];
       for (const [i, j] of jobs.entries()) if (j.draft.attachment) await this.linkAttachment(j.draft.attachment, conversation.kind, ids[i], session);
       return messages.map((message, i) => ({ message, seq: first + i, conversation }));
@@ -466,8 +467,9 @@ export class MessageService {
         const conversation = await this.allocate(target, [job], id, Boolean(session), session);
         const seq = conversation.last_seq;
         try {
-          const [message] = (await model.insertMany([{ _id: id, ...fields(seq, conversation._id), ...draft, rev: conversation.rev }], {
-            session,
+          // Through the driver (common/lean.ts insertEntities): the draft is the server's own, already checked.
+          const [message] = (await insertEntities(model, [{ _id: id, ...fields(seq, conversation._id), ...draft, rev: conversation.rev }], {
+            session: session ?? undefined,
           })) as unknown as AnyMessage[];
           if (draft.attachment) await this.linkAttachment(draft.attachment, conversation.kind, id, session);
           if (!session) await this.markSenders(conversation._id, [{ job, seq }], session);
